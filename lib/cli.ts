@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+/**
+ * The lmcached command: parses flags, starts the server, and shuts down cleanly on
+ * SIGTERM/SIGINT.
+ */
+import { startApp } from './app.js';
+import { log, setVerbosity } from './log.js';
+import { HELP, UsageError, parseArgs } from './settings.js';
+import { LMCACHED_VERSION } from './version.js';
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`lmcached: ${err.message}\n\n${HELP}`);
+      process.exit(64);
+    }
+    throw err;
+  }
+  if (parsed.action === 'help') {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (parsed.action === 'version') {
+    process.stdout.write(`lmcached ${LMCACHED_VERSION}\n`);
+    return;
+  }
+  setVerbosity(parsed.settings.verbosity);
+  const app = await startApp(parsed.settings);
+  const shutdown = (signal: string): void => {
+    log.info(`${signal}: shutting down`);
+    app.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error(`shutdown failed: ${String(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  log.error(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exit(1);
+});

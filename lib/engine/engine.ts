@@ -1,0 +1,401 @@
+/**
+ * The engine: memcached item semantics (CAS, expiry, flush, arithmetic, concatenation) over
+ * vBuckets, with every mutation taking the vBucket's next seqno and going to LMDB through the
+ * flusher. Reads look at pending writes first, then at LMDB, and never wait for a commit.
+ */
+import type { Store } from '../store/store.js';
+import { CasGenerator } from './cas.js';
+import { absoluteExpiry, isExpired, nowSeconds } from './expiry.js';
+import { Flusher } from './flusher.js';
+import {
+  ItemState,
+  RECORD_HEADER_LENGTH,
+  encodeRecord,
+  recordCas,
+  recordDatatype,
+  recordExpiry,
+  recordFlags,
+  recordSeqno,
+  recordState,
+  recordValueLength,
+  withExpiry,
+} from './item-record.js';
+import { Outcome } from './outcome.js';
+import { EngineStats } from './stats.js';
+import { VBucket, VBucketState, type PendingWrite } from './vbucket.js';
+
+export const StoreMode = { Set: 0, Add: 1, Replace: 2 } as const;
+export type StoreMode = (typeof StoreMode)[keyof typeof StoreMode];
+
+/** A key as the request carries it: bytes inside a frame buffer. */
+export interface KeyRef {
+  vbid: number;
+  buf: Buffer;
+  offset: number;
+  length: number;
+}
+
+/** The item a read found; valid until the next engine call (the value may be an LMDB view). */
+export interface ItemView {
+  cas: number;
+  flags: number;
+  datatype: number;
+  value: Buffer;
+  valueOffset: number;
+  valueLength: number;
+  /** True when `value` is an immutable record that may be referenced instead of copied. */
+  stable: boolean;
+}
+
+export interface EngineOptions {
+  vbuckets: number;
+  maxValueLength: number;
+  flushDelayMs?: number;
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+const META_MAX_CAS = 'maxCas';
+const META_FLUSH_CAS = 'flushCas';
+const META_FLUSH_AT = 'flushAt';
+
+export class Engine {
+  readonly stats = new EngineStats();
+  readonly vbuckets: VBucket[];
+  readonly flusher: Flusher;
+  readonly cas: CasGenerator;
+  /** Filled by successful reads. */
+  readonly view: ItemView = { cas: 0, flags: 0, datatype: 0, value: Buffer.alloc(0), valueOffset: 0, valueLength: 0, stable: false };
+  /** CAS of the item written by the last successful mutation. */
+  lastCas = 0;
+  /** Flusher batch holding the last mutation (what --ack=persist waits for). */
+  lastBatch = 0;
+  /** Result of the last successful INCREMENT/DECREMENT. */
+  lastArith = 0n;
+  /** Items with CAS at or below this were flushed and are invisible. */
+  private flushCas: number;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly scratchKey = Buffer.allocUnsafe(2 + 65535);
+
+  constructor(
+    private readonly disk: Store,
+    private readonly options: EngineOptions,
+  ) {
+    this.vbuckets = Array.from({ length: options.vbuckets }, (_, i) => new VBucket(i));
+    this.cas = new CasGenerator(disk.getMeta<number>(META_MAX_CAS) ?? 0);
+    this.flushCas = disk.getMeta<number>(META_FLUSH_CAS) ?? 0;
+    this.flusher = new Flusher(disk, () => new Map([[META_MAX_CAS, this.cas.current]]), options.flushDelayMs ?? 0);
+    const flushAt = disk.getMeta<number>(META_FLUSH_AT) ?? 0;
+    if (flushAt > 0) this.scheduleFlush(flushAt);
+  }
+
+  /** Counts live items and finds the high seqno of every vBucket (start-up scan). */
+  loadCounts(): void {
+    let live = 0;
+    let bytes = 0;
+    for (const { key, record } of this.disk.scanItems()) {
+      const vb = this.vbuckets[key.readUInt16BE(0)];
+      const seqno = recordSeqno(record);
+      if (vb && seqno > vb.highSeqno) vb.highSeqno = seqno;
+      this.cas.observe(recordCas(record));
+      if (recordState(record) === ItemState.Live && recordCas(record) > this.flushCas) {
+        live++;
+        bytes += recordValueLength(record);
+      }
+    }
+    this.stats.curr_items = live;
+    this.stats.bytes = bytes;
+  }
+
+  // ---- reads ----
+
+  get(key: KeyRef): Outcome {
+    const vb = this.activeVb(key.vbid);
+    this.stats.cmd_get++;
+    if (!vb) return Outcome.NotMyVBucket;
+    const rec = this.findLive(vb, key, true);
+    if (!rec) {
+      this.stats.get_misses++;
+      return Outcome.NotFound;
+    }
+    this.stats.get_hits++;
+    return Outcome.Success;
+  }
+
+  /** TOUCH and GAT: new expiry, same value, flags and CAS (memcached 1.6). */
+  touch(key: KeyRef, exptime: number): Outcome {
+    const vb = this.activeVb(key.vbid);
+    this.stats.cmd_touch++;
+    if (!vb) return Outcome.NotMyVBucket;
+    const rec = this.findLive(vb, key, true);
+    if (!rec) {
+      this.stats.touch_misses++;
+      return Outcome.NotFound;
+    }
+    this.stats.touch_hits++;
+    const updated = withExpiry(rec, absoluteExpiry(exptime, nowSeconds()), vb.nextSeqno());
+    this.write(vb, key, updated);
+    this.fillView(updated, true);
+    return Outcome.Success;
+  }
+
+  // ---- writes ----
+
+  store(mode: StoreMode, key: KeyRef, flags: number, exptime: number, cas: number, value: Buffer, valueOffset: number, valueLength: number, datatype: number): Outcome {
+    const vb = this.activeVb(key.vbid);
+    this.stats.cmd_set++;
+    if (!vb) return Outcome.NotMyVBucket;
+    if (this.flusher.failed) return Outcome.TempFail;
+    const old = this.findLive(vb, key, false);
+    if (cas !== 0) {
+      // Any store with a CAS is a compare-and-swap (memcached NREAD_CAS).
+      if (!old) {
+        this.stats.cas_misses++;
+        return Outcome.NotFound;
+      }
+      if (recordCas(old) !== cas) {
+        this.stats.cas_badval++;
+        return Outcome.Exists;
+      }
+      this.stats.cas_hits++;
+    } else if (mode === StoreMode.Add && old) {
+      return Outcome.Exists;
+    } else if (mode === StoreMode.Replace && !old) {
+      return Outcome.NotStored;
+    }
+    const rec = encodeRecord(
+      { state: ItemState.Live, datatype, flags, expiry: absoluteExpiry(exptime, nowSeconds()), cas: this.cas.next(), seqno: vb.nextSeqno() },
+      value,
+      valueOffset,
+      valueLength,
+    );
+    this.replaceLive(old, rec);
+    this.write(vb, key, rec);
+    return Outcome.Success;
+  }
+
+  /** A SET whose value was too large: memcached drops the old item so no stale value stays. */
+  dropForOversizedSet(key: KeyRef): void {
+    const vb = this.activeVb(key.vbid);
+    if (!vb || this.flusher.failed) return;
+    const old = this.findLive(vb, key, false);
+    if (old) this.tombstone(vb, key, old, ItemState.Deleted);
+  }
+
+  concat(append: boolean, key: KeyRef, cas: number, value: Buffer, valueOffset: number, valueLength: number): Outcome {
+    const vb = this.activeVb(key.vbid);
+    this.stats.cmd_set++;
+    if (!vb) return Outcome.NotMyVBucket;
+    if (this.flusher.failed) return Outcome.TempFail;
+    const old = this.findLive(vb, key, false);
+    if (!old) return Outcome.NotStored;
+    if (cas !== 0 && recordCas(old) !== cas) return Outcome.Exists;
+    const oldLength = recordValueLength(old);
+    if (oldLength + valueLength > this.options.maxValueLength) return Outcome.TooLarge;
+    const rec = encodeRecord(
+      { state: ItemState.Live, datatype: recordDatatype(old), flags: recordFlags(old), expiry: recordExpiry(old), cas: this.cas.next(), seqno: vb.nextSeqno() },
+      null,
+      0,
+      oldLength + valueLength,
+    );
+    // The old record may be an LMDB view, so copy it before any other store call.
+    if (append) {
+      old.copy(rec, RECORD_HEADER_LENGTH, RECORD_HEADER_LENGTH);
+      value.copy(rec, RECORD_HEADER_LENGTH + oldLength, valueOffset, valueOffset + valueLength);
+    } else {
+      value.copy(rec, RECORD_HEADER_LENGTH, valueOffset, valueOffset + valueLength);
+      old.copy(rec, RECORD_HEADER_LENGTH + valueLength, RECORD_HEADER_LENGTH);
+    }
+    this.replaceLive(old, rec);
+    this.write(vb, key, rec);
+    return Outcome.Success;
+  }
+
+  arith(incr: boolean, key: KeyRef, delta: bigint, initial: bigint, exptime: number, createIfMissing: boolean, cas: number): Outcome {
+    const vb = this.activeVb(key.vbid);
+    if (!vb) return Outcome.NotMyVBucket;
+    if (this.flusher.failed) return Outcome.TempFail;
+    const old = this.findLive(vb, key, false);
+    let result: bigint;
+    let flags = 0;
+    let expiry: number;
+    if (!old) {
+      if (!createIfMissing) {
+        if (incr) this.stats.incr_misses++;
+        else this.stats.decr_misses++;
+        return Outcome.NotFound;
+      }
+      result = initial;
+      expiry = absoluteExpiry(exptime, nowSeconds());
+    } else {
+      const current = parseCounter(old, RECORD_HEADER_LENGTH);
+      if (current === null) return Outcome.NonNumeric;
+      if (cas !== 0 && recordCas(old) !== cas) return Outcome.Exists;
+      if (incr) {
+        result = (current + delta) & U64_MAX;
+        this.stats.incr_hits++;
+      } else {
+        result = delta > current ? 0n : current - delta;
+        this.stats.decr_hits++;
+      }
+      flags = recordFlags(old);
+      expiry = recordExpiry(old);
+    }
+    const text = Buffer.from(result.toString(), 'latin1');
+    const rec = encodeRecord({ state: ItemState.Live, datatype: 0, flags, expiry, cas: this.cas.next(), seqno: vb.nextSeqno() }, text, 0, text.length);
+    this.replaceLive(old, rec);
+    this.write(vb, key, rec);
+    this.lastArith = result;
+    return Outcome.Success;
+  }
+
+  delete(key: KeyRef, cas: number): Outcome {
+    const vb = this.activeVb(key.vbid);
+    if (!vb) return Outcome.NotMyVBucket;
+    if (this.flusher.failed) return Outcome.TempFail;
+    const old = this.findLive(vb, key, false);
+    if (!old) {
+      this.stats.delete_misses++;
+      return Outcome.NotFound;
+    }
+    if (cas !== 0 && recordCas(old) !== cas) return Outcome.Exists;
+    this.stats.delete_hits++;
+    this.tombstone(vb, key, old, ItemState.Deleted);
+    this.lastCas = 0;
+    return Outcome.Success;
+  }
+
+  /** FLUSH: every item stored before now (or before `delay` seconds from now) disappears. */
+  flush(delay: number): void {
+    this.stats.cmd_flush++;
+    if (delay > 0) {
+      const at = absoluteExpiry(delay, nowSeconds());
+      this.lastBatch = this.flusher.setMeta(META_FLUSH_AT, at);
+      this.scheduleFlush(at);
+      return;
+    }
+    this.flushNow();
+  }
+
+  /** Resolves when everything written so far is committed. */
+  settle(): Promise<void> {
+    return this.flusher.idle();
+  }
+
+  close(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+  }
+
+  // ---- internals ----
+
+  private flushNow(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.flushCas = this.cas.next();
+    this.stats.curr_items = 0;
+    this.stats.bytes = 0;
+    this.flusher.setMeta(META_FLUSH_AT, 0);
+    this.lastBatch = this.flusher.setMeta(META_FLUSH_CAS, this.flushCas);
+  }
+
+  private scheduleFlush(at: number): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    const ms = Math.max(0, at * 1000 - Date.now());
+    this.flushTimer = setTimeout(() => this.flushNow(), ms);
+    this.flushTimer.unref();
+  }
+
+  private activeVb(vbid: number): VBucket | null {
+    const vb = this.vbuckets[vbid];
+    return vb !== undefined && vb.state === VBucketState.Active ? vb : null;
+  }
+
+  /** The live record for a key, or null (expired items found here are expired for good).
+   * With `fill`, the view describes it. The record may be an LMDB view: copy before the next
+   * store call if it must survive. */
+  private findLive(vb: VBucket, key: KeyRef, fill: boolean): Buffer | null {
+    let rec: Buffer | undefined;
+    let stable = true;
+    if (vb.pending.size > 0) rec = vb.pending.get(key.buf.toString('latin1', key.offset, key.offset + key.length))?.record;
+    if (rec === undefined) {
+      rec = this.disk.getItem(this.storeKeyView(key));
+      stable = false;
+    }
+    if (rec === undefined || recordState(rec) !== ItemState.Live) return null;
+    const cas = recordCas(rec);
+    if (cas <= this.flushCas) {
+      if (fill) this.stats.get_flushed++;
+      return null;
+    }
+    if (isExpired(recordExpiry(rec), nowSeconds())) {
+      if (fill) this.stats.get_expired++;
+      this.tombstone(vb, key, rec, ItemState.Expired);
+      return null;
+    }
+    if (fill) this.fillView(rec, stable);
+    return rec;
+  }
+
+  private fillView(rec: Buffer, stable: boolean): void {
+    const v = this.view;
+    v.cas = recordCas(rec);
+    v.flags = recordFlags(rec);
+    v.datatype = recordDatatype(rec);
+    v.value = rec;
+    v.valueOffset = RECORD_HEADER_LENGTH;
+    v.valueLength = rec.length - RECORD_HEADER_LENGTH;
+    v.stable = stable;
+  }
+
+  /** Replaces a live item (or none) by a new live record, keeping the counters right. */
+  private replaceLive(old: Buffer | null, rec: Buffer): void {
+    if (old) this.stats.bytes -= recordValueLength(old);
+    else this.stats.curr_items++;
+    this.stats.bytes += recordValueLength(rec);
+    this.stats.total_items++;
+  }
+
+  private tombstone(vb: VBucket, key: KeyRef, old: Buffer, state: ItemState): void {
+    this.stats.curr_items--;
+    this.stats.bytes -= recordValueLength(old);
+    if (state === ItemState.Expired) this.stats.reclaimed++;
+    const rec = encodeRecord({ state, datatype: 0, flags: 0, expiry: 0, cas: this.cas.next(), seqno: vb.nextSeqno() }, null, 0, 0);
+    this.write(vb, key, rec);
+  }
+
+  private write(vb: VBucket, key: KeyRef, record: Buffer): void {
+    const storeKey = Buffer.allocUnsafe(2 + key.length);
+    storeKey.writeUInt16BE(vb.id, 0);
+    key.buf.copy(storeKey, 2, key.offset, key.offset + key.length);
+    const w: PendingWrite = { vb, mapKey: key.buf.toString('latin1', key.offset, key.offset + key.length), storeKey, record, batch: 0 };
+    vb.pending.set(w.mapKey, w);
+    this.lastBatch = this.flusher.enqueue(w);
+    this.lastCas = recordCas(record);
+  }
+
+  private storeKeyView(key: KeyRef): Buffer {
+    const s = this.scratchKey;
+    s.writeUInt16BE(key.vbid, 0);
+    key.buf.copy(s, 2, key.offset, key.offset + key.length);
+    return s.subarray(0, 2 + key.length);
+  }
+}
+
+/** memcached's safe_strtoull on an item value: optional leading spaces, digits, then the end
+ * or whitespace; anything else (or a value over 2^64-1) is not a number. */
+function parseCounter(rec: Buffer, from: number): bigint | null {
+  let i = from;
+  const end = rec.length;
+  while (i < end && isSpace(rec[i])) i++;
+  const digitsStart = i;
+  while (i < end && rec[i] >= 0x30 && rec[i] <= 0x39) i++;
+  if (i === digitsStart) return null;
+  if (i < end && !isSpace(rec[i])) return null;
+  if (i - digitsStart > 20) return null;
+  const n = BigInt(rec.toString('latin1', digitsStart, i));
+  return n > U64_MAX ? null : n;
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+

@@ -1,0 +1,125 @@
+/**
+ * The flusher: moves pending writes to LMDB in batches, one transaction at a time, so a burst
+ * of writes becomes one commit (group commit). Batch numbers let a connection in
+ * --ack=persist mode wait for exactly the commit that holds its write.
+ */
+import type { Store } from '../store/store.js';
+import type { PendingWrite } from './vbucket.js';
+import { log } from '../log.js';
+
+export type CommitListener = (committedBatch: number, failed: boolean) => void;
+
+export class Flusher {
+  private queue: PendingWrite[] = [];
+  private meta = new Map<string, unknown>();
+  private running = false;
+  private scheduled = false;
+  private idleWaiters: Array<() => void> = [];
+  private readonly listeners = new Set<CommitListener>();
+  /** The batch that writes enqueued now will be part of. */
+  private openBatch = 1;
+  /** Every batch up to and including this one is committed. */
+  committedBatch = 0;
+  /** Set once a commit failed: nothing is acknowledged as persisted after that. */
+  failed = false;
+
+  constructor(
+    private readonly store: Store,
+    /** Meta values refreshed into every batch (e.g. the CAS high-water mark). */
+    private readonly batchMeta: () => ReadonlyMap<string, unknown>,
+    private readonly delayMs = 0,
+  ) {}
+
+  /** Queues a write; returns the batch number that will commit it. */
+  enqueue(write: PendingWrite): number {
+    write.batch = this.openBatch;
+    this.queue.push(write);
+    this.schedule();
+    return this.openBatch;
+  }
+
+  /** Queues a metadata update to commit with the next batch. */
+  setMeta(name: string, value: unknown): number {
+    this.meta.set(name, value);
+    this.schedule();
+    return this.openBatch;
+  }
+
+  /** The batch whose commit covers everything queued so far. */
+  get lastQueuedBatch(): number {
+    return this.queue.length > 0 || this.meta.size > 0 || this.running ? this.openBatch : this.committedBatch;
+  }
+
+  get backlog(): number {
+    return this.queue.length;
+  }
+
+  onCommit(listener: CommitListener): void {
+    this.listeners.add(listener);
+  }
+
+  offCommit(listener: CommitListener): void {
+    this.listeners.delete(listener);
+  }
+
+  /** Resolves once everything queued before the call is committed (or a commit failed). */
+  idle(): Promise<void> {
+    if (!this.running && this.queue.length === 0 && this.meta.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private schedule(): void {
+    if (this.running || this.scheduled || this.failed) return;
+    this.scheduled = true;
+    if (this.delayMs > 0) setTimeout(() => this.run(), this.delayMs);
+    else setImmediate(() => this.run());
+  }
+
+  private run(): void {
+    this.scheduled = false;
+    if (this.running || this.failed) return;
+    if (this.queue.length === 0 && this.meta.size === 0) return this.wakeIdle();
+    this.running = true;
+    const batch = this.openBatch++;
+    const taken = this.queue;
+    this.queue = [];
+    const meta = this.meta;
+    this.meta = new Map();
+    for (const [k, v] of this.batchMeta()) if (!meta.has(k)) meta.set(k, v);
+    // Within a batch only the newest write of a key matters; a newer write in a later batch
+    // must not suppress this one, or a crash between the two commits would lose an ack.
+    const writes = taken.filter((w) => {
+      const current = w.vb.pending.get(w.mapKey);
+      return current === w || current === undefined || current.batch !== batch;
+    });
+    this.store.writeBatch(writes.map((w) => ({ key: w.storeKey, record: w.record })), meta).then(
+      () => this.committed(batch, taken),
+      (err: unknown) => this.commitFailed(batch, err),
+    );
+  }
+
+  private committed(batch: number, taken: PendingWrite[]): void {
+    this.store.refreshReads();
+    for (const w of taken) if (w.vb.pending.get(w.mapKey) === w) w.vb.pending.delete(w.mapKey);
+    this.committedBatch = batch;
+    this.running = false;
+    for (const l of this.listeners) l(batch, false);
+    if (this.queue.length > 0 || this.meta.size > 0) this.schedule();
+    else this.wakeIdle();
+  }
+
+  private commitFailed(batch: number, err: unknown): void {
+    // Keep the writes in memory (reads stay correct) but acknowledge nothing as persisted.
+    log.error(`flusher: commit of batch ${batch} failed, writes disabled: ${String(err)}`);
+    this.failed = true;
+    this.running = false;
+    for (const l of this.listeners) l(batch, true);
+    this.wakeIdle();
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * One client connection: framing, validation, dispatch, the single home of reply suppression,
+ * output batching (one corked write per input chunk), backpressure, and, in --ack=persist mode,
+ * holding replies in request order until the commit that holds their write.
+ */
+import type { Socket } from 'node:net';
+import { Framer, type Frame, type FramerFault } from '../../protocol/framer.js';
+import { OP, OPCODES, opcodeName } from '../../protocol/opcodes.js';
+import { ResponseWriter } from '../../protocol/response-writer.js';
+import { STATUS_CODE } from '../../protocol/status.js';
+import { checkShape } from '../../protocol/validate.js';
+import type { KeyRef } from '../engine/engine.js';
+import { log } from '../log.js';
+import type { ServerContext } from './context.js';
+import { HANDLERS } from './dispatch.js';
+
+/** Stop framing when this much output is waiting (socket buffer or held replies). */
+const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
+/** Largest body accepted at all (memcached's ITEM_SIZE_MAX_UPPER_LIMIT is about 1 GiB). */
+const HARD_BODY_CAP = 1024 * 1024 * 1024 + 65535 + 255;
+
+interface HeldSegment {
+  batch: number;
+  pieces: Buffer[];
+  bytes: number;
+}
+
+export class Connection {
+  readonly framer: Framer;
+  readonly out = new ResponseWriter();
+  /** Reused key reference handed to the engine. */
+  readonly key: KeyRef = { vbid: 0, buf: Buffer.alloc(0), offset: 0, length: 0 };
+  private held: HeldSegment[] = [];
+  private heldBytes = 0;
+  private closing = false;
+  private endWhenFlushed = false;
+  private waitingForDrain = false;
+  private readonly onCommit = (batch: number, failed: boolean): void => this.commitReached(batch, failed);
+
+  constructor(
+    readonly socket: Socket,
+    readonly ctx: ServerContext,
+  ) {
+    this.framer = new Framer(
+      {
+        frame: (f) => this.dispatch(f),
+        oversized: (f) => this.oversized(f),
+        fault: (reason, f) => this.fault(reason, f),
+      },
+      { maxValueLength: ctx.settings.maxItemSize, hardBodyCap: HARD_BODY_CAP },
+    );
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => {
+      this.waitingForDrain = false;
+      this.maybeResume();
+    });
+    socket.on('error', (err) => log.debug(`connection ${socket.remoteAddress}:${socket.remotePort}: ${err.message}`));
+    socket.on('close', () => this.closed());
+  }
+
+  /** Points the reused KeyRef at the frame's key. */
+  keyOf(f: Frame): KeyRef {
+    const k = this.key;
+    k.vbid = f.vbucket;
+    k.buf = f.buf;
+    k.offset = f.keyOffset;
+    k.length = f.keyLength;
+    return k;
+  }
+
+  // ---- replies: the one place that decides what a quiet command answers ----
+
+  /** Success without a body; quiet commands stay silent. */
+  ok(f: Frame, quiet: boolean, cas: number): void {
+    if (!quiet) this.out.simple(f.opcode, STATUS_CODE.SUCCESS, f.opaque, cas);
+  }
+
+  /** Errors are always answered, quiet or not (memcached write_bin_error). */
+  fail(f: Frame, status: number): void {
+    this.out.error(f.opcode, status, f.opaque);
+  }
+
+  /** In --ack=persist mode, everything answered from here on waits for `batch` to commit. */
+  holdUntil(batch: number): void {
+    if (this.ctx.settings.ack !== 'persist' || batch <= this.ctx.engine.flusher.committedBatch) return;
+    const last = this.held[this.held.length - 1];
+    if (last && last.batch >= batch) return;
+    this.moveOutputToHeld();
+    if (this.held.length === 0) {
+      this.ctx.engine.flusher.onCommit(this.onCommit);
+    }
+    this.held.push({ batch, pieces: [], bytes: 0 });
+  }
+
+  /** Answer what is queued, then close (QUIT, protocol errors). */
+  closeAfterWrite(): void {
+    this.closing = true;
+    this.endWhenFlushed = true;
+    this.framer.stop();
+  }
+
+  // ---- input ----
+
+  private onData(chunk: Buffer): void {
+    this.ctx.counters.bytes_read += chunk.length;
+    this.framer.push(chunk);
+    this.flushOutput();
+  }
+
+  private dispatch(f: Frame): boolean {
+    const info = OPCODES[f.opcode];
+    if (info === undefined) {
+      this.fail(f, STATUS_CODE.UNKNOWN_COMMAND);
+    } else {
+      const problem = checkShape(f, info.shape);
+      if (problem !== null) {
+        // memcached answers a malformed command with EINVAL and closes the connection.
+        log.debug(`protocol error (${info.name}): ${problem}; closing connection`);
+        this.fail(f, STATUS_CODE.EINVAL);
+        this.closeAfterWrite();
+        return false;
+      }
+      HANDLERS[info.loud](this, f, info.quiet);
+    }
+    return !this.closing && this.out.pending < OUTPUT_HIGH_WATER;
+  }
+
+  private oversized(f: Frame): boolean {
+    const info = OPCODES[f.opcode];
+    if (info === undefined) {
+      this.fail(f, STATUS_CODE.UNKNOWN_COMMAND);
+      return true;
+    }
+    if (info.carriesItem) {
+      // memcached: E2BIG, swallow the value, and a SET drops the old item so no stale value stays.
+      if (f.keyLength > 0 && info.shape.extras.includes(f.extrasLength) && info.loud === OP.SET) {
+        this.ctx.engine.dropForOversizedSet(this.keyOf(f));
+      }
+      this.fail(f, STATUS_CODE.E2BIG);
+      return true;
+    }
+    this.fail(f, STATUS_CODE.EINVAL);
+    this.closeAfterWrite();
+    return false;
+  }
+
+  private fault(reason: FramerFault, f: Frame): void {
+    log.debug(`framing fault ${reason} (opcode ${opcodeName(f.opcode)}); closing connection`);
+    if (reason === 'inconsistent-lengths') this.fail(f, STATUS_CODE.UNKNOWN_COMMAND);
+    else if (reason === 'body-over-hard-cap') this.fail(f, STATUS_CODE.EINVAL);
+    // Bad magic: memcached closes without a reply.
+    this.closeAfterWrite();
+  }
+
+  // ---- output ----
+
+  private moveOutputToHeld(): void {
+    const pieces = this.out.take();
+    if (pieces.length === 0) return;
+    const last = this.held[this.held.length - 1];
+    if (last) {
+      for (const p of pieces) {
+        last.pieces.push(p);
+        last.bytes += p.length;
+        this.heldBytes += p.length;
+      }
+    } else {
+      this.writePieces(pieces);
+    }
+  }
+
+  private flushOutput(): void {
+    this.moveOutputToHeld();
+    this.afterOutput();
+  }
+
+  private afterOutput(): void {
+    if (this.endWhenFlushed && this.held.length === 0) {
+      this.socket.end();
+      return;
+    }
+    if (this.closing) return;
+    const backlog = this.socket.writableLength + this.heldBytes;
+    if (backlog >= OUTPUT_HIGH_WATER) {
+      this.framer.pause();
+      this.socket.pause();
+      this.waitingForDrain = this.socket.writableLength >= OUTPUT_HIGH_WATER;
+    } else if (this.framer.pendingBytes > 0) {
+      // The framer stopped mid-chunk because a batch of replies grew large: continue.
+      this.framer.resume();
+      if (this.out.pending > 0) this.flushOutput();
+    }
+  }
+
+  private maybeResume(): void {
+    if (this.closing || this.waitingForDrain) return;
+    if (this.socket.writableLength + this.heldBytes >= OUTPUT_HIGH_WATER) return;
+    this.socket.resume();
+    this.framer.resume();
+    this.flushOutput();
+  }
+
+  private writePieces(pieces: Buffer[]): void {
+    if (this.socket.destroyed) return;
+    this.socket.cork();
+    for (const p of pieces) {
+      this.ctx.counters.bytes_written += p.length;
+      this.socket.write(p);
+    }
+    this.socket.uncork();
+  }
+
+  private commitReached(batch: number, failed: boolean): void {
+    if (failed) {
+      // The writes these replies acknowledge are not on disk: never send them.
+      log.error('connection: closing, its writes could not be persisted');
+      this.held = [];
+      this.heldBytes = 0;
+      this.ctx.engine.flusher.offCommit(this.onCommit);
+      this.socket.destroy();
+      return;
+    }
+    while (this.held.length > 0 && this.held[0].batch <= batch) {
+      const seg = this.held.shift() as HeldSegment;
+      this.heldBytes -= seg.bytes;
+      this.writePieces(seg.pieces);
+    }
+    if (this.held.length === 0) this.ctx.engine.flusher.offCommit(this.onCommit);
+    if (this.endWhenFlushed && this.held.length === 0) this.socket.end();
+    else this.maybeResume();
+  }
+
+  private closed(): void {
+    this.closing = true;
+    this.framer.stop();
+    this.ctx.engine.flusher.offCommit(this.onCommit);
+    this.ctx.counters.curr_connections--;
+  }
+}

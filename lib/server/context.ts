@@ -1,0 +1,23 @@
+/**
+ * What every connection shares: the engine, the settings it was started with, and the
+ * server-wide counters that are not the engine's business.
+ */
+import type { Engine } from '../engine/engine.js';
+import type { Settings } from '../settings.js';
+
+export interface ServerCounters {
+  curr_connections: number;
+  total_connections: number;
+  rejected_connections: number;
+  bytes_read: number;
+  bytes_written: number;
+}
+
+export interface ServerContext {
+  engine: Engine;
+  settings: Settings;
+  counters: ServerCounters;
+  startedAt: number;
+  version: string;
+  verbosity: number;
+}

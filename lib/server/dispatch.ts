@@ -1,0 +1,35 @@
+/**
+ * The dispatch table: 256 slots, opcode → handler (kv_engine's handler array). Quiet opcodes
+ * never appear here: the connection calls the loud twin's handler with quiet = true.
+ */
+import type { Frame } from '../../protocol/framer.js';
+import { OP } from '../../protocol/opcodes.js';
+import type { Connection } from './connection.js';
+import { handleArith } from './handlers/arith.js';
+import { handleConcat } from './handlers/concat.js';
+import { handleDelete } from './handlers/delete.js';
+import { handleFlush } from './handlers/flush.js';
+import { handleGetOrTouch } from './handlers/get-or-touch.js';
+import { handleNoop, handleQuit, handleSaslListMechs, handleVerbosity, handleVersion } from './handlers/misc.js';
+import { handleStat } from './handlers/stat.js';
+import { handleUpdate } from './handlers/update.js';
+
+export type Handler = (conn: Connection, frame: Frame, quiet: boolean) => void;
+
+export const HANDLERS: Handler[] = (() => {
+  const table: Handler[] = new Array<Handler>(256);
+  const set = (ops: number[], h: Handler): void => ops.forEach((op) => (table[op] = h));
+  set([OP.SET, OP.ADD, OP.REPLACE], handleUpdate);
+  set([OP.GET, OP.GETK, OP.TOUCH, OP.GAT, OP.GATK], handleGetOrTouch);
+  set([OP.APPEND, OP.PREPEND], handleConcat);
+  set([OP.INCREMENT, OP.DECREMENT], handleArith);
+  set([OP.DELETE], handleDelete);
+  set([OP.FLUSH], handleFlush);
+  set([OP.STAT], handleStat);
+  set([OP.NOOP], handleNoop);
+  set([OP.VERSION], handleVersion);
+  set([OP.QUIT], handleQuit);
+  set([OP.VERBOSITY], handleVerbosity);
+  set([OP.SASL_LIST_MECHS], handleSaslListMechs);
+  return table;
+})();

@@ -1,0 +1,127 @@
+/**
+ * STAT: one reply per statistic (key = name, value = text) and an empty terminator, all with
+ * the request's opaque (memcached process_bin_stat). Groups: general (no key), settings, items,
+ * reset; anything else is KEY_ENOENT.
+ */
+import type { Frame } from '../../../protocol/framer.js';
+import { STATUS_CODE } from '../../../protocol/status.js';
+import type { Connection } from '../connection.js';
+import type { ServerContext } from '../context.js';
+
+type StatPairs = Array<readonly [string, string | number]>;
+
+const GROUPS: Record<string, (ctx: ServerContext) => StatPairs> = {
+  '': generalStats,
+  settings: settingsStats,
+  items: itemStats,
+};
+
+export function handleStat(conn: Connection, f: Frame): void {
+  const group = f.buf.toString('latin1', f.keyOffset, f.keyOffset + f.keyLength);
+  if (group === 'reset') {
+    resetStats(conn.ctx);
+  } else {
+    const producer = GROUPS[group];
+    if (producer === undefined) return conn.fail(f, STATUS_CODE.KEY_ENOENT);
+    for (const [name, value] of producer(conn.ctx)) {
+      const text = String(value);
+      const nameLength = Buffer.byteLength(name);
+      conn.out.header(f.opcode, STATUS_CODE.SUCCESS, f.opaque, 0, 0, nameLength, nameLength + Buffer.byteLength(text));
+      conn.out.ascii(name);
+      conn.out.ascii(text);
+    }
+  }
+  conn.out.simple(f.opcode, STATUS_CODE.SUCCESS, f.opaque, 0);
+}
+
+function generalStats(ctx: ServerContext): StatPairs {
+  const s = ctx.engine.stats;
+  const usage = process.resourceUsage();
+  const now = Date.now();
+  return [
+    ['pid', process.pid],
+    ['uptime', Math.floor((now - ctx.startedAt) / 1000)],
+    ['time', Math.floor(now / 1000)],
+    ['version', ctx.version],
+    ['pointer_size', 64],
+    ['rusage_user', (usage.userCPUTime / 1e6).toFixed(6)],
+    ['rusage_system', (usage.systemCPUTime / 1e6).toFixed(6)],
+    ['max_connections', ctx.settings.maxConnections],
+    ['curr_connections', ctx.counters.curr_connections],
+    ['total_connections', ctx.counters.total_connections],
+    ['rejected_connections', ctx.counters.rejected_connections],
+    ['cmd_get', s.cmd_get],
+    ['cmd_set', s.cmd_set],
+    ['cmd_flush', s.cmd_flush],
+    ['cmd_touch', s.cmd_touch],
+    ['get_hits', s.get_hits],
+    ['get_misses', s.get_misses],
+    ['get_expired', s.get_expired],
+    ['get_flushed', s.get_flushed],
+    ['delete_misses', s.delete_misses],
+    ['delete_hits', s.delete_hits],
+    ['incr_misses', s.incr_misses],
+    ['incr_hits', s.incr_hits],
+    ['decr_misses', s.decr_misses],
+    ['decr_hits', s.decr_hits],
+    ['cas_misses', s.cas_misses],
+    ['cas_hits', s.cas_hits],
+    ['cas_badval', s.cas_badval],
+    ['touch_hits', s.touch_hits],
+    ['touch_misses', s.touch_misses],
+    ['bytes_read', ctx.counters.bytes_read],
+    ['bytes_written', ctx.counters.bytes_written],
+    ['limit_maxbytes', 0],
+    ['threads', 1],
+    ['curr_items', s.curr_items],
+    ['total_items', s.total_items],
+    ['bytes', s.bytes],
+    ['evictions', 0],
+    ['reclaimed', s.reclaimed],
+    ['flusher_backlog', ctx.engine.flusher.backlog],
+    ['flusher_committed_batch', ctx.engine.flusher.committedBatch],
+    ['ack_mode', ctx.settings.ack],
+  ];
+}
+
+function settingsStats(ctx: ServerContext): StatPairs {
+  const st = ctx.settings;
+  return [
+    ['maxconns', st.maxConnections],
+    ['tcpport', st.port],
+    ['interface', st.listen],
+    ['verbosity', ctx.verbosity],
+    ['evictions', 'off'],
+    ['cas_enabled', 'yes'],
+    ['item_size_max', st.maxItemSize],
+    ['binding_protocol', 'binary'],
+    ['num_threads', 1],
+    ['data_dir', st.dataDir],
+    ['ack', st.ack],
+    ['vbuckets', st.vbuckets],
+  ];
+}
+
+/** lmcached has no slab classes; one class, 1, stands for every item. */
+function itemStats(ctx: ServerContext): StatPairs {
+  const s = ctx.engine.stats;
+  return [
+    ['items:1:number', s.curr_items],
+    ['items:1:evicted', 0],
+    ['items:1:outofmemory', 0],
+    ['items:1:reclaimed', s.reclaimed],
+  ];
+}
+
+/** memcached's `stats reset`: zero the counters, not the gauges. */
+function resetStats(ctx: ServerContext): void {
+  const s = ctx.engine.stats;
+  const keep = { curr_items: s.curr_items, bytes: s.bytes };
+  for (const k of Object.keys(s) as Array<keyof typeof s>) s[k] = 0;
+  s.curr_items = keep.curr_items;
+  s.bytes = keep.bytes;
+  ctx.counters.total_connections = 0;
+  ctx.counters.rejected_connections = 0;
+  ctx.counters.bytes_read = 0;
+  ctx.counters.bytes_written = 0;
+}

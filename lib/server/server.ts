@@ -1,0 +1,53 @@
+/**
+ * The TCP listener: accepts connections (up to -c), gives each a Connection, and on shutdown
+ * stops accepting and closes every connection.
+ */
+import net from 'node:net';
+import { log } from '../log.js';
+import { Connection } from './connection.js';
+import type { ServerContext } from './context.js';
+
+export class Server {
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(private readonly ctx: ServerContext) {
+    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  listen(): Promise<net.AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.ctx.settings.port, this.ctx.settings.listen, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as net.AddressInfo);
+      });
+    });
+  }
+
+  /** Stops accepting, lets connections finish what they were sent, then closes them. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.end();
+    const deadline = setTimeout(() => {
+      for (const s of this.sockets) s.destroy();
+    }, 2000);
+    await closed;
+    clearTimeout(deadline);
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.sockets.size >= this.ctx.settings.maxConnections) {
+      // memcached closes connections over -c at once.
+      this.ctx.counters.rejected_connections++;
+      log.warn(`too many connections (${this.sockets.size}); closing new one`);
+      socket.destroy();
+      return;
+    }
+    this.ctx.counters.curr_connections++;
+    this.ctx.counters.total_connections++;
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    new Connection(socket, this.ctx);
+  }
+}

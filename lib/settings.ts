@@ -1,0 +1,130 @@
+/**
+ * Command-line flags and their defaults. memcached's own short flags mean what they mean there
+ * (-p port, -l listen address, -c max connections, -v verbosity, -I max item size).
+ */
+
+export type AckMode = 'memory' | 'persist';
+
+export interface Settings {
+  port: number;
+  listen: string;
+  maxConnections: number;
+  maxItemSize: number;
+  verbosity: number;
+  dataDir: string;
+  ack: AckMode;
+  vbuckets: number;
+}
+
+export const DEFAULTS: Settings = {
+  port: 11211,
+  listen: '127.0.0.1',
+  maxConnections: 1024,
+  maxItemSize: 1024 * 1024,
+  verbosity: 0,
+  dataDir: './data',
+  ack: 'memory',
+  vbuckets: 1024,
+};
+
+export const HELP = `Usage: lmcached [options]
+A memcached binary-protocol server whose data lives in LMDB.
+
+  -p, --port <num>             TCP port to listen on (default: 11211)
+  -l, --listen <addr>          interface to listen on (default: 127.0.0.1)
+  -c, --max-connections <num>  max simultaneous connections (default: 1024)
+  -I, --max-item-size <size>   largest value accepted, e.g. 1m, 512k (default: 1m)
+  -v, --verbose                more logging (-vv for the most)
+      --data-dir <dir>         where LMDB keeps the data (default: ./data)
+      --ack <memory|persist>   acknowledge writes from memory (default) or only after the
+                               LMDB commit that holds them
+      --vbuckets <num>         number of vBuckets (default: 1024)
+  -h, --help                   print this help and exit
+  -V, --version                print the version and exit
+`;
+
+export class UsageError extends Error {}
+
+function parseSize(text: string): number {
+  const m = /^(\d+)([kKmMgG]?)$/.exec(text);
+  if (!m) throw new UsageError(`not a size: ${text}`);
+  const unit = m[2].toLowerCase();
+  return Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 * 1024 : unit === 'g' ? 1024 * 1024 * 1024 : 1);
+}
+
+function parseInteger(text: string, name: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`${name} must be an integer: ${text}`);
+  const n = Number(text);
+  if (n < min || n > max) throw new UsageError(`${name} must be between ${min} and ${max}: ${text}`);
+  return n;
+}
+
+/** Parses argv (without node and script). Returns null settings for --help/--version. */
+export function parseArgs(argv: readonly string[]): { settings: Settings; action: 'run' | 'help' | 'version' } {
+  const s: Settings = { ...DEFAULTS };
+  let action: 'run' | 'help' | 'version' = 'run';
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i];
+    let inline: string | undefined;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    if (eq > 0) {
+      inline = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${arg} needs a value`);
+      return v;
+    };
+    switch (arg) {
+      case '-p':
+      case '--port':
+        s.port = parseInteger(value(), 'port', 0, 65535);
+        break;
+      case '-l':
+      case '--listen':
+        s.listen = value();
+        break;
+      case '-c':
+      case '--max-connections':
+        s.maxConnections = parseInteger(value(), 'max-connections', 1, 1_000_000);
+        break;
+      case '-I':
+      case '--max-item-size':
+        s.maxItemSize = parseSize(value());
+        if (s.maxItemSize < 1024 || s.maxItemSize > 1024 * 1024 * 1024) throw new UsageError('max-item-size must be between 1k and 1g');
+        break;
+      case '-v':
+      case '--verbose':
+        s.verbosity += 1;
+        break;
+      case '-vv':
+        s.verbosity += 2;
+        break;
+      case '--data-dir':
+        s.dataDir = value();
+        break;
+      case '--ack': {
+        const v = value();
+        if (v !== 'memory' && v !== 'persist') throw new UsageError(`--ack must be memory or persist: ${v}`);
+        s.ack = v;
+        break;
+      }
+      case '--vbuckets':
+        s.vbuckets = parseInteger(value(), 'vbuckets', 1, 65536);
+        break;
+      case '-h':
+      case '--help':
+        action = 'help';
+        break;
+      case '-V':
+      case '--version':
+        action = 'version';
+        break;
+      default:
+        throw new UsageError(`unknown option: ${argv[i]}`);
+    }
+  }
+  return { settings: s, action };
+}

@@ -1,0 +1,43 @@
+/**
+ * Extras layouts per command (memcached protocol_binary.h request/response bodies).
+ * Readers take the frame buffer and the extras offset, so nothing is allocated.
+ */
+
+export const EXTRAS_LENGTH = {
+  store: 8, // flags u32, expiry u32
+  arith: 20, // delta u64, initial u64, expiry u32
+  touch: 4, // expiry u32
+  flush: 4, // delay u32 (optional)
+  verbosity: 4, // level u32
+  getResponse: 4, // flags u32
+} as const;
+
+/** Expiry 0xffffffff in INCR/DECR means "do not create a missing item". */
+export const ARITH_NO_CREATE = 0xffffffff;
+
+export function storeFlags(buf: Buffer, extrasOffset: number): number {
+  return buf.readUInt32BE(extrasOffset);
+}
+
+export function storeExpiry(buf: Buffer, extrasOffset: number): number {
+  return buf.readUInt32BE(extrasOffset + 4);
+}
+
+/** Delta and initial are full u64s, so they are read as bigint. */
+export function arithDelta(buf: Buffer, extrasOffset: number): bigint {
+  return buf.readBigUInt64BE(extrasOffset);
+}
+
+export function arithInitial(buf: Buffer, extrasOffset: number): bigint {
+  return buf.readBigUInt64BE(extrasOffset + 8);
+}
+
+export function arithExpiry(buf: Buffer, extrasOffset: number): number {
+  return buf.readUInt32BE(extrasOffset + 16);
+}
+
+/** TOUCH, GAT, FLUSH and VERBOSITY all carry one u32. */
+export function u32Extra(buf: Buffer, extrasOffset: number): number {
+  return buf.readUInt32BE(extrasOffset);
+}
+

@@ -1,0 +1,176 @@
+/**
+ * Incremental request framer: turns a byte stream, split anywhere, into complete request frames.
+ *
+ * Ownership rule: a Frame and every Buffer reachable from it (frame.buf) are valid only during
+ * the sink callback that receives it. The framer reuses the Frame object and may overwrite or
+ * drop its buffer afterwards, so anything kept longer must be copied by the receiver.
+ *
+ * Limits are checked when the header arrives, never after buffering a body: an inconsistent
+ * header or a body over the hard cap stops the framer; a value over the item limit is reported
+ * and then skipped as its bytes arrive, so it is never held in memory.
+ */
+import { HEADER_LENGTH, MAGIC_REQUEST, decodeHeader, newHeader, type Header } from './header.js';
+
+export interface Frame extends Header {
+  /** Buffer holding the whole request; valid only during the callback. */
+  buf: Buffer;
+  extrasOffset: number;
+  keyOffset: number;
+  valueOffset: number;
+  valueLength: number;
+}
+
+export type FramerFault = 'bad-magic' | 'inconsistent-lengths' | 'body-over-hard-cap';
+
+export interface FrameSink {
+  /** A complete request. Return false to pause the framer (resume with `resume()`). */
+  frame(frame: Frame): boolean;
+  /** The header announces a value over the limit. Return true to skip its body and go on,
+   * false to stop (the connection will close). */
+  oversized(header: Frame): boolean;
+  /** The stream cannot be framed any further; the framer stops. */
+  fault(reason: FramerFault, header: Frame): void;
+}
+
+export interface FramerLimits {
+  /** Largest value (body minus key and extras) buffered; larger ones go to `oversized`. */
+  maxValueLength: number;
+  /** Largest body at all; anything above is a fault (memcached's ITEM_SIZE_MAX_UPPER_LIMIT). */
+  hardBodyCap: number;
+}
+
+const INITIAL_CAPACITY = 16 * 1024;
+/** Above this an owned buffer is dropped once empty, so one large frame does not pin memory. */
+const RETAIN_LIMIT = 256 * 1024;
+
+export class Framer {
+  private buf: Buffer = Buffer.alloc(0);
+  private off = 0;
+  private len = 0;
+  private owned = false;
+  private skipRemaining = 0;
+  private stopped = false;
+  private paused = false;
+  private readonly frameView: Frame;
+
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly limits: FramerLimits,
+  ) {
+    this.frameView = Object.assign(newHeader(), { buf: this.buf, extrasOffset: 0, keyOffset: 0, valueOffset: 0, valueLength: 0 });
+  }
+
+  /** Bytes received but not yet framed (including a partly received frame). */
+  get pendingBytes(): number {
+    return this.len;
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** Feed bytes from the socket. */
+  push(chunk: Buffer): void {
+    if (this.stopped) return;
+    let start = 0;
+    if (this.skipRemaining > 0) {
+      const n = Math.min(this.skipRemaining, chunk.length);
+      this.skipRemaining -= n;
+      start = n;
+      if (start === chunk.length) return;
+    }
+    if (this.len === 0) {
+      // Nothing pending: adopt the chunk itself, no copy.
+      this.buf = chunk;
+      this.off = start;
+      this.len = chunk.length - start;
+      this.owned = false;
+    } else {
+      this.append(chunk, start);
+    }
+    if (!this.paused) this.drain();
+  }
+
+  /** Stop delivering frames after the current one until `resume()`. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (!this.stopped) this.drain();
+  }
+
+  /** Stop for good (the connection is closing). */
+  stop(): void {
+    this.stopped = true;
+    this.release();
+  }
+
+  private append(chunk: Buffer, start: number): void {
+    const incoming = chunk.length - start;
+    const needed = this.len + incoming;
+    if (!this.owned || this.off + needed > this.buf.length) {
+      let capacity = this.owned ? this.buf.length : INITIAL_CAPACITY;
+      while (capacity < needed) capacity *= 2;
+      const next = !this.owned || capacity > this.buf.length ? Buffer.allocUnsafe(capacity) : this.buf;
+      this.buf.copy(next, 0, this.off, this.off + this.len);
+      this.buf = next;
+      this.off = 0;
+      this.owned = true;
+    }
+    chunk.copy(this.buf, this.off + this.len, start);
+    this.len += incoming;
+  }
+
+  private drain(): void {
+    const f = this.frameView;
+    while (this.len >= HEADER_LENGTH && !this.paused && !this.stopped) {
+      const at = this.off;
+      decodeHeader(this.buf, at, f);
+      f.buf = this.buf;
+      if (f.magic !== MAGIC_REQUEST) return this.fail('bad-magic');
+      const body = f.bodyLength;
+      if (f.keyLength + f.extrasLength > body) return this.fail('inconsistent-lengths');
+      if (body > this.limits.hardBodyCap) return this.fail('body-over-hard-cap');
+      f.extrasOffset = at + HEADER_LENGTH;
+      f.keyOffset = f.extrasOffset + f.extrasLength;
+      f.valueOffset = f.keyOffset + f.keyLength;
+      f.valueLength = body - f.keyLength - f.extrasLength;
+      if (f.valueLength > this.limits.maxValueLength) {
+        // Wait for extras and key (small) so the sink can name the item; skip the value.
+        if (this.len < HEADER_LENGTH + f.extrasLength + f.keyLength) break;
+        const consumed = Math.min(this.len - HEADER_LENGTH, body);
+        this.skipRemaining = body - consumed;
+        this.off += HEADER_LENGTH + consumed;
+        this.len -= HEADER_LENGTH + consumed;
+        if (!this.sink.oversized(f)) return this.fail(null);
+        continue;
+      }
+      const total = HEADER_LENGTH + body;
+      if (this.len < total) break;
+      this.off += total;
+      this.len -= total;
+      if (!this.sink.frame(f)) this.paused = true;
+    }
+    if (this.len === 0) this.release();
+  }
+
+  private fail(reason: FramerFault | null): void {
+    this.stopped = true;
+    if (reason) this.sink.fault(reason, this.frameView);
+    this.release();
+  }
+
+  /** Drops the buffer once empty: an adopted chunk belongs to the socket layer, and a large
+   * owned buffer should not outlive the frame that needed it. */
+  private release(): void {
+    this.len = 0;
+    this.off = 0;
+    if (!this.owned || this.buf.length > RETAIN_LIMIT || this.stopped) {
+      this.buf = Buffer.alloc(0);
+      this.owned = false;
+    }
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The opcode table: one entry per opcode we know, named as in memcached's protocol_binary.h
+ * (kv_engine docs/BinaryProtocol.md "Command Opcodes"). Quiet/loud pairs, the request shape the
+ * validator enforces, and the family used for oversized bodies all come from here.
+ */
+
+/** What a request of this opcode may carry; `extras` lists the allowed extras lengths. */
+export interface Shape {
+  extras: readonly number[];
+  key: 'zero' | 'nonzero' | 'any';
+  value: 'zero' | 'nonzero' | 'any';
+}
+
+export interface OpcodeInfo {
+  code: number;
+  name: string;
+  /** The loud twin of a quiet opcode, or the opcode itself. */
+  loud: number;
+  quiet: boolean;
+  shape: Shape;
+  /** True for commands whose value is item data, so an oversized body means E2BIG. */
+  carriesItem: boolean;
+}
+
+export const OP = {
+  GET: 0x00,
+  SET: 0x01,
+  ADD: 0x02,
+  REPLACE: 0x03,
+  DELETE: 0x04,
+  INCREMENT: 0x05,
+  DECREMENT: 0x06,
+  QUIT: 0x07,
+  FLUSH: 0x08,
+  GETQ: 0x09,
+  NOOP: 0x0a,
+  VERSION: 0x0b,
+  GETK: 0x0c,
+  GETKQ: 0x0d,
+  APPEND: 0x0e,
+  PREPEND: 0x0f,
+  STAT: 0x10,
+  SETQ: 0x11,
+  ADDQ: 0x12,
+  REPLACEQ: 0x13,
+  DELETEQ: 0x14,
+  INCREMENTQ: 0x15,
+  DECREMENTQ: 0x16,
+  QUITQ: 0x17,
+  FLUSHQ: 0x18,
+  APPENDQ: 0x19,
+  PREPENDQ: 0x1a,
+  VERBOSITY: 0x1b,
+  TOUCH: 0x1c,
+  GAT: 0x1d,
+  GATQ: 0x1e,
+  GATK: 0x23,
+  GATKQ: 0x24,
+  SASL_LIST_MECHS: 0x20,
+} as const;
+
+const NONE: Shape = { extras: [0], key: 'zero', value: 'zero' };
+const KEY_ONLY: Shape = { extras: [0], key: 'nonzero', value: 'zero' };
+const STORE: Shape = { extras: [8], key: 'nonzero', value: 'any' };
+const CONCAT: Shape = { extras: [0], key: 'nonzero', value: 'any' };
+const ARITH: Shape = { extras: [20], key: 'nonzero', value: 'zero' };
+const TOUCH_SHAPE: Shape = { extras: [4], key: 'nonzero', value: 'zero' };
+
+/** [name, code, loud twin or -1, shape, carriesItem] for every opcode we serve. */
+const DEFINITIONS: ReadonlyArray<readonly [string, number, number, Shape, boolean]> = [
+  ['GET', OP.GET, -1, KEY_ONLY, false],
+  ['GETQ', OP.GETQ, OP.GET, KEY_ONLY, false],
+  ['GETK', OP.GETK, -1, KEY_ONLY, false],
+  ['GETKQ', OP.GETKQ, OP.GETK, KEY_ONLY, false],
+  ['SET', OP.SET, -1, STORE, true],
+  ['SETQ', OP.SETQ, OP.SET, STORE, true],
+  ['ADD', OP.ADD, -1, STORE, true],
+  ['ADDQ', OP.ADDQ, OP.ADD, STORE, true],
+  ['REPLACE', OP.REPLACE, -1, STORE, true],
+  ['REPLACEQ', OP.REPLACEQ, OP.REPLACE, STORE, true],
+  ['DELETE', OP.DELETE, -1, KEY_ONLY, false],
+  ['DELETEQ', OP.DELETEQ, OP.DELETE, KEY_ONLY, false],
+  ['INCREMENT', OP.INCREMENT, -1, ARITH, false],
+  ['INCREMENTQ', OP.INCREMENTQ, OP.INCREMENT, ARITH, false],
+  ['DECREMENT', OP.DECREMENT, -1, ARITH, false],
+  ['DECREMENTQ', OP.DECREMENTQ, OP.DECREMENT, ARITH, false],
+  ['APPEND', OP.APPEND, -1, CONCAT, true],
+  ['APPENDQ', OP.APPENDQ, OP.APPEND, CONCAT, true],
+  ['PREPEND', OP.PREPEND, -1, CONCAT, true],
+  ['PREPENDQ', OP.PREPENDQ, OP.PREPEND, CONCAT, true],
+  ['QUIT', OP.QUIT, -1, NONE, false],
+  ['QUITQ', OP.QUITQ, OP.QUIT, NONE, false],
+  ['FLUSH', OP.FLUSH, -1, { extras: [0, 4], key: 'zero', value: 'zero' }, false],
+  ['FLUSHQ', OP.FLUSHQ, OP.FLUSH, { extras: [0, 4], key: 'zero', value: 'zero' }, false],
+  ['NOOP', OP.NOOP, -1, NONE, false],
+  ['VERSION', OP.VERSION, -1, NONE, false],
+  ['STAT', OP.STAT, -1, { extras: [0], key: 'any', value: 'zero' }, false],
+  ['VERBOSITY', OP.VERBOSITY, -1, { extras: [4], key: 'zero', value: 'zero' }, false],
+  ['TOUCH', OP.TOUCH, -1, TOUCH_SHAPE, false],
+  ['GAT', OP.GAT, -1, TOUCH_SHAPE, false],
+  ['GATQ', OP.GATQ, OP.GAT, TOUCH_SHAPE, false],
+  ['GATK', OP.GATK, -1, TOUCH_SHAPE, false],
+  ['GATKQ', OP.GATKQ, OP.GATK, TOUCH_SHAPE, false],
+  ['SASL_LIST_MECHS', OP.SASL_LIST_MECHS, -1, NONE, false],
+];
+
+/** 256 slots, undefined for opcodes we do not serve. */
+export const OPCODES: ReadonlyArray<OpcodeInfo | undefined> = (() => {
+  const table: Array<OpcodeInfo | undefined> = new Array(256).fill(undefined);
+  for (const [name, code, loud, shape, carriesItem] of DEFINITIONS) {
+    table[code] = { code, name, loud: loud < 0 ? code : loud, quiet: loud >= 0, shape, carriesItem };
+  }
+  return table;
+})();
+
+export function isQuiet(opcode: number): boolean {
+  return OPCODES[opcode]?.quiet ?? false;
+}
+
+export function loudOf(opcode: number): number {
+  return OPCODES[opcode]?.loud ?? opcode;
+}
+
+export function opcodeName(opcode: number): string {
+  return OPCODES[opcode]?.name ?? `0x${opcode.toString(16).padStart(2, '0')}`;
+}

@@ -1,0 +1,100 @@
+/**
+ * Encodes responses into large reusable slabs and hands the socket layer whole pieces.
+ * Written regions of a slab are never overwritten (the socket may still hold them), so a
+ * batch of responses costs one socket write and no per-response allocation.
+ */
+import { HEADER_LENGTH, encodeResponseHeader } from './header.js';
+import { STATUS } from './status.js';
+
+const SLAB_SIZE = 64 * 1024;
+/** Values above this go out as their own piece instead of being copied into a slab. */
+const INLINE_LIMIT = 16 * 1024;
+
+export class ResponseWriter {
+  private slab: Buffer = Buffer.allocUnsafe(SLAB_SIZE);
+  private pos = 0;
+  private start = 0;
+  private pieces: Buffer[] = [];
+  /** Bytes encoded but not yet taken by `take()`. */
+  pending = 0;
+
+  /** Writes a response header; the caller then writes exactly `bodyLength` bytes. */
+  header(opcode: number, status: number, opaque: number, cas: number, extrasLength: number, keyLength: number, bodyLength: number): void {
+    this.reserve(HEADER_LENGTH);
+    encodeResponseHeader(this.slab, this.pos, opcode, status, extrasLength, keyLength, bodyLength, opaque, cas);
+    this.pos += HEADER_LENGTH;
+    this.pending += HEADER_LENGTH;
+  }
+
+  u32(value: number): void {
+    this.reserve(4);
+    this.slab.writeUInt32BE(value >>> 0, this.pos);
+    this.pos += 4;
+    this.pending += 4;
+  }
+
+  u64(value: bigint): void {
+    this.reserve(8);
+    this.slab.writeBigUInt64BE(value, this.pos);
+    this.pos += 8;
+    this.pending += 8;
+  }
+
+  /** Copies bytes in; `stable` says the source is immutable, so a large one can be referenced. */
+  bytes(src: Buffer, offset: number, length: number, stable = false): void {
+    if (length === 0) return;
+    this.pending += length;
+    if (length > INLINE_LIMIT) {
+      this.cut();
+      this.pieces.push(stable ? src.subarray(offset, offset + length) : Buffer.from(src.subarray(offset, offset + length)));
+      return;
+    }
+    this.reserve(length);
+    src.copy(this.slab, this.pos, offset, offset + length);
+    this.pos += length;
+  }
+
+  ascii(text: string): void {
+    const length = Buffer.byteLength(text);
+    this.reserve(length);
+    this.slab.write(text, this.pos);
+    this.pos += length;
+    this.pending += length;
+  }
+
+  /** A header-only response. */
+  simple(opcode: number, status: number, opaque: number, cas: number): void {
+    this.header(opcode, status, opaque, cas, 0, 0, 0);
+  }
+
+  /** An error response carrying memcached's text for the status (or `text`). */
+  error(opcode: number, status: number, opaque: number, text?: string): void {
+    const message = text ?? STATUS[status]?.message ?? '';
+    this.header(opcode, status, opaque, 0, 0, 0, Buffer.byteLength(message));
+    this.ascii(message);
+  }
+
+  /** Hands over everything encoded so far, in order. */
+  take(): Buffer[] {
+    this.cut();
+    const out = this.pieces;
+    this.pieces = [];
+    this.pending = 0;
+    return out;
+  }
+
+  private cut(): void {
+    if (this.pos > this.start) {
+      this.pieces.push(this.slab.subarray(this.start, this.pos));
+      this.start = this.pos;
+    }
+  }
+
+  private reserve(n: number): void {
+    if (this.slab.length - this.pos >= n) return;
+    this.cut();
+    this.slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, n));
+    this.pos = 0;
+    this.start = 0;
+  }
+}

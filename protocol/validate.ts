@@ -1,0 +1,21 @@
+/**
+ * One generic request-shape check driven by the opcode table (kv_engine verify_header), so
+ * handlers never see malformed input. Returns null when the frame fits, else a context string.
+ */
+import type { Frame } from './framer.js';
+import type { Shape } from './opcodes.js';
+
+/** memcached's KEY_MAX_LENGTH. */
+export const KEY_MAX_LENGTH = 250;
+
+export function checkShape(frame: Frame, shape: Shape): string | null {
+  if (!shape.extras.includes(frame.extrasLength)) {
+    return `extras length ${frame.extrasLength}, expected ${shape.extras.join(' or ')}`;
+  }
+  if (shape.key === 'zero' && frame.keyLength !== 0) return 'request must not have a key';
+  if (shape.key === 'nonzero' && frame.keyLength === 0) return 'request must have a key';
+  if (frame.keyLength > KEY_MAX_LENGTH) return `key longer than ${KEY_MAX_LENGTH} bytes`;
+  if (shape.value === 'zero' && frame.valueLength !== 0) return 'request must not have a value';
+  if (shape.value === 'nonzero' && frame.valueLength === 0) return 'request must have a value';
+  return null;
+}
