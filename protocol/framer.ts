@@ -65,6 +65,11 @@ export class Framer {
     return this.len;
   }
 
+  /** Size of the buffer the framer holds on to (for memory tests and stats). */
+  get retainedBytes(): number {
+    return this.buf.length;
+  }
+
   get isStopped(): boolean {
     return this.stopped;
   }

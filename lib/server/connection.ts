@@ -103,8 +103,16 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     this.ctx.counters.bytes_read += chunk.length;
-    this.framer.push(chunk);
-    this.flushOutput();
+    try {
+      this.framer.push(chunk);
+      this.flushOutput();
+    } catch (err) {
+      // A bug, not a client mistake: lose this connection, never the server.
+      log.error(`connection: internal error, closing: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      this.closing = true;
+      this.framer.stop();
+      this.socket.destroy();
+    }
   }
 
   private dispatch(f: Frame): boolean {

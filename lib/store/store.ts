@@ -35,7 +35,11 @@ export class Store {
 
   /** The committed record for `key`, as a view that is only valid until the next store call. */
   getItem(key: Buffer): Buffer | undefined {
-    return this.items.getBinaryFast(key);
+    const shared = this.items.getBinaryFast(key);
+    // getBinaryFast answers with lmdb-js's shared read buffer whose `length` is patched to the
+    // record's; Buffer methods that ignore `length` (copy, Buffer.from) would see 16 MiB, so
+    // hand out a true view of exactly the record.
+    return shared === undefined ? undefined : shared.subarray(0, shared.length);
   }
 
   /** Every committed item, in key order, starting after `after` (exclusive) when given.

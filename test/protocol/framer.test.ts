@@ -1,0 +1,186 @@
+/**
+ * The framer decodes identically however the stream is split, reports limits at header time,
+ * never mutates its input, and does not hold on to memory after a large frame.
+ */
+import t from 'tap';
+import { Framer, type Frame, type FramerFault } from '../../protocol/framer.js';
+import { Op, req, setExtras, arithExtras } from '../fixtures/frames.js';
+import { rng } from '../fixtures/random.js';
+
+interface Seen {
+  kind: 'frame' | 'oversized' | 'fault';
+  opcode: number;
+  opaque: number;
+  cas: number;
+  vbucket: number;
+  extras: string;
+  key: string;
+  value: string;
+  reason?: FramerFault;
+}
+
+function snapshot(f: Frame, kind: Seen['kind'], reason?: FramerFault): Seen {
+  const hex = (from: number, len: number): string => (kind === 'frame' || kind === 'oversized' ? f.buf.subarray(from, from + len).toString('hex') : '');
+  return {
+    kind,
+    opcode: f.opcode,
+    opaque: f.opaque,
+    cas: f.cas,
+    vbucket: f.vbucket,
+    extras: hex(f.extrasOffset, f.extrasLength),
+    key: hex(f.keyOffset, f.keyLength),
+    value: kind === 'frame' ? hex(f.valueOffset, f.valueLength) : String(f.valueLength),
+    ...(reason ? { reason } : {}),
+  };
+}
+
+function decode(chunks: Buffer[], maxValueLength = 1024, hardBodyCap = 1 << 20): { seen: Seen[]; framer: Framer } {
+  const seen: Seen[] = [];
+  const framer = new Framer(
+    {
+      frame: (f) => (seen.push(snapshot(f, 'frame')), true),
+      oversized: (f) => (seen.push(snapshot(f, 'oversized')), true),
+      fault: (reason, f) => void seen.push(snapshot(f, 'fault', reason)),
+    },
+    { maxValueLength, hardBodyCap },
+  );
+  for (const c of chunks) framer.push(c);
+  return { seen, framer };
+}
+
+const pipeline = Buffer.concat([
+  req({ opcode: Op.SET, key: 'alpha', extras: setExtras(7, 0), value: 'one', opaque: 1, cas: 5n, vbucket: 3 }),
+  req({ opcode: Op.GETQ, key: 'alpha', opaque: 2 }),
+  req({ opcode: Op.NOOP, opaque: 3 }),
+  req({ opcode: Op.INCREMENT, key: 'n', extras: arithExtras(1n, 10n, 0), opaque: 4 }),
+  req({ opcode: Op.APPEND, key: 'alpha', value: Buffer.alloc(700, 0x61), opaque: 5 }),
+  req({ opcode: Op.SET, key: 'big', extras: setExtras(0, 0), value: Buffer.alloc(2000, 0x62), opaque: 6 }),
+  req({ opcode: Op.GET, key: 'z'.repeat(250), opaque: 7 }),
+  req({ opcode: Op.STAT, opaque: 8 }),
+]);
+
+const expected = decode([pipeline]).seen;
+
+t.test('the whole pipeline in one chunk', async (t) => {
+  t.equal(expected.length, 8);
+  t.same(expected.map((s) => s.kind), ['frame', 'frame', 'frame', 'frame', 'frame', 'oversized', 'frame', 'frame']);
+  t.same(expected[0], { kind: 'frame', opcode: Op.SET, opaque: 1, cas: 5, vbucket: 3, extras: setExtras(7, 0).toString('hex'), key: Buffer.from('alpha').toString('hex'), value: Buffer.from('one').toString('hex') });
+  t.equal(expected[5].value, '2000', 'oversized value reported with its length');
+  t.equal(expected[5].key, Buffer.from('big').toString('hex'), 'oversized frame still names its key');
+});
+
+t.test('every two-way split decodes identically', async (t) => {
+  for (let i = 0; i <= pipeline.length; i++) {
+    const { seen } = decode([pipeline.subarray(0, i), pipeline.subarray(i)]);
+    if (JSON.stringify(seen) !== JSON.stringify(expected)) {
+      t.fail(`split at ${i} differs`);
+      return;
+    }
+  }
+  t.pass(`all ${pipeline.length + 1} split points agree`);
+});
+
+t.test('one-byte chunks decode identically', async (t) => {
+  const chunks = Array.from({ length: pipeline.length }, (_, i) => pipeline.subarray(i, i + 1));
+  t.same(decode(chunks).seen, expected);
+});
+
+t.test('seeded random splits into many chunks decode identically', async (t) => {
+  const next = rng(42);
+  for (let round = 0; round < 300; round++) {
+    const chunks: Buffer[] = [];
+    let at = 0;
+    while (at < pipeline.length) {
+      const n = 1 + Math.floor(next() * 200);
+      chunks.push(pipeline.subarray(at, at + n));
+      at += n;
+    }
+    const { seen } = decode(chunks);
+    if (JSON.stringify(seen) !== JSON.stringify(expected)) return t.fail(`round ${round} differs`);
+  }
+  t.pass('300 random chunkings agree');
+});
+
+t.test('input chunks are never mutated', async (t) => {
+  const chunks = [pipeline.subarray(0, 100), pipeline.subarray(100, 1000), pipeline.subarray(1000)].map((c) => Buffer.from(c));
+  const copies = chunks.map((c) => Buffer.from(c));
+  decode(chunks);
+  chunks.forEach((c, i) => t.ok(c.equals(copies[i]), `chunk ${i} unchanged`));
+});
+
+t.test('bad magic is a fault and nothing after it is framed', async (t) => {
+  const bad = Buffer.concat([req({ opcode: Op.NOOP, opaque: 1 }), req({ opcode: Op.NOOP, magic: 0x81 }), req({ opcode: Op.NOOP, opaque: 3 })]);
+  const { seen, framer } = decode([bad]);
+  t.same(seen.map((s) => s.kind), ['frame', 'fault']);
+  t.equal(seen[1].reason, 'bad-magic');
+  t.ok(framer.isStopped);
+});
+
+t.test('key + extras longer than the body is a fault', async (t) => {
+  const { seen } = decode([req({ opcode: Op.GET, key: 'abc', bodyLength: 2 })]);
+  t.equal(seen[0].reason, 'inconsistent-lengths');
+});
+
+t.test('a body over the hard cap is a fault at header time', async (t) => {
+  const header = req({ opcode: Op.SET, key: 'k', extras: setExtras(0, 0), bodyLength: 5_000_000 }).subarray(0, 24);
+  const { seen } = decode([header], 1024, 1 << 20);
+  t.equal(seen[0].reason, 'body-over-hard-cap');
+});
+
+t.test('an oversized value is skipped as it arrives, never buffered', async (t) => {
+  const big = req({ opcode: Op.SET, key: 'k', extras: setExtras(0, 0), value: Buffer.alloc(100_000, 1), opaque: 1 });
+  const after = req({ opcode: Op.NOOP, opaque: 2 });
+  const seen: string[] = [];
+  let maxRetained = 0;
+  const framer = new Framer(
+    {
+      frame: (f) => (seen.push(`frame ${f.opaque}`), true),
+      oversized: (f) => (seen.push(`oversized ${f.opaque}`), true),
+      fault: (r) => void seen.push(`fault ${r}`),
+    },
+    { maxValueLength: 1024, hardBodyCap: 1 << 30 },
+  );
+  const stream = Buffer.concat([big, after]);
+  for (let i = 0; i < stream.length; i += 999) {
+    framer.push(stream.subarray(i, i + 999));
+    maxRetained = Math.max(maxRetained, framer.pendingBytes);
+  }
+  t.same(seen, ['oversized 1', 'frame 2']);
+  t.ok(maxRetained < 2000, `never held more than a chunk (${maxRetained} bytes)`);
+});
+
+t.test('the buffer is released after a large frame', async (t) => {
+  const large = req({ opcode: Op.SET, key: 'k', extras: setExtras(0, 0), value: Buffer.alloc(600_000, 1) });
+  const framer = new Framer({ frame: () => true, oversized: () => true, fault: () => {} }, { maxValueLength: 1 << 20, hardBodyCap: 1 << 30 });
+  for (let i = 0; i < large.length; i += 1000) framer.push(large.subarray(i, i + 1000));
+  t.equal(framer.pendingBytes, 0);
+  t.ok(framer.retainedBytes <= 256 * 1024, `retains ${framer.retainedBytes} bytes`);
+});
+
+t.test('pause stops delivery mid-chunk and resume continues in order', async (t) => {
+  const opaques: number[] = [];
+  const framer = new Framer(
+    { frame: (f) => (opaques.push(f.opaque), f.opaque !== 2), oversized: () => true, fault: () => {} },
+    { maxValueLength: 1024, hardBodyCap: 1 << 20 },
+  );
+  framer.push(Buffer.concat([1, 2, 3, 4].map((o) => req({ opcode: Op.NOOP, opaque: o }))));
+  t.same(opaques, [1, 2]);
+  framer.push(req({ opcode: Op.NOOP, opaque: 5 }));
+  t.same(opaques, [1, 2], 'nothing delivered while paused');
+  framer.resume();
+  t.same(opaques, [1, 2, 3, 4, 5]);
+});
+
+t.test('seeded random bytes never throw and always end in frames or a fault', async (t) => {
+  const next = rng(7);
+  for (let round = 0; round < 500; round++) {
+    const len = Math.floor(next() * 300);
+    const bytes = Buffer.alloc(len);
+    for (let i = 0; i < len; i++) bytes[i] = Math.floor(next() * 256);
+    if (next() < 0.5 && len > 0) bytes[0] = 0x80;
+    const { seen } = decode([bytes.subarray(0, len >> 1), bytes.subarray(len >> 1)]);
+    const faults = seen.filter((s) => s.kind === 'fault');
+    if (faults.length > 1 || (faults.length === 1 && seen[seen.length - 1].kind !== 'fault')) return t.fail(`round ${round}: fault not last`);
+  }
+  t.pass('500 random inputs handled');
+});
