@@ -23,7 +23,7 @@ export async function startApp(settings: Settings): Promise<App> {
   const engine = new Engine(store, {
     vbuckets: settings.vbuckets,
     maxValueLength: settings.maxItemSize,
-    flushDelayMs: Number(process.env.LMCACHED_FLUSH_DELAY_MS ?? 0) || 0,
+    pacing: { intervalMs: settings.flushIntervalMs, holdMs: Number(process.env.LMCACHED_FLUSH_DELAY_MS ?? 0) || 0 },
   });
   const started = Date.now();
   engine.loadCounts();

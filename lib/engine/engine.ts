@@ -6,7 +6,7 @@
 import type { Store } from '../store/store.js';
 import { CasGenerator } from './cas.js';
 import { absoluteExpiry, isExpired, nowSeconds } from './expiry.js';
-import { Flusher } from './flusher.js';
+import { Flusher, type FlusherPacing } from './flusher.js';
 import {
   ItemState,
   RECORD_HEADER_LENGTH,
@@ -50,7 +50,7 @@ export interface ItemView {
 export interface EngineOptions {
   vbuckets: number;
   maxValueLength: number;
-  flushDelayMs?: number;
+  pacing?: FlusherPacing;
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -83,7 +83,7 @@ export class Engine {
     this.vbuckets = Array.from({ length: options.vbuckets }, (_, i) => new VBucket(i));
     this.cas = new CasGenerator(disk.getMeta<number>(META_MAX_CAS) ?? 0);
     this.flushCas = disk.getMeta<number>(META_FLUSH_CAS) ?? 0;
-    this.flusher = new Flusher(disk, () => new Map([[META_MAX_CAS, this.cas.current]]), options.flushDelayMs ?? 0);
+    this.flusher = new Flusher(disk, () => new Map([[META_MAX_CAS, this.cas.current]]), options.pacing);
     const flushAt = disk.getMeta<number>(META_FLUSH_AT) ?? 0;
     if (flushAt > 0) this.scheduleFlush(flushAt);
   }

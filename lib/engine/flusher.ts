@@ -7,6 +7,14 @@ import type { Store } from '../store/store.js';
 import type { PendingWrite } from './vbucket.js';
 import { log } from '../log.js';
 
+/** When batches start: no sooner than `intervalMs` after the previous one started (fewer,
+ * larger commits under load, no added latency when idle), and never sooner than `holdMs` after
+ * being scheduled (a test hook that keeps an unpersisted tail in memory). */
+export interface FlusherPacing {
+  intervalMs: number;
+  holdMs: number;
+}
+
 export type CommitListener = (committedBatch: number, failed: boolean) => void;
 
 export class Flusher {
@@ -23,11 +31,13 @@ export class Flusher {
   /** Set once a commit failed: nothing is acknowledged as persisted after that. */
   failed = false;
 
+  private lastStart = 0;
+
   constructor(
     private readonly store: Store,
     /** Meta values refreshed into every batch (e.g. the CAS high-water mark). */
     private readonly batchMeta: () => ReadonlyMap<string, unknown>,
-    private readonly delayMs = 0,
+    private readonly pacing: FlusherPacing = { intervalMs: 0, holdMs: 0 },
   ) {}
 
   /** Queues a write; returns the batch number that will commit it. */
@@ -71,7 +81,8 @@ export class Flusher {
   private schedule(): void {
     if (this.running || this.scheduled || this.failed) return;
     this.scheduled = true;
-    if (this.delayMs > 0) setTimeout(() => this.run(), this.delayMs);
+    const wait = Math.max(this.pacing.holdMs, this.lastStart + this.pacing.intervalMs - Date.now());
+    if (wait > 0) setTimeout(() => this.run(), wait);
     else setImmediate(() => this.run());
   }
 
@@ -80,6 +91,7 @@ export class Flusher {
     if (this.running || this.failed) return;
     if (this.queue.length === 0 && this.meta.size === 0) return this.wakeIdle();
     this.running = true;
+    this.lastStart = Date.now();
     const batch = this.openBatch++;
     const taken = this.queue;
     this.queue = [];

@@ -210,6 +210,12 @@ export class Connection {
 
   private writePieces(pieces: Buffer[]): void {
     if (this.socket.destroyed) return;
+    if (pieces.length === 1) {
+      // The common case: one slab region, one write, no cork bookkeeping.
+      this.ctx.counters.bytes_written += pieces[0].length;
+      this.socket.write(pieces[0]);
+      return;
+    }
     this.socket.cork();
     for (const p of pieces) {
       this.ctx.counters.bytes_written += p.length;

@@ -56,15 +56,16 @@ export class Store {
     return this.meta.get(name) as T | undefined;
   }
 
-  /** Applies item writes and metadata updates atomically in one transaction. */
+  /** Applies item writes and metadata updates atomically in one transaction. Plain queued
+   * puts, not `transaction(callback)`: lmdb-js commits every write queued in one event turn in
+   * one transaction (eventTurnBatching, on by default) and runs them on its write thread, so
+   * the main thread never waits for the write lock. The last write's promise settles when that
+   * transaction commits. */
   writeBatch(writes: readonly ItemWrite[], meta?: ReadonlyMap<string, unknown>): Promise<unknown> {
-    return this.env.transaction(() => {
-      for (const w of writes) {
-        if (w.record) this.items.put(w.key, w.record);
-        else this.items.remove(w.key);
-      }
-      if (meta) for (const [name, value] of meta) this.meta.put(name, value);
-    });
+    let last: Promise<unknown> = Promise.resolve(true);
+    for (const w of writes) last = w.record ? this.items.put(w.key, w.record) : this.items.remove(w.key);
+    if (meta) for (const [name, value] of meta) last = this.meta.put(name, value);
+    return last;
   }
 
   /** Metadata written synchronously: for start-up and shutdown, never on a request path. */

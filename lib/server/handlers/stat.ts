@@ -98,6 +98,7 @@ function settingsStats(ctx: ServerContext): StatPairs {
     ['num_threads', 1],
     ['data_dir', st.dataDir],
     ['ack', st.ack],
+    ['flush_interval_ms', st.flushIntervalMs],
     ['vbuckets', st.vbuckets],
   ];
 }
