@@ -44,6 +44,9 @@ export async function startApp(settings: Settings): Promise<App> {
     address,
     stop(): Promise<void> {
       stopping ??= (async () => {
+        server.quiesce();
+        // Commit everything first: --ack=persist replies are held until their commit.
+        await engine.settle();
         await server.close();
         engine.close();
         await engine.settle();

@@ -25,9 +25,22 @@ export class Server {
     });
   }
 
-  /** Stops accepting, lets connections finish what they were sent, then closes them. */
+  /** Stops accepting and stops reading: what clients already sent has been answered (or is
+   * held for a commit), nothing new comes in. */
+  quiesce(): void {
+    this.server.close();
+    for (const s of this.sockets) s.pause();
+  }
+
+  /** Ends every connection once its replies are written, then resolves. */
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => {
+      if (this.sockets.size === 0) resolve();
+      const check = (): void => {
+        if (this.sockets.size === 0) resolve();
+      };
+      for (const s of this.sockets) s.once('close', check);
+    });
     for (const s of this.sockets) s.end();
     const deadline = setTimeout(() => {
       for (const s of this.sockets) s.destroy();

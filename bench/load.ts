@@ -1,0 +1,109 @@
+/**
+ * lmcached's own load generator, for machines without memtier or memcaslap: N connections,
+ * each with one request in flight (or `pipeline` of them), a get/set mix over a key range,
+ * fixed-size values. Reports ops/s and latency percentiles.
+ */
+import net from 'node:net';
+import { OP } from '../protocol/opcodes.js';
+import { encodeRequest, storeExtras } from '../protocol/request-encoder.js';
+import { ResponseDecoder } from '../protocol/response-decoder.js';
+
+export interface LoadOptions {
+  host: string;
+  port: number;
+  connections: number;
+  seconds: number;
+  /** Fraction of requests that are SETs. */
+  setRatio: number;
+  keyMaximum: number;
+  valueSize: number;
+  pipeline: number;
+  /** Issue only SETs over every key once, in order, then stop (a prefill). */
+  prefill?: boolean;
+}
+
+export interface LoadResult {
+  ops: number;
+  seconds: number;
+  opsPerSec: number;
+  hits: number;
+  misses: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const value = Buffer.alloc(o.valueSize, 0x78);
+  const extras = storeExtras(0, 0);
+  const latencies: number[] = [];
+  let ops = 0;
+  let hits = 0;
+  let misses = 0;
+  let nextPrefillKey = 0;
+  const started = process.hrtime.bigint();
+  const deadline = Date.now() + o.seconds * 1000;
+  let seed = 12345;
+  const random = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+
+  const nextRequest = (): Buffer | null => {
+    if (o.prefill) {
+      if (nextPrefillKey >= o.keyMaximum) return null;
+      return encodeRequest({ opcode: OP.SET, key: `memtier-${nextPrefillKey++}`, extras, value });
+    }
+    if (Date.now() >= deadline) return null;
+    const key = `memtier-${Math.floor(random() * o.keyMaximum)}`;
+    return random() < o.setRatio ? encodeRequest({ opcode: OP.SET, key, extras, value }) : encodeRequest({ opcode: OP.GET, key });
+  };
+
+  await Promise.all(
+    Array.from({ length: o.connections }, () => new Promise<void>((resolve, reject) => {
+      const socket = net.connect(o.port, o.host);
+      socket.setNoDelay(true);
+      const decoder = new ResponseDecoder();
+      const sentAt: bigint[] = [];
+      let inFlight = 0;
+      let done = false;
+      const send = (): void => {
+        while (!done && inFlight < o.pipeline) {
+          const r = nextRequest();
+          if (!r) {
+            done = true;
+            break;
+          }
+          sentAt.push(process.hrtime.bigint());
+          inFlight++;
+          socket.write(r);
+        }
+        if (done && inFlight === 0) socket.end();
+      };
+      socket.on('connect', send);
+      socket.on('data', (chunk: Buffer) => {
+        for (const res of decoder.push(chunk)) {
+          const t0 = sentAt.shift() as bigint;
+          latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+          inFlight--;
+          ops++;
+          if (res.opcode === OP.GET) {
+            if (res.status === 0) hits++;
+            else misses++;
+          }
+        }
+        send();
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', reject);
+    })),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const sorted = Float64Array.from(latencies).sort();
+  return { ops, seconds, opsPerSec: ops / seconds, hits, misses, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), p999Ms: percentile(sorted, 0.999) };
+}

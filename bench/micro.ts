@@ -1,0 +1,80 @@
+/**
+ * Per-layer micro-benchmarks: framer decode, response encode, store get/put. They isolate the
+ * cost of each layer from the network; run with `node build/bench/micro.js`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Framer } from '../protocol/framer.js';
+import { OP } from '../protocol/opcodes.js';
+import { encodeRequest, storeExtras } from '../protocol/request-encoder.js';
+import { ResponseWriter } from '../protocol/response-writer.js';
+import { Store } from '../lib/store/store.js';
+
+function timeIt(name: string, ops: number, fn: () => void): void {
+  fn(); // warm up
+  const t0 = process.hrtime.bigint();
+  fn();
+  const ns = Number(process.hrtime.bigint() - t0);
+  console.log(`${name.padEnd(44)} ${(ops / (ns / 1e9) / 1e6).toFixed(2).padStart(8)} M ops/s  ${(ns / ops).toFixed(0).padStart(6)} ns/op`);
+}
+
+function framerDecode(): void {
+  const frames: Buffer[] = [];
+  for (let i = 0; i < 1000; i++) {
+    frames.push(i % 10 === 0
+      ? encodeRequest({ opcode: OP.SET, key: `memtier-${i}`, extras: storeExtras(0, 0), value: Buffer.alloc(100, 1) })
+      : encodeRequest({ opcode: OP.GET, key: `memtier-${i}` }));
+  }
+  const stream = Buffer.concat(frames);
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < stream.length; i += 4096) chunks.push(stream.subarray(i, i + 4096));
+  let n = 0;
+  const framer = new Framer({ frame: () => (n++, true), oversized: () => true, fault: () => {} }, { maxValueLength: 1 << 20, hardBodyCap: 1 << 30 });
+  const rounds = 500;
+  timeIt('framer: decode 90/10 get/set stream (4 KiB chunks)', rounds * 1000, () => {
+    for (let r = 0; r < rounds; r++) for (const c of chunks) framer.push(c);
+  });
+  if (n === 0) throw new Error('framer decoded nothing');
+}
+
+function responseEncode(): void {
+  const w = new ResponseWriter();
+  const value = Buffer.alloc(100, 1);
+  const n = 2_000_000;
+  timeIt('response writer: GET hit with 100 B value', n, () => {
+    for (let i = 0; i < n; i++) {
+      w.header(OP.GET, 0, i, 12345, 4, 0, 104);
+      w.u32(0);
+      w.bytes(value, 0, 100);
+      if ((i & 63) === 63) w.take();
+    }
+    w.take();
+  });
+}
+
+async function storeOps(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'lmcached-micro-'));
+  const store = new Store({ path: dir });
+  const n = 200_000;
+  const keys = Array.from({ length: n }, (_, i) => Buffer.from(`\u0000\u0000memtier-${i}`));
+  const record = Buffer.alloc(128, 1);
+  let t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i += 1000) await store.writeBatch(keys.slice(i, i + 1000).map((key) => ({ key, record })));
+  let ns = Number(process.hrtime.bigint() - t0);
+  console.log(`${'store: batched puts (1000 per commit)'.padEnd(44)} ${(n / (ns / 1e9) / 1e6).toFixed(2).padStart(8)} M ops/s  ${(ns / n).toFixed(0).padStart(6)} ns/op`);
+  store.refreshReads();
+  timeIt('store: getItem on committed data', n * 5, () => {
+    for (let r = 0; r < 5; r++) for (const k of keys) if (!store.getItem(k)) throw new Error('missing');
+  });
+  t0 = process.hrtime.bigint();
+  await store.writeBatch([{ key: keys[0], record }]);
+  ns = Number(process.hrtime.bigint() - t0);
+  console.log(`${'store: one awaited single-put commit'.padEnd(44)} ${(ns / 1e6).toFixed(3).padStart(8)} ms`);
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+framerDecode();
+responseEncode();
+await storeOps();

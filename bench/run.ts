@@ -1,0 +1,124 @@
+/**
+ * `npm run bench`: the same load against Debian's memcached and lmcached in one run, printed
+ * side by side with the ratio. Uses memtier_benchmark (--protocol=memcache_binary) from $MEMTIER
+ * or PATH; else Debian's memcaslap -B; else lmcached's own load generator.
+ *
+ * Environment: BENCH_SECONDS (default 20), BENCH_CLIENTS (50), BENCH_KEYS (100000),
+ * BENCH_PIPELINE (runs a pipelined pass too, default 16; 0 to skip), BENCH_ACK (memory).
+ */
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { runLoad } from './load.js';
+import { startLmcached, startMemcached, type RunningServer } from './servers.js';
+
+interface Figures {
+  opsPerSec: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  p999Ms?: number;
+}
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 20);
+const clients = Number(process.env.BENCH_CLIENTS ?? 50);
+const keys = Number(process.env.BENCH_KEYS ?? 100_000);
+const pipeline = Number(process.env.BENCH_PIPELINE ?? 16);
+const ack = process.env.BENCH_ACK === 'persist' ? 'persist' : 'memory';
+
+function which(cmd: string): string | null {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+function memtierCommand(memtier: string, port: number, extra: string[]): string[] {
+  return [memtier, '-s', '127.0.0.1', '-p', String(port), '--protocol=memcache_binary', '--threads=1', `--clients=${clients}`, '-d', '100', `--key-maximum=${keys}`, '--hide-histogram', ...extra];
+}
+
+function runMemtier(cmd: string[]): Figures {
+  const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('Totals'));
+  if (!line) throw new Error(`memtier printed no Totals line:\n${r.stdout}\n${r.stderr}`);
+  const f = line.split(/\s+/);
+  return { opsPerSec: Number(f[1]), p50Ms: Number(f[5]), p99Ms: Number(f[6]), p999Ms: Number(f[7]) };
+}
+
+function runMemcaslap(port: number): Figures {
+  const cmd = ['-s', `127.0.0.1:${port}`, '-B', '-c', String(clients), '-T', '1', '-X', '100', '-t', `${seconds}s`];
+  const r = spawnSync('memcaslap', cmd, { encoding: 'utf8' });
+  const m = /TPS: (\d+)/.exec(r.stdout);
+  if (!m) throw new Error(`memcaslap printed no TPS:\n${r.stdout}\n${r.stderr}`);
+  return { opsPerSec: Number(m[1]) };
+}
+
+interface Scenario {
+  name: string;
+  command: (port: number) => string;
+  run: (port: number) => Promise<Figures> | Figures;
+  prefill?: (port: number) => Promise<void> | void;
+}
+
+function scenarios(): { tool: string; list: Scenario[] } {
+  const memtier = process.env.MEMTIER ?? which('memtier_benchmark');
+  if (memtier) {
+    const prefill = (port: number): void => void runMemtier(memtierCommand(memtier, port, ['--ratio=1:0', '--key-pattern=P:P', `--requests=${Math.ceil(keys / clients)}`]));
+    const mk = (name: string, extra: string[]): Scenario => ({
+      name,
+      command: (port) => memtierCommand(memtier, port, extra).join(' '),
+      run: (port) => runMemtier(memtierCommand(memtier, port, extra)),
+      prefill,
+    });
+    const list = [mk('90% get / 10% set, unpipelined', ['--ratio=1:9', `--test-time=${seconds}`])];
+    if (pipeline > 0) list.push(mk(`90% get / 10% set, --pipeline=${pipeline}`, ['--ratio=1:9', `--test-time=${seconds}`, `--pipeline=${pipeline}`]));
+    return { tool: 'memtier_benchmark', list };
+  }
+  if (which('memcaslap')) {
+    return {
+      tool: 'memcaslap',
+      list: [{ name: '90% get / 10% set (memcaslap default mix)', command: (port) => `memcaslap -s 127.0.0.1:${port} -B -c ${clients} -T 1 -X 100 -t ${seconds}s`, run: runMemcaslap }],
+    };
+  }
+  const load = (port: number, p: number): Promise<Figures> => runLoad({ host: '127.0.0.1', port, connections: clients, seconds, setRatio: 0.1, keyMaximum: keys, valueSize: 100, pipeline: p });
+  return {
+    tool: 'bench/load.ts',
+    list: [
+      {
+        name: '90% get / 10% set, unpipelined',
+        command: () => `bench/load.ts connections=${clients} seconds=${seconds} keys=${keys} value=100B`,
+        run: (port) => load(port, 1),
+        prefill: async (port) => void (await runLoad({ host: '127.0.0.1', port, connections: clients, seconds: 3600, setRatio: 1, keyMaximum: keys, valueSize: 100, pipeline: 1, prefill: true })),
+      },
+    ],
+  };
+}
+
+async function measure(start: () => Promise<RunningServer>, s: Scenario): Promise<{ server: string; figures: Figures; command: string }> {
+  const server = await start();
+  try {
+    await s.prefill?.(server.port);
+    const figures = await s.run(server.port);
+    return { server: server.name, figures, command: s.command(server.port) };
+  } finally {
+    await server.stop();
+  }
+}
+
+const fmt = (n: number | undefined, d = 3): string => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d));
+
+async function main(): Promise<void> {
+  const { tool, list } = scenarios();
+  console.log(`# lmcached vs memcached — ${tool}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${new Date().toISOString()}`);
+  for (const s of list) {
+    const mc = await measure(() => startMemcached(1), s);
+    const lm = await measure(() => startLmcached(ack), s);
+    console.log(`\n## ${s.name}\n`);
+    console.log('| server | ops/s | p50 ms | p99 ms | p99.9 ms |');
+    console.log('|---|---:|---:|---:|---:|');
+    for (const r of [mc, lm]) console.log(`| ${r.server} | ${Math.round(r.figures.opsPerSec)} | ${fmt(r.figures.p50Ms)} | ${fmt(r.figures.p99Ms)} | ${fmt(r.figures.p999Ms)} |`);
+    console.log(`\nratio lmcached / memcached: **${(lm.figures.opsPerSec / mc.figures.opsPerSec).toFixed(2)}**`);
+    console.log(`\ncommand: \`${lm.command.replace(/-p \d+|:\d+ /, (m) => m.replace(/\d+/, 'PORT'))}\``);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
