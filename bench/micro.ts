@@ -60,7 +60,7 @@ async function storeOps(): Promise<void> {
   const keys = Array.from({ length: n }, (_, i) => Buffer.from(`\u0000\u0000memtier-${i}`));
   const record = Buffer.alloc(128, 1);
   let t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i += 1000) await store.writeBatch(keys.slice(i, i + 1000).map((key) => ({ key, record })));
+  for (let i = 0; i < n; i += 1000) await store.writeBatch(keys.slice(i, i + 1000).map((key, j) => ({ key, record, seqno: i + j + 1 })));
   let ns = Number(process.hrtime.bigint() - t0);
   console.log(`${'store: batched puts (1000 per commit)'.padEnd(44)} ${(n / (ns / 1e9) / 1e6).toFixed(2).padStart(8)} M ops/s  ${(ns / n).toFixed(0).padStart(6)} ns/op`);
   store.refreshReads();
@@ -68,7 +68,7 @@ async function storeOps(): Promise<void> {
     for (let r = 0; r < 5; r++) for (const k of keys) if (!store.getItem(k)) throw new Error('missing');
   });
   t0 = process.hrtime.bigint();
-  await store.writeBatch([{ key: keys[0], record }]);
+  await store.writeBatch([{ key: keys[0], record, seqno: n + 1 }]);
   ns = Number(process.hrtime.bigint() - t0);
   console.log(`${'store: one awaited single-put commit'.padEnd(44)} ${(ns / 1e6).toFixed(3).padStart(8)} ms`);
   await store.close();

@@ -1,47 +1,65 @@
 /**
- * Wires store, engine and server together, and shuts them down in order: stop accepting,
- * finish in-flight work, flush to LMDB, mark the shutdown clean, close.
+ * Wires store, engine, warmup and server together. The server listens before warmup so that
+ * clients get ETMPFAIL (not a refused connection) until traffic is enabled. Shutdown goes in
+ * order: stop accepting, answer what was sent, commit, mark the shutdown clean, close.
  */
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Engine } from './engine/engine.js';
+import { LEGACY_WARMUP_STEPS, WARMUP_STEPS, Warmup, markCleanShutdown } from './engine/warmup.js';
 import { log } from './log.js';
 import type { ServerContext } from './server/context.js';
 import { Server } from './server/server.js';
 import type { Settings } from './settings.js';
 import { Store } from './store/store.js';
 import { VERSION } from './version.js';
+import { crashHooksFromEnv } from './test-hooks.js';
 
 export interface App {
   address: AddressInfo;
+  warmup: Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startApp(settings: Settings): Promise<App> {
   mkdirSync(settings.dataDir, { recursive: true });
+  const hooks = crashHooksFromEnv(process.env);
   const store = new Store({ path: settings.dataDir });
   const engine = new Engine(store, {
     vbuckets: settings.vbuckets,
     maxValueLength: settings.maxItemSize,
-    pacing: { intervalMs: settings.flushIntervalMs, holdMs: Number(process.env.LMCACHED_FLUSH_DELAY_MS ?? 0) || 0 },
+    pacing: { intervalMs: settings.flushIntervalMs, holdMs: hooks.flushHoldMs },
   });
-  const started = Date.now();
-  engine.loadCounts();
-  log.info(`loaded ${engine.stats.curr_items} items from ${settings.dataDir} in ${Date.now() - started} ms`);
+  if (hooks.crashAfterExpiries > 0) {
+    engine.onWarmupExpiriesPersisted = (total) => {
+      if (total >= hooks.crashAfterExpiries) hooks.crash(`${total} warmup expiries persisted`);
+    };
+  }
+  const warmup = new Warmup(store, engine, hooks.legacyWarmupOrder ? LEGACY_WARMUP_STEPS : WARMUP_STEPS, (step) => {
+    if (step === hooks.crashAfterStep) hooks.crash(`after warmup step ${step}`);
+  });
+  if (hooks.legacyWarmupOrder) log.warn('warmup: LMCACHED_WARMUP_LEGACY_ORDER=1, failover entries reach disk only at the end (test hook)');
   const ctx: ServerContext = {
     engine,
+    warmup,
     settings,
     counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0 },
-    startedAt: started,
+    startedAt: Date.now(),
     version: VERSION,
     verbosity: settings.verbosity,
   };
   const server = new Server(ctx);
   const address = await server.listen();
   log.info(`lmcached ${VERSION} listening on ${address.address}:${address.port} (ack=${settings.ack})`);
+  const warmupDone = warmup.run().catch((err: unknown) => {
+    warmup.state = 'failed';
+    log.error(`warmup failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  });
   let stopping: Promise<void> | null = null;
   return {
     address,
+    warmup: warmupDone,
     stop(): Promise<void> {
       stopping ??= (async () => {
         server.quiesce();
@@ -49,7 +67,12 @@ export async function startApp(settings: Settings): Promise<App> {
         await engine.settle();
         await server.close();
         engine.close();
-        await engine.settle();
+        if (warmup.state === 'done') {
+          await engine.settle();
+          await markCleanShutdown(engine);
+        } else {
+          log.warn('shutdown during warmup: not marked clean');
+        }
         await store.flushed();
         await store.close();
         log.info('shutdown complete');

@@ -2,6 +2,7 @@
  * The engine: memcached item semantics (CAS, expiry, flush, arithmetic, concatenation) over
  * vBuckets, with every mutation taking the vBucket's next seqno and going to LMDB through the
  * flusher. Reads look at pending writes first, then at LMDB, and never wait for a commit.
+ * Until warmup enables traffic, item operations answer TempFail.
  */
 import type { Store } from '../store/store.js';
 import { CasGenerator } from './cas.js';
@@ -22,7 +23,7 @@ import {
 } from './item-record.js';
 import { Outcome } from './outcome.js';
 import { EngineStats } from './stats.js';
-import { VBucket, VBucketState, type PendingWrite } from './vbucket.js';
+import { VBucket, VBucketState, type PendingWrite, type VBStateRecord } from './vbucket.js';
 
 export const StoreMode = { Set: 0, Add: 1, Replace: 2 } as const;
 export type StoreMode = (typeof StoreMode)[keyof typeof StoreMode];
@@ -54,56 +55,103 @@ export interface EngineOptions {
 }
 
 const U64_MAX = (1n << 64n) - 1n;
-const META_MAX_CAS = 'maxCas';
+export const META_MAX_CAS = 'maxCas';
 const META_FLUSH_CAS = 'flushCas';
 const META_FLUSH_AT = 'flushAt';
 
 export class Engine {
   readonly stats = new EngineStats();
-  readonly vbuckets: VBucket[];
+  readonly vbuckets: Array<VBucket | undefined>;
   readonly flusher: Flusher;
   readonly cas: CasGenerator;
   /** Filled by successful reads. */
   readonly view: ItemView = { cas: 0, flags: 0, datatype: 0, value: Buffer.alloc(0), valueOffset: 0, valueLength: 0, stable: false };
   /** CAS of the item written by the last successful mutation. */
   lastCas = 0;
+  /** Seqno and vbuuid of the last successful mutation (HELLO MUTATION_SEQNO). */
+  lastSeqno = 0;
+  lastVbuuid = 0n;
   /** Flusher batch holding the last mutation (what --ack=persist waits for). */
   lastBatch = 0;
   /** Result of the last successful INCREMENT/DECREMENT. */
   lastArith = 0n;
+  /** False until warmup has made the failover entries durable. */
+  trafficEnabled = false;
+  /** Warmup expiries committed so far, and a hook called after each commit that adds some. */
+  warmupExpiriesPersisted = 0;
+  onWarmupExpiriesPersisted: ((total: number) => void) | null = null;
   /** Items with CAS at or below this were flushed and are invisible. */
   private flushCas: number;
   private flushTimer: NodeJS.Timeout | null = null;
   private readonly scratchKey = Buffer.allocUnsafe(2 + 65535);
+  private warmupExpiring = false;
 
   constructor(
     private readonly disk: Store,
     private readonly options: EngineOptions,
   ) {
-    this.vbuckets = Array.from({ length: options.vbuckets }, (_, i) => new VBucket(i));
+    this.vbuckets = new Array<VBucket | undefined>(options.vbuckets).fill(undefined);
     this.cas = new CasGenerator(disk.getMeta<number>(META_MAX_CAS) ?? 0);
     this.flushCas = disk.getMeta<number>(META_FLUSH_CAS) ?? 0;
-    this.flusher = new Flusher(disk, () => new Map([[META_MAX_CAS, this.cas.current]]), options.pacing);
+    this.flusher = new Flusher(
+      disk,
+      {
+        meta: () => new Map([[META_MAX_CAS, this.cas.current]]),
+        vbstate: (vb, high) => ({ ...vb.toRecord(this.cas.current), highSeqno: high, snapStart: vb.persistedHighSeqno + 1, snapEnd: high }),
+        committed: (writes, highs) => this.batchCommitted(writes, highs),
+      },
+      options.pacing,
+    );
     const flushAt = disk.getMeta<number>(META_FLUSH_AT) ?? 0;
     if (flushAt > 0) this.scheduleFlush(flushAt);
   }
 
-  /** Counts live items and finds the high seqno of every vBucket (start-up scan). */
-  loadCounts(): void {
-    let live = 0;
-    let bytes = 0;
-    for (const { key, record } of this.disk.scanItems()) {
-      const vb = this.vbuckets[key.readUInt16BE(0)];
-      const seqno = recordSeqno(record);
-      if (vb && seqno > vb.highSeqno) vb.highSeqno = seqno;
-      this.cas.observe(recordCas(record));
-      if (recordState(record) === ItemState.Live && recordCas(record) > this.flushCas) {
-        live++;
-        bytes += recordValueLength(record);
-      }
+  get vbucketCount(): number {
+    return this.vbuckets.length;
+  }
+
+  // ---- vBucket management ----
+
+  /** Persists every vBucket's state, current failover table included, and returns once it is
+   * committed and synced; from then on the flusher writes that table. */
+  async persistVBStates(extraMeta?: ReadonlyMap<string, unknown>, only?: readonly VBucket[]): Promise<void> {
+    const records = new Map<number, VBStateRecord>();
+    const vbs = only ?? this.vbuckets.filter((v): v is VBucket => v !== undefined);
+    for (const vb of vbs) records.set(vb.id, vb.toRecord(this.cas.current, vb.failovers));
+    await this.disk.persistVBStatesNow(records, extraMeta);
+    for (const vb of vbs) vb.failoversOnDisk = vb.failovers.copy();
+  }
+
+  /** SET_VBUCKET: a vBucket made active from another state starts a new branch of history,
+   * persisted before the reply so no seqno is ever issued under an entry not on disk. */
+  async setVBucketState(vbid: number, state: VBucketState): Promise<Outcome> {
+    if (vbid >= this.vbuckets.length) return Outcome.NotMyVBucket;
+    let vb = this.vbuckets[vbid];
+    if (vb === undefined) {
+      vb = new VBucket(vbid);
+      vb.state = state;
+      this.vbuckets[vbid] = vb;
+    } else if (vb.state !== state) {
+      if (state === VBucketState.Active) vb.failovers.createEntry(vb.highSeqno);
+      vb.state = state;
+    } else {
+      return Outcome.Success;
     }
-    this.stats.curr_items = live;
-    this.stats.bytes = bytes;
+    await this.persistVBStates(undefined, [vb]);
+    return Outcome.Success;
+  }
+
+  /** DEL_VBUCKET: the vBucket is gone at once; its data is removed from disk before `done`. */
+  deleteVBucket(vbid: number): { outcome: Outcome; done: Promise<void> } {
+    const vb = this.vbuckets[vbid];
+    if (vb === undefined) return { outcome: Outcome.NotMyVBucket, done: Promise.resolve() };
+    vb.deleted = true;
+    vb.pending.clear();
+    this.stats.curr_items -= vb.numItems;
+    this.vbuckets[vbid] = undefined;
+    // Queued writes of this vBucket are skipped by the flusher; wait for the batch in flight.
+    const done = this.flusher.idle().then(() => this.disk.deleteVBucket(vbid));
+    return { outcome: Outcome.Success, done };
   }
 
   // ---- reads ----
@@ -111,7 +159,7 @@ export class Engine {
   get(key: KeyRef): Outcome {
     const vb = this.activeVb(key.vbid);
     this.stats.cmd_get++;
-    if (!vb) return Outcome.NotMyVBucket;
+    if (vb === null) return this.trafficEnabled ? Outcome.NotMyVBucket : Outcome.TempFail;
     const rec = this.findLive(vb, key, true);
     if (!rec) {
       this.stats.get_misses++;
@@ -121,11 +169,12 @@ export class Engine {
     return Outcome.Success;
   }
 
-  /** TOUCH and GAT: new expiry, same value, flags and CAS (memcached 1.6). */
+  /** TOUCH and GAT: new expiry, same value, flags and CAS (memcached 1.6); a new seqno. */
   touch(key: KeyRef, exptime: number): Outcome {
     const vb = this.activeVb(key.vbid);
     this.stats.cmd_touch++;
-    if (!vb) return Outcome.NotMyVBucket;
+    if (vb === null) return this.unavailable();
+    if (this.flusher.failed) return Outcome.TempFail;
     const rec = this.findLive(vb, key, true);
     if (!rec) {
       this.stats.touch_misses++;
@@ -133,7 +182,7 @@ export class Engine {
     }
     this.stats.touch_hits++;
     const updated = withExpiry(rec, absoluteExpiry(exptime, nowSeconds()), vb.nextSeqno());
-    this.write(vb, key, updated);
+    this.write(vb, key, updated, recordSeqno(updated));
     this.fillView(updated, true);
     return Outcome.Success;
   }
@@ -143,7 +192,7 @@ export class Engine {
   store(mode: StoreMode, key: KeyRef, flags: number, exptime: number, cas: number, value: Buffer, valueOffset: number, valueLength: number, datatype: number): Outcome {
     const vb = this.activeVb(key.vbid);
     this.stats.cmd_set++;
-    if (!vb) return Outcome.NotMyVBucket;
+    if (vb === null) return this.unavailable();
     if (this.flusher.failed) return Outcome.TempFail;
     const old = this.findLive(vb, key, false);
     if (cas !== 0) {
@@ -162,21 +211,22 @@ export class Engine {
     } else if (mode === StoreMode.Replace && !old) {
       return Outcome.NotStored;
     }
+    const seqno = vb.nextSeqno();
     const rec = encodeRecord(
-      { state: ItemState.Live, datatype, flags, expiry: absoluteExpiry(exptime, nowSeconds()), cas: this.cas.next(), seqno: vb.nextSeqno() },
+      { state: ItemState.Live, datatype, flags, expiry: absoluteExpiry(exptime, nowSeconds()), cas: this.cas.next(), seqno },
       value,
       valueOffset,
       valueLength,
     );
-    this.replaceLive(old, rec);
-    this.write(vb, key, rec);
+    this.replaceLive(vb, old, rec);
+    this.write(vb, key, rec, seqno);
     return Outcome.Success;
   }
 
   /** A SET whose value was too large: memcached drops the old item so no stale value stays. */
   dropForOversizedSet(key: KeyRef): void {
     const vb = this.activeVb(key.vbid);
-    if (!vb || this.flusher.failed) return;
+    if (vb === null || this.flusher.failed) return;
     const old = this.findLive(vb, key, false);
     if (old) this.tombstone(vb, key, old, ItemState.Deleted);
   }
@@ -184,35 +234,36 @@ export class Engine {
   concat(append: boolean, key: KeyRef, cas: number, value: Buffer, valueOffset: number, valueLength: number): Outcome {
     const vb = this.activeVb(key.vbid);
     this.stats.cmd_set++;
-    if (!vb) return Outcome.NotMyVBucket;
+    if (vb === null) return this.unavailable();
     if (this.flusher.failed) return Outcome.TempFail;
     const old = this.findLive(vb, key, false);
     if (!old) return Outcome.NotStored;
     if (cas !== 0 && recordCas(old) !== cas) return Outcome.Exists;
     const oldLength = recordValueLength(old);
     if (oldLength + valueLength > this.options.maxValueLength) return Outcome.TooLarge;
+    const seqno = vb.nextSeqno();
     const rec = encodeRecord(
-      { state: ItemState.Live, datatype: recordDatatype(old), flags: recordFlags(old), expiry: recordExpiry(old), cas: this.cas.next(), seqno: vb.nextSeqno() },
+      { state: ItemState.Live, datatype: recordDatatype(old), flags: recordFlags(old), expiry: recordExpiry(old), cas: this.cas.next(), seqno },
       null,
       0,
       oldLength + valueLength,
     );
     // The old record may be an LMDB view, so copy it before any other store call.
     if (append) {
-      old.copy(rec, RECORD_HEADER_LENGTH, RECORD_HEADER_LENGTH);
+      old.copy(rec, RECORD_HEADER_LENGTH, RECORD_HEADER_LENGTH, old.length);
       value.copy(rec, RECORD_HEADER_LENGTH + oldLength, valueOffset, valueOffset + valueLength);
     } else {
       value.copy(rec, RECORD_HEADER_LENGTH, valueOffset, valueOffset + valueLength);
-      old.copy(rec, RECORD_HEADER_LENGTH + valueLength, RECORD_HEADER_LENGTH);
+      old.copy(rec, RECORD_HEADER_LENGTH + valueLength, RECORD_HEADER_LENGTH, old.length);
     }
-    this.replaceLive(old, rec);
-    this.write(vb, key, rec);
+    this.replaceLive(vb, old, rec);
+    this.write(vb, key, rec, seqno);
     return Outcome.Success;
   }
 
   arith(incr: boolean, key: KeyRef, delta: bigint, initial: bigint, exptime: number, createIfMissing: boolean, cas: number): Outcome {
     const vb = this.activeVb(key.vbid);
-    if (!vb) return Outcome.NotMyVBucket;
+    if (vb === null) return this.unavailable();
     if (this.flusher.failed) return Outcome.TempFail;
     const old = this.findLive(vb, key, false);
     let result: bigint;
@@ -241,16 +292,17 @@ export class Engine {
       expiry = recordExpiry(old);
     }
     const text = Buffer.from(result.toString(), 'latin1');
-    const rec = encodeRecord({ state: ItemState.Live, datatype: 0, flags, expiry, cas: this.cas.next(), seqno: vb.nextSeqno() }, text, 0, text.length);
-    this.replaceLive(old, rec);
-    this.write(vb, key, rec);
+    const seqno = vb.nextSeqno();
+    const rec = encodeRecord({ state: ItemState.Live, datatype: 0, flags, expiry, cas: this.cas.next(), seqno }, text, 0, text.length);
+    this.replaceLive(vb, old, rec);
+    this.write(vb, key, rec, seqno);
     this.lastArith = result;
     return Outcome.Success;
   }
 
   delete(key: KeyRef, cas: number): Outcome {
     const vb = this.activeVb(key.vbid);
-    if (!vb) return Outcome.NotMyVBucket;
+    if (vb === null) return this.unavailable();
     if (this.flusher.failed) return Outcome.TempFail;
     const old = this.findLive(vb, key, false);
     if (!old) {
@@ -265,15 +317,50 @@ export class Engine {
   }
 
   /** FLUSH: every item stored before now (or before `delay` seconds from now) disappears. */
-  flush(delay: number): void {
+  flush(delay: number): Outcome {
+    if (!this.trafficEnabled) return Outcome.TempFail;
     this.stats.cmd_flush++;
     if (delay > 0) {
       const at = absoluteExpiry(delay, nowSeconds());
       this.lastBatch = this.flusher.setMeta(META_FLUSH_AT, at);
       this.scheduleFlush(at);
-      return;
+      return Outcome.Success;
     }
     this.flushNow();
+    return Outcome.Success;
+  }
+
+  // ---- warmup support ----
+
+  /** Adds the counts of items that existed before traffic started (warmup's scan). */
+  addWarmupCounts(vbid: number, items: number, bytes: number): void {
+    const vb = this.vbuckets[vbid];
+    if (vb) vb.numItems += items;
+    this.stats.curr_items += items;
+    this.stats.bytes += bytes;
+  }
+
+  /** Whether a record seen by warmup's snapshot scan is live in the engine's terms. */
+  isLiveRecord(record: Buffer): boolean {
+    return recordState(record) === ItemState.Live && recordCas(record) > this.flushCas;
+  }
+
+  /** Expires an item warmup found expired, unless a client changed it since the snapshot.
+   * Returns true when an expiration (a new seqno) was issued. */
+  expireFromWarmup(storeKey: Buffer, snapshotSeqno: number): boolean {
+    const vbid = storeKey.readUInt16BE(0);
+    const vb = this.vbuckets[vbid];
+    if (vb === undefined || vb.state !== VBucketState.Active) return false;
+    const key: KeyRef = { vbid, buf: storeKey, offset: 2, length: storeKey.length - 2 };
+    const rec = this.currentRecord(vb, key);
+    if (rec === undefined || recordSeqno(rec) !== snapshotSeqno || recordState(rec) !== ItemState.Live) return false;
+    this.warmupExpiring = true;
+    try {
+      this.tombstone(vb, key, rec, ItemState.Expired);
+    } finally {
+      this.warmupExpiring = false;
+    }
+    return true;
   }
 
   /** Resolves when everything written so far is committed. */
@@ -287,12 +374,31 @@ export class Engine {
 
   // ---- internals ----
 
+  private batchCommitted(writes: readonly PendingWrite[], highs: ReadonlyMap<VBucket, number>): void {
+    for (const [vb, high] of highs) {
+      vb.snapStart = vb.persistedHighSeqno + 1;
+      vb.snapEnd = high;
+      vb.persistedHighSeqno = high;
+    }
+    let expiries = 0;
+    for (const w of writes) if (w.warmupExpiry) expiries++;
+    if (expiries > 0) {
+      this.warmupExpiriesPersisted += expiries;
+      this.onWarmupExpiriesPersisted?.(this.warmupExpiriesPersisted);
+    }
+  }
+
+  private unavailable(): Outcome {
+    return this.trafficEnabled ? Outcome.NotMyVBucket : Outcome.TempFail;
+  }
+
   private flushNow(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     this.flushCas = this.cas.next();
     this.stats.curr_items = 0;
     this.stats.bytes = 0;
+    for (const vb of this.vbuckets) if (vb) vb.numItems = 0;
     this.flusher.setMeta(META_FLUSH_AT, 0);
     this.lastBatch = this.flusher.setMeta(META_FLUSH_CAS, this.flushCas);
   }
@@ -304,9 +410,20 @@ export class Engine {
     this.flushTimer.unref();
   }
 
+  /** The vBucket for an item operation, or null (missing, not active, or warmup not done). */
   private activeVb(vbid: number): VBucket | null {
+    if (!this.trafficEnabled) return null;
     const vb = this.vbuckets[vbid];
     return vb !== undefined && vb.state === VBucketState.Active ? vb : null;
+  }
+
+  /** The newest record for a key: pending, else committed. May be an LMDB view. */
+  private currentRecord(vb: VBucket, key: KeyRef): Buffer | undefined {
+    if (vb.pending.size > 0) {
+      const p = vb.pending.get(key.buf.toString('latin1', key.offset, key.offset + key.length));
+      if (p !== undefined) return p.record;
+    }
+    return this.disk.getItem(this.storeKeyView(key));
   }
 
   /** The live record for a key, or null (expired items found here are expired for good).
@@ -347,29 +464,36 @@ export class Engine {
   }
 
   /** Replaces a live item (or none) by a new live record, keeping the counters right. */
-  private replaceLive(old: Buffer | null, rec: Buffer): void {
+  private replaceLive(vb: VBucket, old: Buffer | null, rec: Buffer): void {
     if (old) this.stats.bytes -= recordValueLength(old);
-    else this.stats.curr_items++;
+    else {
+      this.stats.curr_items++;
+      vb.numItems++;
+    }
     this.stats.bytes += recordValueLength(rec);
     this.stats.total_items++;
   }
 
   private tombstone(vb: VBucket, key: KeyRef, old: Buffer, state: ItemState): void {
     this.stats.curr_items--;
+    vb.numItems--;
     this.stats.bytes -= recordValueLength(old);
     if (state === ItemState.Expired) this.stats.reclaimed++;
-    const rec = encodeRecord({ state, datatype: 0, flags: 0, expiry: 0, cas: this.cas.next(), seqno: vb.nextSeqno() }, null, 0, 0);
-    this.write(vb, key, rec);
+    const seqno = vb.nextSeqno();
+    const rec = encodeRecord({ state, datatype: 0, flags: 0, expiry: 0, cas: this.cas.next(), seqno }, null, 0, 0);
+    this.write(vb, key, rec, seqno);
   }
 
-  private write(vb: VBucket, key: KeyRef, record: Buffer): void {
+  private write(vb: VBucket, key: KeyRef, record: Buffer, seqno: number): void {
     const storeKey = Buffer.allocUnsafe(2 + key.length);
     storeKey.writeUInt16BE(vb.id, 0);
     key.buf.copy(storeKey, 2, key.offset, key.offset + key.length);
-    const w: PendingWrite = { vb, mapKey: key.buf.toString('latin1', key.offset, key.offset + key.length), storeKey, record, batch: 0 };
+    const w: PendingWrite = { vb, mapKey: key.buf.toString('latin1', key.offset, key.offset + key.length), storeKey, record, seqno, batch: 0, warmupExpiry: this.warmupExpiring };
     vb.pending.set(w.mapKey, w);
     this.lastBatch = this.flusher.enqueue(w);
     this.lastCas = recordCas(record);
+    this.lastSeqno = seqno;
+    this.lastVbuuid = vb.uuid;
   }
 
   private storeKeyView(key: KeyRef): Buffer {

@@ -1,11 +1,15 @@
 /**
  * The flusher: moves pending writes to LMDB in batches, one transaction at a time, so a burst
- * of writes becomes one commit (group commit). Batch numbers let a connection in
- * --ack=persist mode wait for exactly the commit that holds its write.
+ * of writes becomes one commit (group commit). Each batch also writes the state of every
+ * vBucket it touches, with the batch's high seqno, so disk never holds a seqno its vBucket
+ * state does not cover. Batch numbers let a connection in --ack=persist mode wait for exactly
+ * the commit that holds its write.
  */
-import type { Store } from '../store/store.js';
-import type { PendingWrite } from './vbucket.js';
+import type { ItemWrite, Store } from '../store/store.js';
+import type { PendingWrite, VBStateRecord, VBucket } from './vbucket.js';
 import { log } from '../log.js';
+
+export type CommitListener = (committedBatch: number, failed: boolean) => void;
 
 /** When batches start: no sooner than `intervalMs` after the previous one started (fewer,
  * larger commits under load, no added latency when idle), and never sooner than `holdMs` after
@@ -15,7 +19,14 @@ export interface FlusherPacing {
   holdMs: number;
 }
 
-export type CommitListener = (committedBatch: number, failed: boolean) => void;
+export interface FlusherHooks {
+  /** Meta values refreshed into every batch (e.g. the CAS high-water mark). */
+  meta(): ReadonlyMap<string, unknown>;
+  /** The state record to persist for `vb` once seqnos up to `highSeqno` are on disk. */
+  vbstate(vb: VBucket, highSeqno: number): VBStateRecord;
+  /** Called after a batch committed, with the writes it held. */
+  committed(writes: readonly PendingWrite[], highSeqnos: ReadonlyMap<VBucket, number>): void;
+}
 
 export class Flusher {
   private queue: PendingWrite[] = [];
@@ -24,6 +35,7 @@ export class Flusher {
   private scheduled = false;
   private idleWaiters: Array<() => void> = [];
   private readonly listeners = new Set<CommitListener>();
+  private lastStart = 0;
   /** The batch that writes enqueued now will be part of. */
   private openBatch = 1;
   /** Every batch up to and including this one is committed. */
@@ -31,12 +43,9 @@ export class Flusher {
   /** Set once a commit failed: nothing is acknowledged as persisted after that. */
   failed = false;
 
-  private lastStart = 0;
-
   constructor(
     private readonly store: Store,
-    /** Meta values refreshed into every batch (e.g. the CAS high-water mark). */
-    private readonly batchMeta: () => ReadonlyMap<string, unknown>,
+    private readonly hooks: FlusherHooks,
     private readonly pacing: FlusherPacing = { intervalMs: 0, holdMs: 0 },
   ) {}
 
@@ -53,11 +62,6 @@ export class Flusher {
     this.meta.set(name, value);
     this.schedule();
     return this.openBatch;
-  }
-
-  /** The batch whose commit covers everything queued so far. */
-  get lastQueuedBatch(): number {
-    return this.queue.length > 0 || this.meta.size > 0 || this.running ? this.openBatch : this.committedBatch;
   }
 
   get backlog(): number {
@@ -97,24 +101,32 @@ export class Flusher {
     this.queue = [];
     const meta = this.meta;
     this.meta = new Map();
-    for (const [k, v] of this.batchMeta()) if (!meta.has(k)) meta.set(k, v);
-    // Within a batch only the newest write of a key matters; a newer write in a later batch
-    // must not suppress this one, or a crash between the two commits would lose an ack.
-    const writes = taken.filter((w) => {
+    for (const [k, v] of this.hooks.meta()) if (!meta.has(k)) meta.set(k, v);
+    const writes: ItemWrite[] = [];
+    const highSeqnos = new Map<VBucket, number>();
+    for (const w of taken) {
+      if (w.vb.deleted) continue;
+      if (w.seqno > (highSeqnos.get(w.vb) ?? 0)) highSeqnos.set(w.vb, w.seqno);
+      // Within a batch only the newest write of a key matters; a newer write in a later batch
+      // must not suppress this one, or a crash between the two commits would lose an ack.
       const current = w.vb.pending.get(w.mapKey);
-      return current === w || current === undefined || current.batch !== batch;
-    });
-    this.store.writeBatch(writes.map((w) => ({ key: w.storeKey, record: w.record })), meta).then(
-      () => this.committed(batch, taken),
+      if (current !== undefined && current !== w && current.batch === batch) continue;
+      writes.push({ key: w.storeKey, record: w.record, seqno: w.seqno });
+    }
+    const vbstates = new Map<number, VBStateRecord>();
+    for (const [vb, high] of highSeqnos) vbstates.set(vb.id, this.hooks.vbstate(vb, high));
+    this.store.writeBatch(writes, vbstates, meta).then(
+      () => this.committed(batch, taken, highSeqnos),
       (err: unknown) => this.commitFailed(batch, err),
     );
   }
 
-  private committed(batch: number, taken: PendingWrite[]): void {
+  private committed(batch: number, taken: PendingWrite[], highSeqnos: Map<VBucket, number>): void {
     this.store.refreshReads();
     for (const w of taken) if (w.vb.pending.get(w.mapKey) === w) w.vb.pending.delete(w.mapKey);
     this.committedBatch = batch;
     this.running = false;
+    this.hooks.committed(taken, highSeqnos);
     for (const l of this.listeners) l(batch, false);
     if (this.queue.length > 0 || this.meta.size > 0) this.schedule();
     else this.wakeIdle();

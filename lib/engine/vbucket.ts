@@ -1,7 +1,9 @@
 /**
- * A vBucket: its state, its sequence-number counter and the items written in memory but not
- * yet committed to LMDB (read before LMDB, so reads see every acknowledged write).
+ * A vBucket: its state, its sequence-number counter and failover table, and the items written
+ * in memory but not yet committed to LMDB (read before LMDB, so reads see every acknowledged
+ * write).
  */
+import { FailoverTable } from './failover-table.js';
 
 export const VBucketState = {
   Active: 1,
@@ -11,6 +13,17 @@ export const VBucketState = {
 } as const;
 export type VBucketState = (typeof VBucketState)[keyof typeof VBucketState];
 
+export const VBUCKET_STATE_NAMES: Record<VBucketState, string> = {
+  [VBucketState.Active]: 'active',
+  [VBucketState.Replica]: 'replica',
+  [VBucketState.Pending]: 'pending',
+  [VBucketState.Dead]: 'dead',
+};
+
+export function isVBucketState(n: number): n is VBucketState {
+  return n >= VBucketState.Active && n <= VBucketState.Dead;
+}
+
 /** A write waiting for (or inside) a flusher batch. */
 export interface PendingWrite {
   vb: VBucket;
@@ -19,18 +32,82 @@ export interface PendingWrite {
   /** vbid (u16 BE) + key: the LMDB key. */
   storeKey: Buffer;
   record: Buffer;
+  seqno: number;
   /** Flusher batch that will write it. */
   batch: number;
+  /** Written by warmup's expiry of an item it found expired. */
+  warmupExpiry: boolean;
+}
+
+/** What LMDB keeps per vBucket (the `vbstate` database). */
+export interface VBStateRecord {
+  state: VBucketState;
+  highSeqno: number;
+  purgeSeqno: number;
+  maxCas: number;
+  snapStart: number;
+  snapEnd: number;
+  failovers: Array<[string, number]>;
 }
 
 export class VBucket {
   state: VBucketState = VBucketState.Active;
+  /** Highest seqno issued (in memory). */
   highSeqno = 0;
+  /** Highest seqno committed to LMDB. */
+  persistedHighSeqno = 0;
+  purgeSeqno = 0;
+  snapStart = 0;
+  snapEnd = 0;
+  numItems = 0;
+  /** Set once DEL_VBUCKET removed it: its queued writes must not reach disk. */
+  deleted = false;
+  failovers: FailoverTable;
+  /** The failover table as last persisted on purpose (persistVBState). The flusher writes this
+   * one, so a table change reaches disk only through an explicit, synchronous persist. */
+  failoversOnDisk: FailoverTable;
   readonly pending = new Map<string, PendingWrite>();
 
-  constructor(readonly id: number) {}
+  constructor(
+    readonly id: number,
+    failovers: FailoverTable = FailoverTable.fresh(),
+  ) {
+    this.failovers = failovers;
+    this.failoversOnDisk = failovers.copy();
+  }
 
   nextSeqno(): number {
     return ++this.highSeqno;
+  }
+
+  get uuid(): bigint {
+    return this.failovers.latest().uuid;
+  }
+
+  toRecord(maxCas: number, failovers: FailoverTable = this.failoversOnDisk): VBStateRecord {
+    return {
+      state: this.state,
+      highSeqno: this.persistedHighSeqno,
+      purgeSeqno: this.purgeSeqno,
+      maxCas,
+      snapStart: this.snapStart,
+      snapEnd: this.snapEnd,
+      failovers: failovers.toJSON(),
+    };
+  }
+
+  static fromRecord(id: number, r: VBStateRecord): VBucket {
+    const vb = new VBucket(id, FailoverTable.fromJSON(r.failovers));
+    if (vb.failovers.size === 0) {
+      vb.failovers = FailoverTable.fresh();
+      vb.failoversOnDisk = vb.failovers.copy();
+    }
+    vb.state = isVBucketState(r.state) ? r.state : VBucketState.Dead;
+    vb.highSeqno = r.highSeqno;
+    vb.persistedHighSeqno = r.highSeqno;
+    vb.purgeSeqno = r.purgeSeqno;
+    vb.snapStart = r.snapStart;
+    vb.snapEnd = r.snapEnd;
+    return vb;
   }
 }

@@ -3,6 +3,7 @@
  * server-wide counters that are not the engine's business.
  */
 import type { Engine } from '../engine/engine.js';
+import type { Warmup } from '../engine/warmup.js';
 import type { Settings } from '../settings.js';
 
 export interface ServerCounters {
@@ -15,6 +16,7 @@ export interface ServerCounters {
 
 export interface ServerContext {
   engine: Engine;
+  warmup: Warmup;
   settings: Settings;
   counters: ServerCounters;
   startedAt: number;

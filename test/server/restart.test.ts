@@ -35,6 +35,7 @@ async function verifyWorkload(t: Test, c: RawClient, lastCas: bigint): Promise<v
   t.equal((await c.call({ opcode: Op.GET, key: 'ttl' })).value.toString(), 'lives', 'item with a TTL');
   t.equal((await c.call({ opcode: Op.GET, key: 'gone' })).status, St.KEY_ENOENT, 'deleted stays deleted');
   t.equal((await c.call({ opcode: Op.GET, key: 'counter' })).value.toString(), '100', 'counter');
+  t.equal((await c.stats()).get('curr_items'), String(N + 2), 'warmup counted the live items');
   const fresh = await c.call({ opcode: Op.SET, key: 'fresh', extras: setExtras(0, 0), value: 'x' });
   t.ok(fresh.cas > lastCas, 'CAS keeps growing across the restart');
 }
@@ -51,7 +52,6 @@ for (const [mode, signal] of [['memory', 'SIGTERM'], ['persist', 'SIGTERM'], ['p
     const b = await startServer({ dataDir, args: ['--ack', mode] });
     t.teardown(() => b.stop('SIGKILL'));
     await withClient(b.port, (c) => verifyWorkload(t, c, lastCas));
-    t.match(b.log(), new RegExp(`loaded ${N + 2} items`), 'start-up counted the live items');
   });
 }
 

@@ -6,17 +6,7 @@ import { Op, St, setExtras, u32, arithExtras } from '../fixtures/frames.js';
 import { clientFor, serverFor } from '../fixtures/harness.js';
 import type { RawClient } from '../fixtures/client.js';
 
-async function stats(c: RawClient, group = ''): Promise<Map<string, string>> {
-  c.send({ opcode: Op.STAT, key: group, opaque: 9 });
-  const out = new Map<string, string>();
-  for (;;) {
-    const [r] = await c.read(1);
-    if (r.status !== St.SUCCESS) throw new Error(`stat status ${r.status}`);
-    if (r.opaque !== 9) throw new Error('stat reply with wrong opaque');
-    if (r.key.length === 0) return out;
-    out.set(r.key.toString(), r.value.toString());
-  }
-}
+const stats = (c: RawClient, group = ''): Promise<Map<string, string>> => c.stats(group);
 
 t.test('general stats count what happened', async (t) => {
   const server = await serverFor(t);

@@ -1,0 +1,203 @@
+/**
+ * Warmup as one ordered list of named steps (kv_engine warmup.cc's state machine, flattened).
+ *
+ * The one rule everything hangs on: after an unclean shutdown every active vBucket gets a new
+ * failover entry, and that entry must be on disk before ANY new seqno is issued — by clients or
+ * by warmup itself, which expires items it finds expired. So `persistVBState` comes directly
+ * after `createVBuckets`, and traffic and the item scan come after it.
+ *
+ * The item scan runs after traffic is enabled, so start-up time does not grow with the data
+ * set: it reads one LMDB snapshot taken before traffic started, so counts are exact (items that
+ * existed at start + every change since), and it expires an item only if no client changed it.
+ */
+import { log } from '../log.js';
+import type { Store } from '../store/store.js';
+import type { Engine } from './engine.js';
+import { recordExpiry, recordSeqno, recordValueLength } from './item-record.js';
+import { isExpired, nowSeconds } from './expiry.js';
+import { FailoverTable } from './failover-table.js';
+import { VBucket, VBucketState } from './vbucket.js';
+
+export const DATA_FORMAT_VERSION = 1;
+const META_FORMAT = 'formatVersion';
+const META_CLEAN_SHUTDOWN = 'cleanShutdown';
+
+export interface WarmupContext {
+  store: Store;
+  engine: Engine;
+  /** Set by `initialize`. */
+  fresh: boolean;
+  unclean: boolean;
+  itemsScanned: number;
+  itemsExpired: number;
+  /** Items scanned between progress log lines. */
+  progressEvery: number;
+}
+
+export interface WarmupStep {
+  name: string;
+  description: string;
+  /** What the step's duration depends on, for operators reading `stats warmup`. */
+  expectedDuration: string;
+  run(ctx: WarmupContext): void | Promise<void>;
+}
+
+const initialize: WarmupStep = {
+  name: 'initialize',
+  description: 'check the data format; note whether the last shutdown was clean, then clear the marker',
+  expectedDuration: 'constant',
+  run(ctx) {
+    const version = ctx.store.getMeta<number>(META_FORMAT);
+    if (version !== undefined && version !== DATA_FORMAT_VERSION) throw new Error(`data format ${version} is not ${DATA_FORMAT_VERSION}`);
+    ctx.fresh = version === undefined;
+    ctx.unclean = !ctx.fresh && ctx.store.getMeta<boolean>(META_CLEAN_SHUTDOWN) !== true;
+    // Cleared before anything else happens: a crash from here on is an unclean shutdown.
+    ctx.store.putMetaSync(META_CLEAN_SHUTDOWN, false);
+    ctx.store.putMetaSync(META_FORMAT, DATA_FORMAT_VERSION);
+  },
+};
+
+const createVBuckets: WarmupStep = {
+  name: 'createVBuckets',
+  description: 'load vBucket states; after an unclean shutdown give each active vBucket a new failover entry',
+  expectedDuration: 'proportional to the number of vBuckets',
+  run(ctx) {
+    const states = ctx.store.getVBStates();
+    const engine = ctx.engine;
+    let created = 0;
+    for (let vbid = 0; vbid < engine.vbucketCount; vbid++) {
+      const rec = states.get(vbid);
+      if (rec === undefined) {
+        // Only a fresh data directory creates vBuckets; a deleted one stays deleted.
+        if (ctx.fresh) engine.vbuckets[vbid] = new VBucket(vbid, FailoverTable.fresh());
+        continue;
+      }
+      const vb = VBucket.fromRecord(vbid, rec);
+      engine.cas.observe(rec.maxCas);
+      if (ctx.unclean && vb.state === VBucketState.Active) {
+        // Seqnos above what was persisted may have been seen by others and are now lost:
+        // start a new branch at the last seqno that is certainly on disk.
+        const snapshotWhole = vb.persistedHighSeqno >= vb.snapEnd;
+        vb.failovers.createEntry(snapshotWhole ? vb.persistedHighSeqno : vb.snapStart);
+        created++;
+      }
+      engine.vbuckets[vbid] = vb;
+    }
+    if (ctx.unclean) log.warn(`warmup: unclean shutdown detected; ${created} new failover entries`);
+  },
+};
+
+const persistVBState: WarmupStep = {
+  name: 'persistVBState',
+  description: 'write every vBucket state, new failover entries included, and wait for the sync',
+  expectedDuration: 'one synced commit',
+  async run(ctx) {
+    await ctx.engine.persistVBStates();
+  },
+};
+
+const enableTraffic: WarmupStep = {
+  name: 'enableTraffic',
+  description: 'serve item commands (ETMPFAIL before this)',
+  expectedDuration: 'constant',
+  run(ctx) {
+    ctx.engine.trafficEnabled = true;
+  },
+};
+
+const scanItems: WarmupStep = {
+  name: 'scanItems',
+  description: 'count items from a pre-traffic snapshot and expire those found expired (new seqnos), then wait for those to commit',
+  expectedDuration: 'proportional to the number of items (runs while traffic is served)',
+  async run(ctx) {
+    const engine = ctx.engine;
+    const perVb = new Map<number, { items: number; bytes: number }>();
+    let nextLog = ctx.progressEvery;
+    for await (const chunk of ctx.store.scanItemsSnapshot()) {
+      const now = nowSeconds();
+      for (const { key, record } of chunk) {
+        ctx.itemsScanned++;
+        if (!engine.isLiveRecord(record)) continue;
+        const vbid = key.readUInt16BE(0);
+        const c = perVb.get(vbid) ?? { items: 0, bytes: 0 };
+        c.items++;
+        c.bytes += recordValueLength(record);
+        perVb.set(vbid, c);
+        if (isExpired(recordExpiry(record), now) && engine.expireFromWarmup(key, recordSeqno(record))) ctx.itemsExpired++;
+      }
+      // Counts go in per chunk, before the next yield, so stats never double count.
+      for (const [vbid, c] of perVb) engine.addWarmupCounts(vbid, c.items, c.bytes);
+      perVb.clear();
+      if (ctx.itemsScanned >= nextLog) {
+        log.info(`warmup: scanned ${ctx.itemsScanned} items, expired ${ctx.itemsExpired}`);
+        nextLog += ctx.progressEvery;
+      }
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    await engine.settle();
+  },
+};
+
+const complete: WarmupStep = {
+  name: 'complete',
+  description: 'warmup done',
+  expectedDuration: 'constant',
+  run() {},
+};
+
+/** The order. persistVBState directly follows createVBuckets: nothing that can issue a seqno
+ * (client traffic, warmup's expiries) runs before the new failover entries are on disk. */
+export const WARMUP_STEPS: readonly WarmupStep[] = [initialize, createVBuckets, persistVBState, enableTraffic, scanItems, complete];
+
+/** The order before the fix, kept only as a test hook (LMCACHED_WARMUP_LEGACY_ORDER=1): the
+ * failover table reaches disk only at the end, after traffic and expiries have issued seqnos. */
+export const LEGACY_WARMUP_STEPS: readonly WarmupStep[] = [initialize, createVBuckets, enableTraffic, scanItems, persistVBState, complete];
+
+export interface StepRecord {
+  name: string;
+  ms: number;
+}
+
+/** Runs the steps in order, logging and timing each; visible through `status()` for stats. */
+export class Warmup {
+  readonly ctx: WarmupContext;
+  readonly done: StepRecord[] = [];
+  current: string | null = null;
+  state: 'pending' | 'running' | 'done' | 'failed' = 'pending';
+  readonly startedAt = Date.now();
+  trafficEnabledAfterMs = -1;
+  completedAfterMs = -1;
+
+  constructor(
+    store: Store,
+    engine: Engine,
+    readonly steps: readonly WarmupStep[],
+    /** Test hook: called after each step (the crash-at-every-step tests kill the process here). */
+    private readonly onStep: (name: string) => void = () => {},
+  ) {
+    this.ctx = { store, engine, fresh: false, unclean: false, itemsScanned: 0, itemsExpired: 0, progressEvery: 100_000 };
+  }
+
+  async run(): Promise<void> {
+    this.state = 'running';
+    for (const step of this.steps) {
+      this.current = step.name;
+      const t0 = Date.now();
+      await step.run(this.ctx);
+      const ms = Date.now() - t0;
+      this.done.push({ name: step.name, ms });
+      log.info(`warmup: ${step.name} done in ${ms} ms`);
+      if (step === enableTraffic) this.trafficEnabledAfterMs = Date.now() - this.startedAt;
+      this.onStep(step.name);
+    }
+    this.current = null;
+    this.state = 'done';
+    this.completedAfterMs = Date.now() - this.startedAt;
+    log.info(`warmup: complete in ${this.completedAfterMs} ms (traffic after ${this.trafficEnabledAfterMs} ms); ${this.ctx.itemsScanned} items scanned, ${this.ctx.itemsExpired} expired`);
+  }
+}
+
+/** Written on a clean shutdown, after the last commit: the next start adds no failover entry. */
+export async function markCleanShutdown(engine: Engine): Promise<void> {
+  await engine.persistVBStates(new Map<string, unknown>([[META_CLEAN_SHUTDOWN, true]]));
+}
