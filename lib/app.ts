@@ -35,8 +35,9 @@ export async function startApp(settings: Settings): Promise<App> {
       if (total >= hooks.crashAfterExpiries) hooks.crash(`${total} warmup expiries persisted`);
     };
   }
-  const warmup = new Warmup(store, engine, hooks.legacyWarmupOrder ? LEGACY_WARMUP_STEPS : WARMUP_STEPS, (step) => {
+  const warmup = new Warmup(store, engine, hooks.legacyWarmupOrder ? LEGACY_WARMUP_STEPS : WARMUP_STEPS, async (step) => {
     if (step === hooks.crashAfterStep) hooks.crash(`after warmup step ${step}`);
+    if (hooks.warmupStepDelayMs > 0) await new Promise((r) => setTimeout(r, hooks.warmupStepDelayMs));
   });
   if (hooks.legacyWarmupOrder) log.warn('warmup: LMCACHED_WARMUP_LEGACY_ORDER=1, failover entries reach disk only at the end (test hook)');
   const ctx: ServerContext = {

@@ -13,6 +13,8 @@ export interface CrashHooks {
   legacyWarmupOrder: boolean;
   /** LMCACHED_FLUSH_DELAY_MS: hold each flusher batch back this long (an unpersisted tail). */
   flushHoldMs: number;
+  /** LMCACHED_WARMUP_STEP_DELAY_MS: pause this long after each warmup step (to observe it). */
+  warmupStepDelayMs: number;
   crash(reason: string): void;
 }
 
@@ -22,6 +24,7 @@ export function crashHooksFromEnv(env: NodeJS.ProcessEnv): CrashHooks {
     crashAfterExpiries: Number(env.LMCACHED_CRASH_AFTER_EXPIRIES ?? 0) || 0,
     legacyWarmupOrder: env.LMCACHED_WARMUP_LEGACY_ORDER === '1',
     flushHoldMs: Number(env.LMCACHED_FLUSH_DELAY_MS ?? 0) || 0,
+    warmupStepDelayMs: Number(env.LMCACHED_WARMUP_STEP_DELAY_MS ?? 0) || 0,
     crash(reason: string): void {
       log.warn(`test hook: SIGKILL ${reason}`);
       process.kill(process.pid, 'SIGKILL');

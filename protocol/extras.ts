@@ -10,6 +10,8 @@ export const EXTRAS_LENGTH = {
   flush: 4, // delay u32 (optional)
   verbosity: 4, // level u32
   getResponse: 4, // flags u32
+  setVBucket: 1, // state u8 (kv_engine); 4-byte u32 also accepted
+  getAllVbSeqnos: 4, // vbucket state filter u32 (0 = every alive state)
 } as const;
 
 /** Expiry 0xffffffff in INCR/DECR means "do not create a missing item". */
@@ -41,3 +43,13 @@ export function u32Extra(buf: Buffer, extrasOffset: number): number {
   return buf.readUInt32BE(extrasOffset);
 }
 
+
+/** HELLO features we know (kv_engine include/mcbp/protocol/feature.h). */
+export const HELLO_FEATURE = {
+  TCPNODELAY: 0x03,
+  MUTATION_SEQNO: 0x04,
+  XERROR: 0x07,
+} as const;
+
+/** Extras of a mutation reply when MUTATION_SEQNO is on: vbuuid u64, seqno u64. */
+export const MUTATION_SEQNO_EXTRAS_LENGTH = 16;

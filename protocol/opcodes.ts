@@ -14,6 +14,11 @@ export interface Shape {
 export interface OpcodeInfo {
   code: number;
   name: string;
+  /** memcached's classic commands close the connection on a malformed request; kv_engine's
+   * additions answer EINVAL and keep it. */
+  closeOnInvalid: boolean;
+  /** A check the shape cannot express; returns a context string on failure. */
+  check?: (value: Buffer, valueOffset: number, valueLength: number, extras: Buffer, extrasOffset: number, extrasLength: number) => string | null;
   /** The loud twin of a quiet opcode, or the opcode itself. */
   loud: number;
   quiet: boolean;
@@ -57,6 +62,13 @@ export const OP = {
   GATK: 0x23,
   GATKQ: 0x24,
   SASL_LIST_MECHS: 0x20,
+  HELLO: 0x1f,
+  SET_VBUCKET: 0x3d,
+  GET_VBUCKET: 0x3e,
+  DEL_VBUCKET: 0x3f,
+  GET_ALL_VB_SEQNOS: 0x48,
+  OBSERVE_SEQNO: 0x91,
+  GET_FAILOVER_LOG: 0x96,
 } as const;
 
 const NONE: Shape = { extras: [0], key: 'zero', value: 'zero' };
@@ -104,11 +116,34 @@ const DEFINITIONS: ReadonlyArray<readonly [string, number, number, Shape, boolea
   ['SASL_LIST_MECHS', OP.SASL_LIST_MECHS, -1, NONE, false],
 ];
 
+type Check = NonNullable<OpcodeInfo['check']>;
+
+/** kv_engine commands (docs/BinaryProtocol.md, mcbp_validators.cc): [name, code, shape, check]. */
+const KV_DEFINITIONS: ReadonlyArray<readonly [string, number, Shape, Check | undefined]> = [
+  ['HELLO', OP.HELLO, { extras: [0], key: 'any', value: 'any' }, (_v, _o, len) => (len % 2 === 0 ? null : 'HELLO features are 2 bytes each')],
+  ['SET_VBUCKET', OP.SET_VBUCKET, { extras: [1, 4], key: 'zero', value: 'any' }, (_v, _o, _l, x, xo, xl) => {
+    const state = xl === 1 ? x[xo] : x.readUInt32BE(xo);
+    return state >= 1 && state <= 4 ? null : `invalid vbucket state ${state}`;
+  }],
+  ['GET_VBUCKET', OP.GET_VBUCKET, { extras: [0], key: 'zero', value: 'zero' }, undefined],
+  ['DEL_VBUCKET', OP.DEL_VBUCKET, { extras: [0], key: 'zero', value: 'any' }, undefined],
+  ['GET_ALL_VB_SEQNOS', OP.GET_ALL_VB_SEQNOS, { extras: [0, 4], key: 'zero', value: 'zero' }, (_v, _o, _l, x, xo, xl) => {
+    if (xl === 0) return null;
+    const state = x.readUInt32BE(xo);
+    return state <= 4 ? null : 'Request vbucket state invalid';
+  }],
+  ['OBSERVE_SEQNO', OP.OBSERVE_SEQNO, { extras: [0], key: 'zero', value: 'nonzero' }, (_v, _o, len) => (len === 8 ? null : 'Request value must be of length 8')],
+  ['GET_FAILOVER_LOG', OP.GET_FAILOVER_LOG, { extras: [0], key: 'zero', value: 'zero' }, undefined],
+];
+
 /** 256 slots, undefined for opcodes we do not serve. */
 export const OPCODES: ReadonlyArray<OpcodeInfo | undefined> = (() => {
   const table: Array<OpcodeInfo | undefined> = new Array(256).fill(undefined);
   for (const [name, code, loud, shape, carriesItem] of DEFINITIONS) {
-    table[code] = { code, name, loud: loud < 0 ? code : loud, quiet: loud >= 0, shape, carriesItem };
+    table[code] = { code, name, loud: loud < 0 ? code : loud, quiet: loud >= 0, shape, carriesItem, closeOnInvalid: true };
+  }
+  for (const [name, code, shape, check] of KV_DEFINITIONS) {
+    table[code] = { code, name, loud: code, quiet: false, shape, carriesItem: false, closeOnInvalid: false, check };
   }
   return table;
 })();

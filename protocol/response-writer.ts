@@ -26,6 +26,13 @@ export class ResponseWriter {
     this.pending += HEADER_LENGTH;
   }
 
+  u16(value: number): void {
+    this.reserve(2);
+    this.slab.writeUInt16BE(value & 0xffff, this.pos);
+    this.pos += 2;
+    this.pending += 2;
+  }
+
   u32(value: number): void {
     this.reserve(4);
     this.slab.writeUInt32BE(value >>> 0, this.pos);

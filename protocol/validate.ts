@@ -3,12 +3,18 @@
  * handlers never see malformed input. Returns null when the frame fits, else a context string.
  */
 import type { Frame } from './framer.js';
-import type { Shape } from './opcodes.js';
+import type { OpcodeInfo } from './opcodes.js';
 
 /** memcached's KEY_MAX_LENGTH. */
 export const KEY_MAX_LENGTH = 250;
 
-export function checkShape(frame: Frame, shape: Shape): string | null {
+export function checkRequest(frame: Frame, info: OpcodeInfo): string | null {
+  const problem = checkShape(frame, info.shape);
+  if (problem !== null || info.check === undefined) return problem;
+  return info.check(frame.buf, frame.valueOffset, frame.valueLength, frame.buf, frame.extrasOffset, frame.extrasLength);
+}
+
+export function checkShape(frame: Frame, shape: OpcodeInfo['shape']): string | null {
   if (!shape.extras.includes(frame.extrasLength)) {
     return `extras length ${frame.extrasLength}, expected ${shape.extras.join(' or ')}`;
   }

@@ -173,7 +173,7 @@ export class Warmup {
     engine: Engine,
     readonly steps: readonly WarmupStep[],
     /** Test hook: called after each step (the crash-at-every-step tests kill the process here). */
-    private readonly onStep: (name: string) => void = () => {},
+    private readonly onStep: (name: string) => void | Promise<void> = () => {},
   ) {
     this.ctx = { store, engine, fresh: false, unclean: false, itemsScanned: 0, itemsExpired: 0, progressEvery: 100_000 };
   }
@@ -188,7 +188,7 @@ export class Warmup {
       this.done.push({ name: step.name, ms });
       log.info(`warmup: ${step.name} done in ${ms} ms`);
       if (step === enableTraffic) this.trafficEnabledAfterMs = Date.now() - this.startedAt;
-      this.onStep(step.name);
+      await this.onStep(step.name);
     }
     this.current = null;
     this.state = 'done';

@@ -8,7 +8,8 @@ import { Framer, type Frame, type FramerFault } from '../../protocol/framer.js';
 import { OP, OPCODES, opcodeName } from '../../protocol/opcodes.js';
 import { ResponseWriter } from '../../protocol/response-writer.js';
 import { STATUS_CODE } from '../../protocol/status.js';
-import { checkShape } from '../../protocol/validate.js';
+import { checkRequest } from '../../protocol/validate.js';
+import { MUTATION_SEQNO_EXTRAS_LENGTH } from '../../protocol/extras.js';
 import type { KeyRef } from '../engine/engine.js';
 import { log } from '../log.js';
 import type { ServerContext } from './context.js';
@@ -30,11 +31,14 @@ export class Connection {
   readonly out = new ResponseWriter();
   /** Reused key reference handed to the engine. */
   readonly key: KeyRef = { vbid: 0, buf: Buffer.alloc(0), offset: 0, length: 0 };
+  /** Features this connection enabled with HELLO. */
+  readonly features = { mutationSeqno: false, xerror: false, tcpNoDelay: true };
   private held: HeldSegment[] = [];
   private heldBytes = 0;
   private closing = false;
   private endWhenFlushed = false;
   private waitingForDrain = false;
+  private asyncPending = false;
   private readonly onCommit = (batch: number, failed: boolean): void => this.commitReached(batch, failed);
 
   constructor(
@@ -75,9 +79,41 @@ export class Connection {
     if (!quiet) this.out.simple(f.opcode, STATUS_CODE.SUCCESS, f.opaque, cas);
   }
 
-  /** Errors are always answered, quiet or not (memcached write_bin_error). */
-  fail(f: Frame, status: number): void {
-    this.out.error(f.opcode, status, f.opaque);
+  /** A successful mutation: with MUTATION_SEQNO the reply carries (vbuuid, seqno) extras;
+   * `u64` is INCREMENT/DECREMENT's value. Quiet ones stay silent. */
+  mutationOk(f: Frame, quiet: boolean, cas: number, u64?: bigint): void {
+    if (quiet) return;
+    const engine = this.ctx.engine;
+    const extras = this.features.mutationSeqno ? MUTATION_SEQNO_EXTRAS_LENGTH : 0;
+    const body = extras + (u64 === undefined ? 0 : 8);
+    this.out.header(f.opcode, STATUS_CODE.SUCCESS, f.opaque, cas, extras, 0, body);
+    if (extras > 0) {
+      this.out.u64(engine.lastVbuuid);
+      this.out.u64(BigInt(engine.lastSeqno));
+    }
+    if (u64 !== undefined) this.out.u64(u64);
+  }
+
+  /** Errors are always answered, quiet or not (memcached write_bin_error). With XERROR a
+   * context string goes back as kv_engine's JSON error body. */
+  fail(f: Frame, status: number, context?: string): void {
+    if (context !== undefined && this.features.xerror) this.out.error(f.opcode, status, f.opaque, JSON.stringify({ error: { context } }));
+    else this.out.error(f.opcode, status, f.opaque);
+  }
+
+  /** Runs an asynchronous command (vBucket state changes): nothing after it on this
+   * connection is processed until it has written its reply, so replies keep request order. */
+  runAsync(work: Promise<void>): void {
+    this.framer.pause();
+    this.asyncPending = true;
+    work
+      .catch((err: unknown) => log.error(`connection: async command failed: ${String(err)}`))
+      .finally(() => {
+        this.asyncPending = false;
+        if (this.closing) return;
+        this.flushOutput();
+        this.maybeResume();
+      });
   }
 
   /** In --ack=persist mode, everything answered from here on waits for `batch` to commit. */
@@ -120,17 +156,18 @@ export class Connection {
     if (info === undefined) {
       this.fail(f, STATUS_CODE.UNKNOWN_COMMAND);
     } else {
-      const problem = checkShape(f, info.shape);
+      const problem = checkRequest(f, info);
       if (problem !== null) {
+        this.fail(f, STATUS_CODE.EINVAL, problem);
+        if (!info.closeOnInvalid) return true;
         // memcached answers a malformed command with EINVAL and closes the connection.
         log.debug(`protocol error (${info.name}): ${problem}; closing connection`);
-        this.fail(f, STATUS_CODE.EINVAL);
         this.closeAfterWrite();
         return false;
       }
       HANDLERS[info.loud](this, f, info.quiet);
     }
-    return !this.closing && this.out.pending < OUTPUT_HIGH_WATER;
+    return !this.closing && !this.asyncPending && this.out.pending < OUTPUT_HIGH_WATER;
   }
 
   private oversized(f: Frame): boolean {
@@ -193,7 +230,7 @@ export class Connection {
       this.framer.pause();
       this.socket.pause();
       this.waitingForDrain = this.socket.writableLength >= OUTPUT_HIGH_WATER;
-    } else if (this.framer.pendingBytes > 0) {
+    } else if (this.framer.pendingBytes > 0 && !this.asyncPending) {
       // The framer stopped mid-chunk because a batch of replies grew large: continue.
       this.framer.resume();
       if (this.out.pending > 0) this.flushOutput();
@@ -201,7 +238,7 @@ export class Connection {
   }
 
   private maybeResume(): void {
-    if (this.closing || this.waitingForDrain) return;
+    if (this.closing || this.waitingForDrain || this.asyncPending) return;
     if (this.socket.writableLength + this.heldBytes >= OUTPUT_HIGH_WATER) return;
     this.socket.resume();
     this.framer.resume();

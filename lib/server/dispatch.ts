@@ -13,6 +13,8 @@ import { handleGetOrTouch } from './handlers/get-or-touch.js';
 import { handleNoop, handleQuit, handleSaslListMechs, handleVerbosity, handleVersion } from './handlers/misc.js';
 import { handleStat } from './handlers/stat.js';
 import { handleUpdate } from './handlers/update.js';
+import { handleHello } from './handlers/hello.js';
+import { handleDelVBucket, handleGetAllVbSeqnos, handleGetFailoverLog, handleGetVBucket, handleObserveSeqno, handleSetVBucket } from './handlers/vbucket.js';
 
 export type Handler = (conn: Connection, frame: Frame, quiet: boolean) => void;
 
@@ -31,5 +33,12 @@ export const HANDLERS: Handler[] = (() => {
   set([OP.QUIT], handleQuit);
   set([OP.VERBOSITY], handleVerbosity);
   set([OP.SASL_LIST_MECHS], handleSaslListMechs);
+  set([OP.HELLO], handleHello);
+  set([OP.SET_VBUCKET], handleSetVBucket);
+  set([OP.GET_VBUCKET], handleGetVBucket);
+  set([OP.DEL_VBUCKET], handleDelVBucket);
+  set([OP.GET_ALL_VB_SEQNOS], handleGetAllVbSeqnos);
+  set([OP.OBSERVE_SEQNO], handleObserveSeqno);
+  set([OP.GET_FAILOVER_LOG], handleGetFailoverLog);
   return table;
 })();

@@ -5,7 +5,6 @@
 import { ARITH_NO_CREATE, arithDelta, arithExpiry, arithInitial } from '../../../protocol/extras.js';
 import type { Frame } from '../../../protocol/framer.js';
 import { OP } from '../../../protocol/opcodes.js';
-import { STATUS_CODE } from '../../../protocol/status.js';
 import { Outcome } from '../../engine/outcome.js';
 import type { Connection } from '../connection.js';
 import { statusOf } from '../outcome-status.js';
@@ -17,7 +16,5 @@ export function handleArith(conn: Connection, f: Frame, quiet: boolean): void {
   const outcome = engine.arith(incr, conn.keyOf(f), arithDelta(f.buf, f.extrasOffset), arithInitial(f.buf, f.extrasOffset), expiry, expiry !== ARITH_NO_CREATE, f.cas);
   if (outcome !== Outcome.Success) return conn.fail(f, statusOf(outcome, incr ? OP.INCREMENT : OP.DECREMENT));
   conn.holdUntil(engine.lastBatch);
-  if (quiet) return;
-  conn.out.header(f.opcode, STATUS_CODE.SUCCESS, f.opaque, engine.lastCas, 0, 0, 8);
-  conn.out.u64(engine.lastArith);
+  conn.mutationOk(f, quiet, engine.lastCas, engine.lastArith);
 }

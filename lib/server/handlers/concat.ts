@@ -13,5 +13,5 @@ export function handleConcat(conn: Connection, f: Frame, quiet: boolean): void {
   const outcome = engine.concat(append, conn.keyOf(f), f.cas, f.buf, f.valueOffset, f.valueLength);
   if (outcome !== Outcome.Success) return conn.fail(f, statusOf(outcome, append ? OP.APPEND : OP.PREPEND));
   conn.holdUntil(engine.lastBatch);
-  conn.ok(f, quiet, engine.lastCas);
+  conn.mutationOk(f, quiet, engine.lastCas);
 }

@@ -12,5 +12,5 @@ export function handleDelete(conn: Connection, f: Frame, quiet: boolean): void {
   const outcome = engine.delete(conn.keyOf(f), f.cas);
   if (outcome !== Outcome.Success) return conn.fail(f, statusOf(outcome, OP.DELETE));
   conn.holdUntil(engine.lastBatch);
-  conn.ok(f, quiet, 0);
+  conn.mutationOk(f, quiet, 0);
 }

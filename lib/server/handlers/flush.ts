@@ -3,11 +3,15 @@
  */
 import { u32Extra } from '../../../protocol/extras.js';
 import type { Frame } from '../../../protocol/framer.js';
+import { OP } from '../../../protocol/opcodes.js';
+import { Outcome } from '../../engine/outcome.js';
 import type { Connection } from '../connection.js';
+import { statusOf } from '../outcome-status.js';
 
 export function handleFlush(conn: Connection, f: Frame, quiet: boolean): void {
   const engine = conn.ctx.engine;
-  engine.flush(f.extrasLength === 4 ? u32Extra(f.buf, f.extrasOffset) : 0);
+  const outcome = engine.flush(f.extrasLength === 4 ? u32Extra(f.buf, f.extrasOffset) : 0);
+  if (outcome !== Outcome.Success) return conn.fail(f, statusOf(outcome, OP.FLUSH));
   conn.holdUntil(engine.lastBatch);
   conn.ok(f, quiet, 0);
 }

@@ -7,23 +7,33 @@ import type { Frame } from '../../../protocol/framer.js';
 import { STATUS_CODE } from '../../../protocol/status.js';
 import type { Connection } from '../connection.js';
 import type { ServerContext } from '../context.js';
+import { VBUCKET_STATE_NAMES, type VBucket } from '../../engine/vbucket.js';
 
 type StatPairs = Array<readonly [string, string | number]>;
 
-const GROUPS: Record<string, (ctx: ServerContext) => StatPairs> = {
+/** Groups by name; the optional argument after a space picks one vBucket where it applies. */
+const GROUPS: Record<string, (ctx: ServerContext, arg: string | undefined) => StatPairs | null> = {
   '': generalStats,
   settings: settingsStats,
   items: itemStats,
+  vbucket: vbucketStats,
+  'vbucket-details': vbucketDetailStats,
+  failovers: failoverStats,
+  warmup: warmupStats,
 };
 
 export function handleStat(conn: Connection, f: Frame): void {
-  const group = f.buf.toString('latin1', f.keyOffset, f.keyOffset + f.keyLength);
-  if (group === 'reset') {
+  const text = f.buf.toString('latin1', f.keyOffset, f.keyOffset + f.keyLength);
+  const space = text.indexOf(' ');
+  const group = space < 0 ? text : text.slice(0, space);
+  const arg = space < 0 ? undefined : text.slice(space + 1);
+  if (text === 'reset') {
     resetStats(conn.ctx);
   } else {
-    const producer = GROUPS[group];
-    if (producer === undefined) return conn.fail(f, STATUS_CODE.KEY_ENOENT);
-    for (const [name, value] of producer(conn.ctx)) {
+    const producer = Object.hasOwn(GROUPS, group) ? GROUPS[group] : undefined;
+    const pairs = producer?.(conn.ctx, arg) ?? null;
+    if (pairs === null) return conn.fail(f, STATUS_CODE.KEY_ENOENT);
+    for (const [name, value] of pairs) {
       const text = String(value);
       const nameLength = Buffer.byteLength(name);
       conn.out.header(f.opcode, STATUS_CODE.SUCCESS, f.opaque, 0, 0, nameLength, nameLength + Buffer.byteLength(text));
@@ -112,6 +122,69 @@ function itemStats(ctx: ServerContext): StatPairs {
     ['items:1:outofmemory', 0],
     ['items:1:reclaimed', s.reclaimed],
   ];
+}
+
+/** The vBuckets a group reports: all, or the one named by the argument (null if invalid). */
+function selectVBuckets(ctx: ServerContext, arg: string | undefined): VBucket[] | null {
+  if (arg === undefined) return ctx.engine.vbuckets.filter((v): v is VBucket => v !== undefined);
+  if (!/^\d+$/.test(arg)) return null;
+  const vb = ctx.engine.vbuckets[Number(arg)];
+  return vb === undefined ? null : [vb];
+}
+
+function vbucketStats(ctx: ServerContext, arg: string | undefined): StatPairs | null {
+  const vbs = selectVBuckets(ctx, arg);
+  return vbs && vbs.map((vb) => [`vb_${vb.id}`, VBUCKET_STATE_NAMES[vb.state]] as const);
+}
+
+function vbucketDetailStats(ctx: ServerContext, arg: string | undefined): StatPairs | null {
+  const vbs = selectVBuckets(ctx, arg);
+  if (vbs === null) return null;
+  const out: Array<readonly [string, string | number]> = [];
+  for (const vb of vbs) {
+    const p = `vb_${vb.id}`;
+    out.push(
+      [p, VBUCKET_STATE_NAMES[vb.state]],
+      [`${p}:uuid`, vb.uuid.toString()],
+      [`${p}:high_seqno`, vb.highSeqno],
+      [`${p}:persisted_high_seqno`, vb.persistedHighSeqno],
+      [`${p}:purge_seqno`, vb.purgeSeqno],
+      [`${p}:last_persisted_snap_start`, vb.snapStart],
+      [`${p}:last_persisted_snap_end`, vb.snapEnd],
+      [`${p}:num_items`, vb.numItems],
+      [`${p}:pending_writes`, vb.pending.size],
+    );
+  }
+  return out;
+}
+
+function failoverStats(ctx: ServerContext, arg: string | undefined): StatPairs | null {
+  const vbs = selectVBuckets(ctx, arg);
+  if (vbs === null) return null;
+  const out: Array<readonly [string, string | number]> = [];
+  for (const vb of vbs) {
+    const entries = vb.failovers.list();
+    out.push([`vb_${vb.id}:num_entries`, entries.length]);
+    entries.forEach((e, i) => out.push([`vb_${vb.id}:${i}:id`, e.uuid.toString()], [`vb_${vb.id}:${i}:seq`, e.seqno]));
+  }
+  return out;
+}
+
+/** Warmup progress: state, the step running, each finished step's duration, counts. */
+function warmupStats(ctx: ServerContext): StatPairs {
+  const w = ctx.warmup;
+  const out: Array<readonly [string, string | number]> = [
+    ['ep_warmup_state', w.state],
+    ['ep_warmup_current_step', w.current ?? ''],
+    ['ep_warmup_order', w.steps.map((s) => s.name).join(',')],
+    ['ep_warmup_unclean_shutdown', String(w.ctx.unclean)],
+    ['ep_warmup_items_scanned', w.ctx.itemsScanned],
+    ['ep_warmup_items_expired', w.ctx.itemsExpired],
+    ['ep_warmup_traffic_enabled_ms', w.trafficEnabledAfterMs],
+    ['ep_warmup_complete_ms', w.completedAfterMs],
+  ];
+  for (const step of w.done) out.push([`ep_warmup_step_${step.name}_ms`, step.ms]);
+  return out;
 }
 
 /** memcached's `stats reset`: zero the counters, not the gauges. */

@@ -16,5 +16,5 @@ export function handleUpdate(conn: Connection, f: Frame, quiet: boolean): void {
   const outcome = engine.store(mode, conn.keyOf(f), storeFlags(f.buf, f.extrasOffset), storeExpiry(f.buf, f.extrasOffset), f.cas, f.buf, f.valueOffset, f.valueLength, f.datatype);
   if (outcome !== Outcome.Success) return conn.fail(f, statusOf(outcome, loud));
   conn.holdUntil(engine.lastBatch);
-  conn.ok(f, quiet, engine.lastCas);
+  conn.mutationOk(f, quiet, engine.lastCas);
 }

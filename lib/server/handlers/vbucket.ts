@@ -1,0 +1,102 @@
+/**
+ * vBucket administration and history: SET_VBUCKET, GET_VBUCKET, DEL_VBUCKET,
+ * GET_ALL_VB_SEQNOS, OBSERVE_SEQNO and GET_FAILOVER_LOG, with kv_engine's layouts.
+ */
+import type { Frame } from '../../../protocol/framer.js';
+import { OP } from '../../../protocol/opcodes.js';
+import { STATUS_CODE } from '../../../protocol/status.js';
+import { Outcome } from '../../engine/outcome.js';
+import { VBucketState, type VBucket } from '../../engine/vbucket.js';
+import type { Connection } from '../connection.js';
+import { statusOf } from '../outcome-status.js';
+
+function reply(conn: Connection, opcode: number, opaque: number, body: Buffer): void {
+  conn.out.header(opcode, STATUS_CODE.SUCCESS, opaque, 0, 0, 0, body.length);
+  conn.out.bytes(body, 0, body.length);
+}
+
+function existing(conn: Connection, f: Frame): VBucket | null {
+  const vb = conn.ctx.engine.vbuckets[f.vbucket];
+  if (vb === undefined) {
+    conn.fail(f, STATUS_CODE.NOT_MY_VBUCKET);
+    return null;
+  }
+  return vb;
+}
+
+export function handleSetVBucket(conn: Connection, f: Frame): void {
+  const state = (f.extrasLength === 1 ? f.buf[f.extrasOffset] : f.buf.readUInt32BE(f.extrasOffset)) as VBucketState;
+  const { opcode, opaque, vbucket } = f;
+  conn.runAsync(
+    conn.ctx.engine.setVBucketState(vbucket, state).then((outcome) => {
+      if (outcome === Outcome.Success) conn.out.simple(opcode, STATUS_CODE.SUCCESS, opaque, 0);
+      else conn.out.error(opcode, statusOf(outcome, OP.SET_VBUCKET), opaque);
+    }),
+  );
+}
+
+export function handleGetVBucket(conn: Connection, f: Frame): void {
+  const vb = existing(conn, f);
+  if (vb === null) return;
+  conn.out.header(f.opcode, STATUS_CODE.SUCCESS, f.opaque, 0, 0, 0, 4);
+  conn.out.u32(vb.state);
+}
+
+export function handleDelVBucket(conn: Connection, f: Frame): void {
+  const sync = f.buf.toString('latin1', f.valueOffset, f.valueOffset + f.valueLength) === 'async=0';
+  const { outcome, done } = conn.ctx.engine.deleteVBucket(f.vbucket);
+  if (outcome !== Outcome.Success) return conn.fail(f, statusOf(outcome, OP.DEL_VBUCKET));
+  if (!sync) {
+    conn.out.simple(f.opcode, STATUS_CODE.SUCCESS, f.opaque, 0);
+    return;
+  }
+  const { opcode, opaque } = f;
+  conn.runAsync(done.then(() => conn.out.simple(opcode, STATUS_CODE.SUCCESS, opaque, 0)));
+}
+
+export function handleGetAllVbSeqnos(conn: Connection, f: Frame): void {
+  const wanted = f.extrasLength === 4 ? f.buf.readUInt32BE(f.extrasOffset) : 0;
+  const vbs = conn.ctx.engine.vbuckets.filter((vb): vb is VBucket => vb !== undefined && (wanted === 0 ? vb.state !== VBucketState.Dead : vb.state === wanted));
+  const body = Buffer.allocUnsafe(vbs.length * 10);
+  vbs.forEach((vb, i) => {
+    body.writeUInt16BE(vb.id, i * 10);
+    body.writeBigUInt64BE(BigInt(vb.highSeqno), i * 10 + 2);
+  });
+  reply(conn, f.opcode, f.opaque, body);
+}
+
+/** OBSERVE_SEQNO: format 0 when the client's vbuuid is the newest; format 1 ("failed over")
+ * when it is an older entry, adding that branch's last seqno; KEY_ENOENT when unknown. */
+export function handleObserveSeqno(conn: Connection, f: Frame): void {
+  const vb = existing(conn, f);
+  if (vb === null) return;
+  if (vb.state === VBucketState.Dead) return conn.fail(f, STATUS_CODE.NOT_MY_VBUCKET);
+  const uuid = f.buf.readBigUInt64BE(f.valueOffset);
+  const latest = vb.failovers.latest();
+  if (uuid === latest.uuid) {
+    const body = Buffer.allocUnsafe(27);
+    body[0] = 0;
+    body.writeUInt16BE(vb.id, 1);
+    body.writeBigUInt64BE(uuid, 3);
+    body.writeBigUInt64BE(BigInt(vb.persistedHighSeqno), 11);
+    body.writeBigUInt64BE(BigInt(vb.highSeqno), 19);
+    return reply(conn, f.opcode, f.opaque, body);
+  }
+  const branchEnd = vb.failovers.lastSeqnoFor(uuid);
+  if (branchEnd === undefined) return conn.fail(f, STATUS_CODE.KEY_ENOENT);
+  const body = Buffer.allocUnsafe(43);
+  body[0] = 1;
+  body.writeUInt16BE(vb.id, 1);
+  body.writeBigUInt64BE(latest.uuid, 3);
+  body.writeBigUInt64BE(BigInt(vb.persistedHighSeqno), 11);
+  body.writeBigUInt64BE(BigInt(vb.highSeqno), 19);
+  body.writeBigUInt64BE(uuid, 27);
+  body.writeBigUInt64BE(BigInt(branchEnd), 35);
+  reply(conn, f.opcode, f.opaque, body);
+}
+
+export function handleGetFailoverLog(conn: Connection, f: Frame): void {
+  const vb = existing(conn, f);
+  if (vb === null) return;
+  reply(conn, f.opcode, f.opaque, vb.failovers.toWire());
+}
