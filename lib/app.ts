@@ -43,6 +43,7 @@ export async function startApp(settings: Settings): Promise<App> {
   const ctx: ServerContext = {
     engine,
     warmup,
+    store,
     settings,
     counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0 },
     startedAt: Date.now(),

@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 /**
  * The lmcached command: parses flags, starts the server, and shuts down cleanly on
- * SIGTERM/SIGINT.
+ * SIGTERM/SIGINT. `lmcached tail ...` prints a server's change stream instead.
  */
 import { startApp } from './app.js';
 import { log, setVerbosity } from './log.js';
 import { HELP, UsageError, parseArgs } from './settings.js';
 import { LMCACHED_VERSION } from './version.js';
+import { runTail } from './tail.js';
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'tail') return runTail(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs(argv);

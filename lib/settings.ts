@@ -35,6 +35,7 @@ export const DEFAULTS: Settings = {
 };
 
 export const HELP = `Usage: lmcached [options]
+       lmcached tail [--host H] [--port P] [--vbucket N]   (print the change stream; tail --help)
 A memcached binary-protocol server whose data lives in LMDB.
 
   -p, --port <num>             TCP port to listen on (default: 11211)

@@ -1,5 +1,6 @@
 /**
- * Incremental request framer: turns a byte stream, split anywhere, into complete request frames.
+ * Incremental framer: turns a byte stream, split anywhere, into complete frames (requests, or
+ * responses where the peer sends them).
  *
  * Ownership rule: a Frame and every Buffer reachable from it (frame.buf) are valid only during
  * the sink callback that receives it. The framer reuses the Frame object and may overwrite or
@@ -9,7 +10,7 @@
  * header or a body over the hard cap stops the framer; a value over the item limit is reported
  * and then skipped as its bytes arrive, so it is never held in memory.
  */
-import { HEADER_LENGTH, MAGIC_REQUEST, decodeHeader, newHeader, type Header } from './header.js';
+import { HEADER_LENGTH, MAGIC_REQUEST, MAGIC_RESPONSE, decodeHeader, newHeader, type Header } from './header.js';
 
 export interface Frame extends Header {
   /** Buffer holding the whole request; valid only during the callback. */
@@ -135,7 +136,9 @@ export class Framer {
       const at = this.off;
       decodeHeader(this.buf, at, f);
       f.buf = this.buf;
-      if (f.magic !== MAGIC_REQUEST) return this.fail('bad-magic');
+      // Responses (0x81) are framed too: a DCP consumer answers the producer's NOOPs, and a
+      // client of a server reads them. Whether one is acceptable is the receiver's call.
+      if (f.magic !== MAGIC_REQUEST && f.magic !== MAGIC_RESPONSE) return this.fail('bad-magic');
       const body = f.bodyLength;
       if (f.keyLength + f.extrasLength > body) return this.fail('inconsistent-lengths');
       if (body > this.limits.hardBodyCap) return this.fail('body-over-hard-cap');

@@ -76,6 +76,23 @@ export function writeU64(buf: Buffer, offset: number, value: number): void {
   buf.writeUInt32BE((value - hi * TWO_32) >>> 0, offset + 4);
 }
 
+/** Encodes a request header (magic 0x80) at `offset`: what a DCP producer sends its consumer. */
+export function encodeRequestHeader(
+  buf: Buffer,
+  offset: number,
+  opcode: number,
+  vbucket: number,
+  extrasLength: number,
+  keyLength: number,
+  bodyLength: number,
+  opaque: number,
+  cas: number,
+  datatype = 0,
+): void {
+  encodeResponseHeader(buf, offset, opcode, vbucket, extrasLength, keyLength, bodyLength, opaque, cas, datatype);
+  buf[offset] = MAGIC_REQUEST;
+}
+
 /** Encodes a response header at `offset`; the caller writes extras, key and value after it. */
 export function encodeResponseHeader(
   buf: Buffer,

@@ -69,6 +69,18 @@ export const OP = {
   GET_ALL_VB_SEQNOS: 0x48,
   OBSERVE_SEQNO: 0x91,
   GET_FAILOVER_LOG: 0x96,
+  DCP_OPEN: 0x50,
+  DCP_CLOSE_STREAM: 0x52,
+  DCP_STREAM_REQ: 0x53,
+  DCP_GET_FAILOVER_LOG: 0x54,
+  DCP_STREAM_END: 0x55,
+  DCP_SNAPSHOT_MARKER: 0x56,
+  DCP_MUTATION: 0x57,
+  DCP_DELETION: 0x58,
+  DCP_EXPIRATION: 0x59,
+  DCP_NOOP: 0x5c,
+  DCP_BUFFER_ACKNOWLEDGEMENT: 0x5d,
+  DCP_CONTROL: 0x5e,
 } as const;
 
 const NONE: Shape = { extras: [0], key: 'zero', value: 'zero' };
@@ -134,6 +146,14 @@ const KV_DEFINITIONS: ReadonlyArray<readonly [string, number, Shape, Check | und
   }],
   ['OBSERVE_SEQNO', OP.OBSERVE_SEQNO, { extras: [0], key: 'zero', value: 'nonzero' }, (_v, _o, len) => (len === 8 ? null : 'Request value must be of length 8')],
   ['GET_FAILOVER_LOG', OP.GET_FAILOVER_LOG, { extras: [0], key: 'zero', value: 'zero' }, undefined],
+  // DCP (docs/dcp/documentation/commands): what a consumer sends to a producer.
+  ['DCP_OPEN', OP.DCP_OPEN, { extras: [8], key: 'nonzero', value: 'any' }, undefined],
+  ['DCP_CONTROL', OP.DCP_CONTROL, { extras: [0], key: 'nonzero', value: 'any' }, undefined],
+  ['DCP_STREAM_REQ', OP.DCP_STREAM_REQ, { extras: [48], key: 'zero', value: 'any' }, undefined],
+  ['DCP_CLOSE_STREAM', OP.DCP_CLOSE_STREAM, { extras: [0], key: 'zero', value: 'zero' }, undefined],
+  ['DCP_GET_FAILOVER_LOG', OP.DCP_GET_FAILOVER_LOG, { extras: [0], key: 'zero', value: 'zero' }, undefined],
+  ['DCP_BUFFER_ACKNOWLEDGEMENT', OP.DCP_BUFFER_ACKNOWLEDGEMENT, { extras: [4], key: 'zero', value: 'zero' }, undefined],
+  ['DCP_NOOP', OP.DCP_NOOP, { extras: [0], key: 'zero', value: 'zero' }, undefined],
 ];
 
 /** 256 slots, undefined for opcodes we do not serve. */

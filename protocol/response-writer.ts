@@ -1,9 +1,10 @@
 /**
- * Encodes responses into large reusable slabs and hands the socket layer whole pieces.
+ * Encodes responses (and a DCP producer's requests) into large reusable slabs and hands the
+ * socket layer whole pieces.
  * Written regions of a slab are never overwritten (the socket may still hold them), so a
  * batch of responses costs one socket write and no per-response allocation.
  */
-import { HEADER_LENGTH, encodeResponseHeader } from './header.js';
+import { HEADER_LENGTH, encodeRequestHeader, encodeResponseHeader } from './header.js';
 import { STATUS } from './status.js';
 
 const SLAB_SIZE = 64 * 1024;
@@ -22,6 +23,14 @@ export class ResponseWriter {
   header(opcode: number, status: number, opaque: number, cas: number, extrasLength: number, keyLength: number, bodyLength: number): void {
     this.reserve(HEADER_LENGTH);
     encodeResponseHeader(this.slab, this.pos, opcode, status, extrasLength, keyLength, bodyLength, opaque, cas);
+    this.pos += HEADER_LENGTH;
+    this.pending += HEADER_LENGTH;
+  }
+
+  /** Writes a request header (server-to-client DCP messages); then exactly `bodyLength` bytes. */
+  request(opcode: number, vbucket: number, opaque: number, cas: number, extrasLength: number, keyLength: number, bodyLength: number, datatype = 0): void {
+    this.reserve(HEADER_LENGTH);
+    encodeRequestHeader(this.slab, this.pos, opcode, vbucket, extrasLength, keyLength, bodyLength, opaque, cas, datatype);
     this.pos += HEADER_LENGTH;
     this.pending += HEADER_LENGTH;
   }

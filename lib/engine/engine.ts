@@ -147,6 +147,7 @@ export class Engine {
     if (vb === undefined) return { outcome: Outcome.NotMyVBucket, done: Promise.resolve() };
     vb.deleted = true;
     vb.pending.clear();
+    vb.listeners.clear();
     this.stats.curr_items -= vb.numItems;
     this.vbuckets[vbid] = undefined;
     // Queued writes of this vBucket are skipped by the flusher; wait for the batch in flight.
@@ -494,6 +495,17 @@ export class Engine {
     this.lastCas = recordCas(record);
     this.lastSeqno = seqno;
     this.lastVbuuid = vb.uuid;
+    if (vb.listeners.size > 0) for (const l of vb.listeners) l(w);
+  }
+
+  /** Whether a record is invisible because a FLUSH came after it. */
+  isFlushed(record: Buffer): boolean {
+    return recordCas(record) <= this.flushCas;
+  }
+
+  /** The committed record of a key given as its LMDB key (vbid + key); an LMDB view. */
+  committedRecord(storeKey: Buffer): Buffer | undefined {
+    return this.disk.getItem(storeKey);
   }
 
   private storeKeyView(key: KeyRef): Buffer {

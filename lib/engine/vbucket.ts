@@ -67,6 +67,8 @@ export class VBucket {
    * one, so a table change reaches disk only through an explicit, synchronous persist. */
   failoversOnDisk: FailoverTable;
   readonly pending = new Map<string, PendingWrite>();
+  /** Called with every write as it is issued (DCP streams in their in-memory phase). */
+  readonly listeners = new Set<(w: PendingWrite) => void>();
 
   constructor(
     readonly id: number,

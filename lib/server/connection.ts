@@ -14,6 +14,8 @@ import type { KeyRef } from '../engine/engine.js';
 import { log } from '../log.js';
 import type { ServerContext } from './context.js';
 import { HANDLERS } from './dispatch.js';
+import { DcpProducer } from '../dcp/producer.js';
+import { MAGIC_RESPONSE } from '../../protocol/header.js';
 
 /** Stop framing when this much output is waiting (socket buffer or held replies). */
 const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
@@ -31,6 +33,8 @@ export class Connection {
   readonly out = new ResponseWriter();
   /** Reused key reference handed to the engine. */
   readonly key: KeyRef = { vbid: 0, buf: Buffer.alloc(0), offset: 0, length: 0 };
+  /** Set by DCP_OPEN: this connection then streams changes to its client. */
+  producer: DcpProducer | null = null;
   /** Features this connection enabled with HELLO. */
   readonly features = { mutationSeqno: false, xerror: false, tcpNoDelay: true };
   private held: HeldSegment[] = [];
@@ -57,6 +61,7 @@ export class Connection {
     socket.on('drain', () => {
       this.waitingForDrain = false;
       this.maybeResume();
+      this.producer?.resume();
     });
     socket.on('error', (err) => log.debug(`connection ${socket.remoteAddress}:${socket.remotePort}: ${err.message}`));
     socket.on('close', () => this.closed());
@@ -99,6 +104,16 @@ export class Connection {
   fail(f: Frame, status: number, context?: string): void {
     if (context !== undefined && this.features.xerror) this.out.error(f.opcode, status, f.opaque, JSON.stringify({ error: { context } }));
     else this.out.error(f.opcode, status, f.opaque);
+  }
+
+  openProducer(name: string): void {
+    const conn = this;
+    this.producer = new DcpProducer(name, this.ctx.engine, this.ctx.store, {
+      out: this.out,
+      writable: () => !conn.closing && conn.socket.writableLength < OUTPUT_HIGH_WATER,
+      push: () => conn.flushOutput(),
+      close: () => conn.socket.destroy(),
+    });
   }
 
   /** Runs an asynchronous command (vBucket state changes): nothing after it on this
@@ -152,6 +167,16 @@ export class Connection {
   }
 
   private dispatch(f: Frame): boolean {
+    if (f.magic === MAGIC_RESPONSE) {
+      // Only a DCP consumer answering our NOOP sends responses; from anyone else it is the
+      // wrong magic, and memcached closes the connection without a reply.
+      if (this.producer !== null && f.opcode === OP.DCP_NOOP) {
+        this.producer.noopAnswered();
+        return true;
+      }
+      this.closeAfterWrite();
+      return false;
+    }
     const info = OPCODES[f.opcode];
     if (info === undefined) {
       this.fail(f, STATUS_CODE.UNKNOWN_COMMAND);
@@ -214,7 +239,7 @@ export class Connection {
     }
   }
 
-  private flushOutput(): void {
+  flushOutput(): void {
     this.moveOutputToHeld();
     this.afterOutput();
   }
@@ -283,6 +308,7 @@ export class Connection {
 
   private closed(): void {
     this.closing = true;
+    this.producer?.close();
     this.framer.stop();
     this.ctx.engine.flusher.offCommit(this.onCommit);
     this.ctx.counters.curr_connections--;

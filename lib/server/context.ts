@@ -4,6 +4,7 @@
  */
 import type { Engine } from '../engine/engine.js';
 import type { Warmup } from '../engine/warmup.js';
+import type { Store } from '../store/store.js';
 import type { Settings } from '../settings.js';
 
 export interface ServerCounters {
@@ -17,6 +18,7 @@ export interface ServerCounters {
 export interface ServerContext {
   engine: Engine;
   warmup: Warmup;
+  store: Store;
   settings: Settings;
   counters: ServerCounters;
   startedAt: number;

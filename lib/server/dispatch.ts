@@ -4,6 +4,7 @@
  */
 import type { Frame } from '../../protocol/framer.js';
 import { OP } from '../../protocol/opcodes.js';
+import { STATUS_CODE } from '../../protocol/status.js';
 import type { Connection } from './connection.js';
 import { handleArith } from './handlers/arith.js';
 import { handleConcat } from './handlers/concat.js';
@@ -14,6 +15,7 @@ import { handleNoop, handleQuit, handleSaslListMechs, handleVerbosity, handleVer
 import { handleStat } from './handlers/stat.js';
 import { handleUpdate } from './handlers/update.js';
 import { handleHello } from './handlers/hello.js';
+import { handleDcpBufferAck, handleDcpCloseStream, handleDcpControl, handleDcpGetFailoverLog, handleDcpOpen, handleDcpStreamReq } from './handlers/dcp.js';
 import { handleDelVBucket, handleGetAllVbSeqnos, handleGetFailoverLog, handleGetVBucket, handleObserveSeqno, handleSetVBucket } from './handlers/vbucket.js';
 
 export type Handler = (conn: Connection, frame: Frame, quiet: boolean) => void;
@@ -40,5 +42,13 @@ export const HANDLERS: Handler[] = (() => {
   set([OP.GET_ALL_VB_SEQNOS], handleGetAllVbSeqnos);
   set([OP.OBSERVE_SEQNO], handleObserveSeqno);
   set([OP.GET_FAILOVER_LOG], handleGetFailoverLog);
+  set([OP.DCP_OPEN], handleDcpOpen);
+  set([OP.DCP_CONTROL], handleDcpControl);
+  set([OP.DCP_STREAM_REQ], handleDcpStreamReq);
+  set([OP.DCP_CLOSE_STREAM], handleDcpCloseStream);
+  set([OP.DCP_GET_FAILOVER_LOG], handleDcpGetFailoverLog);
+  set([OP.DCP_BUFFER_ACKNOWLEDGEMENT], handleDcpBufferAck);
+  // A DCP_NOOP *request* from a client is not something a producer answers.
+  set([OP.DCP_NOOP], (conn, f) => conn.fail(f, STATUS_CODE.EINVAL, 'DCP_NOOP is sent by the producer'));
   return table;
 })();

@@ -109,11 +109,18 @@ t.test('input chunks are never mutated', async (t) => {
 });
 
 t.test('bad magic is a fault and nothing after it is framed', async (t) => {
-  const bad = Buffer.concat([req({ opcode: Op.NOOP, opaque: 1 }), req({ opcode: Op.NOOP, magic: 0x81 }), req({ opcode: Op.NOOP, opaque: 3 })]);
+  const bad = Buffer.concat([req({ opcode: Op.NOOP, opaque: 1 }), req({ opcode: Op.NOOP, magic: 0x42 }), req({ opcode: Op.NOOP, opaque: 3 })]);
   const { seen, framer } = decode([bad]);
   t.same(seen.map((s) => s.kind), ['frame', 'fault']);
   t.equal(seen[1].reason, 'bad-magic');
   t.ok(framer.isStopped);
+});
+
+t.test('response frames (magic 0x81) are framed for the receiver to judge', async (t) => {
+  const frames: number[] = [];
+  const framer = new Framer({ frame: (f) => (frames.push(f.magic), true), oversized: () => true, fault: () => {} }, { maxValueLength: 1024, hardBodyCap: 1 << 20 });
+  framer.push(Buffer.concat([req({ opcode: Op.NOOP, magic: 0x81 }), req({ opcode: Op.NOOP })]));
+  t.same(frames, [0x81, 0x80]);
 });
 
 t.test('key + extras longer than the body is a fault', async (t) => {

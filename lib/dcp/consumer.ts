@@ -1,0 +1,210 @@
+/**
+ * A DCP consumer: follows one or more vBuckets of a producer, keeps (vbuuid, seqno, snapshot)
+ * per vBucket, acknowledges bytes for flow control, answers NOOPs, and on a ROLLBACK answer
+ * asks its owner to roll back and then resumes from the seqno the producer named.
+ */
+import net from 'node:net';
+import {
+  DCP_OPEN_PRODUCER,
+  END_SEQNO_INFINITE,
+  decodeItemMeta,
+  decodeSnapshotMarker,
+  encodeOpenExtras,
+  encodeStreamRequest,
+} from '../../protocol/dcp.js';
+import { Framer, type Frame } from '../../protocol/framer.js';
+import { MAGIC_RESPONSE } from '../../protocol/header.js';
+import { OP } from '../../protocol/opcodes.js';
+import { encodeRequest, u32Extras } from '../../protocol/request-encoder.js';
+import { STATUS_CODE, statusName } from '../../protocol/status.js';
+
+export interface VbPosition {
+  vbuuid: bigint;
+  seqno: number;
+  snapStart: number;
+  snapEnd: number;
+}
+
+export interface ConsumerEvents {
+  mutation?(vb: number, seqno: number, key: Buffer, value: Buffer, flags: number, expiry: number, cas: number): void;
+  deletion?(vb: number, seqno: number, key: Buffer, cas: number): void;
+  expiration?(vb: number, seqno: number, key: Buffer, cas: number): void;
+  snapshot?(vb: number, start: number, end: number, flags: number): void;
+  /** The producer abandoned history above `seqno`: forget everything after it. */
+  rollback?(vb: number, seqno: number): void | Promise<void>;
+  streamEnd?(vb: number, flags: number): void;
+}
+
+export interface ConsumerOptions {
+  name: string;
+  /** connection_buffer_size; 0 disables flow control. */
+  bufferSize?: number;
+  /** NOOP interval in seconds; 0 disables NOOPs. */
+  noopSeconds?: number;
+}
+
+interface Reply {
+  status: number;
+  value: Buffer;
+}
+
+export class DcpError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+export class DcpConsumer {
+  readonly positions = new Map<number, VbPosition>();
+  private readonly framer: Framer;
+  private readonly waiting = new Map<number, (r: Reply) => void>();
+  private opaque = 1;
+  private unackedBytes = 0;
+  private closedReason: Error | null = null;
+
+  private constructor(
+    private readonly socket: net.Socket,
+    private readonly events: ConsumerEvents,
+    private readonly bufferSize: number,
+  ) {
+    this.framer = new Framer(
+      {
+        frame: (f) => (this.onFrame(f), true),
+        oversized: () => false,
+        fault: (reason) => socket.destroy(new Error(`DCP stream not decodable: ${reason}`)),
+      },
+      { maxValueLength: 1 << 30, hardBodyCap: (1 << 30) + 65536 },
+    );
+    socket.on('data', (d: Buffer) => this.framer.push(d));
+    socket.on('error', (err) => (this.closedReason = err));
+    socket.on('close', () => {
+      this.closedReason ??= new Error('connection closed');
+      for (const w of this.waiting.values()) w({ status: -1, value: Buffer.alloc(0) });
+      this.waiting.clear();
+    });
+  }
+
+  /** Connects, opens a producer connection and applies the controls. */
+  static async connect(host: string, port: number, events: ConsumerEvents, options: ConsumerOptions): Promise<DcpConsumer> {
+    const socket = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect(port, host, () => resolve(s));
+      s.once('error', reject);
+    });
+    socket.setNoDelay(true);
+    const c = new DcpConsumer(socket, events, options.bufferSize ?? 0);
+    await c.expect(OP.DCP_OPEN, { key: options.name, extras: encodeOpenExtras(DCP_OPEN_PRODUCER) });
+    await c.expect(OP.DCP_CONTROL, { key: 'enable_expiry_opcode', value: 'true' });
+    if (c.bufferSize > 0) await c.expect(OP.DCP_CONTROL, { key: 'connection_buffer_size', value: String(c.bufferSize) });
+    if ((options.noopSeconds ?? 0) > 0) {
+      await c.expect(OP.DCP_CONTROL, { key: 'set_noop_interval', value: String(options.noopSeconds) });
+      await c.expect(OP.DCP_CONTROL, { key: 'enable_noop', value: 'true' });
+    }
+    return c;
+  }
+
+  /** Starts streaming `vb` from `from` (default: everything), rolling back as told. Resolves
+   * once the producer accepted the stream. */
+  async stream(vb: number, from?: VbPosition, end: bigint = END_SEQNO_INFINITE): Promise<void> {
+    let pos: VbPosition = from ?? { vbuuid: 0n, seqno: 0, snapStart: 0, snapEnd: 0 };
+    for (let attempt = 0; attempt < 10; attempt++) {
+      this.positions.set(vb, pos);
+      const extras = encodeStreamRequest({ flags: 0, start: BigInt(pos.seqno), end, vbuuid: pos.vbuuid, snapStart: BigInt(pos.snapStart), snapEnd: BigInt(pos.snapEnd) });
+      const r = await this.request(OP.DCP_STREAM_REQ, { extras, vbucket: vb });
+      if (r.status === STATUS_CODE.SUCCESS) {
+        if (r.value.length >= 16) pos.vbuuid = r.value.readBigUInt64BE(0);
+        return;
+      }
+      if (r.status !== STATUS_CODE.ROLLBACK) throw new DcpError(`stream request vb ${vb}: ${statusName(r.status)}`, r.status);
+      const to = Number(r.value.readBigUInt64BE(0));
+      await this.events.rollback?.(vb, to);
+      pos = { vbuuid: to === 0 ? 0n : pos.vbuuid, seqno: to, snapStart: to, snapEnd: to };
+    }
+    throw new Error(`stream request vb ${vb}: too many rollbacks`);
+  }
+
+  async closeStream(vb: number): Promise<void> {
+    await this.expect(OP.DCP_CLOSE_STREAM, { vbucket: vb });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private async expect(opcode: number, fields: { key?: string; value?: string; extras?: Buffer; vbucket?: number }): Promise<Reply> {
+    const r = await this.request(opcode, fields);
+    if (r.status !== STATUS_CODE.SUCCESS) throw new DcpError(`opcode 0x${opcode.toString(16)}: ${r.status < 0 ? 'connection closed' : statusName(r.status)}`, r.status);
+    return r;
+  }
+
+  private request(opcode: number, fields: { key?: string; value?: string; extras?: Buffer; vbucket?: number }): Promise<Reply> {
+    if (this.closedReason) return Promise.reject(this.closedReason);
+    const opaque = this.opaque++;
+    return new Promise((resolve) => {
+      this.waiting.set(opaque, resolve);
+      this.socket.write(encodeRequest({ opcode, opaque, ...fields }));
+    });
+  }
+
+  private onFrame(f: Frame): void {
+    if (f.magic === MAGIC_RESPONSE) {
+      const w = this.waiting.get(f.opaque);
+      this.waiting.delete(f.opaque);
+      w?.({ status: f.vbucket, value: Buffer.from(f.buf.subarray(f.valueOffset, f.valueOffset + f.valueLength)) });
+      return;
+    }
+    const vb = f.vbucket;
+    const extras = f.buf.subarray(f.extrasOffset, f.extrasOffset + f.extrasLength);
+    const key = (): Buffer => Buffer.from(f.buf.subarray(f.keyOffset, f.keyOffset + f.keyLength));
+    const pos = this.positions.get(vb);
+    switch (f.opcode) {
+      case OP.DCP_NOOP: {
+        const reply = encodeRequest({ opcode: OP.DCP_NOOP, opaque: f.opaque });
+        reply[0] = MAGIC_RESPONSE;
+        this.socket.write(reply);
+        return;
+      }
+      case OP.DCP_SNAPSHOT_MARKER: {
+        const m = decodeSnapshotMarker(extras);
+        if (pos) {
+          pos.snapStart = m.start;
+          pos.snapEnd = m.end;
+        }
+        this.events.snapshot?.(vb, m.start, m.end, m.flags);
+        break;
+      }
+      case OP.DCP_MUTATION: {
+        const m = decodeItemMeta(extras, true);
+        if (pos) pos.seqno = m.seqno;
+        this.events.mutation?.(vb, m.seqno, key(), Buffer.from(f.buf.subarray(f.valueOffset, f.valueOffset + f.valueLength)), m.flags, m.expiry, f.cas);
+        break;
+      }
+      case OP.DCP_DELETION:
+      case OP.DCP_EXPIRATION: {
+        const m = decodeItemMeta(extras, false);
+        if (pos) pos.seqno = m.seqno;
+        if (f.opcode === OP.DCP_DELETION) this.events.deletion?.(vb, m.seqno, key(), f.cas);
+        else this.events.expiration?.(vb, m.seqno, key(), f.cas);
+        break;
+      }
+      case OP.DCP_STREAM_END:
+        this.events.streamEnd?.(vb, extras.readUInt32BE(0));
+        break;
+      default:
+        return;
+    }
+    this.acknowledge(24 + f.bodyLength);
+  }
+
+  /** Flow control: tell the producer what we processed once half the window is used. */
+  private acknowledge(bytes: number): void {
+    if (this.bufferSize === 0) return;
+    this.unackedBytes += bytes;
+    if (this.unackedBytes >= this.bufferSize / 2) {
+      this.socket.write(encodeRequest({ opcode: OP.DCP_BUFFER_ACKNOWLEDGEMENT, extras: u32Extras(this.unackedBytes) }));
+      this.unackedBytes = 0;
+    }
+  }
+}

@@ -1,0 +1,380 @@
+/**
+ * The DCP producer of one connection: its streams, flow control (connection buffer size and
+ * buffer acknowledgements) and NOOPs. A stream first backfills from LMDB's seqno index, then
+ * follows writes in memory (including ones not yet persisted, as kv_engine does). A slow
+ * consumer costs bounded memory: a stream's in-memory queue over its limit is dropped and the
+ * stream falls back to backfilling from disk; output stops while the socket or the consumer's
+ * buffer is full; the pump yields to the event loop between chunks so other clients are served.
+ */
+import { OP } from '../../protocol/opcodes.js';
+import {
+  DELETION_EXTRAS_LENGTH,
+  EXPIRATION_EXTRAS_LENGTH,
+  MUTATION_EXTRAS_LENGTH,
+  SNAPSHOT_FLAG,
+  SNAPSHOT_MARKER_EXTRAS_LENGTH,
+  STREAM_END_EXTRAS_LENGTH,
+  STREAM_END_FLAG,
+} from '../../protocol/dcp.js';
+import { HEADER_LENGTH } from '../../protocol/header.js';
+import type { Engine } from '../engine/engine.js';
+import { ItemState, RECORD_HEADER_LENGTH, recordCas, recordDatatype, recordExpiry, recordFlags, recordSeqno, recordState } from '../engine/item-record.js';
+import { VBucketState, type PendingWrite, type VBucket } from '../engine/vbucket.js';
+import type { Store } from '../store/store.js';
+import { log } from '../log.js';
+
+/** What the producer needs from its connection. */
+export interface ProducerSink {
+  readonly out: {
+    request(opcode: number, vbucket: number, opaque: number, cas: number, extrasLength: number, keyLength: number, bodyLength: number, datatype?: number): void;
+    u64(v: bigint): void;
+    u32(v: number): void;
+    u16(v: number): void;
+    bytes(src: Buffer, offset: number, length: number, stable?: boolean): void;
+  };
+  /** True while the socket can take more output. */
+  writable(): boolean;
+  /** Moves encoded output to the socket. */
+  push(): void;
+  close(): void;
+}
+
+/** Items per backfill read; bytes written before the pump yields to the event loop. */
+const BACKFILL_CHUNK = 1000;
+const PUMP_BUDGET_BYTES = 512 * 1024;
+/** A live queue beyond this is dropped; the stream re-reads from disk (cursor dropping). */
+const LIVE_QUEUE_LIMIT = 20_000;
+
+class Stream {
+  /** Every seqno up to here is covered: sent, or superseded by a later one. */
+  lastSent: number;
+  phase: 'backfill' | 'live' | 'ended' = 'backfill';
+  /** End of the snapshot whose marker was sent and whose items are still going out. */
+  snapshotEnd = 0;
+  queue: PendingWrite[] = [];
+  /** Backfill position inside the current disk snapshot. */
+  backfillEnd = 0;
+  readonly listener = (w: PendingWrite): void => this.enqueue(w);
+
+  constructor(
+    readonly vb: VBucket,
+    readonly opaque: number,
+    start: number,
+    readonly end: number,
+    private readonly producer: DcpProducer,
+  ) {
+    this.lastSent = start;
+  }
+
+  private enqueue(w: PendingWrite): void {
+    if (this.phase !== 'live') return;
+    if (this.queue.length >= LIVE_QUEUE_LIMIT) {
+      // The consumer is too slow to follow memory: forget the queue and catch up from disk.
+      this.queue = [];
+      this.phase = 'backfill';
+      this.vb.listeners.delete(this.listener);
+      this.producer.stats.cursorsDropped++;
+    } else {
+      this.queue.push(w);
+    }
+    this.producer.schedule();
+  }
+}
+
+export class DcpProducer {
+  readonly streams = new Map<number, Stream>();
+  readonly stats = { itemsSent: 0, bytesSent: 0, cursorsDropped: 0 };
+  bufferSize = 0;
+  unacked = 0;
+  expiryOpcode = false;
+  private noopTimer: NodeJS.Timeout | null = null;
+  private noopOutstanding = false;
+  private noopOpaque = 0x10000000;
+  private scheduled = false;
+  private closed = false;
+
+  constructor(
+    readonly name: string,
+    private readonly engine: Engine,
+    private readonly store: Store,
+    private readonly sink: ProducerSink,
+  ) {}
+
+  /** DCP_CONTROL. Returns false for keys or values we do not accept. */
+  control(key: string, value: string): boolean {
+    switch (key) {
+      case 'connection_buffer_size': {
+        if (!/^\d+$/.test(value)) return false;
+        this.bufferSize = Number(value);
+        this.schedule();
+        return true;
+      }
+      case 'enable_noop':
+        if (value !== 'true' && value !== 'false') return false;
+        this.setNoop(value === 'true' ? (this.noopInterval ?? 120) : null);
+        return true;
+      case 'set_noop_interval':
+        if (!/^\d+$/.test(value) || Number(value) === 0) return false;
+        this.noopInterval = Number(value);
+        if (this.noopTimer) this.setNoop(this.noopInterval);
+        return true;
+      case 'enable_expiry_opcode':
+        if (value !== 'true' && value !== 'false') return false;
+        this.expiryOpcode = value === 'true';
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private noopInterval: number | null = null;
+
+  private setNoop(seconds: number | null): void {
+    if (this.noopTimer) clearInterval(this.noopTimer);
+    this.noopTimer = null;
+    if (seconds === null) return;
+    this.noopTimer = setInterval(() => {
+      if (this.noopOutstanding) {
+        // No answer to the last NOOP in a whole interval: the consumer is gone.
+        log.warn(`dcp ${this.name}: consumer did not answer NOOP, closing`);
+        this.sink.close();
+        return;
+      }
+      this.noopOutstanding = true;
+      this.sink.out.request(OP.DCP_NOOP, 0, this.noopOpaque++, 0, 0, 0, 0);
+      this.sink.push();
+    }, seconds * 1000);
+    this.noopTimer.unref();
+  }
+
+  noopAnswered(): void {
+    this.noopOutstanding = false;
+  }
+
+  /** DCP_BUFFER_ACKNOWLEDGEMENT. */
+  ack(bytes: number): void {
+    this.unacked = Math.max(0, this.unacked - bytes);
+    this.schedule();
+  }
+
+  addStream(vb: VBucket, opaque: number, start: number, end: number): void {
+    const s = new Stream(vb, opaque, start, end, this);
+    this.streams.set(vb.id, s);
+    this.schedule();
+  }
+
+  closeStream(vbid: number): boolean {
+    const s = this.streams.get(vbid);
+    if (s === undefined) return false;
+    this.finish(s, null);
+    return true;
+  }
+
+  /** The connection is gone. */
+  close(): void {
+    this.closed = true;
+    if (this.noopTimer) clearInterval(this.noopTimer);
+    for (const s of this.streams.values()) s.vb.listeners.delete(s.listener);
+    this.streams.clear();
+  }
+
+  schedule(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Writes what flow control and the socket allow, round-robin over streams. */
+  pump(): void {
+    if (this.closed) return;
+    let budget = PUMP_BUDGET_BYTES;
+    let progress = true;
+    while (progress && budget > 0) {
+      progress = false;
+      for (const s of this.streams.values()) {
+        if (!this.canSend()) break;
+        const wrote = this.step(s);
+        if (wrote > 0) {
+          progress = true;
+          budget -= wrote;
+        }
+      }
+    }
+    this.sink.push();
+    // More to do and allowed to: continue on a later turn so other connections get served.
+    if (this.canSend() && [...this.streams.values()].some((s) => this.hasWork(s))) this.schedule();
+  }
+
+  /** Called when the socket drained. */
+  resume(): void {
+    this.schedule();
+  }
+
+  private canSend(): boolean {
+    return this.sink.writable() && (this.bufferSize === 0 || this.unacked < this.bufferSize);
+  }
+
+  private hasWork(s: Stream): boolean {
+    if (s.phase === 'backfill') return true;
+    return s.phase === 'live' && s.queue.length > 0;
+  }
+
+  /** One unit of work for a stream; returns the bytes written. */
+  private step(s: Stream): number {
+    if (s.vb.deleted || s.vb.state !== VBucketState.Active) {
+      this.finish(s, STREAM_END_FLAG.STATE_CHANGED);
+      return HEADER_LENGTH;
+    }
+    if (s.phase === 'backfill') return this.backfill(s);
+    if (s.phase === 'live' && s.queue.length > 0) return this.sendLive(s);
+    return 0;
+  }
+
+  private backfill(s: Stream): number {
+    let wrote = 0;
+    const vb = s.vb;
+    if (s.backfillEnd === 0) {
+      // A new disk snapshot: what is committed now, up to the stream's end.
+      const target = Math.min(vb.persistedHighSeqno, s.end);
+      if (target <= s.lastSent) return this.switchToMemory(s);
+      s.backfillEnd = target;
+      wrote += this.marker(s, s.lastSent + 1, target, SNAPSHOT_FLAG.DISK | SNAPSHOT_FLAG.CHECKPOINT);
+    }
+    let n = 0;
+    let reached = s.lastSent;
+    for (const { seqno, key } of this.store.scanSeqnos(vb.id, s.lastSent + 1, s.backfillEnd)) {
+      reached = seqno;
+      const storeKey = Buffer.allocUnsafe(2 + key.length);
+      storeKey.writeUInt16BE(vb.id, 0);
+      key.copy(storeKey, 2);
+      const rec = this.engine.committedRecord(storeKey);
+      // The index and the items come from one read snapshot, so the seqnos agree.
+      if (rec !== undefined && recordSeqno(rec) === seqno) wrote += this.item(s, storeKey, rec, false);
+      if (++n >= BACKFILL_CHUNK || !this.canSend()) break;
+    }
+    if (n < BACKFILL_CHUNK && this.canSend()) reached = s.backfillEnd;
+    s.lastSent = Math.max(s.lastSent, reached);
+    if (s.lastSent >= s.backfillEnd) {
+      s.backfillEnd = 0;
+      if (s.lastSent >= s.end) this.finish(s, STREAM_END_FLAG.OK);
+    }
+    return Math.max(wrote, 1);
+  }
+
+  /** Backfill has caught up with disk: send what is newer (committed meanwhile, then still
+   * pending in memory) as one snapshot, and follow the vBucket's writes from then on. All in
+   * one synchronous step, so no write falls between disk and memory. */
+  private switchToMemory(s: Stream): number {
+    const vb = s.vb;
+    const persisted = vb.persistedHighSeqno;
+    const high = Math.min(vb.highSeqno, s.end);
+    let wrote = 0;
+    if (high > s.lastSent) {
+      wrote += this.marker(s, s.lastSent + 1, high, SNAPSHOT_FLAG.MEMORY | SNAPSHOT_FLAG.CHECKPOINT);
+      if (persisted > s.lastSent) {
+        for (const { seqno, key } of this.store.scanSeqnos(vb.id, s.lastSent + 1, Math.min(persisted, high))) {
+          const storeKey = Buffer.allocUnsafe(2 + key.length);
+          storeKey.writeUInt16BE(vb.id, 0);
+          key.copy(storeKey, 2);
+          const rec = this.engine.committedRecord(storeKey);
+          if (rec !== undefined && recordSeqno(rec) === seqno) wrote += this.item(s, storeKey, rec, false);
+        }
+      }
+      const pending = [...vb.pending.values()].filter((w) => w.seqno > Math.max(persisted, s.lastSent) && w.seqno <= high).sort((x, y) => x.seqno - y.seqno);
+      for (const w of pending) wrote += this.item(s, w.storeKey, w.record, true);
+      s.lastSent = high;
+      s.snapshotEnd = high;
+    }
+    if (s.lastSent >= s.end) {
+      this.finish(s, STREAM_END_FLAG.OK);
+      return wrote + HEADER_LENGTH;
+    }
+    s.phase = 'live';
+    vb.listeners.add(s.listener);
+    return Math.max(wrote, 1);
+  }
+
+  private sendLive(s: Stream): number {
+    let wrote = 0;
+    if (s.snapshotEnd <= s.lastSent) {
+      const first = s.queue[0].seqno;
+      const last = Math.min(s.queue[s.queue.length - 1].seqno, s.end);
+      wrote += this.marker(s, first, last, SNAPSHOT_FLAG.MEMORY);
+      s.snapshotEnd = last;
+    }
+    while (s.queue.length > 0 && this.canSend()) {
+      const w = s.queue[0];
+      if (w.seqno > s.snapshotEnd) break;
+      s.queue.shift();
+      if (w.seqno <= s.lastSent) continue;
+      wrote += this.item(s, w.storeKey, w.record, true);
+      s.lastSent = w.seqno;
+    }
+    if (s.snapshotEnd <= s.lastSent && s.lastSent >= s.end) this.finish(s, STREAM_END_FLAG.OK);
+    return Math.max(wrote, 1);
+  }
+
+  private marker(s: Stream, start: number, end: number, flags: number): number {
+    const out = this.sink.out;
+    out.request(OP.DCP_SNAPSHOT_MARKER, s.vb.id, s.opaque, 0, SNAPSHOT_MARKER_EXTRAS_LENGTH, 0, SNAPSHOT_MARKER_EXTRAS_LENGTH);
+    out.u64(BigInt(start));
+    out.u64(BigInt(end));
+    out.u32(flags);
+    return this.sent(HEADER_LENGTH + SNAPSHOT_MARKER_EXTRAS_LENGTH);
+  }
+
+  /** A mutation, deletion or expiration for a record (an LMDB view unless `stable`). */
+  private item(s: Stream, storeKey: Buffer, rec: Buffer, stable: boolean): number {
+    if (this.engine.isFlushed(rec)) return 0;
+    const out = this.sink.out;
+    const keyLength = storeKey.length - 2;
+    const seqno = BigInt(recordSeqno(rec));
+    const state = recordState(rec);
+    const cas = recordCas(rec);
+    this.stats.itemsSent++;
+    if (state === ItemState.Live) {
+      const valueLength = rec.length - RECORD_HEADER_LENGTH;
+      const body = MUTATION_EXTRAS_LENGTH + keyLength + valueLength;
+      out.request(OP.DCP_MUTATION, s.vb.id, s.opaque, cas, MUTATION_EXTRAS_LENGTH, keyLength, body, recordDatatype(rec));
+      out.u64(seqno);
+      out.u64(1n); // rev seqno: lmcached keeps no revision count
+      out.u32(recordFlags(rec));
+      out.u32(recordExpiry(rec));
+      out.u32(0); // lock time
+      out.u16(0); // extended meta length
+      out.bytes(Buffer.of(0), 0, 1); // NRU
+      out.bytes(storeKey, 2, keyLength);
+      out.bytes(rec, RECORD_HEADER_LENGTH, valueLength, stable);
+      return this.sent(HEADER_LENGTH + body);
+    }
+    const expiration = state === ItemState.Expired && this.expiryOpcode;
+    const extras = expiration ? EXPIRATION_EXTRAS_LENGTH : DELETION_EXTRAS_LENGTH;
+    out.request(expiration ? OP.DCP_EXPIRATION : OP.DCP_DELETION, s.vb.id, s.opaque, cas, extras, keyLength, extras + keyLength);
+    out.u64(seqno);
+    out.u64(1n);
+    if (expiration) out.u32(0); // delete time
+    else out.u16(0); // extended meta length
+    out.bytes(storeKey, 2, keyLength);
+    return this.sent(HEADER_LENGTH + extras + keyLength);
+  }
+
+  private sent(bytes: number): number {
+    this.stats.bytesSent += bytes;
+    if (this.bufferSize > 0) this.unacked += bytes;
+    return bytes;
+  }
+
+  /** Ends a stream; with a flag, tells the consumer (DCP_STREAM_END). */
+  private finish(s: Stream, flag: number | null): void {
+    s.phase = 'ended';
+    s.vb.listeners.delete(s.listener);
+    this.streams.delete(s.vb.id);
+    if (flag === null) return;
+    this.sink.out.request(OP.DCP_STREAM_END, s.vb.id, s.opaque, 0, STREAM_END_EXTRAS_LENGTH, 0, STREAM_END_EXTRAS_LENGTH);
+    this.sink.out.u32(flag);
+    this.sent(HEADER_LENGTH + STREAM_END_EXTRAS_LENGTH);
+  }
+}
