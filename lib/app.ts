@@ -44,6 +44,7 @@ export async function startApp(settings: Settings): Promise<App> {
     engine,
     warmup,
     store,
+    producers: new Set(),
     settings,
     counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0 },
     startedAt: Date.now(),

@@ -114,6 +114,7 @@ export class Connection {
       push: () => conn.flushOutput(),
       close: () => conn.socket.destroy(),
     });
+    this.ctx.producers.add(this.producer);
   }
 
   /** Runs an asynchronous command (vBucket state changes): nothing after it on this
@@ -308,7 +309,10 @@ export class Connection {
 
   private closed(): void {
     this.closing = true;
-    this.producer?.close();
+    if (this.producer !== null) {
+      this.producer.close();
+      this.ctx.producers.delete(this.producer);
+    }
     this.framer.stop();
     this.ctx.engine.flusher.offCommit(this.onCommit);
     this.ctx.counters.curr_connections--;

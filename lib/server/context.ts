@@ -5,6 +5,7 @@
 import type { Engine } from '../engine/engine.js';
 import type { Warmup } from '../engine/warmup.js';
 import type { Store } from '../store/store.js';
+import type { DcpProducer } from '../dcp/producer.js';
 import type { Settings } from '../settings.js';
 
 export interface ServerCounters {
@@ -19,6 +20,8 @@ export interface ServerContext {
   engine: Engine;
   warmup: Warmup;
   store: Store;
+  /** Open DCP producers, for `stats dcp`. */
+  producers: Set<DcpProducer>;
   settings: Settings;
   counters: ServerCounters;
   startedAt: number;

@@ -20,6 +20,7 @@ const GROUPS: Record<string, (ctx: ServerContext, arg: string | undefined) => St
   'vbucket-details': vbucketDetailStats,
   failovers: failoverStats,
   warmup: warmupStats,
+  dcp: dcpStats,
 };
 
 export function handleStat(conn: Connection, f: Frame): void {
@@ -184,6 +185,23 @@ function warmupStats(ctx: ServerContext): StatPairs {
     ['ep_warmup_complete_ms', w.completedAfterMs],
   ];
   for (const step of w.done) out.push([`ep_warmup_step_${step.name}_ms`, step.ms]);
+  return out;
+}
+
+/** One block per open DCP producer connection, named by its DCP_OPEN name. */
+function dcpStats(ctx: ServerContext): StatPairs {
+  const out: Array<readonly [string, string | number]> = [['ep_dcp_count', ctx.producers.size]];
+  for (const p of ctx.producers) {
+    const n = `eq_dcpq:${p.name}`;
+    out.push(
+      [`${n}:num_streams`, p.streams.size],
+      [`${n}:items_sent`, p.stats.itemsSent],
+      [`${n}:total_bytes`, p.stats.bytesSent],
+      [`${n}:unacked_bytes`, p.unacked],
+      [`${n}:max_buffer_bytes`, p.bufferSize],
+      [`${n}:cursors_dropped`, p.stats.cursorsDropped],
+    );
+  }
   return out;
 }
 

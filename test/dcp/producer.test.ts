@@ -1,0 +1,206 @@
+/**
+ * The DCP producer over real sockets: errors and their statuses, backfill then live streaming
+ * (including writes not yet persisted), finite streams ending with STREAM_END, flow control by
+ * buffer acknowledgements, a slow consumer's bounded queue, NOOPs, and `lmcached tail`.
+ */
+import { spawn } from 'node:child_process';
+import t, { type Test } from 'tap';
+import { DcpConsumer } from '../../lib/dcp/consumer.js';
+import { RawClient } from '../fixtures/client.js';
+import { Copy, until } from '../fixtures/copy.js';
+import { Op, St, req, setExtras, u32, type Res } from '../fixtures/frames.js';
+import { clientFor, serverFor } from '../fixtures/harness.js';
+import { vbDetails } from '../fixtures/kv.js';
+import { CLI } from '../fixtures/server.js';
+
+const Dcp = { OPEN: 0x50, CLOSE_STREAM: 0x52, STREAM_REQ: 0x53, GET_FAILOVER_LOG: 0x54, STREAM_END: 0x55, SNAPSHOT_MARKER: 0x56, MUTATION: 0x57, DELETION: 0x58, EXPIRATION: 0x59, NOOP: 0x5c, BUFFER_ACK: 0x5d, CONTROL: 0x5e } as const;
+const ROLLBACK = 0x23;
+const ERANGE = 0x22;
+const NOT_SUPPORTED = 0x83;
+
+const openExtras = (flags: number): Buffer => Buffer.concat([u32(0), u32(flags)]);
+function streamExtras(start: bigint, end: bigint, vbuuid = 0n, snapStart = start, snapEnd = start): Buffer {
+  const b = Buffer.alloc(48);
+  b.writeBigUInt64BE(start, 8);
+  b.writeBigUInt64BE(end, 16);
+  b.writeBigUInt64BE(vbuuid, 24);
+  b.writeBigUInt64BE(snapStart, 32);
+  b.writeBigUInt64BE(snapEnd, 40);
+  return b;
+}
+const FOREVER = 0xffffffffffffffffn;
+
+async function producerConn(t: Test, port: number): Promise<RawClient> {
+  const c = await clientFor(t, port);
+  t.equal((await c.call({ opcode: Dcp.OPEN, key: 'test', extras: openExtras(1) })).status, St.SUCCESS, 'DCP_OPEN producer');
+  return c;
+}
+
+/** Reads DCP messages until `stop` says so. */
+async function readUntil(c: RawClient, stop: (m: Res) => boolean): Promise<Res[]> {
+  const out: Res[] = [];
+  for (;;) {
+    const [m] = await c.read(1);
+    out.push(m);
+    if (stop(m)) return out;
+  }
+}
+
+t.test('requests a producer refuses, with their statuses', async (t) => {
+  const server = await serverFor(t, { args: ['--vbuckets', '4'] });
+  const plain = await clientFor(t, server.port);
+  t.equal((await plain.call({ opcode: Dcp.STREAM_REQ, extras: streamExtras(0n, FOREVER) })).status, St.EINVAL, 'stream request before DCP_OPEN');
+  t.equal((await plain.call({ opcode: Dcp.OPEN, key: 'c', extras: openExtras(0) })).status, NOT_SUPPORTED, 'opening a consumer');
+  const c = await producerConn(t, server.port);
+  t.equal((await c.call({ opcode: Dcp.CONTROL, key: 'no_such_control', value: '1' })).status, St.EINVAL, 'unknown control');
+  t.equal((await c.call({ opcode: Dcp.CONTROL, key: 'connection_buffer_size', value: 'lots' })).status, St.EINVAL, 'bad control value');
+  t.equal((await c.call({ opcode: Dcp.STREAM_REQ, vbucket: 9, extras: streamExtras(0n, FOREVER) })).status, St.NOT_MY_VBUCKET, 'no such vBucket');
+  await plain.call({ opcode: 0x3d, vbucket: 3, extras: Buffer.from([2]) });
+  t.equal((await c.call({ opcode: Dcp.STREAM_REQ, vbucket: 3, extras: streamExtras(0n, FOREVER) })).status, St.NOT_MY_VBUCKET, 'replica vBucket');
+  t.equal((await c.call({ opcode: Dcp.STREAM_REQ, extras: streamExtras(10n, 5n) })).status, ERANGE, 'start above end');
+  const rb = await c.call({ opcode: Dcp.STREAM_REQ, extras: streamExtras(5n, FOREVER, 0x1234n) });
+  t.equal(rb.status, ROLLBACK, 'unknown vbuuid with a start seqno');
+  t.equal(rb.value.readBigUInt64BE(0), 0n, 'rolls back to 0');
+  t.equal((await c.call({ opcode: Dcp.CLOSE_STREAM, vbucket: 1 })).status, St.KEY_ENOENT, 'closing a stream that does not exist');
+  const fl = await c.call({ opcode: Dcp.GET_FAILOVER_LOG });
+  t.equal(fl.value.length, 16, 'DCP_GET_FAILOVER_LOG');
+  const ok = await c.call({ opcode: Dcp.STREAM_REQ, vbucket: 1, extras: streamExtras(0n, FOREVER), opaque: 77 });
+  t.equal(ok.status, St.SUCCESS);
+  t.ok(ok.value.equals((await plain.call({ opcode: 0x96, vbucket: 1 })).value), 'success carries the failover log');
+  t.equal((await c.call({ opcode: Dcp.STREAM_REQ, vbucket: 1, extras: streamExtras(0n, FOREVER) })).status, St.KEY_EEXISTS, 'a second stream for the vBucket');
+  t.equal((await c.call({ opcode: Dcp.CLOSE_STREAM, vbucket: 1 })).status, St.SUCCESS, 'close stream');
+  t.equal((await plain.call({ opcode: Op.NOOP })).status, St.SUCCESS, 'other connections unaffected');
+});
+
+t.test('backfill, then a finite end: markers, items in seqno order, STREAM_END', async (t) => {
+  const server = await serverFor(t, { args: ['--vbuckets', '4', '--ack', 'persist'] });
+  const w = await clientFor(t, server.port);
+  for (let i = 1; i <= 6; i++) await w.call({ opcode: Op.SET, key: `k${i}`, extras: setExtras(i, 0), value: `v${i}` });
+  await w.call({ opcode: Op.DELETE, key: 'k2' }); // 7
+  await w.call({ opcode: Op.SET, key: 'k3', extras: setExtras(0, 0), value: 'v3b' }); // 8
+  const c = await producerConn(t, server.port);
+  const res = await c.call({ opcode: Dcp.STREAM_REQ, extras: streamExtras(0n, 7n), opaque: 5 });
+  t.equal(res.status, St.SUCCESS);
+  const msgs = await readUntil(c, (m) => m.opcode === Dcp.STREAM_END);
+  t.ok(msgs.every((m) => m.magic === 0x80 && m.opaque === 5), 'producer messages are requests carrying the stream opaque');
+  t.equal(msgs[0].opcode, Dcp.SNAPSHOT_MARKER);
+  t.equal(msgs[0].extras.readBigUInt64BE(0), 1n, 'snapshot from seqno 1');
+  t.equal(msgs[0].extras.readBigUInt64BE(8), 7n, 'to the requested end');
+  const items = msgs.filter((m) => m.opcode === Dcp.MUTATION || m.opcode === Dcp.DELETION);
+  t.same(items.map((m) => [m.opcode, m.key.toString(), Number(m.extras.readBigUInt64BE(0))]), [
+    [Dcp.MUTATION, 'k1', 1],
+    [Dcp.MUTATION, 'k4', 4],
+    [Dcp.MUTATION, 'k5', 5],
+    [Dcp.MUTATION, 'k6', 6],
+    [Dcp.DELETION, 'k2', 7],
+  ], 'one entry per key, superseded seqnos skipped, nothing past the end');
+  t.equal(items[0].value.toString(), 'v1');
+  t.equal(items[0].extras.readUInt32BE(16), 1, 'flags');
+  t.equal(msgs[msgs.length - 1].extras.readUInt32BE(0), 0, 'STREAM_END with flag OK');
+});
+
+t.test('live streaming includes writes not yet persisted; expirations use their opcode', async (t) => {
+  const server = await serverFor(t, { args: ['--vbuckets', '4'], env: { LMCACHED_FLUSH_DELAY_MS: '3000' } });
+  const w = await clientFor(t, server.port);
+  const copy = new Copy();
+  const consumer = await DcpConsumer.connect('127.0.0.1', server.port, copy.events(), { name: 'live' });
+  t.teardown(() => consumer.close());
+  await consumer.stream(0);
+  await w.call({ opcode: Op.SET, key: 'a', extras: setExtras(0, 0), value: '1' });
+  await w.call({ opcode: Op.SET, key: 'b', extras: setExtras(0, 1), value: '2' });
+  await w.call({ opcode: Op.DELETE, key: 'a' });
+  await until(() => copy.highSeqno >= 3, 'live items');
+  const d = await vbDetails(w, 0);
+  t.ok(d.persisted < 3, `received seqnos 1..3 while ${d.persisted} were persisted`);
+  await new Promise((r) => setTimeout(r, 2100));
+  t.equal((await w.call({ opcode: Op.GET, key: 'b' })).status, St.KEY_ENOENT, 'b expired on access');
+  await until(() => copy.highSeqno >= 4, 'the expiration');
+  t.same(copy.log.map((e) => [e.seqno, e.key, e.value]), [[1, 'a', '1'], [2, 'b', '2'], [3, 'a', null], [4, 'b', null]]);
+});
+
+t.test('flow control: the producer stops at the buffer size until acknowledged', async (t) => {
+  const server = await serverFor(t, { args: ['--vbuckets', '4', '--ack', 'persist'] });
+  const w = await clientFor(t, server.port);
+  await w.pipeline(...Array.from({ length: 200 }, (_, i) => ({ opcode: Op.SETQ, key: `item-${i}`, extras: setExtras(0, 0), value: 'x'.repeat(100) })));
+  const c = await producerConn(t, server.port);
+  t.equal((await c.call({ opcode: Dcp.CONTROL, key: 'connection_buffer_size', value: '2000' })).status, St.SUCCESS);
+  t.equal((await c.call({ opcode: Dcp.STREAM_REQ, extras: streamExtras(0n, FOREVER) })).status, St.SUCCESS);
+  const producerStats = async (): Promise<Map<string, string>> => w.stats('dcp');
+  await until(async () => Number((await producerStats()).get('eq_dcpq:test:unacked_bytes')) >= 2000, 'the window to fill');
+  const sent = Number((await producerStats()).get('eq_dcpq:test:items_sent'));
+  t.ok(sent > 0 && sent < 20, `stopped after ${sent} items`);
+  t.equal((await w.call({ opcode: Op.GET, key: 'item-0' })).status, St.SUCCESS, 'other clients are served meanwhile');
+  let mutations = 0;
+  let bytes = 0;
+  while (mutations < 200) {
+    const [m] = await c.read(1);
+    bytes += 24 + m.extras.length + m.key.length + m.value.length;
+    if (m.opcode === Dcp.MUTATION) mutations++;
+    if (bytes >= 1000) {
+      c.send(req({ opcode: Dcp.BUFFER_ACK, extras: u32(bytes) }));
+      bytes = 0;
+    }
+  }
+  t.equal(mutations, 200, 'acknowledging lets every item through');
+});
+
+t.test('a consumer that stops reading: bounded queue, then a correct catch-up from disk', async (t) => {
+  const server = await serverFor(t, { args: ['--vbuckets', '4'] });
+  const w = await clientFor(t, server.port);
+  const c = await producerConn(t, server.port);
+  await c.call({ opcode: Dcp.CONTROL, key: 'connection_buffer_size', value: '1000' });
+  t.equal((await c.call({ opcode: Dcp.STREAM_REQ, extras: streamExtras(0n, FOREVER) })).status, St.SUCCESS);
+  const N = 25_000;
+  for (let i = 0; i < N; i += 1000) {
+    await w.pipeline(...Array.from({ length: 1000 }, (_, j) => ({ opcode: Op.SETQ, key: `slow-${i + j}`, extras: setExtras(0, 0), value: 'v' })));
+  }
+  await until(async () => Number((await w.stats('dcp')).get('eq_dcpq:test:cursors_dropped')) >= 1, 'the queue to be dropped');
+  t.pass('the in-memory queue was dropped instead of growing');
+  t.equal((await w.call({ opcode: Op.GET, key: 'slow-0' })).status, St.SUCCESS, 'other clients unaffected');
+  const seen = new Set<string>();
+  let bytes = 0;
+  while (seen.size < N) {
+    const [m] = await c.read(1);
+    bytes += 24 + m.extras.length + m.key.length + m.value.length;
+    if (m.opcode === Dcp.MUTATION) seen.add(m.key.toString());
+    if (bytes >= 500) {
+      c.send(req({ opcode: Dcp.BUFFER_ACK, extras: u32(bytes) }));
+      bytes = 0;
+    }
+  }
+  t.equal(seen.size, N, 'every item arrives once the consumer reads again');
+});
+
+t.test('NOOP: sent when enabled; a consumer that stops answering is disconnected', async (t) => {
+  const server = await serverFor(t, { args: ['--vbuckets', '1'] });
+  const c = await producerConn(t, server.port);
+  t.equal((await c.call({ opcode: Dcp.CONTROL, key: 'set_noop_interval', value: '1' })).status, St.SUCCESS);
+  t.equal((await c.call({ opcode: Dcp.CONTROL, key: 'enable_noop', value: 'true' })).status, St.SUCCESS);
+  const [noop] = await c.read(1);
+  t.equal(noop.opcode, Dcp.NOOP);
+  t.equal(noop.magic, 0x80, 'a request from the server');
+  c.send(req({ opcode: Dcp.NOOP, opaque: noop.opaque, magic: 0x81 }));
+  const [second] = await c.read(1);
+  t.equal(second.opcode, Dcp.NOOP, 'answered, so another follows');
+  await c.untilClosed();
+  t.ok(c.closed, 'left unanswered, the connection is closed');
+});
+
+t.test('lmcached tail prints the change stream', async (t) => {
+  const server = await serverFor(t, { args: ['--vbuckets', '2'] });
+  const w = await clientFor(t, server.port);
+  await w.call({ opcode: Op.SET, key: 'before', extras: setExtras(0, 0), value: 'x' });
+  const tail = spawn(process.execPath, [CLI, 'tail', '--port', String(server.port), '--vbucket', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => tail.kill('SIGKILL'));
+  let out = '';
+  tail.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await until(() => out.includes('"before"'), 'the backfilled item');
+  await w.call({ opcode: Op.SET, key: 'live', extras: setExtras(7, 0), value: 'hello' });
+  await w.call({ opcode: Op.DELETE, key: 'before' });
+  await until(() => out.split('\n').filter(Boolean).length >= 3, 'three lines');
+  t.same(out.split('\n').filter(Boolean), [
+    'vb=0 seqno=1 mutation key="before" flags=0 expiry=0 bytes=1',
+    'vb=0 seqno=2 mutation key="live" flags=7 expiry=0 bytes=5',
+    'vb=0 seqno=3 deletion key="before"',
+  ]);
+});
