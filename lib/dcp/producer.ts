@@ -243,19 +243,10 @@ export class DcpProducer {
       s.backfillEnd = target;
       wrote += this.marker(s, s.lastSent + 1, target, SNAPSHOT_FLAG.DISK | SNAPSHOT_FLAG.CHECKPOINT);
     }
-    let n = 0;
-    let reached = s.lastSent;
-    for (const { seqno, key } of this.store.scanSeqnos(vb.id, s.lastSent + 1, s.backfillEnd)) {
-      reached = seqno;
-      const storeKey = Buffer.allocUnsafe(2 + key.length);
-      storeKey.writeUInt16BE(vb.id, 0);
-      key.copy(storeKey, 2);
-      const rec = this.engine.committedRecord(storeKey);
-      // The index and the items come from one read snapshot, so the seqnos agree.
-      if (rec !== undefined && recordSeqno(rec) === seqno) wrote += this.item(s, storeKey, rec, false);
-      if (++n >= BACKFILL_CHUNK || !this.canSend()) break;
-    }
-    if (n < BACKFILL_CHUNK && this.canSend()) reached = s.backfillEnd;
+    const r = this.sendFromDisk(s, s.lastSent + 1, s.backfillEnd, BACKFILL_CHUNK);
+    wrote += r.wrote;
+    let reached = r.reached;
+    if (r.count < BACKFILL_CHUNK && this.canSend()) reached = s.backfillEnd;
     s.lastSent = Math.max(s.lastSent, reached);
     if (s.lastSent >= s.backfillEnd) {
       s.backfillEnd = 0;
@@ -274,15 +265,7 @@ export class DcpProducer {
     let wrote = 0;
     if (high > s.lastSent) {
       wrote += this.marker(s, s.lastSent + 1, high, SNAPSHOT_FLAG.MEMORY | SNAPSHOT_FLAG.CHECKPOINT);
-      if (persisted > s.lastSent) {
-        for (const { seqno, key } of this.store.scanSeqnos(vb.id, s.lastSent + 1, Math.min(persisted, high))) {
-          const storeKey = Buffer.allocUnsafe(2 + key.length);
-          storeKey.writeUInt16BE(vb.id, 0);
-          key.copy(storeKey, 2);
-          const rec = this.engine.committedRecord(storeKey);
-          if (rec !== undefined && recordSeqno(rec) === seqno) wrote += this.item(s, storeKey, rec, false);
-        }
-      }
+      if (persisted > s.lastSent) wrote += this.sendFromDisk(s, s.lastSent + 1, Math.min(persisted, high), Infinity).wrote;
       const pending = [...vb.pending.values()].filter((w) => w.seqno > Math.max(persisted, s.lastSent) && w.seqno <= high).sort((x, y) => x.seqno - y.seqno);
       for (const w of pending) wrote += this.item(s, w.storeKey, w.record, true);
       s.lastSent = high;
@@ -295,6 +278,25 @@ export class DcpProducer {
     s.phase = 'live';
     vb.listeners.add(s.listener);
     return Math.max(wrote, 1);
+  }
+
+  /** Sends the committed items whose seqnos lie in [from, to], at most `limit` of them (and
+   * no more once flow control closes, when `limit` is finite). */
+  private sendFromDisk(s: Stream, from: number, to: number, limit: number): { wrote: number; reached: number; count: number } {
+    let wrote = 0;
+    let reached = from - 1;
+    let count = 0;
+    for (const { seqno, key } of this.store.scanSeqnos(s.vb.id, from, to)) {
+      reached = seqno;
+      const storeKey = Buffer.allocUnsafe(2 + key.length);
+      storeKey.writeUInt16BE(s.vb.id, 0);
+      key.copy(storeKey, 2);
+      const rec = this.engine.committedRecord(storeKey);
+      // The index and the items come from one read snapshot, so the seqnos agree.
+      if (rec !== undefined && recordSeqno(rec) === seqno) wrote += this.item(s, storeKey, rec, false);
+      if (++count >= limit || (limit !== Infinity && !this.canSend())) break;
+    }
+    return { wrote, reached, count };
   }
 
   private sendLive(s: Stream): number {

@@ -4,17 +4,9 @@
  */
 import t, { type Test } from 'tap';
 import { Op, St, setExtras, arithExtras } from '../fixtures/frames.js';
-import { RawClient } from '../fixtures/client.js';
+import { RawClient, withClient } from '../fixtures/client.js';
 import { removeDataDir, startServer, tempDataDir } from '../fixtures/server.js';
 
-async function withClient<T>(port: number, fn: (c: RawClient) => Promise<T>): Promise<T> {
-  const c = await RawClient.connect(port);
-  try {
-    return await fn(c);
-  } finally {
-    c.end();
-  }
-}
 
 const N = 500;
 const key = (i: number): string => `item-${i}`;

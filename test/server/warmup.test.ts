@@ -7,7 +7,7 @@
 import { cpSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { LEGACY_WARMUP_STEPS, WARMUP_STEPS } from '../../lib/engine/warmup.js';
-import { RawClient } from '../fixtures/client.js';
+import { withClient } from '../fixtures/client.js';
 import { Op, St, setExtras } from '../fixtures/frames.js';
 import { failoverLog, vbDetails, type Entry } from '../fixtures/kv.js';
 import { removeDataDir, runToExit, startServer, tempDataDir } from '../fixtures/server.js';
@@ -23,14 +23,6 @@ interface Crashed {
   h1: number;
 }
 
-async function withClient<T>(port: number, fn: (c: RawClient) => Promise<T>): Promise<T> {
-  const c = await RawClient.connect(port);
-  try {
-    return await fn(c);
-  } finally {
-    c.end();
-  }
-}
 
 /** A data directory whose server was SIGKILLed after writing items, some of which have
  * expired since, so the next warmup expires them (new seqnos). */
