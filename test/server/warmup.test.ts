@@ -116,7 +116,8 @@ t.test('crash-at-every-step', async (t) => {
 
   t.test('the check can fail: legacy order (failover table persisted only at the end)', async (t) => {
     t.not(LEGACY_WARMUP_STEPS.findIndex((s) => s.name === 'persistVBState'), persistAt, 'the legacy order differs');
-    for (const env of [{ LMCACHED_CRASH_AFTER_EXPIRIES: '5' }, { LMCACHED_CRASH_AFTER_STEP: 'scanItems' }]) {
+    const hooks: Array<Record<string, string>> = [{ LMCACHED_CRASH_AFTER_EXPIRIES: '5' }, { LMCACHED_CRASH_AFTER_STEP: 'scanItems' }];
+    for (const env of hooks) {
       const r = await crashThenRestart(t, template, { ...env, LMCACHED_WARMUP_LEGACY_ORDER: '1' });
       t.ok(r.h2 > template.h1, 'the crash run persisted new seqnos');
       t.match(historyProblem(template.before, r.after, template.h1) ?? '', /no failover entry at/, `the lost entry is detected (${JSON.stringify(env)})`);
