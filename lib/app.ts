@@ -14,6 +14,7 @@ import type { Settings } from './settings.js';
 import { Store } from './store/store.js';
 import { VERSION } from './version.js';
 import { crashHooksFromEnv } from './test-hooks.js';
+import { Purger } from './engine/purger.js';
 
 export interface App {
   address: AddressInfo;
@@ -54,7 +55,8 @@ export async function startApp(settings: Settings): Promise<App> {
   const server = new Server(ctx);
   const address = await server.listen();
   log.info(`lmcached ${VERSION} listening on ${address.address}:${address.port} (ack=${settings.ack})`);
-  const warmupDone = warmup.run().catch((err: unknown) => {
+  const purger = new Purger(store, engine, { maxAge: settings.purgeAge, interval: settings.purgeInterval });
+  const warmupDone = warmup.run().then(() => purger.start()).catch((err: unknown) => {
     warmup.state = 'failed';
     log.error(`warmup failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exit(1);
@@ -66,6 +68,7 @@ export async function startApp(settings: Settings): Promise<App> {
     stop(): Promise<void> {
       stopping ??= (async () => {
         server.quiesce();
+        await purger.stop();
         // Commit everything first: --ack=persist replies are held until their commit.
         await engine.settle();
         await server.close();

@@ -16,6 +16,10 @@ export interface Settings {
   vbuckets: number;
   /** Minimum time between flusher batches; default depends on --ack (see DEFAULT_FLUSH_INTERVAL). */
   flushIntervalMs: number;
+  /** Seconds a tombstone is kept before the purger removes it (kv_engine's metadata purge age). */
+  purgeAge: number;
+  /** Seconds between purger passes. */
+  purgeInterval: number;
 }
 
 /** --ack=memory acks before the commit, so batching every 2 ms costs clients nothing and halves
@@ -32,6 +36,8 @@ export const DEFAULTS: Settings = {
   ack: 'memory',
   vbuckets: 1024,
   flushIntervalMs: -1,
+  purgeAge: 3 * 24 * 3600,
+  purgeInterval: 600,
 };
 
 export const HELP = `Usage: lmcached [options]
@@ -49,6 +55,9 @@ A memcached binary-protocol server whose data lives in LMDB.
       --vbuckets <num>         number of vBuckets (default: 1024)
       --flush-interval-ms <n>  least time between LMDB commits (default: 2 with
                                --ack=memory, 0 with --ack=persist)
+      --purge-age <seconds>    keep tombstones this long for change-stream consumers
+                               (default: 259200, three days)
+      --purge-interval <s>     seconds between purger passes (default: 600)
   -h, --help                   print this help and exit
   -V, --version                print the version and exit
 `;
@@ -123,6 +132,12 @@ export function parseArgs(argv: readonly string[]): { settings: Settings; action
       }
       case '--flush-interval-ms':
         s.flushIntervalMs = parseInteger(value(), 'flush-interval-ms', 0, 60_000);
+        break;
+      case '--purge-age':
+        s.purgeAge = parseInteger(value(), 'purge-age', 0, 10 * 365 * 24 * 3600);
+        break;
+      case '--purge-interval':
+        s.purgeInterval = parseInteger(value(), 'purge-interval', 1, 24 * 3600);
         break;
       case '--vbuckets':
         s.vbuckets = parseInteger(value(), 'vbuckets', 1, 65536);

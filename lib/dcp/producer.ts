@@ -267,7 +267,7 @@ export class DcpProducer {
       wrote += this.marker(s, s.lastSent + 1, high, SNAPSHOT_FLAG.MEMORY | SNAPSHOT_FLAG.CHECKPOINT);
       if (persisted > s.lastSent) wrote += this.sendFromDisk(s, s.lastSent + 1, Math.min(persisted, high), Infinity).wrote;
       const pending = [...vb.pending.values()].filter((w) => w.seqno > Math.max(persisted, s.lastSent) && w.seqno <= high).sort((x, y) => x.seqno - y.seqno);
-      for (const w of pending) wrote += this.item(s, w.storeKey, w.record, true);
+      for (const w of pending) if (w.record !== null) wrote += this.item(s, w.storeKey, w.record, true);
       s.lastSent = high;
       s.snapshotEnd = high;
     }
@@ -312,7 +312,7 @@ export class DcpProducer {
       if (w.seqno > s.snapshotEnd) break;
       s.queue.shift();
       if (w.seqno <= s.lastSent) continue;
-      wrote += this.item(s, w.storeKey, w.record, true);
+      if (w.record !== null) wrote += this.item(s, w.storeKey, w.record, true);
       s.lastSent = w.seqno;
     }
     if (s.snapshotEnd <= s.lastSent && s.lastSent >= s.end) this.finish(s, STREAM_END_FLAG.OK);

@@ -364,6 +364,30 @@ export class Engine {
     return true;
   }
 
+  /** Whether the purger may remove this record: a tombstone older than `maxAge` seconds, or
+   * an item a FLUSH made invisible. */
+  isPurgeable(record: Buffer, now: number, maxAge: number): boolean {
+    if (recordState(record) === ItemState.Live) return recordCas(record) <= this.flushCas;
+    return recordExpiry(record) + maxAge <= now;
+  }
+
+  /** Removes a record the purger chose, unless it changed since the purger's snapshot. A
+   * purged tombstone raises its vBucket's purge seqno: a consumer that has not seen it must
+   * then roll back to 0. Returns true when a removal was queued. */
+  purge(storeKey: Buffer, snapshotSeqno: number): boolean {
+    const vbid = storeKey.readUInt16BE(0);
+    const vb = this.vbuckets[vbid];
+    if (vb === undefined || this.flusher.failed) return false;
+    const key: KeyRef = { vbid, buf: storeKey, offset: 2, length: storeKey.length - 2 };
+    const rec = this.currentRecord(vb, key);
+    if (rec === undefined || recordSeqno(rec) !== snapshotSeqno) return false;
+    if (recordState(rec) !== ItemState.Live && snapshotSeqno > vb.purgeSeqno) vb.purgeSeqno = snapshotSeqno;
+    const w: PendingWrite = { vb, mapKey: key.buf.toString('latin1', 2), storeKey: Buffer.from(storeKey), record: null, seqno: snapshotSeqno, batch: 0, warmupExpiry: false };
+    this.flusher.enqueue(w);
+    this.stats.purged++;
+    return true;
+  }
+
   /** Resolves when everything written so far is committed. */
   settle(): Promise<void> {
     return this.flusher.idle();
@@ -422,7 +446,7 @@ export class Engine {
   private currentRecord(vb: VBucket, key: KeyRef): Buffer | undefined {
     if (vb.pending.size > 0) {
       const p = vb.pending.get(key.buf.toString('latin1', key.offset, key.offset + key.length));
-      if (p !== undefined) return p.record;
+      if (p !== undefined && p.record !== null) return p.record;
     }
     return this.disk.getItem(this.storeKeyView(key));
   }
@@ -433,7 +457,7 @@ export class Engine {
   private findLive(vb: VBucket, key: KeyRef, fill: boolean): Buffer | null {
     let rec: Buffer | undefined;
     let stable = true;
-    if (vb.pending.size > 0) rec = vb.pending.get(key.buf.toString('latin1', key.offset, key.offset + key.length))?.record;
+    if (vb.pending.size > 0) rec = vb.pending.get(key.buf.toString('latin1', key.offset, key.offset + key.length))?.record ?? undefined;
     if (rec === undefined) {
       rec = this.disk.getItem(this.storeKeyView(key));
       stable = false;
@@ -481,7 +505,8 @@ export class Engine {
     this.stats.bytes -= recordValueLength(old);
     if (state === ItemState.Expired) this.stats.reclaimed++;
     const seqno = vb.nextSeqno();
-    const rec = encodeRecord({ state, datatype: 0, flags: 0, expiry: 0, cas: this.cas.next(), seqno }, null, 0, 0);
+    // A tombstone's expiry field holds its deletion time, which the purger ages it by.
+    const rec = encodeRecord({ state, datatype: 0, flags: 0, expiry: nowSeconds(), cas: this.cas.next(), seqno }, null, 0, 0);
     this.write(vb, key, rec, seqno);
   }
 

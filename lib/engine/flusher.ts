@@ -106,7 +106,10 @@ export class Flusher {
     const highSeqnos = new Map<VBucket, number>();
     for (const w of taken) {
       if (w.vb.deleted) continue;
-      if (w.seqno > (highSeqnos.get(w.vb) ?? 0)) highSeqnos.set(w.vb, w.seqno);
+      // A purge removes an old tombstone: it issues no seqno, but its vBucket's state (purge
+      // seqno) is written with the batch.
+      const high = w.record === null ? w.vb.persistedHighSeqno : w.seqno;
+      if (high >= (highSeqnos.get(w.vb) ?? 0)) highSeqnos.set(w.vb, high);
       // Within a batch only the newest write of a key matters; a newer write in a later batch
       // must not suppress this one, or a crash between the two commits would lose an ack.
       const current = w.vb.pending.get(w.mapKey);

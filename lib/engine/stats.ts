@@ -25,4 +25,6 @@ export class EngineStats {
   curr_items = 0;
   bytes = 0;
   reclaimed = 0;
+  /** Tombstones and flushed items removed from disk by the purger. */
+  purged = 0;
 }

@@ -31,7 +31,8 @@ export interface PendingWrite {
   mapKey: string;
   /** vbid (u16 BE) + key: the LMDB key. */
   storeKey: Buffer;
-  record: Buffer;
+  /** The record to store; null removes the key (a purge, never in `pending`). */
+  record: Buffer | null;
   seqno: number;
   /** Flusher batch that will write it. */
   batch: number;

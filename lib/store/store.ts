@@ -115,7 +115,7 @@ export class Store {
       const old = this.items.getBinaryFast(w.key);
       if (old !== undefined) {
         const oldSeqno = Number(old.readBigUInt64BE(SEQNO_OFFSET_IN_RECORD));
-        if (oldSeqno !== w.seqno) this.seqnos.remove(seqnoKey(vbid, oldSeqno));
+        if (oldSeqno !== w.seqno || w.record === null) this.seqnos.remove(seqnoKey(vbid, oldSeqno));
       }
       if (w.record) {
         this.items.put(w.key, w.record);

@@ -89,6 +89,7 @@ function generalStats(ctx: ServerContext): StatPairs {
     ['bytes', s.bytes],
     ['evictions', 0],
     ['reclaimed', s.reclaimed],
+    ['purged', s.purged],
     ['flusher_backlog', ctx.engine.flusher.backlog],
     ['flusher_committed_batch', ctx.engine.flusher.committedBatch],
     ['ack_mode', ctx.settings.ack],
@@ -110,6 +111,8 @@ function settingsStats(ctx: ServerContext): StatPairs {
     ['data_dir', st.dataDir],
     ['ack', st.ack],
     ['flush_interval_ms', st.flushIntervalMs],
+    ['purge_age', st.purgeAge],
+    ['purge_interval', st.purgeInterval],
     ['vbuckets', st.vbuckets],
   ];
 }
