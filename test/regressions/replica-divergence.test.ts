@@ -59,7 +59,7 @@ async function scenario(t: Test, legacy: boolean): Promise<Outcome> {
   const hookEnv: Record<string, string> = legacy ? { LMCACHED_WARMUP_LEGACY_ORDER: '1' } : {};
 
   // 1. Server A with its flusher held back; a consumer follows vBucket 0.
-  const a = await startServer({ dataDir: dir, args: ARGS, env: { ...hookEnv, LMCACHED_FLUSH_DELAY_MS: '2500' } });
+  const a = await startServer({ dataDir: dir, args: ARGS, env: { ...hookEnv, LMCACHED_FLUSH_DELAY_MS: '4000' } });
   const w = await RawClient.connect(a.port);
   for (let i = 0; i < KEEP; i++) await w.call({ opcode: Op.SET, key: `keep-${i}`, extras: setExtras(0, 0), value: `k${i}` });
   for (let i = 0; i < EXPIRING; i++) await w.call({ opcode: Op.SET, key: `ttl-${i}`, extras: setExtras(0, 1), value: `e${i}` });
@@ -71,8 +71,11 @@ async function scenario(t: Test, legacy: boolean): Promise<Outcome> {
   const consumer = await DcpConsumer.connect('127.0.0.1', a.port, copy.events(), { name: 'replica', bufferSize: 64 * 1024 });
   await consumer.stream(0);
   for (let i = 0; i < TAIL; i++) await w.call({ opcode: Op.SET, key: `tail-${i}`, extras: setExtras(0, 0), value: `t${i}` });
+  const high = (await details(a.port)).high;
+  await until(() => copy.highSeqno >= high, 'the consumer to receive the unpersisted tail');
+  // Read again right before the kill: the tail must still be unpersisted (the flusher is held
+  // for 4 s), or the scenario would not test anything.
   const atCrash = await details(a.port);
-  await until(() => copy.highSeqno >= atCrash.high, 'the consumer to receive the unpersisted tail');
   t.equal(atCrash.high - atCrash.persisted, TAIL, `the consumer saw ${TAIL} seqnos A had not persisted`);
   const position = { ...(consumer.positions.get(0) as VbPosition) };
   w.end();
