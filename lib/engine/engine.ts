@@ -149,6 +149,7 @@ export class Engine {
     vb.pending.clear();
     vb.listeners.clear();
     this.stats.curr_items -= vb.numItems;
+    this.stats.bytes -= vb.numBytes;
     this.vbuckets[vbid] = undefined;
     // Queued writes of this vBucket are skipped by the flusher; wait for the batch in flight.
     const done = this.flusher.idle().then(() => this.disk.deleteVBucket(vbid));
@@ -336,7 +337,10 @@ export class Engine {
   /** Adds the counts of items that existed before traffic started (warmup's scan). */
   addWarmupCounts(vbid: number, items: number, bytes: number): void {
     const vb = this.vbuckets[vbid];
-    if (vb) vb.numItems += items;
+    if (vb) {
+      vb.numItems += items;
+      vb.numBytes += bytes;
+    }
     this.stats.curr_items += items;
     this.stats.bytes += bytes;
   }
@@ -423,7 +427,11 @@ export class Engine {
     this.flushCas = this.cas.next();
     this.stats.curr_items = 0;
     this.stats.bytes = 0;
-    for (const vb of this.vbuckets) if (vb) vb.numItems = 0;
+    for (const vb of this.vbuckets) {
+      if (vb === undefined) continue;
+      vb.numItems = 0;
+      vb.numBytes = 0;
+    }
     this.flusher.setMeta(META_FLUSH_AT, 0);
     this.lastBatch = this.flusher.setMeta(META_FLUSH_CAS, this.flushCas);
   }
@@ -490,12 +498,13 @@ export class Engine {
 
   /** Replaces a live item (or none) by a new live record, keeping the counters right. */
   private replaceLive(vb: VBucket, old: Buffer | null, rec: Buffer): void {
-    if (old) this.stats.bytes -= recordValueLength(old);
-    else {
+    const delta = recordValueLength(rec) - (old ? recordValueLength(old) : 0);
+    if (!old) {
       this.stats.curr_items++;
       vb.numItems++;
     }
-    this.stats.bytes += recordValueLength(rec);
+    this.stats.bytes += delta;
+    vb.numBytes += delta;
     this.stats.total_items++;
   }
 
@@ -503,6 +512,7 @@ export class Engine {
     this.stats.curr_items--;
     vb.numItems--;
     this.stats.bytes -= recordValueLength(old);
+    vb.numBytes -= recordValueLength(old);
     if (state === ItemState.Expired) this.stats.reclaimed++;
     const seqno = vb.nextSeqno();
     // A tombstone's expiry field holds its deletion time, which the purger ages it by.

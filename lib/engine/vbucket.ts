@@ -61,6 +61,8 @@ export class VBucket {
   snapStart = 0;
   snapEnd = 0;
   numItems = 0;
+  /** Value bytes of its live items (the `bytes` stat, per vBucket). */
+  numBytes = 0;
   /** Set once DEL_VBUCKET removed it: its queued writes must not reach disk. */
   deleted = false;
   failovers: FailoverTable;

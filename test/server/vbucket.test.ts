@@ -60,6 +60,9 @@ t.test('DEL_VBUCKET removes a vBucket and its data, across restarts', async (t) 
   t.equal((await c.call({ opcode: KvOp.GET_VBUCKET, vbucket: 2 })).status, St.NOT_MY_VBUCKET);
   t.equal((await c.call({ opcode: Op.GET, key: 'gone', vbucket: 2 })).status, St.NOT_MY_VBUCKET);
   t.equal((await c.call({ opcode: KvOp.DEL_VBUCKET, vbucket: 2 })).status, St.NOT_MY_VBUCKET, 'deleting twice');
+  const st = await c.stats();
+  t.equal(st.get('curr_items'), '1', 'curr_items drops the deleted vBucket\'s items');
+  t.equal(st.get('bytes'), '1', 'and their bytes');
   c.end();
   await a.stop('SIGTERM');
   const b = await startServer({ dataDir: dir, args });

@@ -156,6 +156,7 @@ function vbucketDetailStats(ctx: ServerContext, arg: string | undefined): StatPa
       [`${p}:last_persisted_snap_start`, vb.snapStart],
       [`${p}:last_persisted_snap_end`, vb.snapEnd],
       [`${p}:num_items`, vb.numItems],
+      [`${p}:bytes`, vb.numBytes],
       [`${p}:pending_writes`, vb.pending.size],
     );
   }
