@@ -186,6 +186,19 @@ t.test('NOOP: sent when enabled; a consumer that stops answering is disconnected
   t.ok(c.closed, 'left unanswered, the connection is closed');
 });
 
+t.test('a vBucket that stops being active ends its streams with STATE_CHANGED', async (t) => {
+  const server = await serverFor(t, { args: ['--vbuckets', '4'] });
+  const admin = await clientFor(t, server.port);
+  const c = await producerConn(t, server.port);
+  t.equal((await c.call({ opcode: Dcp.STREAM_REQ, vbucket: 2, extras: streamExtras(0n, FOREVER), opaque: 9 })).status, St.SUCCESS);
+  t.equal((await admin.call({ opcode: 0x3d, vbucket: 2, extras: Buffer.from([2]) })).status, St.SUCCESS, 'vb 2 becomes a replica');
+  const msgs = await readUntil(c, (m) => m.opcode === Dcp.STREAM_END);
+  const end = msgs[msgs.length - 1];
+  t.equal(end.opaque, 9);
+  t.equal(end.extras.readUInt32BE(0), 2, 'flag STATE_CHANGED');
+  t.equal((await c.call({ opcode: Dcp.CLOSE_STREAM, vbucket: 2 })).status, St.KEY_ENOENT, 'the stream is gone');
+});
+
 t.test('lmcached tail prints the change stream', async (t) => {
   const server = await serverFor(t, { args: ['--vbuckets', '2'] });
   const w = await clientFor(t, server.port);

@@ -31,8 +31,14 @@ export function handleSetVBucket(conn: Connection, f: Frame): void {
     conn.ctx.engine.setVBucketState(vbucket, state).then((outcome) => {
       if (outcome === Outcome.Success) conn.out.simple(opcode, STATUS_CODE.SUCCESS, opaque, 0);
       else conn.out.error(opcode, statusOf(outcome, OP.SET_VBUCKET), opaque);
+      wakeStreams(conn);
     }),
   );
+}
+
+/** Streams of a vBucket that stopped being active end with STATE_CHANGED on the next pump. */
+function wakeStreams(conn: Connection): void {
+  for (const p of conn.ctx.producers) p.schedule();
 }
 
 export function handleGetVBucket(conn: Connection, f: Frame): void {
@@ -46,6 +52,7 @@ export function handleDelVBucket(conn: Connection, f: Frame): void {
   const sync = f.buf.toString('latin1', f.valueOffset, f.valueOffset + f.valueLength) === 'async=0';
   const { outcome, done } = conn.ctx.engine.deleteVBucket(f.vbucket);
   if (outcome !== Outcome.Success) return conn.fail(f, statusOf(outcome, OP.DEL_VBUCKET));
+  wakeStreams(conn);
   if (!sync) {
     conn.out.simple(f.opcode, STATUS_CODE.SUCCESS, f.opaque, 0);
     return;
