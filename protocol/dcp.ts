@@ -9,6 +9,10 @@ export const DCP_OPEN_PRODUCER = 0x01;
 
 /** Stream-request extras: flags u32, reserved u32, start, end, vbuuid, snap start, snap end (u64). */
 export const STREAM_REQ_EXTRAS_LENGTH = 48;
+/** DCP_OPEN extras: reserved u32, flags u32. */
+export const OPEN_EXTRAS_LENGTH = 8;
+/** DCP_BUFFER_ACKNOWLEDGEMENT extras: bytes acknowledged u32. */
+export const BUFFER_ACK_EXTRAS_LENGTH = 4;
 export const SNAPSHOT_MARKER_EXTRAS_LENGTH = 20;
 export const MUTATION_EXTRAS_LENGTH = 31;
 export const DELETION_EXTRAS_LENGTH = 18;
@@ -64,7 +68,7 @@ export function encodeStreamRequest(r: StreamRequest): Buffer {
 }
 
 export function encodeOpenExtras(flags: number): Buffer {
-  const b = Buffer.alloc(8);
+  const b = Buffer.alloc(OPEN_EXTRAS_LENGTH);
   b.writeUInt32BE(flags, 4);
   return b;
 }

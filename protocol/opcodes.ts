@@ -3,6 +3,8 @@
  * (kv_engine docs/BinaryProtocol.md "Command Opcodes"). Quiet/loud pairs, the request shape the
  * validator enforces, and the family used for oversized bodies all come from here.
  */
+import { BUFFER_ACK_EXTRAS_LENGTH, OPEN_EXTRAS_LENGTH, STREAM_REQ_EXTRAS_LENGTH } from './dcp.js';
+import { EXTRAS_LENGTH } from './extras.js';
 
 /** What a request of this opcode may carry; `extras` lists the allowed extras lengths. */
 export interface Shape {
@@ -85,10 +87,11 @@ export const OP = {
 
 const NONE: Shape = { extras: [0], key: 'zero', value: 'zero' };
 const KEY_ONLY: Shape = { extras: [0], key: 'nonzero', value: 'zero' };
-const STORE: Shape = { extras: [8], key: 'nonzero', value: 'any' };
+const STORE: Shape = { extras: [EXTRAS_LENGTH.store], key: 'nonzero', value: 'any' };
 const CONCAT: Shape = { extras: [0], key: 'nonzero', value: 'any' };
-const ARITH: Shape = { extras: [20], key: 'nonzero', value: 'zero' };
-const TOUCH_SHAPE: Shape = { extras: [4], key: 'nonzero', value: 'zero' };
+const ARITH: Shape = { extras: [EXTRAS_LENGTH.arith], key: 'nonzero', value: 'zero' };
+const TOUCH_SHAPE: Shape = { extras: [EXTRAS_LENGTH.touch], key: 'nonzero', value: 'zero' };
+const FLUSH_SHAPE: Shape = { extras: [0, EXTRAS_LENGTH.flush], key: 'zero', value: 'zero' };
 
 /** [name, code, loud twin or -1, shape, carriesItem] for every opcode we serve. */
 const DEFINITIONS: ReadonlyArray<readonly [string, number, number, Shape, boolean]> = [
@@ -114,12 +117,12 @@ const DEFINITIONS: ReadonlyArray<readonly [string, number, number, Shape, boolea
   ['PREPENDQ', OP.PREPENDQ, OP.PREPEND, CONCAT, true],
   ['QUIT', OP.QUIT, -1, NONE, false],
   ['QUITQ', OP.QUITQ, OP.QUIT, NONE, false],
-  ['FLUSH', OP.FLUSH, -1, { extras: [0, 4], key: 'zero', value: 'zero' }, false],
-  ['FLUSHQ', OP.FLUSHQ, OP.FLUSH, { extras: [0, 4], key: 'zero', value: 'zero' }, false],
+  ['FLUSH', OP.FLUSH, -1, FLUSH_SHAPE, false],
+  ['FLUSHQ', OP.FLUSHQ, OP.FLUSH, FLUSH_SHAPE, false],
   ['NOOP', OP.NOOP, -1, NONE, false],
   ['VERSION', OP.VERSION, -1, NONE, false],
   ['STAT', OP.STAT, -1, { extras: [0], key: 'any', value: 'zero' }, false],
-  ['VERBOSITY', OP.VERBOSITY, -1, { extras: [4], key: 'zero', value: 'zero' }, false],
+  ['VERBOSITY', OP.VERBOSITY, -1, { extras: [EXTRAS_LENGTH.verbosity], key: 'zero', value: 'zero' }, false],
   ['TOUCH', OP.TOUCH, -1, TOUCH_SHAPE, false],
   ['GAT', OP.GAT, -1, TOUCH_SHAPE, false],
   ['GATQ', OP.GATQ, OP.GAT, TOUCH_SHAPE, false],
@@ -133,13 +136,13 @@ type Check = NonNullable<OpcodeInfo['check']>;
 /** kv_engine commands (docs/BinaryProtocol.md, mcbp_validators.cc): [name, code, shape, check]. */
 const KV_DEFINITIONS: ReadonlyArray<readonly [string, number, Shape, Check | undefined]> = [
   ['HELLO', OP.HELLO, { extras: [0], key: 'any', value: 'any' }, (_v, _o, len) => (len % 2 === 0 ? null : 'HELLO features are 2 bytes each')],
-  ['SET_VBUCKET', OP.SET_VBUCKET, { extras: [1, 4], key: 'zero', value: 'any' }, (_v, _o, _l, x, xo, xl) => {
+  ['SET_VBUCKET', OP.SET_VBUCKET, { extras: [EXTRAS_LENGTH.setVBucket, 4], key: 'zero', value: 'any' }, (_v, _o, _l, x, xo, xl) => {
     const state = xl === 1 ? x[xo] : x.readUInt32BE(xo);
     return state >= 1 && state <= 4 ? null : `invalid vbucket state ${state}`;
   }],
   ['GET_VBUCKET', OP.GET_VBUCKET, { extras: [0], key: 'zero', value: 'zero' }, undefined],
   ['DEL_VBUCKET', OP.DEL_VBUCKET, { extras: [0], key: 'zero', value: 'any' }, undefined],
-  ['GET_ALL_VB_SEQNOS', OP.GET_ALL_VB_SEQNOS, { extras: [0, 4], key: 'zero', value: 'zero' }, (_v, _o, _l, x, xo, xl) => {
+  ['GET_ALL_VB_SEQNOS', OP.GET_ALL_VB_SEQNOS, { extras: [0, EXTRAS_LENGTH.getAllVbSeqnos], key: 'zero', value: 'zero' }, (_v, _o, _l, x, xo, xl) => {
     if (xl === 0) return null;
     const state = x.readUInt32BE(xo);
     return state <= 4 ? null : 'Request vbucket state invalid';
@@ -147,12 +150,12 @@ const KV_DEFINITIONS: ReadonlyArray<readonly [string, number, Shape, Check | und
   ['OBSERVE_SEQNO', OP.OBSERVE_SEQNO, { extras: [0], key: 'zero', value: 'nonzero' }, (_v, _o, len) => (len === 8 ? null : 'Request value must be of length 8')],
   ['GET_FAILOVER_LOG', OP.GET_FAILOVER_LOG, { extras: [0], key: 'zero', value: 'zero' }, undefined],
   // DCP (docs/dcp/documentation/commands): what a consumer sends to a producer.
-  ['DCP_OPEN', OP.DCP_OPEN, { extras: [8], key: 'nonzero', value: 'any' }, undefined],
+  ['DCP_OPEN', OP.DCP_OPEN, { extras: [OPEN_EXTRAS_LENGTH], key: 'nonzero', value: 'any' }, undefined],
   ['DCP_CONTROL', OP.DCP_CONTROL, { extras: [0], key: 'nonzero', value: 'any' }, undefined],
-  ['DCP_STREAM_REQ', OP.DCP_STREAM_REQ, { extras: [48], key: 'zero', value: 'any' }, undefined],
+  ['DCP_STREAM_REQ', OP.DCP_STREAM_REQ, { extras: [STREAM_REQ_EXTRAS_LENGTH], key: 'zero', value: 'any' }, undefined],
   ['DCP_CLOSE_STREAM', OP.DCP_CLOSE_STREAM, { extras: [0], key: 'zero', value: 'zero' }, undefined],
   ['DCP_GET_FAILOVER_LOG', OP.DCP_GET_FAILOVER_LOG, { extras: [0], key: 'zero', value: 'zero' }, undefined],
-  ['DCP_BUFFER_ACKNOWLEDGEMENT', OP.DCP_BUFFER_ACKNOWLEDGEMENT, { extras: [4], key: 'zero', value: 'zero' }, undefined],
+  ['DCP_BUFFER_ACKNOWLEDGEMENT', OP.DCP_BUFFER_ACKNOWLEDGEMENT, { extras: [BUFFER_ACK_EXTRAS_LENGTH], key: 'zero', value: 'zero' }, undefined],
   ['DCP_NOOP', OP.DCP_NOOP, { extras: [0], key: 'zero', value: 'zero' }, undefined],
 ];
 
@@ -167,14 +170,6 @@ export const OPCODES: ReadonlyArray<OpcodeInfo | undefined> = (() => {
   }
   return table;
 })();
-
-export function isQuiet(opcode: number): boolean {
-  return OPCODES[opcode]?.quiet ?? false;
-}
-
-export function loudOf(opcode: number): number {
-  return OPCODES[opcode]?.loud ?? opcode;
-}
 
 export function opcodeName(opcode: number): string {
   return OPCODES[opcode]?.name ?? `0x${opcode.toString(16).padStart(2, '0')}`;

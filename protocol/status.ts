@@ -23,8 +23,6 @@ export const STATUS_CODE = {
   ETMPFAIL: 0x86,
 } as const;
 
-export type StatusCode = (typeof STATUS_CODE)[keyof typeof STATUS_CODE];
-
 export interface StatusInfo {
   name: string;
   /** memcached's body text for this error; empty for SUCCESS. */

@@ -55,7 +55,7 @@ export interface EngineOptions {
 }
 
 const U64_MAX = (1n << 64n) - 1n;
-export const META_MAX_CAS = 'maxCas';
+const META_MAX_CAS = 'maxCas';
 const META_FLUSH_CAS = 'flushCas';
 const META_FLUSH_AT = 'flushAt';
 

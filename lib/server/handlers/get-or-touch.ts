@@ -2,7 +2,7 @@
  * GET, GETK, TOUCH, GAT, GATK and the quiet twins (memcached process_bin_get_or_touch).
  * Hits always answer; quiet misses stay silent; TOUCH answers flags but no value.
  */
-import { u32Extra } from '../../../protocol/extras.js';
+import { EXTRAS_LENGTH, u32Extra } from '../../../protocol/extras.js';
 import type { Frame } from '../../../protocol/framer.js';
 import { OP } from '../../../protocol/opcodes.js';
 import { STATUS_CODE } from '../../../protocol/status.js';
@@ -31,7 +31,8 @@ export function handleGetOrTouch(conn: Connection, f: Frame, quiet: boolean): vo
   const v = engine.view;
   const valueLength = op === OP.TOUCH ? 0 : v.valueLength;
   const keyLength = withKey ? f.keyLength : 0;
-  conn.out.header(op, STATUS_CODE.SUCCESS, f.opaque, v.cas, 4, keyLength, 4 + keyLength + valueLength);
+  const extras = EXTRAS_LENGTH.getResponse;
+  conn.out.header(op, STATUS_CODE.SUCCESS, f.opaque, v.cas, extras, keyLength, extras + keyLength + valueLength);
   conn.out.u32(v.flags);
   if (keyLength > 0) conn.out.bytes(f.buf, f.keyOffset, keyLength);
   conn.out.bytes(v.value, v.valueOffset, valueLength, v.stable);

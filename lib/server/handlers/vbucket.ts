@@ -2,6 +2,7 @@
  * vBucket administration and history: SET_VBUCKET, GET_VBUCKET, DEL_VBUCKET,
  * GET_ALL_VB_SEQNOS, OBSERVE_SEQNO and GET_FAILOVER_LOG, with kv_engine's layouts.
  */
+import { EXTRAS_LENGTH } from '../../../protocol/extras.js';
 import type { Frame } from '../../../protocol/framer.js';
 import { OP } from '../../../protocol/opcodes.js';
 import { STATUS_CODE } from '../../../protocol/status.js';
@@ -25,7 +26,7 @@ function existing(conn: Connection, f: Frame): VBucket | null {
 }
 
 export function handleSetVBucket(conn: Connection, f: Frame): void {
-  const state = (f.extrasLength === 1 ? f.buf[f.extrasOffset] : f.buf.readUInt32BE(f.extrasOffset)) as VBucketState;
+  const state = (f.extrasLength === EXTRAS_LENGTH.setVBucket ? f.buf[f.extrasOffset] : f.buf.readUInt32BE(f.extrasOffset)) as VBucketState;
   const { opcode, opaque, vbucket } = f;
   conn.runAsync(
     conn.ctx.engine.setVBucketState(vbucket, state).then((outcome) => {
