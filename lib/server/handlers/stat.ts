@@ -21,6 +21,7 @@ const GROUPS: Record<string, (ctx: ServerContext, arg: string | undefined) => St
   failovers: failoverStats,
   warmup: warmupStats,
   dcp: dcpStats,
+  detail: detailStats,
 };
 
 export function handleStat(conn: Connection, f: Frame): void {
@@ -190,6 +191,14 @@ function warmupStats(ctx: ServerContext): StatPairs {
   ];
   for (const step of w.done) out.push([`ep_warmup_step_${step.name}_ms`, step.ms]);
   return out;
+}
+
+/** memcached's `stats detail on|off|dump`: lmcached keeps no per-prefix statistics, so on and
+ * off are accepted and a dump is empty (memcached's dump format: just END). */
+function detailStats(_ctx: ServerContext, arg: string | undefined): StatPairs | null {
+  if (arg === 'on' || arg === 'off') return [];
+  if (arg === 'dump') return [['detailed', 'END\r\n']];
+  return null;
 }
 
 /** One block per open DCP producer connection, named by its DCP_OPEN name. */
