@@ -43,6 +43,9 @@ t.test('general stats count what happened', async (t) => {
   t.equal(items.get('items:1:number'), '1');
   await stats(c, 'reset');
   t.equal((await stats(c)).get('cmd_get'), '0', 'stats reset zeroes counters');
+  t.same([...(await stats(c, 'detail on')).entries()], [], 'stats detail on: accepted, nothing to report');
+  t.equal((await stats(c, 'detail dump')).get('detailed'), 'END\r\n', 'an empty detail dump');
+  t.equal((await c.call({ opcode: Op.STAT, key: 'detail bogus' })).status, St.KEY_ENOENT);
   const unknown = await c.call({ opcode: Op.STAT, key: 'nonsense' });
   t.equal(unknown.status, St.KEY_ENOENT, 'unknown group');
 });
