@@ -15,7 +15,8 @@ import { log } from '../log.js';
 import type { ServerContext } from './context.js';
 import { HANDLERS } from './dispatch.js';
 import { DcpProducer } from '../dcp/producer.js';
-import { MAGIC_RESPONSE } from '../../protocol/header.js';
+import { AsciiSession } from './ascii.js';
+import { MAGIC_REQUEST, MAGIC_RESPONSE } from '../../protocol/header.js';
 
 /** Stop framing when this much output is waiting (socket buffer or held replies). */
 const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
@@ -43,6 +44,9 @@ export class Connection {
   private endWhenFlushed = false;
   private waitingForDrain = false;
   private asyncPending = false;
+  /** Chosen by the first byte, as memcached does: 0x80 is binary, anything else text. */
+  private ascii: AsciiSession | null = null;
+  private protocolChosen = false;
   private readonly onCommit = (batch: number, failed: boolean): void => this.commitReached(batch, failed);
 
   constructor(
@@ -149,6 +153,7 @@ export class Connection {
     this.closing = true;
     this.endWhenFlushed = true;
     this.framer.stop();
+    this.ascii?.framer.stop();
   }
 
   // ---- input ----
@@ -156,7 +161,12 @@ export class Connection {
   private onData(chunk: Buffer): void {
     this.ctx.counters.bytes_read += chunk.length;
     try {
-      this.framer.push(chunk);
+      if (!this.protocolChosen) {
+        this.protocolChosen = true;
+        if (chunk[0] !== MAGIC_REQUEST) this.ascii = new AsciiSession(this);
+      }
+      if (this.ascii !== null) this.ascii.framer.push(chunk);
+      else this.framer.push(chunk);
       this.flushOutput();
     } catch (err) {
       // A bug, not a client mistake: lose this connection, never the server.

@@ -18,22 +18,22 @@ t.test('bad input', async (t) => {
     t.equal(r.value.toString(), 'safe', 'other connection unaffected, data intact');
   };
 
-  const closes = (name: string, bytes: Buffer, expected: number | null): void => {
+  const closes = (name: string, bytes: Buffer, expected: number): void => {
     t.test(name, async (t) => {
       const c = await RawClient.connect(server.port);
       c.send(bytes, req({ opcode: Op.NOOP, opaque: 99 }));
       const got = await c.untilClosed();
-      if (expected === null) t.same(got, [], 'closed without a reply');
-      else {
-        t.equal(got.length, 1, 'one reply, then closed');
-        t.equal(got[0].status, expected);
-      }
+      t.equal(got.length, 1, 'one reply, then closed');
+      t.equal(got[0].status, expected);
       await stillFine(t);
     });
   };
 
-  closes('bad magic', req({ opcode: Op.GET, key: 'keep', magic: 0x42 }), null);
-  closes('response magic in a request', req({ opcode: Op.GET, key: 'keep', magic: 0x81 }), null);
+  // A first byte other than 0x80 means the text protocol (memcached's rule), so bad magic is
+  // tested after a binary request has fixed the protocol.
+  const afterNoop = (frame: Buffer): Buffer => Buffer.concat([req({ opcode: Op.NOOP, opaque: 1 }), frame]);
+  closes('bad magic', afterNoop(req({ opcode: Op.GET, key: 'keep', magic: 0x42 })), St.SUCCESS);
+  closes('response magic in a request', afterNoop(req({ opcode: Op.GET, key: 'keep', magic: 0x81 })), St.SUCCESS);
   closes('key + extras longer than the body', req({ opcode: Op.GET, key: 'keep', bodyLength: 3 }), St.UNKNOWN_COMMAND);
   closes('body over the hard cap', req({ opcode: Op.SET, key: 'k', extras: setExtras(0, 0), value: 'v', bodyLength: 0x7fffffff }).subarray(0, 24), St.EINVAL);
   closes('key longer than 250 bytes', req({ opcode: Op.GET, key: 'k'.repeat(251) }), St.EINVAL);

@@ -46,7 +46,8 @@ export function handleStat(conn: Connection, f: Frame): void {
   conn.out.simple(f.opcode, STATUS_CODE.SUCCESS, f.opaque, 0);
 }
 
-function generalStats(ctx: ServerContext): StatPairs {
+/** The general group; the text protocol's `stats` uses it too. */
+export function generalStats(ctx: ServerContext): StatPairs {
   const s = ctx.engine.stats;
   const usage = process.resourceUsage();
   const now = Date.now();
