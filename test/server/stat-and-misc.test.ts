@@ -39,6 +39,8 @@ t.test('general stats count what happened', async (t) => {
   const settings = await stats(c, 'settings');
   t.equal(settings.get('item_size_max'), String(1024 * 1024));
   t.equal(settings.get('maxconns'), '1024');
+  t.equal(settings.get('flush_enabled'), 'yes');
+  t.equal(settings.get('evictions'), 'off', 'lmcached never evicts');
   const items = await stats(c, 'items');
   t.equal(items.get('items:1:number'), '1');
   await stats(c, 'reset');

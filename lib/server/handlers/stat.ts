@@ -105,8 +105,11 @@ function settingsStats(ctx: ServerContext): StatPairs {
     ['tcpport', st.port],
     ['interface', st.listen],
     ['verbosity', ctx.verbosity],
+    // lmcached keeps every item until it expires or is deleted: nothing is ever evicted.
     ['evictions', 'off'],
     ['cas_enabled', 'yes'],
+    ['flush_enabled', 'yes'],
+    ['domain_socket', 'NULL'],
     ['item_size_max', st.maxItemSize],
     ['binding_protocol', 'binary'],
     ['num_threads', 1],
