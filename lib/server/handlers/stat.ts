@@ -109,7 +109,6 @@ function settingsStats(ctx: ServerContext): StatPairs {
     ['evictions', 'off'],
     ['cas_enabled', 'yes'],
     ['flush_enabled', 'yes'],
-    ['domain_socket', 'NULL'],
     ['item_size_max', st.maxItemSize],
     ['binding_protocol', 'binary'],
     ['num_threads', 1],
