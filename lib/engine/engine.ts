@@ -84,6 +84,7 @@ export class Engine {
   private flushCas: number;
   private flushTimer: NodeJS.Timeout | null = null;
   private readonly scratchKey = Buffer.allocUnsafe(2 + 65535);
+  private readonly scratchViews: Array<Buffer | undefined> = [];
   private warmupExpiring = false;
 
   constructor(
@@ -543,11 +544,16 @@ export class Engine {
     return this.disk.getItem(storeKey);
   }
 
+  /** The LMDB key of `key`, built in a reused buffer: one view per key length, made once, so
+   * a read allocates nothing here. */
   private storeKeyView(key: KeyRef): Buffer {
     const s = this.scratchKey;
     s.writeUInt16BE(key.vbid, 0);
     key.buf.copy(s, 2, key.offset, key.offset + key.length);
-    return s.subarray(0, 2 + key.length);
+    const n = 2 + key.length;
+    let view = this.scratchViews[n];
+    if (view === undefined) view = this.scratchViews[n] = s.subarray(0, n);
+    return view;
   }
 }
 
