@@ -76,12 +76,15 @@ export function writeU64(buf: Buffer, offset: number, value: number): void {
   buf.writeUInt32BE((value - hi * TWO_32) >>> 0, offset + 4);
 }
 
-/** Encodes a request header (magic 0x80) at `offset`: what a DCP producer sends its consumer. */
-export function encodeRequestHeader(
+/** Encodes a header at `offset`: a response (MAGIC_RESPONSE, field 6-7 is the status) or a
+ * request (MAGIC_REQUEST, field 6-7 is the vBucket; a DCP producer's messages). The caller
+ * writes extras, key and value after it. */
+export function encodeHeader(
   buf: Buffer,
   offset: number,
+  magic: number,
   opcode: number,
-  vbucket: number,
+  vbucketOrStatus: number,
   extrasLength: number,
   keyLength: number,
   bodyLength: number,
@@ -89,29 +92,12 @@ export function encodeRequestHeader(
   cas: number,
   datatype = 0,
 ): void {
-  encodeResponseHeader(buf, offset, opcode, vbucket, extrasLength, keyLength, bodyLength, opaque, cas, datatype);
-  buf[offset] = MAGIC_REQUEST;
-}
-
-/** Encodes a response header at `offset`; the caller writes extras, key and value after it. */
-export function encodeResponseHeader(
-  buf: Buffer,
-  offset: number,
-  opcode: number,
-  status: number,
-  extrasLength: number,
-  keyLength: number,
-  bodyLength: number,
-  opaque: number,
-  cas: number,
-  datatype = 0,
-): void {
-  buf[offset] = MAGIC_RESPONSE;
+  buf[offset] = magic;
   buf[offset + OFFSET.opcode] = opcode;
   buf.writeUInt16BE(keyLength, offset + OFFSET.keyLength);
   buf[offset + OFFSET.extrasLength] = extrasLength;
   buf[offset + OFFSET.datatype] = datatype;
-  buf.writeUInt16BE(status, offset + OFFSET.vbucketOrStatus);
+  buf.writeUInt16BE(vbucketOrStatus, offset + OFFSET.vbucketOrStatus);
   buf.writeUInt32BE(bodyLength, offset + OFFSET.bodyLength);
   buf.writeUInt32BE(opaque >>> 0, offset + OFFSET.opaque);
   writeU64(buf, offset + OFFSET.cas, cas);

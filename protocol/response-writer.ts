@@ -4,7 +4,7 @@
  * Written regions of a slab are never overwritten (the socket may still hold them), so a
  * batch of responses costs one socket write and no per-response allocation.
  */
-import { HEADER_LENGTH, encodeRequestHeader, encodeResponseHeader } from './header.js';
+import { HEADER_LENGTH, MAGIC_REQUEST, MAGIC_RESPONSE, encodeHeader } from './header.js';
 import { STATUS } from './status.js';
 
 const SLAB_SIZE = 64 * 1024;
@@ -22,7 +22,7 @@ export class ResponseWriter {
   /** Writes a response header; the caller then writes exactly `bodyLength` bytes. */
   header(opcode: number, status: number, opaque: number, cas: number, extrasLength: number, keyLength: number, bodyLength: number): void {
     this.reserve(HEADER_LENGTH);
-    encodeResponseHeader(this.slab, this.pos, opcode, status, extrasLength, keyLength, bodyLength, opaque, cas);
+    encodeHeader(this.slab, this.pos, MAGIC_RESPONSE, opcode, status, extrasLength, keyLength, bodyLength, opaque, cas);
     this.pos += HEADER_LENGTH;
     this.pending += HEADER_LENGTH;
   }
@@ -30,7 +30,7 @@ export class ResponseWriter {
   /** Writes a request header (server-to-client DCP messages); then exactly `bodyLength` bytes. */
   request(opcode: number, vbucket: number, opaque: number, cas: number, extrasLength: number, keyLength: number, bodyLength: number, datatype = 0): void {
     this.reserve(HEADER_LENGTH);
-    encodeRequestHeader(this.slab, this.pos, opcode, vbucket, extrasLength, keyLength, bodyLength, opaque, cas, datatype);
+    encodeHeader(this.slab, this.pos, MAGIC_REQUEST, opcode, vbucket, extrasLength, keyLength, bodyLength, opaque, cas, datatype);
     this.pos += HEADER_LENGTH;
     this.pending += HEADER_LENGTH;
   }
