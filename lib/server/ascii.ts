@@ -125,8 +125,11 @@ export class AsciiSession {
     return -1;
   }
 
+  /** Outcomes the text protocol has no reply word for. */
   private serverError(o: Outcome): string {
-    return o === Outcome.TempFail ? 'SERVER_ERROR temporary failure' : 'SERVER_ERROR out of memory storing object';
+    if (o === Outcome.TempFail) return 'SERVER_ERROR temporary failure';
+    if (o === Outcome.NotMyVBucket) return 'SERVER_ERROR vbucket 0 is not active';
+    return 'SERVER_ERROR out of memory storing object';
   }
 
   /** A command with `min`..`max` tokens where the last may be "noreply". */
@@ -143,7 +146,10 @@ export class AsciiSession {
     for (const k of keys) {
       const key = this.key(k);
       if (!key) return this.error('CLIENT_ERROR bad command line format');
-      if (engine.get(key) !== Outcome.Success) continue;
+      const o = engine.get(key);
+      if (o === Outcome.NotFound) continue;
+      // Not a miss: warming up, or vBucket 0 not active. Say so instead of a silent END.
+      if (o !== Outcome.Success) return this.error(this.serverError(o));
       const v = engine.view;
       this.conn.out.ascii(`VALUE ${k} ${v.flags} ${v.valueLength}${withCas ? ` ${v.cas}` : ''}\r\n`);
       this.conn.out.bytes(v.value, v.valueOffset, v.valueLength, v.stable);

@@ -97,12 +97,16 @@ t.test('text protocol commands', async (t) => {
   t.equal(await c.cmd('set x 0 0 3\r\nabcd\r\n', /ERROR\r\n$/), 'CLIENT_ERROR bad data chunk\r\nERROR\r\n', 'a data block of the wrong length');
   t.equal(await c.cmd('set big 0 0 2000\r\n' + 'x'.repeat(2000) + '\r\n'), 'SERVER_ERROR object too large for cache\r\n', 'over -I: refused and skipped');
   t.equal(await c.cmd('get big\r\n', END), 'END\r\n', 'and the connection goes on');
-  t.equal(await c.cmd('flush_all\r\n'), 'OK\r\n');
-  t.equal(await c.cmd('get q n\r\n', END), 'END\r\n', 'flushed');
   const bin = await RawClient.connect(server.port);
   t.teardown(() => bin.end());
   await c.cmd('set shared 0 0 4\r\ntext\r\n');
   t.equal((await bin.call({ opcode: Op.GET, key: 'shared' })).value.toString(), 'text', 'the binary protocol sees what the text protocol stored');
+  await bin.call({ opcode: 0x3d, vbucket: 0, extras: Buffer.from([2]) });
+  t.equal(await c.cmd('get shared\r\n'), 'SERVER_ERROR vbucket 0 is not active\r\n', 'vBucket 0 made a replica: an error, not a miss');
+  t.equal(await c.cmd('set shared 0 0 1\r\nx\r\n'), 'SERVER_ERROR vbucket 0 is not active\r\n');
+  await bin.call({ opcode: 0x3d, vbucket: 0, extras: Buffer.from([1]) });
+  t.equal(await c.cmd('flush_all\r\n'), 'OK\r\n');
+  t.equal(await c.cmd('get q n\r\n', END), 'END\r\n', 'flushed');
   await c.cmd('quit\r\n', /never/).catch(() => undefined);
   t.ok(c.closed, 'quit closes the connection');
 });

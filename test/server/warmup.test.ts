@@ -5,6 +5,7 @@
  * the history a client can see; and shown able to fail with the legacy step order.
  */
 import { cpSync } from 'node:fs';
+import net from 'node:net';
 import t, { type Test } from 'tap';
 import { LEGACY_WARMUP_STEPS, WARMUP_STEPS } from '../../lib/engine/warmup.js';
 import { withClient } from '../fixtures/client.js';
@@ -179,6 +180,12 @@ t.test('item commands answer ETMPFAIL until warmup enables traffic; others work'
       { opcode: Op.VERSION, opaque: 4 },
     );
     t.same(early.map((r) => r.status), [St.ETMPFAIL, St.ETMPFAIL, St.ETMPFAIL, St.SUCCESS, St.SUCCESS]);
+    const text = await new Promise<string>((resolve) => {
+      const s = net.connect(a.port, '127.0.0.1', () => s.write('get k\r\n'));
+      s.setEncoding('latin1');
+      s.once('data', (d: string) => (s.destroy(), resolve(d)));
+    });
+    t.equal(text, 'SERVER_ERROR temporary failure\r\n', 'the text protocol says so too');
     const w = await c.stats('warmup');
     t.equal(w.get('ep_warmup_state'), 'running', 'stats warmup answers while warming up');
     while ((await c.stats('warmup')).get('ep_warmup_state') !== 'done') await new Promise((r) => setTimeout(r, 100));
