@@ -14,7 +14,8 @@
 import t, { type Test } from 'tap';
 import { DcpConsumer, type VbPosition } from '../../lib/dcp/consumer.js';
 import { RawClient } from '../fixtures/client.js';
-import { Copy, until } from '../fixtures/copy.js';
+import { Copy } from '../fixtures/copy.js';
+import { until } from '../fixtures/wait.js';
 import { Op, St, setExtras } from '../fixtures/frames.js';
 import { vbDetails } from '../fixtures/kv.js';
 import { removeDataDir, runToExit, startServer, tempDataDir, type ServerHandle } from '../fixtures/server.js';

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { Store } from '../../lib/store/store.js';
 import { RawClient } from '../fixtures/client.js';
-import { until } from '../fixtures/copy.js';
+import { until } from '../fixtures/wait.js';
 import { Op, St, setExtras, u32 } from '../fixtures/frames.js';
 import { removeDataDir, startServer, tempDataDir } from '../fixtures/server.js';
 

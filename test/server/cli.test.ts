@@ -1,0 +1,48 @@
+/**
+ * The lmcached command line: --help lists memcached's flags and ours, --version, bad flags exit
+ * with a usage error, and the flags reach the running server (stats settings).
+ */
+import { spawnSync } from 'node:child_process';
+import t from 'tap';
+import { clientFor, serverFor } from '../fixtures/harness.js';
+import { CLI } from '../fixtures/server.js';
+import { until } from '../fixtures/wait.js';
+
+const run = (...args: string[]): { status: number | null; stdout: string; stderr: string } => {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+t.test('--help and --version', async (t) => {
+  const help = run('--help');
+  t.equal(help.status, 0);
+  for (const flag of ['-p, --port', '-l, --listen', '-c, --max-connections', '-I, --max-item-size', '-v, --verbose', '--data-dir', '--ack', '--vbuckets', '--flush-interval-ms', '--purge-age', '--purge-interval', 'lmcached tail']) {
+    t.match(help.stdout, flag, `lists ${flag}`);
+  }
+  t.match(run('-V').stdout, /^lmcached \d+\.\d+\.\d+\n$/);
+  t.match(run('tail', '--help').stdout, /--vbucket <num>/, 'tail has its own help');
+});
+
+t.test('bad flags are usage errors', async (t) => {
+  for (const args of [['--bogus'], ['--ack', 'sometimes'], ['-p', 'x'], ['-p', '70000'], ['-I', '5q'], ['-I', '10'], ['--port']]) {
+    const r = run(...args);
+    t.equal(r.status, 64, `${args.join(' ')}: exit 64`);
+    t.match(r.stderr, /^lmcached: .+\n\nUsage: lmcached/, `${args.join(' ')}: says why, then the usage`);
+  }
+});
+
+t.test('flags reach the server', async (t) => {
+  const server = await serverFor(t, { args: ['-l', '127.0.0.1', '-c', '77', '-I', '2m', '--ack=persist', '--vbuckets', '8', '--flush-interval-ms', '5', '--purge-age', '60', '--purge-interval', '30', '-v'] });
+  const c = await clientFor(t, server.port);
+  const s = await c.stats('settings');
+  t.same(
+    ['maxconns', 'interface', 'item_size_max', 'ack', 'vbuckets', 'flush_interval_ms', 'purge_age', 'purge_interval', 'verbosity'].map((k) => s.get(k)),
+    ['77', '127.0.0.1', String(2 * 1024 * 1024), 'persist', '8', '5', '60', '30', '1'],
+  );
+  // A malformed request is logged at debug level only.
+  const bad = await clientFor(t, server.port);
+  bad.send({ opcode: 0x00, key: 'k', extras: Buffer.alloc(4) });
+  await bad.untilClosed();
+  await until(() => / debug protocol error/.test(server.log()), 'the debug line');
+  t.pass('-v turns on debug logging');
+});
