@@ -42,7 +42,9 @@ export class AsciiFramer {
     this.len = 0;
   }
 
-  push(chunk: Buffer): void {
+  /** Feed bytes; a `transient` chunk is reused by the caller once this returns, so an
+   * incomplete tail of it is copied. */
+  push(chunk: Buffer, transient = false): void {
     if (this.stopped) return;
     if (this.len === 0) {
       this.buf = chunk;
@@ -54,6 +56,10 @@ export class AsciiFramer {
       this.len = this.buf.length;
     }
     this.drain();
+    if (transient && this.len > 0 && this.buf === chunk) {
+      this.buf = Buffer.from(this.buf.subarray(this.off, this.off + this.len));
+      this.off = 0;
+    }
   }
 
   private drain(): void {

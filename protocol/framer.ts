@@ -75,8 +75,9 @@ export class Framer {
     return this.stopped;
   }
 
-  /** Feed bytes from the socket. */
-  push(chunk: Buffer): void {
+  /** Feed bytes from the socket. A `transient` chunk is a read buffer the caller reuses as
+   * soon as this returns: whatever of it is still unframed then is copied. */
+  push(chunk: Buffer, transient = false): void {
     if (this.stopped) return;
     let start = 0;
     if (this.skipRemaining > 0) {
@@ -95,6 +96,7 @@ export class Framer {
       this.append(chunk, start);
     }
     if (!this.paused) this.drain();
+    if (transient && this.len > 0 && !this.owned) this.own();
   }
 
   /** Stop delivering frames after the current one until `resume()`. */
@@ -112,6 +114,15 @@ export class Framer {
   stop(): void {
     this.stopped = true;
     this.release();
+  }
+
+  /** Copies the unframed tail of an adopted chunk into a buffer of the framer's own. */
+  private own(): void {
+    const next = Buffer.allocUnsafe(Math.max(INITIAL_CAPACITY, this.len));
+    this.buf.copy(next, 0, this.off, this.off + this.len);
+    this.buf = next;
+    this.off = 0;
+    this.owned = true;
   }
 
   private append(chunk: Buffer, start: number): void {

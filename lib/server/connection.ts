@@ -14,6 +14,7 @@ import type { KeyRef } from '../engine/engine.js';
 import { log } from '../log.js';
 import type { ServerContext } from './context.js';
 import { HANDLERS } from './dispatch.js';
+import { deferFlush, type Flushable } from './flush-queue.js';
 import { DcpProducer } from '../dcp/producer.js';
 import { AsciiSession } from './ascii.js';
 import { MAGIC_REQUEST, MAGIC_RESPONSE } from '../../protocol/header.js';
@@ -29,7 +30,7 @@ interface HeldSegment {
   bytes: number;
 }
 
-export class Connection {
+export class Connection implements Flushable {
   readonly framer: Framer;
   readonly out = new ResponseWriter();
   /** Reused key reference handed to the engine. */
@@ -38,6 +39,7 @@ export class Connection {
   producer: DcpProducer | null = null;
   /** Features this connection enabled with HELLO. */
   readonly features = { mutationSeqno: false, xerror: false, tcpNoDelay: true };
+  flushQueued = false;
   private held: HeldSegment[] = [];
   private heldBytes = 0;
   private closing = false;
@@ -61,7 +63,6 @@ export class Connection {
       },
       { maxValueLength: ctx.settings.maxItemSize, hardBodyCap: HARD_BODY_CAP },
     );
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
       this.waitingForDrain = false;
       this.maybeResume();
@@ -158,16 +159,17 @@ export class Connection {
 
   // ---- input ----
 
-  private onData(chunk: Buffer): void {
+  /** Bytes from the socket; a `transient` chunk is reused once this returns. */
+  receive(chunk: Buffer, transient: boolean): void {
     this.ctx.counters.bytes_read += chunk.length;
     try {
       if (!this.protocolChosen) {
         this.protocolChosen = true;
         if (chunk[0] !== MAGIC_REQUEST) this.ascii = new AsciiSession(this);
       }
-      if (this.ascii !== null) this.ascii.framer.push(chunk);
-      else this.framer.push(chunk);
-      this.flushOutput();
+      if (this.ascii !== null) this.ascii.framer.push(chunk, transient);
+      else this.framer.push(chunk, transient);
+      deferFlush(this);
     } catch (err) {
       // A bug, not a client mistake: lose this connection, never the server.
       log.error(`connection: internal error, closing: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
@@ -251,6 +253,7 @@ export class Connection {
   }
 
   flushOutput(): void {
+    if (this.socket.destroyed) return;
     this.moveOutputToHeld();
     this.afterOutput();
   }

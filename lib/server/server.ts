@@ -5,6 +5,7 @@
 import net from 'node:net';
 import { log } from '../log.js';
 import { Connection } from './connection.js';
+import { startReading } from './socket-reader.js';
 import type { ServerContext } from './context.js';
 
 export class Server {
@@ -12,7 +13,7 @@ export class Server {
   private readonly sockets = new Set<net.Socket>();
 
   constructor(private readonly ctx: ServerContext) {
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
   }
 
   listen(): Promise<net.AddressInfo> {
@@ -49,18 +50,20 @@ export class Server {
     clearTimeout(deadline);
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(accepted: net.Socket): void {
     if (this.sockets.size >= this.ctx.settings.maxConnections) {
       // memcached closes connections over -c at once.
       this.ctx.counters.rejected_connections++;
       log.warn(`too many connections (${this.sockets.size}); closing new one`);
-      socket.destroy();
+      accepted.destroy();
       return;
     }
+    const { socket, bind } = startReading(accepted);
     this.ctx.counters.curr_connections++;
     this.ctx.counters.total_connections++;
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
-    new Connection(socket, this.ctx);
+    const conn = new Connection(socket, this.ctx);
+    bind((chunk, transient) => conn.receive(chunk, transient));
   }
 }

@@ -101,6 +101,59 @@ t.test('seeded random splits into many chunks decode identically', async (t) => 
   t.pass('300 random chunkings agree');
 });
 
+/** Feeds `chunks` through one reused read buffer, scribbling over it after every push, as
+ * the server's shared socket read buffer is reused by the next read. */
+function decodeTransient(chunks: Buffer[], sink?: (f: Frame) => boolean): { seen: Seen[]; framer: Framer } {
+  const seen: Seen[] = [];
+  const framer = new Framer(
+    {
+      frame: (f) => (seen.push(snapshot(f, 'frame')), sink ? sink(f) : true),
+      oversized: (f) => (seen.push(snapshot(f, 'oversized')), true),
+      fault: (reason, f) => void seen.push(snapshot(f, 'fault', reason)),
+    },
+    { maxValueLength: 1024, hardBodyCap: 1 << 20 },
+  );
+  const shared = Buffer.alloc(4096);
+  for (const c of chunks) {
+    c.copy(shared);
+    framer.push(shared.subarray(0, c.length), true);
+    shared.fill(0xee);
+  }
+  return { seen, framer };
+}
+
+t.test('transient chunks (a reused read buffer) decode identically under random splits', async (t) => {
+  const next = rng(1234);
+  for (let round = 0; round < 300; round++) {
+    const chunks: Buffer[] = [];
+    let at = 0;
+    while (at < pipeline.length) {
+      const n = 1 + Math.floor(next() * 300);
+      chunks.push(pipeline.subarray(at, at + n));
+      at += n;
+    }
+    const { seen } = decodeTransient(chunks);
+    if (JSON.stringify(seen) !== JSON.stringify(expected)) return t.fail(`round ${round} differs`);
+  }
+  t.pass('300 random chunkings through one reused buffer agree');
+});
+
+t.test('a framer paused inside a transient chunk keeps its own copy of the rest', async (t) => {
+  const frames = [1, 2, 3, 4].map((o) => req({ opcode: Op.SET, key: `k${o}`, extras: setExtras(o, 0), value: `v${o}`, opaque: o }));
+  const { seen, framer } = decodeTransient([Buffer.concat(frames)], (f) => f.opaque !== 2);
+  t.same(
+    seen.map((s) => s.opaque),
+    [1, 2],
+    'paused after the second frame',
+  );
+  framer.resume();
+  t.same(
+    seen.map((s) => [s.opaque, Buffer.from(s.key, 'hex').toString(), Buffer.from(s.value, 'hex').toString()]),
+    [1, 2, 3, 4].map((o) => [o, `k${o}`, `v${o}`]),
+    'frames after the pause are intact although the read buffer was overwritten',
+  );
+});
+
 t.test('input chunks are never mutated', async (t) => {
   const chunks = [pipeline.subarray(0, 100), pipeline.subarray(100, 1000), pipeline.subarray(1000)].map((c) => Buffer.from(c));
   const copies = chunks.map((c) => Buffer.from(c));

@@ -1,0 +1,40 @@
+/**
+ * Defers connections' writes to the end of the event loop's poll phase, so one loop turn
+ * first handles every socket that became readable and then writes every reply.
+ *
+ * Why: a reply written to an idle peer has to wake that peer's thread, and on loopback the
+ * writer pays for the wakeup inside its write(). Writing each reply as soon as its request is
+ * read wakes the client once per request; writing the turn's replies together wakes it once
+ * and finds it running for the rest. setImmediate runs right after the poll phase, so no reply
+ * waits longer than the turn that read its request.
+ */
+
+export interface Flushable {
+  /** Set while queued; owned by the queue. */
+  flushQueued: boolean;
+  flushOutput(): void;
+}
+
+let queue: Flushable[] = [];
+let scheduled = false;
+
+function flushAll(): void {
+  scheduled = false;
+  const batch = queue;
+  queue = [];
+  for (const c of batch) {
+    c.flushQueued = false;
+    c.flushOutput();
+  }
+}
+
+/** Queues `c` to flush at the end of this loop turn (once, however often it is queued). */
+export function deferFlush(c: Flushable): void {
+  if (c.flushQueued) return;
+  c.flushQueued = true;
+  queue.push(c);
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(flushAll);
+  }
+}
