@@ -29,6 +29,7 @@ export async function startApp(settings: Settings): Promise<App> {
   const engine = new Engine(store, {
     vbuckets: settings.vbuckets,
     maxValueLength: settings.maxItemSize,
+    cacheBytes: settings.memoryLimitMb * 1024 * 1024,
     pacing: { intervalMs: settings.flushIntervalMs, holdMs: hooks.flushHoldMs },
   });
   if (hooks.crashAfterExpiries > 0) {

@@ -8,6 +8,7 @@ import type { Store } from '../store/store.js';
 import { CasGenerator } from './cas.js';
 import { absoluteExpiry, isExpired, nowSeconds } from './expiry.js';
 import { Flusher, type FlusherPacing } from './flusher.js';
+import { ItemCache } from './item-cache.js';
 import {
   ItemState,
   RECORD_HEADER_LENGTH,
@@ -51,6 +52,8 @@ export interface ItemView {
 export interface EngineOptions {
   vbuckets: number;
   maxValueLength: number;
+  /** Byte quota of the resident item cache (0: every read goes to LMDB). */
+  cacheBytes?: number;
   pacing?: FlusherPacing;
 }
 
@@ -64,6 +67,7 @@ export class Engine {
   readonly vbuckets: Array<VBucket | undefined>;
   readonly flusher: Flusher;
   readonly cas: CasGenerator;
+  readonly cache: ItemCache;
   /** Filled by successful reads. */
   readonly view: ItemView = { cas: 0, flags: 0, datatype: 0, value: Buffer.alloc(0), valueOffset: 0, valueLength: 0, stable: false };
   /** CAS of the item written by the last successful mutation. */
@@ -93,6 +97,7 @@ export class Engine {
   ) {
     this.vbuckets = new Array<VBucket | undefined>(options.vbuckets).fill(undefined);
     this.cas = new CasGenerator(disk.getMeta<number>(META_MAX_CAS) ?? 0);
+    this.cache = new ItemCache(options.cacheBytes ?? 0);
     this.flushCas = disk.getMeta<number>(META_FLUSH_CAS) ?? 0;
     this.flusher = new Flusher(
       disk,
@@ -149,6 +154,7 @@ export class Engine {
     vb.deleted = true;
     vb.pending.clear();
     vb.listeners.clear();
+    this.cache.dropVBucket(vbid);
     this.stats.curr_items -= vb.numItems;
     this.stats.bytes -= vb.numBytes;
     this.vbuckets[vbid] = undefined;
@@ -387,7 +393,7 @@ export class Engine {
     const rec = this.currentRecord(vb, key);
     if (rec === undefined || recordSeqno(rec) !== snapshotSeqno) return false;
     if (recordState(rec) !== ItemState.Live && snapshotSeqno > vb.purgeSeqno) vb.purgeSeqno = snapshotSeqno;
-    const w: PendingWrite = { vb, mapKey: key.buf.toString('latin1', 2), storeKey: Buffer.from(storeKey), record: null, seqno: snapshotSeqno, batch: 0, warmupExpiry: false };
+    const w: PendingWrite = { vb, mapKey: storeKey.toString('latin1'), storeKey: Buffer.from(storeKey), record: null, seqno: snapshotSeqno, batch: 0, warmupExpiry: false };
     this.flusher.enqueue(w);
     this.stats.purged++;
     return true;
@@ -405,6 +411,12 @@ export class Engine {
   // ---- internals ----
 
   private batchCommitted(writes: readonly PendingWrite[], highs: ReadonlyMap<VBucket, number>): void {
+    // In batch order, so the cache ends with what LMDB now holds for each key.
+    for (const w of writes) {
+      if (w.vb.deleted) continue;
+      if (w.record !== null && recordState(w.record) === ItemState.Live) this.cache.put(w.mapKey, w.record);
+      else this.cache.delete(w.mapKey);
+    }
     for (const [vb, high] of highs) {
       vb.snapStart = vb.persistedHighSeqno + 1;
       vb.snapEnd = high;
@@ -426,6 +438,7 @@ export class Engine {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     this.flushCas = this.cas.next();
+    this.cache.clear();
     this.stats.curr_items = 0;
     this.stats.bytes = 0;
     for (const vb of this.vbuckets) {
@@ -451,27 +464,34 @@ export class Engine {
     return vb !== undefined && vb.state === VBucketState.Active ? vb : null;
   }
 
-  /** The newest record for a key: pending, else committed. May be an LMDB view. */
+  /** The newest record for a key: pending, else cached, else committed (then an LMDB view). */
   private currentRecord(vb: VBucket, key: KeyRef): Buffer | undefined {
+    const storeKey = this.storeKeyView(key);
+    const mapKey = storeKey.toString('latin1');
     if (vb.pending.size > 0) {
-      const p = vb.pending.get(key.buf.toString('latin1', key.offset, key.offset + key.length));
+      const p = vb.pending.get(mapKey);
       if (p !== undefined && p.record !== null) return p.record;
     }
-    return this.disk.getItem(this.storeKeyView(key));
+    return this.cache.get(mapKey) ?? this.disk.getItem(storeKey);
   }
 
   /** The live record for a key, or null (expired items found here are expired for good).
-   * With `fill`, the view describes it. The record may be an LMDB view: copy before the next
-   * store call if it must survive. */
+   * With `fill`, the view describes it. The record is immutable (pending or cached): a live
+   * one read from LMDB is copied into the cache. */
   private findLive(vb: VBucket, key: KeyRef, fill: boolean): Buffer | null {
+    const storeKey = this.storeKeyView(key);
+    const mapKey = storeKey.toString('latin1');
     let rec: Buffer | undefined;
-    let stable = true;
-    if (vb.pending.size > 0) rec = vb.pending.get(key.buf.toString('latin1', key.offset, key.offset + key.length))?.record ?? undefined;
+    let fromDisk = false;
+    if (vb.pending.size > 0) rec = vb.pending.get(mapKey)?.record ?? undefined;
+    if (rec === undefined) rec = this.cache.get(mapKey);
     if (rec === undefined) {
-      rec = this.disk.getItem(this.storeKeyView(key));
-      stable = false;
+      const view = this.disk.getItem(storeKey);
+      if (view === undefined || recordState(view) !== ItemState.Live) return null;
+      rec = Buffer.from(view);
+      fromDisk = true;
     }
-    if (rec === undefined || recordState(rec) !== ItemState.Live) return null;
+    if (recordState(rec) !== ItemState.Live) return null;
     const cas = recordCas(rec);
     if (cas <= this.flushCas) {
       if (fill) this.stats.get_flushed++;
@@ -482,7 +502,8 @@ export class Engine {
       this.tombstone(vb, key, rec, ItemState.Expired);
       return null;
     }
-    if (fill) this.fillView(rec, stable);
+    if (fromDisk) this.cache.put(mapKey, rec);
+    if (fill) this.fillView(rec, true);
     return rec;
   }
 
@@ -525,7 +546,7 @@ export class Engine {
     const storeKey = Buffer.allocUnsafe(2 + key.length);
     storeKey.writeUInt16BE(vb.id, 0);
     key.buf.copy(storeKey, 2, key.offset, key.offset + key.length);
-    const w: PendingWrite = { vb, mapKey: key.buf.toString('latin1', key.offset, key.offset + key.length), storeKey, record, seqno, batch: 0, warmupExpiry: this.warmupExpiring };
+    const w: PendingWrite = { vb, mapKey: storeKey.toString('latin1'), storeKey, record, seqno, batch: 0, warmupExpiry: this.warmupExpiring };
     vb.pending.set(w.mapKey, w);
     this.lastBatch = this.flusher.enqueue(w);
     this.lastCas = recordCas(record);

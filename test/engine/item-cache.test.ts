@@ -1,0 +1,61 @@
+/**
+ * The resident item cache on its own: byte accounting, oldest-first ejection under the quota,
+ * per-vBucket drop, and a quota of 0 caching nothing.
+ */
+import t from 'tap';
+import { ItemCache } from '../../lib/engine/item-cache.js';
+
+const key = (vbid: number, k: string): string => String.fromCharCode(vbid >> 8, vbid & 0xff) + k;
+const rec = (n: number): Buffer => Buffer.alloc(n, 0x61);
+
+t.test('put, get, replace and delete keep the byte count exact', async (t) => {
+  const c = new ItemCache(1 << 20);
+  c.put(key(0, 'a'), rec(100));
+  c.put(key(0, 'b'), rec(50));
+  const afterTwo = c.bytes;
+  t.equal(c.items, 2);
+  c.put(key(0, 'a'), rec(10));
+  t.equal(c.bytes, afterTwo - 90, 'replacing counts the new record only');
+  t.equal(c.get(key(0, 'a'))?.length, 10);
+  c.delete(key(0, 'a'));
+  c.delete(key(0, 'b'));
+  c.delete(key(0, 'never'));
+  t.equal(c.bytes, 0);
+  t.equal(c.items, 0);
+  t.equal(c.get(key(0, 'a')), undefined);
+  t.equal(c.hits, 1);
+  t.equal(c.misses, 1);
+});
+
+t.test('over the quota the oldest entries are ejected, never the newest', async (t) => {
+  const c = new ItemCache(10_000);
+  for (let i = 0; i < 200; i++) c.put(key(0, `k${i}`), rec(100));
+  t.ok(c.bytes <= 10_000, `bytes ${c.bytes} within the quota`);
+  t.ok(c.ejections > 0, 'something was ejected');
+  t.equal(c.items + c.ejections, 200, 'every entry is either kept or counted as ejected');
+  t.ok(c.get(key(0, 'k199')), 'the newest stays');
+  t.equal(c.get(key(0, 'k0')), undefined, 'the oldest went first');
+  c.put(key(0, 'huge'), rec(20_000));
+  t.equal(c.get(key(0, 'huge')), undefined, 'a record larger than the whole quota is not kept');
+  t.ok(c.get(key(0, 'k199')), 'and did not push anything out');
+});
+
+t.test('dropVBucket forgets exactly that vBucket', async (t) => {
+  const c = new ItemCache(1 << 20);
+  for (const vb of [0, 1, 258]) for (let i = 0; i < 10; i++) c.put(key(vb, `k${i}`), rec(10));
+  c.dropVBucket(1);
+  t.equal(c.items, 20);
+  t.equal(c.get(key(1, 'k3')), undefined);
+  t.ok(c.get(key(0, 'k3')));
+  t.ok(c.get(key(258, 'k3')), 'vBucket 258 (0x0102) is not 1');
+  c.clear();
+  t.equal(c.items, 0);
+  t.equal(c.bytes, 0);
+});
+
+t.test('a quota of 0 caches nothing', async (t) => {
+  const c = new ItemCache(0);
+  c.put(key(0, 'a'), rec(1));
+  t.equal(c.items, 0);
+  t.equal(c.bytes, 0);
+});

@@ -1,0 +1,92 @@
+/**
+ * The resident cache in front of LMDB (-m): items beyond the quota are still served (from
+ * disk), a cached item never outlives a DELETE, FLUSH, expiry or overwrite, and what -m says
+ * shows in stats.
+ */
+import t from 'tap';
+import { Op, St, setExtras } from '../fixtures/frames.js';
+import { clientFor, serverFor } from '../fixtures/harness.js';
+import { removeDataDir, startServer, tempDataDir } from '../fixtures/server.js';
+
+const value = (i: number): string => `value-${i}-`.padEnd(200, String.fromCharCode(97 + (i % 26)));
+
+t.test('with -m 1, more items than fit are all served right, and stats show the quota', async (t) => {
+  const server = await serverFor(t, { args: ['-m', '1'] });
+  const c = await clientFor(t, server.port);
+  const n = 8000;
+  for (let from = 0; from < n; from += 500) {
+    const sets = [];
+    for (let i = from; i < from + 500; i++) sets.push({ opcode: Op.SETQ, key: `item-${i}`, extras: setExtras(i, 0), value: value(i) });
+    await c.pipeline(...sets, { opcode: Op.NOOP });
+  }
+  for (let round = 0; round < 2; round++) {
+    let wrong = 0;
+    for (let from = 0; from < n; from += 500) {
+      const gets = [];
+      for (let i = from; i < from + 500; i++) gets.push({ opcode: Op.GET, key: `item-${i}`, opaque: i });
+      const rs = await c.pipeline(...gets);
+      const answers = rs.filter((r) => r.opcode === Op.GET);
+      if (answers.length !== 500) wrong += 500 - answers.length;
+      for (const r of answers) if (r.status !== St.SUCCESS || r.value.toString() !== value(r.opaque) || r.extras.readUInt32BE(0) !== r.opaque) wrong++;
+    }
+    t.equal(wrong, 0, `round ${round}: all ${n} items read back right`);
+  }
+  const s = await c.stats();
+  t.equal(s.get('limit_maxbytes'), String(1024 * 1024));
+  t.ok(Number(s.get('cache_bytes')) <= 1024 * 1024, `cache_bytes ${s.get('cache_bytes')} within -m`);
+  t.ok(Number(s.get('cache_ejections')) > 0, 'the cache ejected items to stay within -m');
+  t.equal(s.get('evictions'), '0', 'nothing was evicted: every item is on disk');
+  t.equal(s.get('curr_items'), String(n));
+  t.equal((await c.stats('settings')).get('maxbytes'), String(1024 * 1024));
+});
+
+t.test('a cached item does not survive DELETE, overwrite, FLUSH or expiry', async (t) => {
+  const server = await serverFor(t);
+  const c = await clientFor(t, server.port);
+  const get = async (key: string): Promise<string | number> => {
+    const r = await c.call({ opcode: Op.GET, key });
+    return r.status === St.SUCCESS ? r.value.toString() : r.status;
+  };
+  // Let each write commit, so the next read is served from the cache, not the pending write.
+  const settle = async (): Promise<void> => {
+    for (;;) {
+      const s = await c.stats();
+      if (s.get('flusher_backlog') === '0') return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  for (const k of ['d', 'o', 'f', 'e']) await c.call({ opcode: Op.SET, key: k, extras: setExtras(0, k === 'e' ? 1 : 0), value: `first-${k}` });
+  await settle();
+  for (const k of ['d', 'o', 'f', 'e']) t.equal(await get(k), `first-${k}`, `${k} read (and cached)`);
+  t.ok(Number((await c.stats()).get('cache_items')) >= 4, 'the items are resident');
+  await c.call({ opcode: Op.DELETE, key: 'd' });
+  await c.call({ opcode: Op.SET, key: 'o', extras: setExtras(0, 0), value: 'second' });
+  await settle();
+  t.equal(await get('d'), St.KEY_ENOENT, 'deleted');
+  t.equal(await get('o'), 'second', 'overwritten');
+  await new Promise((r) => setTimeout(r, 2100));
+  t.equal(await get('e'), St.KEY_ENOENT, 'expired');
+  await c.call({ opcode: Op.FLUSH });
+  await settle();
+  t.equal(await get('f'), St.KEY_ENOENT, 'flushed');
+  t.equal(await get('o'), St.KEY_ENOENT, 'flushed too');
+  t.equal((await c.stats()).get('cache_items'), '0', 'FLUSH empties the cache');
+});
+
+t.test('-m 0 reads every item from LMDB, across a restart', async (t) => {
+  const dataDir = tempDataDir();
+  t.teardown(() => removeDataDir(dataDir));
+  let server = await startServer({ dataDir, args: ['-m', '0'] });
+  let c = await clientFor(t, server.port);
+  await c.call({ opcode: Op.SET, key: 'k', extras: setExtras(3, 0), value: 'on disk' });
+  t.equal((await c.call({ opcode: Op.GET, key: 'k' })).value.toString(), 'on disk');
+  t.equal((await c.stats()).get('cache_items'), '0');
+  c.end();
+  await server.stop('SIGTERM');
+  server = await startServer({ dataDir, args: ['-m', '0'] });
+  t.teardown(() => server.stop('SIGKILL'));
+  c = await clientFor(t, server.port);
+  const r = await c.call({ opcode: Op.GET, key: 'k' });
+  t.equal(r.value.toString(), 'on disk', 'served after restart');
+  t.equal(r.extras.readUInt32BE(0), 3);
+});
