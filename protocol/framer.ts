@@ -41,11 +41,13 @@ export interface FramerLimits {
 }
 
 const INITIAL_CAPACITY = 16 * 1024;
+/** What an empty framer points at: shared, never written (an empty framer owns nothing). */
+const EMPTY = Buffer.alloc(0);
 /** Above this an owned buffer is dropped once empty, so one large frame does not pin memory. */
 const RETAIN_LIMIT = 256 * 1024;
 
 export class Framer {
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = EMPTY;
   private off = 0;
   private len = 0;
   private owned = false;
@@ -188,7 +190,7 @@ export class Framer {
     this.len = 0;
     this.off = 0;
     if (!this.owned || this.buf.length > RETAIN_LIMIT || this.stopped) {
-      this.buf = Buffer.alloc(0);
+      this.buf = EMPTY;
       this.owned = false;
     }
   }

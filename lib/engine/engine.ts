@@ -97,7 +97,7 @@ export class Engine {
   ) {
     this.vbuckets = new Array<VBucket | undefined>(options.vbuckets).fill(undefined);
     this.cas = new CasGenerator(disk.getMeta<number>(META_MAX_CAS) ?? 0);
-    this.cache = new ItemCache(options.cacheBytes ?? 0);
+    this.cache = new ItemCache(options.cacheBytes ?? 0, (key) => this.vbuckets[(key.charCodeAt(0) << 8) | key.charCodeAt(1)]?.pending.has(key) === true);
     this.flushCas = disk.getMeta<number>(META_FLUSH_CAS) ?? 0;
     this.flusher = new Flusher(
       disk,
@@ -364,7 +364,7 @@ export class Engine {
     const vb = this.vbuckets[vbid];
     if (vb === undefined || vb.state !== VBucketState.Active) return false;
     const key: KeyRef = { vbid, buf: storeKey, offset: 2, length: storeKey.length - 2 };
-    const rec = this.currentRecord(vb, key);
+    const rec = this.currentRecord(key);
     if (rec === undefined || recordSeqno(rec) !== snapshotSeqno || recordState(rec) !== ItemState.Live) return false;
     this.warmupExpiring = true;
     try {
@@ -390,7 +390,7 @@ export class Engine {
     const vb = this.vbuckets[vbid];
     if (vb === undefined || this.flusher.failed) return false;
     const key: KeyRef = { vbid, buf: storeKey, offset: 2, length: storeKey.length - 2 };
-    const rec = this.currentRecord(vb, key);
+    const rec = this.currentRecord(key);
     if (rec === undefined || recordSeqno(rec) !== snapshotSeqno) return false;
     if (recordState(rec) !== ItemState.Live && snapshotSeqno > vb.purgeSeqno) vb.purgeSeqno = snapshotSeqno;
     const w: PendingWrite = { vb, mapKey: storeKey.toString('latin1'), storeKey: Buffer.from(storeKey), record: null, seqno: snapshotSeqno, batch: 0, warmupExpiry: false };
@@ -411,11 +411,18 @@ export class Engine {
   // ---- internals ----
 
   private batchCommitted(writes: readonly PendingWrite[], highs: ReadonlyMap<VBucket, number>): void {
-    // In batch order, so the cache ends with what LMDB now holds for each key.
+    // An entry still holding a committed write turns clean, or goes if it is a tombstone; one
+    // holding a newer write stays as it is. A purge drops the entry unless a newer write came.
     for (const w of writes) {
       if (w.vb.deleted) continue;
-      if (w.record !== null && recordState(w.record) === ItemState.Live) this.cache.put(w.mapKey, w.record);
-      else this.cache.delete(w.mapKey);
+      const cached = this.cache.peek(w.mapKey);
+      if (cached === undefined) continue;
+      if (w.record === null) {
+        if (recordSeqno(cached) <= w.seqno) this.cache.delete(w.mapKey);
+      } else if (cached === w.record) {
+        if (recordState(cached) === ItemState.Live) this.cache.settle(w.mapKey);
+        else this.cache.delete(w.mapKey);
+      }
     }
     for (const [vb, high] of highs) {
       vb.snapStart = vb.persistedHighSeqno + 1;
@@ -464,27 +471,21 @@ export class Engine {
     return vb !== undefined && vb.state === VBucketState.Active ? vb : null;
   }
 
-  /** The newest record for a key: pending, else cached, else committed (then an LMDB view). */
-  private currentRecord(vb: VBucket, key: KeyRef): Buffer | undefined {
+  /** The newest record for a key: resident (every uncommitted write is), else committed (then
+   * an LMDB view). */
+  private currentRecord(key: KeyRef): Buffer | undefined {
     const storeKey = this.storeKeyView(key);
-    const mapKey = storeKey.toString('latin1');
-    if (vb.pending.size > 0) {
-      const p = vb.pending.get(mapKey);
-      if (p !== undefined && p.record !== null) return p.record;
-    }
-    return this.cache.get(mapKey) ?? this.disk.getItem(storeKey);
+    return this.cache.peek(storeKey.toString('latin1')) ?? this.disk.getItem(storeKey);
   }
 
   /** The live record for a key, or null (expired items found here are expired for good).
-   * With `fill`, the view describes it. The record is immutable (pending or cached): a live
-   * one read from LMDB is copied into the cache. */
+   * With `fill`, the view describes it. The record is immutable: resident (every uncommitted
+   * write is), or read from LMDB and copied into the cache. */
   private findLive(vb: VBucket, key: KeyRef, fill: boolean): Buffer | null {
     const storeKey = this.storeKeyView(key);
     const mapKey = storeKey.toString('latin1');
-    let rec: Buffer | undefined;
+    let rec = this.cache.get(mapKey);
     let fromDisk = false;
-    if (vb.pending.size > 0) rec = vb.pending.get(mapKey)?.record ?? undefined;
-    if (rec === undefined) rec = this.cache.get(mapKey);
     if (rec === undefined) {
       const view = this.disk.getItem(storeKey);
       if (view === undefined || recordState(view) !== ItemState.Live) return null;
@@ -497,12 +498,13 @@ export class Engine {
       if (fill) this.stats.get_flushed++;
       return null;
     }
-    if (isExpired(recordExpiry(rec), nowSeconds())) {
+    const expiry = recordExpiry(rec);
+    if (expiry !== 0 && isExpired(expiry, nowSeconds())) {
       if (fill) this.stats.get_expired++;
       this.tombstone(vb, key, rec, ItemState.Expired);
       return null;
     }
-    if (fromDisk) this.cache.put(mapKey, rec);
+    if (fromDisk) this.cache.putClean(mapKey, rec);
     if (fill) this.fillView(rec, true);
     return rec;
   }
@@ -548,6 +550,7 @@ export class Engine {
     key.buf.copy(storeKey, 2, key.offset, key.offset + key.length);
     const w: PendingWrite = { vb, mapKey: storeKey.toString('latin1'), storeKey, record, seqno, batch: 0, warmupExpiry: this.warmupExpiring };
     vb.pending.set(w.mapKey, w);
+    this.cache.putDirty(w.mapKey, record);
     this.lastBatch = this.flusher.enqueue(w);
     this.lastCas = recordCas(record);
     this.lastSeqno = seqno;

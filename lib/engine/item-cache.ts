@@ -1,15 +1,16 @@
 /**
- * The resident item cache: committed live records kept in memory up to a byte quota (`-m`),
- * in front of LMDB, as kv_engine's hash table keeps resident values in front of its disk.
+ * The resident item table: the newest record of every key with a write not yet committed
+ * (dirty, pinned), plus committed live records up to a byte quota (`-m`), in front of LMDB, as
+ * kv_engine's hash table keeps dirty and resident items in front of its disk.
  *
- * Why: a GET answered from here costs one map lookup; from LMDB it costs a B-tree descent
- * through the memory map, which on a loaded machine is the largest single part of a GET.
- * Every byte is also on disk, so dropping an entry (ejection) loses nothing; the oldest
- * inserted go first.
+ * Why: a read answered from here costs one map lookup; from LMDB it costs a B-tree descent
+ * through the memory map, which on a loaded machine is the largest single part of a GET. A
+ * clean entry is also on disk, so dropping it (ejection) loses nothing; the oldest inserted go
+ * first. Dirty entries are never ejected: the table is where reads find writes not yet on disk.
  *
  * Keys are the LMDB key (vbid u16 BE + key bytes) as a latin1 string. The engine keeps it
- * coherent: it fills entries from LMDB reads and from commits, and removes them when a commit
- * removes or tombstones the key, when a vBucket is deleted and on FLUSH.
+ * coherent: every write lands here at once (tombstones too), a commit turns an entry clean or
+ * drops it (a tombstone, a purge), LMDB reads fill it, DEL_VBUCKET and FLUSH empty it.
  */
 
 /** Rough per-entry cost beyond key and record bytes (map slot, string, Buffer objects). */
@@ -23,7 +24,11 @@ export class ItemCache {
   hits = 0;
   misses = 0;
 
-  constructor(readonly quotaBytes: number) {}
+  /** `isPinned(key)`: the key has a write not yet committed, so its entry must stay. */
+  constructor(
+    readonly quotaBytes: number,
+    private readonly isPinned: (key: string) => boolean = () => false,
+  ) {}
 
   get items(): number {
     return this.map.size;
@@ -36,15 +41,27 @@ export class ItemCache {
     return rec;
   }
 
-  /** Keeps `record` (which must never be modified afterwards) as the key's committed record. */
-  put(key: string, record: Buffer): void {
-    if (this.quotaBytes === 0) return;
-    this.delete(key);
-    const size = cost(key, record);
-    if (size > this.quotaBytes) return;
-    this.map.set(key, record);
-    this.bytes += size;
-    if (this.bytes > this.quotaBytes) this.eject(key);
+  /** The entry without counting a hit or miss (the engine's own bookkeeping). */
+  peek(key: string): Buffer | undefined {
+    return this.map.get(key);
+  }
+
+  /** Makes `record` (never modified afterwards) the key's newest record: a write, pinned until
+   * its commit. */
+  putDirty(key: string, record: Buffer): void {
+    this.insert(key, record);
+  }
+
+  /** Keeps a committed record read from LMDB, if the quota has room for it at all. */
+  putClean(key: string, record: Buffer): void {
+    if (cost(key, record) > this.quotaBytes) return;
+    this.insert(key, record);
+  }
+
+  /** The key's write committed: its entry is clean now, kept as the quota allows. */
+  settle(key: string): void {
+    const rec = this.map.get(key);
+    if (rec !== undefined && cost(key, rec) > this.quotaBytes) this.delete(key);
   }
 
   delete(key: string): void {
@@ -68,11 +85,18 @@ export class ItemCache {
     this.bytes = 0;
   }
 
-  /** Drops the oldest entries until under quota, never the one just inserted. */
+  private insert(key: string, record: Buffer): void {
+    this.delete(key);
+    this.map.set(key, record);
+    this.bytes += cost(key, record);
+    if (this.bytes > this.quotaBytes) this.eject(key);
+  }
+
+  /** Drops the oldest clean entries until under quota, never the one just inserted. */
   private eject(keep: string): void {
     for (const [key, rec] of this.map) {
       if (this.bytes <= this.quotaBytes) return;
-      if (key === keep) continue;
+      if (key === keep || this.isPinned(key)) continue;
       this.map.delete(key);
       this.bytes -= cost(key, rec);
       this.ejections++;

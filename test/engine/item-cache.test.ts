@@ -1,6 +1,7 @@
 /**
- * The resident item cache on its own: byte accounting, oldest-first ejection under the quota,
- * per-vBucket drop, and a quota of 0 caching nothing.
+ * The resident item table on its own: byte accounting, oldest-first ejection of clean entries
+ * under the quota, dirty (pinned) entries never ejected, per-vBucket drop, and a quota of 0
+ * keeping only dirty entries.
  */
 import t from 'tap';
 import { ItemCache } from '../../lib/engine/item-cache.js';
@@ -10,11 +11,11 @@ const rec = (n: number): Buffer => Buffer.alloc(n, 0x61);
 
 t.test('put, get, replace and delete keep the byte count exact', async (t) => {
   const c = new ItemCache(1 << 20);
-  c.put(key(0, 'a'), rec(100));
-  c.put(key(0, 'b'), rec(50));
+  c.putClean(key(0, 'a'), rec(100));
+  c.putClean(key(0, 'b'), rec(50));
   const afterTwo = c.bytes;
   t.equal(c.items, 2);
-  c.put(key(0, 'a'), rec(10));
+  c.putClean(key(0, 'a'), rec(10));
   t.equal(c.bytes, afterTwo - 90, 'replacing counts the new record only');
   t.equal(c.get(key(0, 'a'))?.length, 10);
   c.delete(key(0, 'a'));
@@ -29,20 +30,20 @@ t.test('put, get, replace and delete keep the byte count exact', async (t) => {
 
 t.test('over the quota the oldest entries are ejected, never the newest', async (t) => {
   const c = new ItemCache(10_000);
-  for (let i = 0; i < 200; i++) c.put(key(0, `k${i}`), rec(100));
+  for (let i = 0; i < 200; i++) c.putClean(key(0, `k${i}`), rec(100));
   t.ok(c.bytes <= 10_000, `bytes ${c.bytes} within the quota`);
   t.ok(c.ejections > 0, 'something was ejected');
   t.equal(c.items + c.ejections, 200, 'every entry is either kept or counted as ejected');
   t.ok(c.get(key(0, 'k199')), 'the newest stays');
   t.equal(c.get(key(0, 'k0')), undefined, 'the oldest went first');
-  c.put(key(0, 'huge'), rec(20_000));
+  c.putClean(key(0, 'huge'), rec(20_000));
   t.equal(c.get(key(0, 'huge')), undefined, 'a record larger than the whole quota is not kept');
   t.ok(c.get(key(0, 'k199')), 'and did not push anything out');
 });
 
 t.test('dropVBucket forgets exactly that vBucket', async (t) => {
   const c = new ItemCache(1 << 20);
-  for (const vb of [0, 1, 258]) for (let i = 0; i < 10; i++) c.put(key(vb, `k${i}`), rec(10));
+  for (const vb of [0, 1, 258]) for (let i = 0; i < 10; i++) c.putClean(key(vb, `k${i}`), rec(10));
   c.dropVBucket(1);
   t.equal(c.items, 20);
   t.equal(c.get(key(1, 'k3')), undefined);
@@ -53,9 +54,29 @@ t.test('dropVBucket forgets exactly that vBucket', async (t) => {
   t.equal(c.bytes, 0);
 });
 
-t.test('a quota of 0 caches nothing', async (t) => {
-  const c = new ItemCache(0);
-  c.put(key(0, 'a'), rec(1));
-  t.equal(c.items, 0);
+t.test('a quota of 0 keeps only dirty entries, until they settle', async (t) => {
+  const dirty = new Set<string>();
+  const c = new ItemCache(0, (k) => dirty.has(k));
+  c.putClean(key(0, 'a'), rec(1));
+  t.equal(c.items, 0, 'nothing read from disk is kept');
+  dirty.add(key(0, 'w'));
+  c.putDirty(key(0, 'w'), rec(1));
+  t.ok(c.get(key(0, 'w')), 'an uncommitted write is kept whatever the quota');
+  dirty.delete(key(0, 'w'));
+  c.settle(key(0, 'w'));
+  t.equal(c.items, 0, 'once committed it goes');
   t.equal(c.bytes, 0);
+});
+
+t.test('dirty entries are never ejected, however old', async (t) => {
+  const dirty = new Set<string>();
+  const c = new ItemCache(5_000, (k) => dirty.has(k));
+  for (let i = 0; i < 10; i++) {
+    dirty.add(key(0, `d${i}`));
+    c.putDirty(key(0, `d${i}`), rec(100));
+  }
+  for (let i = 0; i < 200; i++) c.putClean(key(0, `c${i}`), rec(100));
+  for (let i = 0; i < 10; i++) t.ok(c.peek(key(0, `d${i}`)), `dirty d${i} still there`);
+  t.ok(c.ejections > 0, 'clean entries made room');
+  t.equal(c.peek(key(0, 'c0')), undefined, 'the oldest clean entry went');
 });

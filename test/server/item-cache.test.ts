@@ -73,6 +73,22 @@ t.test('a cached item does not survive DELETE, overwrite, FLUSH or expiry', asyn
   t.equal((await c.stats()).get('cache_items'), '0', 'FLUSH empties the cache');
 });
 
+t.test('with -m 0 and commits held back, a write is read back at once and after its commit', async (t) => {
+  const server = await serverFor(t, { args: ['-m', '0'], env: { LMCACHED_FLUSH_DELAY_MS: '300' } });
+  const c = await clientFor(t, server.port);
+  await c.call({ opcode: Op.SET, key: 'w', extras: setExtras(0, 0), value: 'one' });
+  await c.call({ opcode: Op.SET, key: 'w', extras: setExtras(0, 0), value: 'two' });
+  t.equal((await c.call({ opcode: Op.GET, key: 'w' })).value.toString(), 'two', 'the newest uncommitted write');
+  t.not((await c.stats()).get('flusher_backlog'), '0', 'the write was not committed yet');
+  await c.call({ opcode: Op.DELETE, key: 'w' });
+  t.equal((await c.call({ opcode: Op.GET, key: 'w' })).status, St.KEY_ENOENT, 'an uncommitted delete hides it');
+  await c.call({ opcode: Op.ADD, key: 'w', extras: setExtras(0, 0), value: 'three' });
+  await new Promise((r) => setTimeout(r, 1000));
+  t.equal((await c.stats()).get('flusher_backlog'), '0', 'all committed now');
+  t.equal((await c.call({ opcode: Op.GET, key: 'w' })).value.toString(), 'three', 'read from LMDB after the commit');
+  t.equal((await c.stats()).get('cache_items'), '0', 'nothing stays resident with -m 0');
+});
+
 t.test('-m 0 reads every item from LMDB, across a restart', async (t) => {
   const dataDir = tempDataDir();
   t.teardown(() => removeDataDir(dataDir));
