@@ -4,7 +4,10 @@
  * or PATH; else Debian's memcaslap -B; else lmcached's own load generator.
  *
  * Environment: BENCH_SECONDS (default 20), BENCH_CLIENTS (50), BENCH_KEYS (100000),
- * BENCH_PIPELINE (runs a pipelined pass too, default 16; 0 to skip), BENCH_ACK (memory).
+ * BENCH_PIPELINE (runs a pipelined pass too, default 16; 0 to skip), BENCH_ACK (memory),
+ * BENCH_ROUNDS (default 3): memcached and lmcached are measured alternately this many times and
+ * the median ratio is reported, because on a shared 2-core VM one pair of runs can be off by a
+ * third either way.
  */
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -23,6 +26,7 @@ const clients = Number(process.env.BENCH_CLIENTS ?? 50);
 const keys = Number(process.env.BENCH_KEYS ?? 100_000);
 const pipeline = Number(process.env.BENCH_PIPELINE ?? 16);
 const ack = process.env.BENCH_ACK === 'persist' ? 'persist' : 'memory';
+const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 
 function which(cmd: string): string | null {
   const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
@@ -107,14 +111,26 @@ async function main(): Promise<void> {
   const { tool, list } = scenarios();
   console.log(`# lmcached vs memcached — ${tool}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${new Date().toISOString()}`);
   for (const s of list) {
-    const mc = await measure(() => startMemcached(1), s);
-    const lm = await measure(() => startLmcached(ack), s);
     console.log(`\n## ${s.name}\n`);
-    console.log('| server | ops/s | p50 ms | p99 ms | p99.9 ms |');
-    console.log('|---|---:|---:|---:|---:|');
-    for (const r of [mc, lm]) console.log(`| ${r.server} | ${Math.round(r.figures.opsPerSec)} | ${fmt(r.figures.p50Ms)} | ${fmt(r.figures.p99Ms)} | ${fmt(r.figures.p999Ms)} |`);
-    console.log(`\nratio lmcached / memcached: **${(lm.figures.opsPerSec / mc.figures.opsPerSec).toFixed(2)}**`);
-    console.log(`\ncommand: \`${lm.command.replace(/-p \d+|:\d+ /, (m) => m.replace(/\d+/, 'PORT'))}\``);
+    console.log('| round | server | ops/s | p50 ms | p99 ms | p99.9 ms | ratio |');
+    console.log('|---:|---|---:|---:|---:|---:|---:|');
+    const ratios: number[] = [];
+    let command = '';
+    for (let round = 1; round <= rounds; round++) {
+      const mc = await measure(() => startMemcached(1), s);
+      const lm = await measure(() => startLmcached(ack), s);
+      const ratio = lm.figures.opsPerSec / mc.figures.opsPerSec;
+      ratios.push(ratio);
+      command = lm.command;
+      for (const r of [mc, lm]) {
+        const shown = r === lm ? ratio.toFixed(2) : '';
+        console.log(`| ${round} | ${r.server} | ${Math.round(r.figures.opsPerSec)} | ${fmt(r.figures.p50Ms)} | ${fmt(r.figures.p99Ms)} | ${fmt(r.figures.p999Ms)} | ${shown} |`);
+      }
+    }
+    const sorted = [...ratios].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)];
+    console.log(`\nratio lmcached / memcached: **${median.toFixed(2)}** (median of ${rounds}; each: ${ratios.map((r) => r.toFixed(2)).join(', ')})`);
+    console.log(`\ncommand: \`${command.replace(/-p \d+|:\d+ /, (m) => m.replace(/\d+/, 'PORT'))}\``);
   }
 }
 
