@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { AsciiFramer } from '../../protocol/ascii-framer.js';
-import { rng } from '../fixtures/random.js';
+import { randomChunks, rng } from '../fixtures/random.js';
 
 const stream = Buffer.from('set alpha 0 0 5\r\nhello\r\nget alpha beta\r\nincr n 1\r\nset b 1 2 0\r\n\r\nversion\r\n', 'latin1');
 const expected = ['line:set alpha 0 0 5', 'data:hello:true', 'line:get alpha beta', 'line:incr n 1', 'line:set b 1 2 0', 'data::true', 'line:version'];
@@ -42,13 +42,7 @@ t.test('one chunk', async (t) => {
 t.test('seeded random splits, adopted and transient chunks alike', async (t) => {
   const next = rng(99);
   for (let round = 0; round < 300; round++) {
-    const chunks: Buffer[] = [];
-    let at = 0;
-    while (at < stream.length) {
-      const n = 1 + Math.floor(next() * 20);
-      chunks.push(stream.subarray(at, at + n));
-      at += n;
-    }
+    const chunks = randomChunks(stream, next, 20);
     for (const transient of [false, true]) {
       const seen = decode(chunks, transient);
       if (JSON.stringify(seen) !== JSON.stringify(expected)) return t.fail(`round ${round} (transient ${transient}) differs: ${JSON.stringify(seen)}`);

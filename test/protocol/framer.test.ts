@@ -5,7 +5,7 @@
 import t from 'tap';
 import { Framer, type Frame, type FramerFault } from '../../protocol/framer.js';
 import { Op, req, setExtras, arithExtras } from '../fixtures/frames.js';
-import { rng } from '../fixtures/random.js';
+import { randomChunks, rng } from '../fixtures/random.js';
 
 interface Seen {
   kind: 'frame' | 'oversized' | 'fault';
@@ -88,13 +88,7 @@ t.test('one-byte chunks decode identically', async (t) => {
 t.test('seeded random splits into many chunks decode identically', async (t) => {
   const next = rng(42);
   for (let round = 0; round < 300; round++) {
-    const chunks: Buffer[] = [];
-    let at = 0;
-    while (at < pipeline.length) {
-      const n = 1 + Math.floor(next() * 200);
-      chunks.push(pipeline.subarray(at, at + n));
-      at += n;
-    }
+    const chunks = randomChunks(pipeline, next, 200);
     const { seen } = decode(chunks);
     if (JSON.stringify(seen) !== JSON.stringify(expected)) return t.fail(`round ${round} differs`);
   }
@@ -125,13 +119,7 @@ function decodeTransient(chunks: Buffer[], sink?: (f: Frame) => boolean): { seen
 t.test('transient chunks (a reused read buffer) decode identically under random splits', async (t) => {
   const next = rng(1234);
   for (let round = 0; round < 300; round++) {
-    const chunks: Buffer[] = [];
-    let at = 0;
-    while (at < pipeline.length) {
-      const n = 1 + Math.floor(next() * 300);
-      chunks.push(pipeline.subarray(at, at + n));
-      at += n;
-    }
+    const chunks = randomChunks(pipeline, next, 300);
     const { seen } = decodeTransient(chunks);
     if (JSON.stringify(seen) !== JSON.stringify(expected)) return t.fail(`round ${round} differs`);
   }
