@@ -77,6 +77,11 @@ export class Framer {
     return this.stopped;
   }
 
+  /** Paused (by the sink or `pause()`) with requests possibly still unframed. */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
   /** Feed bytes from the socket. A `transient` chunk is a read buffer the caller reuses as
    * soon as this returns: whatever of it is still unframed then is copied. */
   push(chunk: Buffer, transient = false): void {

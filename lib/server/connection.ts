@@ -46,6 +46,8 @@ export class Connection implements Flushable {
   private endWhenFlushed = false;
   private waitingForDrain = false;
   private asyncPending = false;
+  /** The client half-closed: close once what it sent is answered. */
+  private peerEnded = false;
   /** Chosen by the first byte, as memcached does: 0x80 is binary, anything else text. */
   private ascii: AsciiSession | null = null;
   private protocolChosen = false;
@@ -67,6 +69,13 @@ export class Connection implements Flushable {
       this.waitingForDrain = false;
       this.maybeResume();
       this.producer?.resume();
+    });
+    // The client sent all it will (half-close): answer what it sent, then close, as memcached
+    // does. Sockets are half-open so that replies still queued or held for a commit
+    // (--ack=persist) are written before our end.
+    socket.on('end', () => {
+      this.peerEnded = true;
+      this.endIfDone();
     });
     socket.on('error', (err) => log.debug(`connection ${socket.remoteAddress}:${socket.remotePort}: ${err.message}`));
     socket.on('close', () => this.closed());
@@ -134,6 +143,7 @@ export class Connection implements Flushable {
         if (this.closing) return;
         this.flushOutput();
         this.maybeResume();
+        this.endIfDone();
       });
   }
 
@@ -147,6 +157,16 @@ export class Connection implements Flushable {
       this.ctx.engine.flusher.onCommit(this.onCommit);
     }
     this.held.push({ batch, pieces: [], bytes: 0 });
+  }
+
+  /** After a half-close: once no request is left to run (none waiting behind an asynchronous
+   * one or behind backpressure), answer what is queued and close. An incomplete request left in
+   * the framer can never complete, so it does not hold the close back. */
+  private endIfDone(): void {
+    if (!this.peerEnded || this.closing || this.asyncPending) return;
+    if (this.framer.isPaused && this.framer.pendingBytes > 0) return;
+    this.closeAfterWrite();
+    this.flushOutput();
   }
 
   /** Answer what is queued, then close (QUIT, protocol errors). */
@@ -273,6 +293,7 @@ export class Connection implements Flushable {
       // The framer stopped mid-chunk because a batch of replies grew large: continue.
       this.framer.resume();
       if (this.out.pending > 0) this.flushOutput();
+      this.endIfDone();
     }
   }
 
@@ -282,6 +303,7 @@ export class Connection implements Flushable {
     this.socket.resume();
     this.framer.resume();
     this.flushOutput();
+    this.endIfDone();
   }
 
   private writePieces(pieces: Buffer[]): void {

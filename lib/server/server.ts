@@ -13,7 +13,7 @@ export class Server {
   private readonly sockets = new Set<net.Socket>();
 
   constructor(private readonly ctx: ServerContext) {
-    this.server = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
+    this.server = net.createServer({ noDelay: true, pauseOnConnect: true, allowHalfOpen: true }, (socket) => this.accept(socket));
   }
 
   listen(): Promise<net.AddressInfo> {

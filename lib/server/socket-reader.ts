@@ -41,7 +41,8 @@ export function startReading(accepted: net.Socket): { socket: net.Socket; bind(r
     accepted.destroy();
     const options: OnReadSocketOptions = {
       handle,
-      allowHalfOpen: false,
+      // The connection ends its side itself once every reply is out (see Connection).
+      allowHalfOpen: true,
       onread: {
         buffer: shared,
         callback: (n) => {
