@@ -37,7 +37,7 @@ export interface KeyRef {
   length: number;
 }
 
-/** The item a read found; valid until the next engine call (the value may be an LMDB view). */
+/** The item a read found; valid until the next engine call. */
 export interface ItemView {
   cas: number;
   flags: number;
@@ -257,7 +257,6 @@ export class Engine {
       0,
       oldLength + valueLength,
     );
-    // The old record may be an LMDB view, so copy it before any other store call.
     if (append) {
       old.copy(rec, RECORD_HEADER_LENGTH, RECORD_HEADER_LENGTH, old.length);
       value.copy(rec, RECORD_HEADER_LENGTH + oldLength, valueOffset, valueOffset + valueLength);

@@ -15,6 +15,10 @@
 
 /** Rough per-entry cost beyond key and record bytes (map slot, string, Buffer objects). */
 const ENTRY_OVERHEAD = 96;
+/** Pinned entries one ejection pass may step over before giving up: a burst of uncommitted
+ * writes larger than the quota must not make every insert walk all of them. The table is then
+ * over quota until they commit, which it has to be anyway. */
+const MAX_PINNED_SKIPPED = 64;
 
 export class ItemCache {
   private readonly map = new Map<string, Buffer>();
@@ -89,14 +93,19 @@ export class ItemCache {
     this.delete(key);
     this.map.set(key, record);
     this.bytes += cost(key, record);
-    if (this.bytes > this.quotaBytes) this.eject(key);
+    if (this.bytes > this.quotaBytes && this.quotaBytes > 0) this.eject(key);
   }
 
   /** Drops the oldest clean entries until under quota, never the one just inserted. */
   private eject(keep: string): void {
+    let skipped = 0;
     for (const [key, rec] of this.map) {
       if (this.bytes <= this.quotaBytes) return;
-      if (key === keep || this.isPinned(key)) continue;
+      if (key === keep) continue;
+      if (this.isPinned(key)) {
+        if (++skipped > MAX_PINNED_SKIPPED) return;
+        continue;
+      }
       this.map.delete(key);
       this.bytes -= cost(key, rec);
       this.ejections++;

@@ -80,3 +80,21 @@ t.test('dirty entries are never ejected, however old', async (t) => {
   t.ok(c.ejections > 0, 'clean entries made room');
   t.equal(c.peek(key(0, 'c0')), undefined, 'the oldest clean entry went');
 });
+
+t.test('a burst of uncommitted writes over the quota stays, and the quota holds again once they commit', async (t) => {
+  const dirty = new Set<string>();
+  const c = new ItemCache(5_000, (k) => dirty.has(k));
+  for (let i = 0; i < 1000; i++) {
+    dirty.add(key(0, `w${i}`));
+    c.putDirty(key(0, `w${i}`), rec(100));
+  }
+  t.equal(c.items, 1000, 'every uncommitted write is kept, over the quota');
+  t.equal(c.ejections, 0);
+  for (let i = 0; i < 1000; i++) {
+    dirty.delete(key(0, `w${i}`));
+    c.settle(key(0, `w${i}`));
+  }
+  c.putClean(key(0, 'after'), rec(100));
+  t.ok(c.bytes <= 5_000, `back within the quota (${c.bytes} bytes) once committed`);
+  t.ok(c.peek(key(0, 'after')), 'the newest entry stays');
+});
