@@ -37,7 +37,8 @@ export interface KeyRef {
   length: number;
 }
 
-/** The item a read found; valid until the next engine call. */
+/** The item a read found; valid until the next engine call. `value` is an immutable record
+ * (resident, or copied from LMDB), so a large one may be referenced instead of copied. */
 export interface ItemView {
   cas: number;
   flags: number;
@@ -45,8 +46,6 @@ export interface ItemView {
   value: Buffer;
   valueOffset: number;
   valueLength: number;
-  /** True when `value` is an immutable record that may be referenced instead of copied. */
-  stable: boolean;
 }
 
 export interface EngineOptions {
@@ -69,7 +68,7 @@ export class Engine {
   readonly cas: CasGenerator;
   readonly cache: ItemCache;
   /** Filled by successful reads. */
-  readonly view: ItemView = { cas: 0, flags: 0, datatype: 0, value: Buffer.alloc(0), valueOffset: 0, valueLength: 0, stable: false };
+  readonly view: ItemView = { cas: 0, flags: 0, datatype: 0, value: Buffer.alloc(0), valueOffset: 0, valueLength: 0 };
   /** CAS of the item written by the last successful mutation. */
   lastCas = 0;
   /** Seqno and vbuuid of the last successful mutation (HELLO MUTATION_SEQNO). */
@@ -192,7 +191,7 @@ export class Engine {
     this.stats.touch_hits++;
     const updated = withExpiry(rec, absoluteExpiry(exptime, nowSeconds()), vb.nextSeqno());
     this.write(vb, key, updated, recordSeqno(updated));
-    this.fillView(updated, true);
+    this.fillView(updated);
     return Outcome.Success;
   }
 
@@ -504,11 +503,11 @@ export class Engine {
       return null;
     }
     if (fromDisk) this.cache.putClean(mapKey, rec);
-    if (fill) this.fillView(rec, true);
+    if (fill) this.fillView(rec);
     return rec;
   }
 
-  private fillView(rec: Buffer, stable: boolean): void {
+  private fillView(rec: Buffer): void {
     const v = this.view;
     v.cas = recordCas(rec);
     v.flags = recordFlags(rec);
@@ -516,7 +515,6 @@ export class Engine {
     v.value = rec;
     v.valueOffset = RECORD_HEADER_LENGTH;
     v.valueLength = rec.length - RECORD_HEADER_LENGTH;
-    v.stable = stable;
   }
 
   /** Replaces a live item (or none) by a new live record, keeping the counters right. */

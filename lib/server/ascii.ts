@@ -152,7 +152,7 @@ export class AsciiSession {
       if (o !== Outcome.Success) return this.error(this.serverError(o));
       const v = engine.view;
       this.conn.out.ascii(`VALUE ${k} ${v.flags} ${v.valueLength}${withCas ? ` ${v.cas}` : ''}\r\n`);
-      this.conn.out.bytes(v.value, v.valueOffset, v.valueLength, v.stable);
+      this.conn.out.bytes(v.value, v.valueOffset, v.valueLength, true);
       this.conn.out.ascii('\r\n');
     }
     this.reply('END');

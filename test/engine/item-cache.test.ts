@@ -54,27 +54,37 @@ t.test('dropVBucket forgets exactly that vBucket', async (t) => {
   t.equal(c.bytes, 0);
 });
 
-t.test('a quota of 0 keeps only dirty entries, until they settle', async (t) => {
+/** A table whose pinned keys are those written and not yet committed, as in the engine. */
+function withWrites(quota: number): { c: ItemCache; write(k: string, n: number): void; commit(k: string): void } {
   const dirty = new Set<string>();
-  const c = new ItemCache(0, (k) => dirty.has(k));
+  const c = new ItemCache(quota, (k) => dirty.has(k));
+  return {
+    c,
+    write: (k, n) => {
+      dirty.add(k);
+      c.putDirty(k, rec(n));
+    },
+    commit: (k) => {
+      dirty.delete(k);
+      c.settle(k);
+    },
+  };
+}
+
+t.test('a quota of 0 keeps only dirty entries, until they settle', async (t) => {
+  const { c, write, commit } = withWrites(0);
   c.putClean(key(0, 'a'), rec(1));
   t.equal(c.items, 0, 'nothing read from disk is kept');
-  dirty.add(key(0, 'w'));
-  c.putDirty(key(0, 'w'), rec(1));
+  write(key(0, 'w'), 1);
   t.ok(c.get(key(0, 'w')), 'an uncommitted write is kept whatever the quota');
-  dirty.delete(key(0, 'w'));
-  c.settle(key(0, 'w'));
+  commit(key(0, 'w'));
   t.equal(c.items, 0, 'once committed it goes');
   t.equal(c.bytes, 0);
 });
 
 t.test('dirty entries are never ejected, however old', async (t) => {
-  const dirty = new Set<string>();
-  const c = new ItemCache(5_000, (k) => dirty.has(k));
-  for (let i = 0; i < 10; i++) {
-    dirty.add(key(0, `d${i}`));
-    c.putDirty(key(0, `d${i}`), rec(100));
-  }
+  const { c, write } = withWrites(5_000);
+  for (let i = 0; i < 10; i++) write(key(0, `d${i}`), 100);
   for (let i = 0; i < 200; i++) c.putClean(key(0, `c${i}`), rec(100));
   for (let i = 0; i < 10; i++) t.ok(c.peek(key(0, `d${i}`)), `dirty d${i} still there`);
   t.ok(c.ejections > 0, 'clean entries made room');
@@ -82,18 +92,11 @@ t.test('dirty entries are never ejected, however old', async (t) => {
 });
 
 t.test('a burst of uncommitted writes over the quota stays, and the quota holds again once they commit', async (t) => {
-  const dirty = new Set<string>();
-  const c = new ItemCache(5_000, (k) => dirty.has(k));
-  for (let i = 0; i < 1000; i++) {
-    dirty.add(key(0, `w${i}`));
-    c.putDirty(key(0, `w${i}`), rec(100));
-  }
+  const { c, write, commit } = withWrites(5_000);
+  for (let i = 0; i < 1000; i++) write(key(0, `w${i}`), 100);
   t.equal(c.items, 1000, 'every uncommitted write is kept, over the quota');
   t.equal(c.ejections, 0);
-  for (let i = 0; i < 1000; i++) {
-    dirty.delete(key(0, `w${i}`));
-    c.settle(key(0, `w${i}`));
-  }
+  for (let i = 0; i < 1000; i++) commit(key(0, `w${i}`));
   c.putClean(key(0, 'after'), rec(100));
   t.ok(c.bytes <= 5_000, `back within the quota (${c.bytes} bytes) once committed`);
   t.ok(c.peek(key(0, 'after')), 'the newest entry stays');

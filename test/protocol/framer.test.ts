@@ -2,7 +2,7 @@
  * The framer decodes identically however the stream is split, reports limits at header time,
  * never mutates its input, and does not hold on to memory after a large frame.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { Framer, type Frame, type FramerFault } from '../../protocol/framer.js';
 import { Op, req, setExtras, arithExtras } from '../fixtures/frames.js';
 import { randomChunks, rng } from '../fixtures/random.js';
@@ -85,14 +85,18 @@ t.test('one-byte chunks decode identically', async (t) => {
   t.same(decode(chunks).seen, expected);
 });
 
-t.test('seeded random splits into many chunks decode identically', async (t) => {
-  const next = rng(42);
+/** Decodes 300 seeded random chunkings of the pipeline with `run`; passes if all agree. */
+function agreesUnderRandomSplits(t: Test, seed: number, maxChunk: number, run: (chunks: Buffer[]) => { seen: Seen[] }, agreed: string): void {
+  const next = rng(seed);
   for (let round = 0; round < 300; round++) {
-    const chunks = randomChunks(pipeline, next, 200);
-    const { seen } = decode(chunks);
-    if (JSON.stringify(seen) !== JSON.stringify(expected)) return t.fail(`round ${round} differs`);
+    const { seen } = run(randomChunks(pipeline, next, maxChunk));
+    if (JSON.stringify(seen) !== JSON.stringify(expected)) return void t.fail(`round ${round} differs`);
   }
-  t.pass('300 random chunkings agree');
+  t.pass(agreed);
+}
+
+t.test('seeded random splits into many chunks decode identically', async (t) => {
+  agreesUnderRandomSplits(t, 42, 200, (chunks) => decode(chunks), '300 random chunkings agree');
 });
 
 /** Feeds `chunks` through one reused read buffer, scribbling over it after every push, as
@@ -117,13 +121,7 @@ function decodeTransient(chunks: Buffer[], sink?: (f: Frame) => boolean): { seen
 }
 
 t.test('transient chunks (a reused read buffer) decode identically under random splits', async (t) => {
-  const next = rng(1234);
-  for (let round = 0; round < 300; round++) {
-    const chunks = randomChunks(pipeline, next, 300);
-    const { seen } = decodeTransient(chunks);
-    if (JSON.stringify(seen) !== JSON.stringify(expected)) return t.fail(`round ${round} differs`);
-  }
-  t.pass('300 random chunkings through one reused buffer agree');
+  agreesUnderRandomSplits(t, 1234, 300, (chunks) => decodeTransient(chunks), '300 random chunkings through one reused buffer agree');
 });
 
 t.test('a framer paused inside a transient chunk keeps its own copy of the rest', async (t) => {

@@ -35,5 +35,5 @@ export function handleGetOrTouch(conn: Connection, f: Frame, quiet: boolean): vo
   conn.out.header(op, STATUS_CODE.SUCCESS, f.opaque, v.cas, extras, keyLength, extras + keyLength + valueLength);
   conn.out.u32(v.flags);
   if (keyLength > 0) conn.out.bytes(f.buf, f.keyOffset, keyLength);
-  conn.out.bytes(v.value, v.valueOffset, valueLength, v.stable);
+  conn.out.bytes(v.value, v.valueOffset, valueLength, true);
 }
