@@ -33,7 +33,8 @@ eachAckMode(t, 'get family: hits and misses, loud and quiet', async (t, c) => {
 });
 
 eachAckMode(t, 'touch and gat family', async (t, c) => {
-  const s = await c.call({ opcode: Op.SET, key: 't', extras: setExtras(9, 1), value: 'T' });
+  // A TTL of 2, not 1: expiry is in whole seconds, so a 1 s TTL may end before the TOUCH.
+  const s = await c.call({ opcode: Op.SET, key: 't', extras: setExtras(9, 2), value: 'T' });
   const touched = await c.call({ opcode: Op.TOUCH, key: 't', extras: u32(3600), opaque: 1 });
   t.equal(touched.status, St.SUCCESS);
   t.equal(touched.value.length, 0, 'TOUCH returns no value');
@@ -45,7 +46,7 @@ eachAckMode(t, 'touch and gat family', async (t, c) => {
   t.equal(gatk.key.toString(), 't');
   t.equal(gatk.value.toString(), 'T');
   await new Promise((r) => setTimeout(r, 2100));
-  t.equal((await c.call({ opcode: Op.GET, key: 't' })).status, St.SUCCESS, 'the touch extended the 1 s TTL');
+  t.equal((await c.call({ opcode: Op.GET, key: 't' })).status, St.SUCCESS, 'the touch extended the 2 s TTL');
   const q = await c.pipeline(
     { opcode: Op.GATQ, key: 't', extras: u32(0), opaque: 2 },
     { opcode: Op.GATQ, key: 'nope', extras: u32(0), opaque: 3 },

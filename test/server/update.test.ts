@@ -68,7 +68,8 @@ eachAckMode(t, 'CAS semantics', async (t, c) => {
 
 eachAckMode(t, 'expiry: relative, absolute and past', async (t, c) => {
   const now = Math.floor(Date.now() / 1000);
-  await c.call({ opcode: Op.SET, key: 'ttl1', extras: setExtras(0, 1), value: 'x' });
+  // A TTL of 2, not 1: expiry is in whole seconds, so a 1 s TTL may end a few ms after the SET.
+  await c.call({ opcode: Op.SET, key: 'ttl1', extras: setExtras(0, 2), value: 'x' });
   await c.call({ opcode: Op.SET, key: 'abs-future', extras: setExtras(0, now + 3600), value: 'x' });
   await c.call({ opcode: Op.SET, key: 'abs-past', extras: setExtras(0, now - 10), value: 'x' });
   await c.call({ opcode: Op.SET, key: 'thirty-days', extras: setExtras(0, 60 * 60 * 24 * 30), value: 'x' });
@@ -76,7 +77,7 @@ eachAckMode(t, 'expiry: relative, absolute and past', async (t, c) => {
   t.equal((await get(c, 'abs-future')).status, St.SUCCESS);
   t.equal((await get(c, 'thirty-days')).status, St.SUCCESS, '30 days exactly is still relative');
   t.equal((await get(c, 'ttl1')).status, St.SUCCESS);
-  await new Promise((r) => setTimeout(r, 2100));
+  await new Promise((r) => setTimeout(r, 3100));
   t.equal((await get(c, 'ttl1')).status, St.KEY_ENOENT, 'a relative TTL expires');
   const add = await c.call({ opcode: Op.ADD, key: 'ttl1', extras: setExtras(0, 0), value: 'again' });
   t.equal(add.status, St.SUCCESS, 'ADD succeeds over an expired item');
