@@ -1,0 +1,120 @@
+/**
+ * `npm run bench:path`: the request path without the network: framer → dispatch → engine →
+ * reply encoding → a socket's Writable, for a 90% GET / 10% SET stream of 100-byte values over
+ * 100k keys, one request per read as memcaslap sends them, replies flushed per 50 requests.
+ *
+ * Why: on a shared 2-core VM a loopback benchmark varies by a third from run to run, mostly in
+ * the kernel; this measures only what lmcached's own code costs, as CPU time of the main thread
+ * per request (flusher commits and GC included), so a change to the hot path can be compared
+ * in a few seconds. The replies go to a Writable that drops them.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Duplex } from 'node:stream';
+import { setImmediate as yieldTurn } from 'node:timers/promises';
+import { OP } from '../protocol/opcodes.js';
+import { encodeRequest, storeExtras } from '../protocol/request-encoder.js';
+import { Engine } from '../lib/engine/engine.js';
+import { WARMUP_STEPS, Warmup } from '../lib/engine/warmup.js';
+import { Connection } from '../lib/server/connection.js';
+import type { ServerContext } from '../lib/server/context.js';
+import { parseArgs } from '../lib/settings.js';
+import { Store } from '../lib/store/store.js';
+
+const KEYS = Number(process.env.BENCH_KEYS ?? 100_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const PER_TURN = 50;
+
+/** CPU time of the main thread (user + system), in seconds, from /proc (Node 20 has no
+ * per-thread cpuUsage). */
+function mainThreadCpu(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function discardingSocket(): Socket {
+  const d = new Duplex({
+    read() {},
+    write(_chunk, _encoding, cb) {
+      cb();
+    },
+  });
+  return d as unknown as Socket;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'lmcached-path-'));
+const { settings } = parseArgs(['--data-dir', dir]);
+const store = new Store({ path: dir });
+const engine = new Engine(store, {
+  vbuckets: settings.vbuckets,
+  maxValueLength: settings.maxItemSize,
+  cacheBytes: settings.memoryLimitMb * 1024 * 1024,
+  pacing: { intervalMs: settings.flushIntervalMs, holdMs: 0 },
+});
+const warmup = new Warmup(store, engine, WARMUP_STEPS, async () => undefined);
+await warmup.run();
+const ctx: ServerContext = {
+  engine,
+  warmup,
+  store,
+  producers: new Set(),
+  settings,
+  counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0 },
+  startedAt: Date.now(),
+  version: 'bench',
+  verbosity: 0,
+};
+const conns = Array.from({ length: PER_TURN }, () => new Connection(discardingSocket(), ctx));
+
+const value = Buffer.alloc(100, 0x61);
+const key = (i: number): string => `key-${String(i).padStart(10, '0')}`;
+const sets = Array.from({ length: KEYS }, (_, i) => encodeRequest({ opcode: OP.SET, key: key(i), extras: storeExtras(0, 0), value }));
+const gets = Array.from({ length: KEYS }, (_, i) => encodeRequest({ opcode: OP.GET, key: key(i) }));
+// A read buffer reused for every request, as the server's socket reads are.
+const readBuffer = Buffer.allocUnsafe(64 * 1024);
+
+function feed(conn: Connection, request: Buffer): void {
+  request.copy(readBuffer);
+  conn.receive(readBuffer.subarray(0, request.length), true);
+}
+
+async function run(seconds: number, prefill: boolean, setsPerTen = 1): Promise<{ ops: number; cpu: number }> {
+  let seed = 12345;
+  const rand = (): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed;
+  };
+  const cpu0 = mainThreadCpu();
+  const until = Date.now() + seconds * 1000;
+  let ops = 0;
+  while (prefill ? ops < KEYS : Date.now() < until) {
+    for (let c = 0; c < PER_TURN; c++) {
+      if (prefill) {
+        if (ops < KEYS) feed(conns[c], sets[ops]);
+      } else {
+        const r = rand();
+        feed(conns[c], r % 10 < setsPerTen ? sets[(r >>> 4) % KEYS] : gets[(r >>> 4) % KEYS]);
+      }
+      ops++;
+    }
+    // Replies are written at the end of the turn (flush-queue); yielding also runs commits.
+    await yieldTurn();
+  }
+  return { ops, cpu: mainThreadCpu() - cpu0 };
+}
+
+await run(0, true);
+await engine.settle();
+await run(1, false);
+for (const [name, setsPerTen] of [['GET only', 0], ['90% GET / 10% SET', 1]] as const) {
+  const { ops, cpu } = await run(SECONDS, false, setsPerTen);
+  await engine.settle();
+  console.log(`request path, ${name}, ${KEYS} keys: ${ops} requests, main thread ${((cpu * 1e6) / ops).toFixed(2)} µs CPU per request`);
+}
+await engine.settle();
+await store.close();
+rmSync(dir, { recursive: true, force: true });
+process.exit(0);
