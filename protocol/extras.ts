@@ -3,6 +3,8 @@
  * Readers take the frame buffer and the extras offset, so nothing is allocated.
  */
 
+import { u32be } from './bytes.js';
+
 export const EXTRAS_LENGTH = {
   store: 8, // flags u32, expiry u32
   arith: 20, // delta u64, initial u64, expiry u32
@@ -18,11 +20,11 @@ export const EXTRAS_LENGTH = {
 export const ARITH_NO_CREATE = 0xffffffff;
 
 export function storeFlags(buf: Buffer, extrasOffset: number): number {
-  return buf.readUInt32BE(extrasOffset);
+  return u32be(buf, extrasOffset);
 }
 
 export function storeExpiry(buf: Buffer, extrasOffset: number): number {
-  return buf.readUInt32BE(extrasOffset + 4);
+  return u32be(buf, extrasOffset + 4);
 }
 
 /** Delta and initial are full u64s, so they are read as bigint. */
@@ -40,7 +42,7 @@ export function arithExpiry(buf: Buffer, extrasOffset: number): number {
 
 /** TOUCH, GAT, FLUSH and VERBOSITY all carry one u32. */
 export function u32Extra(buf: Buffer, extrasOffset: number): number {
-  return buf.readUInt32BE(extrasOffset);
+  return u32be(buf, extrasOffset);
 }
 
 

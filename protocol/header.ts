@@ -13,6 +13,8 @@
  *      +---------------+---------------+---------------+---------------+
  */
 
+import { putU16be, putU32be, u16be, u32be } from './bytes.js';
+
 export const HEADER_LENGTH = 24;
 export const MAGIC_REQUEST = 0x80;
 export const MAGIC_RESPONSE = 0x81;
@@ -54,26 +56,26 @@ export function newHeader(): Header {
 export function decodeHeader(buf: Buffer, offset: number, into: Header): Header {
   into.magic = buf[offset];
   into.opcode = buf[offset + OFFSET.opcode];
-  into.keyLength = buf.readUInt16BE(offset + OFFSET.keyLength);
+  into.keyLength = u16be(buf, offset + OFFSET.keyLength);
   into.extrasLength = buf[offset + OFFSET.extrasLength];
   into.datatype = buf[offset + OFFSET.datatype];
-  into.vbucket = buf.readUInt16BE(offset + OFFSET.vbucketOrStatus);
-  into.bodyLength = buf.readUInt32BE(offset + OFFSET.bodyLength);
-  into.opaque = buf.readUInt32BE(offset + OFFSET.opaque);
+  into.vbucket = u16be(buf, offset + OFFSET.vbucketOrStatus);
+  into.bodyLength = u32be(buf, offset + OFFSET.bodyLength);
+  into.opaque = u32be(buf, offset + OFFSET.opaque);
   into.cas = readU64(buf, offset + OFFSET.cas);
   return into;
 }
 
 /** Reads a big-endian u64 as a number (exact below 2^53). */
 export function readU64(buf: Buffer, offset: number): number {
-  return buf.readUInt32BE(offset) * TWO_32 + buf.readUInt32BE(offset + 4);
+  return u32be(buf, offset) * TWO_32 + u32be(buf, offset + 4);
 }
 
 /** Writes a non-negative integer number as a big-endian u64. */
 export function writeU64(buf: Buffer, offset: number, value: number): void {
   const hi = Math.floor(value / TWO_32);
-  buf.writeUInt32BE(hi >>> 0, offset);
-  buf.writeUInt32BE((value - hi * TWO_32) >>> 0, offset + 4);
+  putU32be(buf, offset, hi);
+  putU32be(buf, offset + 4, value - hi * TWO_32);
 }
 
 /** Encodes a header at `offset`: a response (MAGIC_RESPONSE, field 6-7 is the status) or a
@@ -94,11 +96,11 @@ export function encodeHeader(
 ): void {
   buf[offset] = magic;
   buf[offset + OFFSET.opcode] = opcode;
-  buf.writeUInt16BE(keyLength, offset + OFFSET.keyLength);
+  putU16be(buf, offset + OFFSET.keyLength, keyLength);
   buf[offset + OFFSET.extrasLength] = extrasLength;
   buf[offset + OFFSET.datatype] = datatype;
-  buf.writeUInt16BE(vbucketOrStatus, offset + OFFSET.vbucketOrStatus);
-  buf.writeUInt32BE(bodyLength, offset + OFFSET.bodyLength);
-  buf.writeUInt32BE(opaque >>> 0, offset + OFFSET.opaque);
+  putU16be(buf, offset + OFFSET.vbucketOrStatus, vbucketOrStatus);
+  putU32be(buf, offset + OFFSET.bodyLength, bodyLength);
+  putU32be(buf, offset + OFFSET.opaque, opaque);
   writeU64(buf, offset + OFFSET.cas, cas);
 }

@@ -6,6 +6,7 @@
  */
 import { HEADER_LENGTH, MAGIC_REQUEST, MAGIC_RESPONSE, encodeHeader } from './header.js';
 import { STATUS } from './status.js';
+import { putU16be, putU32be } from './bytes.js';
 
 const SLAB_SIZE = 64 * 1024;
 /** Values above this go out as their own piece instead of being copied into a slab. */
@@ -37,14 +38,14 @@ export class ResponseWriter {
 
   u16(value: number): void {
     this.reserve(2);
-    this.slab.writeUInt16BE(value & 0xffff, this.pos);
+    putU16be(this.slab, this.pos, value);
     this.pos += 2;
     this.pending += 2;
   }
 
   u32(value: number): void {
     this.reserve(4);
-    this.slab.writeUInt32BE(value >>> 0, this.pos);
+    putU32be(this.slab, this.pos, value);
     this.pos += 4;
     this.pending += 4;
   }

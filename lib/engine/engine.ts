@@ -96,7 +96,7 @@ export class Engine {
   ) {
     this.vbuckets = new Array<VBucket | undefined>(options.vbuckets).fill(undefined);
     this.cas = new CasGenerator(disk.getMeta<number>(META_MAX_CAS) ?? 0);
-    this.cache = new ItemCache(options.cacheBytes ?? 0, (key) => this.vbuckets[(key.charCodeAt(0) << 8) | key.charCodeAt(1)]?.pending.has(key) === true);
+    this.cache = new ItemCache(options.cacheBytes ?? 0);
     this.flushCas = disk.getMeta<number>(META_FLUSH_CAS) ?? 0;
     this.flusher = new Flusher(
       disk,
@@ -413,13 +413,11 @@ export class Engine {
     // holding a newer write stays as it is. A purge drops the entry unless a newer write came.
     for (const w of writes) {
       if (w.vb.deleted) continue;
-      const cached = this.cache.peek(w.mapKey);
-      if (cached === undefined) continue;
-      if (w.record === null) {
-        if (recordSeqno(cached) <= w.seqno) this.cache.delete(w.mapKey);
-      } else if (cached === w.record) {
-        if (recordState(cached) === ItemState.Live) this.cache.settle(w.mapKey);
-        else this.cache.delete(w.mapKey);
+      if (w.record !== null) {
+        this.cache.settle(w.mapKey, w.record, recordState(w.record) === ItemState.Live);
+      } else {
+        const cached = this.cache.peek(w.mapKey);
+        if (cached !== undefined && recordSeqno(cached) <= w.seqno) this.cache.delete(w.mapKey);
       }
     }
     for (const [vb, high] of highs) {
@@ -480,15 +478,13 @@ export class Engine {
    * With `fill`, the view describes it. The record is immutable: resident (every uncommitted
    * write is), or read from LMDB and copied into the cache. */
   private findLive(vb: VBucket, key: KeyRef, fill: boolean): Buffer | null {
-    const storeKey = this.storeKeyView(key);
-    const mapKey = storeKey.toString('latin1');
-    let rec = this.cache.get(mapKey);
-    let fromDisk = false;
+    let rec = this.cache.get(key.vbid, key.buf, key.offset, key.length);
+    let storeKey: Buffer | null = null;
     if (rec === undefined) {
+      storeKey = this.storeKeyView(key);
       const view = this.disk.getItem(storeKey);
       if (view === undefined || recordState(view) !== ItemState.Live) return null;
       rec = Buffer.from(view);
-      fromDisk = true;
     }
     if (recordState(rec) !== ItemState.Live) return null;
     const cas = recordCas(rec);
@@ -502,7 +498,7 @@ export class Engine {
       this.tombstone(vb, key, rec, ItemState.Expired);
       return null;
     }
-    if (fromDisk) this.cache.putClean(mapKey, rec);
+    if (storeKey !== null) this.cache.putClean(storeKey.toString('latin1'), rec);
     if (fill) this.fillView(rec);
     return rec;
   }
@@ -543,7 +539,8 @@ export class Engine {
 
   private write(vb: VBucket, key: KeyRef, record: Buffer, seqno: number): void {
     const storeKey = Buffer.allocUnsafe(2 + key.length);
-    storeKey.writeUInt16BE(vb.id, 0);
+    storeKey[0] = vb.id >>> 8;
+    storeKey[1] = vb.id;
     key.buf.copy(storeKey, 2, key.offset, key.offset + key.length);
     const w: PendingWrite = { vb, mapKey: storeKey.toString('latin1'), storeKey, record, seqno, batch: 0, warmupExpiry: this.warmupExpiring };
     vb.pending.set(w.mapKey, w);
@@ -569,7 +566,8 @@ export class Engine {
    * a read allocates nothing here. */
   private storeKeyView(key: KeyRef): Buffer {
     const s = this.scratchKey;
-    s.writeUInt16BE(key.vbid, 0);
+    s[0] = key.vbid >>> 8;
+    s[1] = key.vbid;
     key.buf.copy(s, 2, key.offset, key.offset + key.length);
     const n = 2 + key.length;
     let view = this.scratchViews[n];

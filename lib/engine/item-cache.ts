@@ -3,111 +3,265 @@
  * (dirty, pinned), plus committed live records up to a byte quota (`-m`), in front of LMDB, as
  * kv_engine's hash table keeps dirty and resident items in front of its disk.
  *
- * Why: a read answered from here costs one map lookup; from LMDB it costs a B-tree descent
+ * Why: a read answered from here costs one hash probe; from LMDB it costs a B-tree descent
  * through the memory map, which on a loaded machine is the largest single part of a GET. A
- * clean entry is also on disk, so dropping it (ejection) loses nothing; the oldest inserted go
- * first. Dirty entries are never ejected: the table is where reads find writes not yet on disk.
+ * clean entry is also on disk, so dropping it (ejection) loses nothing. Dirty entries are never
+ * ejected: the table is where reads find writes not yet on disk.
  *
- * Keys are the LMDB key (vbid u16 BE + key bytes) as a latin1 string. The engine keeps it
- * coherent: every write lands here at once (tombstones too), a commit turns an entry clean or
- * drops it (a tombstone, a purge), LMDB reads fill it, DEL_VBUCKET and FLUSH empty it.
+ * Why not a `Map`: a `Map` lookup needs the key as a string, so every GET built one from the
+ * request's bytes and hashed it. Here a lookup hashes the key bytes where they lie in the
+ * request and compares them with the stored key in place. On a table far larger than the CPU
+ * caches a lookup costs its cache misses, so the layout is chosen to touch few lines: open
+ * addressing with linear probing over one typed array whose buckets hold entry number, hash
+ * and state together; the stored key is a latin1 string (bytes inline in one object) next to
+ * its record in one array. Deletion shifts later entries back (no tombstones).
+ *
+ * Ejection is CLOCK (second chance, an approximation of LRU): a hand sweeps the entries; one
+ * read since the hand last passed is spared once, a pinned one is stepped over.
+ *
+ * Stored keys are the LMDB key (vbid u16 BE + key bytes) as a latin1 string, the form the
+ * engine already builds for every write. The engine keeps the table coherent: every write lands here at once
+ * (tombstones too), a commit turns an entry clean or drops it (a tombstone, a purge), LMDB reads
+ * fill it, DEL_VBUCKET and FLUSH empty it.
  */
 
-/** Rough per-entry cost beyond key and record bytes (map slot, string, Buffer objects). */
-const ENTRY_OVERHEAD = 96;
-/** Pinned entries one ejection pass may step over before giving up: a burst of uncommitted
- * writes larger than the quota must not make every insert walk all of them. The table is then
- * over quota until they commit, which it has to be anyway. */
-const MAX_PINNED_SKIPPED = 64;
+/** Rough per-entry cost beyond key and record bytes (Buffer object, table slots). */
+export const ENTRY_OVERHEAD = 96;
+/** Entries the hand may pass per insert while over quota: a table full of pinned or recently
+ * read entries must not make one insert walk all of them. It stays over quota until later
+ * inserts (or commits) let the hand eject. */
+const MAX_HAND_STEPS = 256;
+
+// Bucket layout: 4 int32 per bucket.
+const B_ENTRY = 0; // entry number + 1; 0 = empty bucket
+const B_HASH = 1;
+const B_STATE = 2; // PINNED | REFERENCED
+const STRIDE = 4;
+const PINNED = 1;
+const REFERENCED = 2;
+
+const INITIAL_ENTRIES = 1024;
 
 export class ItemCache {
-  private readonly map = new Map<string, Buffer>();
   /** Bytes held, by the estimate above. */
   bytes = 0;
   ejections = 0;
   hits = 0;
   misses = 0;
+  private count = 0;
 
-  /** `isPinned(key)`: the key has a write not yet committed, so its entry must stay. */
-  constructor(
-    readonly quotaBytes: number,
-    private readonly isPinned: (key: string) => boolean = () => false,
-  ) {}
+  /** Entry e: key at 2e (latin1 string), record at 2e + 1; both undefined when free. */
+  private entries: Array<string | Buffer | undefined> = [];
+  /** Bucket each entry sits in (kept exact through shifts, for removal by entry). */
+  private bucketOf = new Int32Array(INITIAL_ENTRIES);
+  private free: number[] = [];
+  /** Entry numbers ever handed out (the hand sweeps 0..high-1). */
+  private high = 0;
+  private hand = 0;
+
+  private buckets = new Int32Array(INITIAL_ENTRIES * 2 * STRIDE);
+  /** Number of buckets - 1 (a power of two). */
+  private mask = INITIAL_ENTRIES * 2 - 1;
+
+  constructor(readonly quotaBytes: number) {}
 
   get items(): number {
-    return this.map.size;
+    return this.count;
   }
 
-  get(key: string): Buffer | undefined {
-    const rec = this.map.get(key);
-    if (rec === undefined) this.misses++;
-    else this.hits++;
-    return rec;
+  /** The record for a key given as bytes in a request (`vbid`, `buf[offset, offset+length)`),
+   * counted as a hit or miss; a hit is spared by the next ejection sweep. */
+  get(vbid: number, buf: Uint8Array, offset: number, length: number): Buffer | undefined {
+    const h = hashBytes(vbid, buf, offset, length);
+    const bk = this.buckets;
+    const mask = this.mask;
+    for (let b = h & mask; ; b = (b + 1) & mask) {
+      const at = b * STRIDE;
+      const s = bk[at + B_ENTRY];
+      if (s === 0) break;
+      if (bk[at + B_HASH] === h && keyEquals(this.entries[2 * s - 2] as string, vbid, buf, offset, length)) {
+        this.hits++;
+        bk[at + B_STATE] |= REFERENCED;
+        return this.entries[2 * s - 1] as Buffer;
+      }
+    }
+    this.misses++;
+    return undefined;
   }
 
-  /** The entry without counting a hit or miss (the engine's own bookkeeping). */
+  /** The record for a stored key, without counting (the engine's own bookkeeping). */
   peek(key: string): Buffer | undefined {
-    return this.map.get(key);
+    const b = this.bucketFor(key);
+    return b < 0 ? undefined : (this.entries[2 * this.buckets[b * STRIDE + B_ENTRY] - 1] as Buffer);
   }
 
   /** Makes `record` (never modified afterwards) the key's newest record: a write, pinned until
-   * its commit. */
+   * `settle` is called with the same record. */
   putDirty(key: string, record: Buffer): void {
-    this.insert(key, record);
+    this.insert(key, record, PINNED);
   }
 
   /** Keeps a committed record read from LMDB, if the quota has room for it at all. */
   putClean(key: string, record: Buffer): void {
     if (cost(key, record) > this.quotaBytes) return;
-    this.insert(key, record);
+    this.insert(key, record, 0);
   }
 
-  /** The key's write committed: its entry is clean now, kept as the quota allows. */
-  settle(key: string): void {
-    const rec = this.map.get(key);
-    if (rec !== undefined && cost(key, rec) > this.quotaBytes) this.delete(key);
+  /** `record` committed: if it is still the key's entry, the entry is clean now and kept as
+   * the quota allows (`keep`, a live item), or dropped (a tombstone). A newer write keeps the
+   * entry pinned. */
+  settle(key: string, record: Buffer, keep: boolean): void {
+    const b = this.bucketFor(key);
+    if (b < 0) return;
+    const e = this.buckets[b * STRIDE + B_ENTRY] - 1;
+    if (this.entries[2 * e + 1] !== record) return;
+    if (!keep || cost(key, record) > this.quotaBytes) this.remove(e);
+    else this.buckets[b * STRIDE + B_STATE] &= ~PINNED;
   }
 
   delete(key: string): void {
-    const old = this.map.get(key);
-    if (old === undefined) return;
-    this.map.delete(key);
-    this.bytes -= cost(key, old);
+    const b = this.bucketFor(key);
+    if (b >= 0) this.remove(this.buckets[b * STRIDE + B_ENTRY] - 1);
   }
 
   /** Forgets every key of one vBucket. */
   dropVBucket(vbid: number): void {
-    for (const [key, rec] of this.map) {
-      if (((key.charCodeAt(0) << 8) | key.charCodeAt(1)) !== vbid) continue;
-      this.map.delete(key);
-      this.bytes -= cost(key, rec);
+    for (let e = 0; e < this.high; e++) {
+      const k = this.entries[2 * e] as string | undefined;
+      if (k !== undefined && ((k.charCodeAt(0) << 8) | k.charCodeAt(1)) === vbid) this.remove(e);
     }
   }
 
   clear(): void {
-    this.map.clear();
+    this.entries = [];
+    this.buckets.fill(0);
+    this.free = [];
+    this.high = 0;
+    this.hand = 0;
+    this.count = 0;
     this.bytes = 0;
   }
 
-  private insert(key: string, record: Buffer): void {
-    this.delete(key);
-    this.map.set(key, record);
-    this.bytes += cost(key, record);
-    if (this.bytes > this.quotaBytes && this.quotaBytes > 0) this.eject(key);
+  // ---- internals ----
+
+  /** The bucket holding `key`, or -1. */
+  private bucketFor(key: string): number {
+    const h = hashString(key);
+    const bk = this.buckets;
+    const mask = this.mask;
+    for (let b = h & mask; ; b = (b + 1) & mask) {
+      const s = bk[b * STRIDE + B_ENTRY];
+      if (s === 0) return -1;
+      if (bk[b * STRIDE + B_HASH] === h && this.entries[2 * s - 2] === key) return b;
+    }
   }
 
-  /** Drops the oldest clean entries until under quota, never the one just inserted. */
-  private eject(keep: string): void {
-    let skipped = 0;
-    for (const [key, rec] of this.map) {
-      if (this.bytes <= this.quotaBytes) return;
-      if (key === keep) continue;
-      if (this.isPinned(key)) {
-        if (++skipped > MAX_PINNED_SKIPPED) return;
+  private insert(key: string, record: Buffer, state: number): void {
+    const h = hashString(key);
+    const bk = this.buckets;
+    const mask = this.mask;
+    let b = h & mask;
+    for (; ; b = (b + 1) & mask) {
+      const s = bk[b * STRIDE + B_ENTRY];
+      if (s === 0) break;
+      if (bk[b * STRIDE + B_HASH] === h && this.entries[2 * s - 2] === key) {
+        // Replace in place: same bucket, same entry number.
+        const e = s - 1;
+        this.bytes += cost(key, record) - cost(key, this.entries[2 * e + 1] as Buffer);
+        this.entries[2 * e + 1] = record;
+        bk[b * STRIDE + B_STATE] = state;
+        this.afterInsert(e);
+        return;
+      }
+    }
+    const e = this.allocEntry();
+    this.entries[2 * e] = key;
+    this.entries[2 * e + 1] = record;
+    bk[b * STRIDE + B_ENTRY] = e + 1;
+    bk[b * STRIDE + B_HASH] = h;
+    bk[b * STRIDE + B_STATE] = state;
+    this.bucketOf[e] = b;
+    this.count++;
+    this.bytes += cost(key, record);
+    if (this.count * 2 > this.mask + 1) this.grow();
+    this.afterInsert(e);
+  }
+
+  private afterInsert(e: number): void {
+    if (this.bytes > this.quotaBytes && this.quotaBytes > 0) this.eject(e);
+  }
+
+  private allocEntry(): number {
+    const reused = this.free.pop();
+    if (reused !== undefined) return reused;
+    const e = this.high++;
+    if (e >= this.bucketOf.length) {
+      const bucketOf = new Int32Array(this.bucketOf.length * 2);
+      bucketOf.set(this.bucketOf);
+      this.bucketOf = bucketOf;
+    }
+    return e;
+  }
+
+  /** Removes entry `e` and shifts the entries probed after it back into the gap, so every
+   * lookup still finds its key before the first empty bucket. */
+  private remove(e: number): void {
+    this.bytes -= cost(this.entries[2 * e] as string, this.entries[2 * e + 1] as Buffer);
+    this.entries[2 * e] = undefined;
+    this.entries[2 * e + 1] = undefined;
+    this.free.push(e);
+    this.count--;
+    const bk = this.buckets;
+    const mask = this.mask;
+    let gap = this.bucketOf[e];
+    bk[gap * STRIDE + B_ENTRY] = 0;
+    for (let b = (gap + 1) & mask; ; b = (b + 1) & mask) {
+      const s = bk[b * STRIDE + B_ENTRY];
+      if (s === 0) return;
+      const home = bk[b * STRIDE + B_HASH] & mask;
+      // The entry at b may move to the gap unless its home lies cyclically in (gap, b].
+      if (((b - home) & mask) >= ((b - gap) & mask)) {
+        bk.copyWithin(gap * STRIDE, b * STRIDE, b * STRIDE + STRIDE);
+        this.bucketOf[s - 1] = gap;
+        bk[b * STRIDE + B_ENTRY] = 0;
+        gap = b;
+      }
+    }
+  }
+
+  private grow(): void {
+    const size = (this.mask + 1) * 2;
+    const old = this.buckets;
+    const bk = new Int32Array(size * STRIDE);
+    const mask = size - 1;
+    for (let e = 0; e < this.high; e++) {
+      if (this.entries[2 * e] === undefined) continue;
+      const from = this.bucketOf[e] * STRIDE;
+      let b = old[from + B_HASH] & mask;
+      while (bk[b * STRIDE + B_ENTRY] !== 0) b = (b + 1) & mask;
+      bk.set(old.subarray(from, from + STRIDE), b * STRIDE);
+      this.bucketOf[e] = b;
+    }
+    this.buckets = bk;
+    this.mask = mask;
+  }
+
+  /** CLOCK: ejects clean entries not read since the hand last passed until under quota, never
+   * `keep` (the entry just inserted), at most MAX_HAND_STEPS entries passed. */
+  private eject(keep: number): void {
+    const bk = this.buckets;
+    for (let steps = 0; steps < MAX_HAND_STEPS && this.bytes > this.quotaBytes; steps++) {
+      const e = this.hand;
+      this.hand = e + 1 >= this.high ? 0 : e + 1;
+      if (e === keep || this.entries[2 * e] === undefined) continue;
+      const at = this.bucketOf[e] * STRIDE + B_STATE;
+      const st = bk[at];
+      if ((st & PINNED) !== 0) continue;
+      if ((st & REFERENCED) !== 0) {
+        bk[at] = st & ~REFERENCED;
         continue;
       }
-      this.map.delete(key);
-      this.bytes -= cost(key, rec);
+      this.remove(e);
       this.ejections++;
     }
   }
@@ -115,4 +269,34 @@ export class ItemCache {
 
 function cost(key: string, record: Buffer): number {
   return key.length + record.length + ENTRY_OVERHEAD;
+}
+
+// FNV-1a over the vbid and key bytes, then murmur3's finaliser so the low bits (the bucket)
+// mix. The two forms below must agree: a request's bytes, a stored latin1 string.
+
+function hashBytes(vbid: number, buf: Uint8Array, offset: number, length: number): number {
+  let h = Math.imul(Math.imul(0x811c9dc5 ^ (vbid >> 8), 0x01000193) ^ (vbid & 0xff), 0x01000193);
+  const end = offset + length;
+  for (let i = offset; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  return finish(h);
+}
+
+function hashString(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return finish(h);
+}
+
+function finish(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+function keyEquals(stored: string, vbid: number, buf: Uint8Array, offset: number, length: number): boolean {
+  if (stored.length !== length + 2 || ((stored.charCodeAt(0) << 8) | stored.charCodeAt(1)) !== vbid) return false;
+  for (let i = 0; i < length; i++) if (stored.charCodeAt(i + 2) !== buf[offset + i]) return false;
+  return true;
 }

@@ -6,6 +6,7 @@
  *   4 u32 flags | 8 u32 expiry (unix seconds, 0 = never) | 12 u64 CAS | 20 u64 seqno | 28 value
  */
 import { readU64, writeU64 } from '../../protocol/header.js';
+import { putU32be, u32be } from '../../protocol/bytes.js';
 
 export const RECORD_FORMAT = 1;
 export const RECORD_HEADER_LENGTH = 28;
@@ -33,8 +34,8 @@ export function encodeRecord(f: RecordFields, src: Buffer | null, srcOffset: num
   rec[1] = f.state;
   rec[2] = f.datatype;
   rec[3] = 0;
-  rec.writeUInt32BE(f.flags >>> 0, 4);
-  rec.writeUInt32BE(f.expiry >>> 0, 8);
+  putU32be(rec, 4, f.flags);
+  putU32be(rec, 8, f.expiry);
   writeU64(rec, 12, f.cas);
   writeU64(rec, 20, f.seqno);
   if (src && valueLength > 0) src.copy(rec, RECORD_HEADER_LENGTH, srcOffset, srcOffset + valueLength);
@@ -50,11 +51,11 @@ export function recordDatatype(rec: Buffer): number {
 }
 
 export function recordFlags(rec: Buffer): number {
-  return rec.readUInt32BE(4);
+  return u32be(rec, 4);
 }
 
 export function recordExpiry(rec: Buffer): number {
-  return rec.readUInt32BE(8);
+  return u32be(rec, 8);
 }
 
 export function recordCas(rec: Buffer): number {
@@ -72,7 +73,7 @@ export function recordValueLength(rec: Buffer): number {
 /** Rewrites only the expiry of a record copy (TOUCH/GAT keep value, flags and CAS). */
 export function withExpiry(rec: Buffer, expiry: number, seqno: number): Buffer {
   const copy = Buffer.from(rec);
-  copy.writeUInt32BE(expiry >>> 0, 8);
+  putU32be(copy, 8, expiry);
   writeU64(copy, 20, seqno);
   return copy;
 }

@@ -1,13 +1,20 @@
 /**
- * The resident item table on its own: byte accounting, oldest-first ejection of clean entries
- * under the quota, dirty (pinned) entries never ejected, per-vBucket drop, and a quota of 0
- * keeping only dirty entries.
+ * The resident item table on its own: byte accounting, ejection of clean entries under the
+ * quota (CLOCK: entries read since the hand last passed are spared once), dirty (pinned) entries
+ * never ejected, per-vBucket drop, a quota of 0 keeping only dirty entries, and the open-addressing
+ * table agreeing with a plain Map through a long random run of inserts, replaces and removals.
  */
 import t from 'tap';
-import { ItemCache } from '../../lib/engine/item-cache.js';
+import { ENTRY_OVERHEAD, ItemCache } from '../../lib/engine/item-cache.js';
 
 const key = (vbid: number, k: string): string => String.fromCharCode(vbid >> 8, vbid & 0xff) + k;
 const rec = (n: number): Buffer => Buffer.alloc(n, 0x61);
+
+/** A lookup as a request makes it: the key's bytes inside a larger buffer, at an offset. */
+function get(c: ItemCache, stored: string): Buffer | undefined {
+  const bytes = Buffer.from(`xyz${stored.slice(2)}`, 'latin1');
+  return c.get((stored.charCodeAt(0) << 8) | stored.charCodeAt(1), bytes, 3, bytes.length - 3);
+}
 
 t.test('put, get, replace and delete keep the byte count exact', async (t) => {
   const c = new ItemCache(1 << 20);
@@ -17,28 +24,51 @@ t.test('put, get, replace and delete keep the byte count exact', async (t) => {
   t.equal(c.items, 2);
   c.putClean(key(0, 'a'), rec(10));
   t.equal(c.bytes, afterTwo - 90, 'replacing counts the new record only');
-  t.equal(c.get(key(0, 'a'))?.length, 10);
+  t.equal(get(c, key(0, 'a'))?.length, 10);
   c.delete(key(0, 'a'));
   c.delete(key(0, 'b'));
   c.delete(key(0, 'never'));
   t.equal(c.bytes, 0);
   t.equal(c.items, 0);
-  t.equal(c.get(key(0, 'a')), undefined);
+  t.equal(get(c, key(0, 'a')), undefined);
   t.equal(c.hits, 1);
   t.equal(c.misses, 1);
 });
 
-t.test('over the quota the oldest entries are ejected, never the newest', async (t) => {
+t.test('a key is its vBucket and its exact bytes', async (t) => {
+  const c = new ItemCache(1 << 20);
+  c.putClean(key(1, 'k'), rec(1));
+  c.putClean(key(0, 'k\u00ff'), rec(2));
+  t.equal(get(c, key(0, 'k')), undefined, 'same bytes, other vBucket');
+  t.equal(get(c, key(1, 'k\u0000')), undefined, 'a longer key is another key');
+  t.equal(get(c, key(1, 'k'))?.length, 1);
+  t.equal(get(c, key(0, 'k\u00ff'))?.length, 2, 'bytes above 0x7f compare as bytes');
+  t.equal(c.peek(key(0, 'k\u00ff'))?.length, 2, 'peek finds the stored key form');
+});
+
+t.test('over the quota the oldest unread entries are ejected, never the newest', async (t) => {
   const c = new ItemCache(10_000);
   for (let i = 0; i < 200; i++) c.putClean(key(0, `k${i}`), rec(100));
   t.ok(c.bytes <= 10_000, `bytes ${c.bytes} within the quota`);
   t.ok(c.ejections > 0, 'something was ejected');
   t.equal(c.items + c.ejections, 200, 'every entry is either kept or counted as ejected');
-  t.ok(c.get(key(0, 'k199')), 'the newest stays');
-  t.equal(c.get(key(0, 'k0')), undefined, 'the oldest went first');
+  t.ok(c.peek(key(0, 'k199')), 'the newest stays');
+  t.equal(c.peek(key(0, 'k0')), undefined, 'the oldest went first');
   c.putClean(key(0, 'huge'), rec(20_000));
-  t.equal(c.get(key(0, 'huge')), undefined, 'a record larger than the whole quota is not kept');
-  t.ok(c.get(key(0, 'k199')), 'and did not push anything out');
+  t.equal(c.peek(key(0, 'huge')), undefined, 'a record larger than the whole quota is not kept');
+  t.ok(c.peek(key(0, 'k199')), 'and did not push anything out');
+});
+
+t.test('an entry read since the hand last passed is spared (second chance)', async (t) => {
+  const name = (i: number): string => key(0, `k${String(i).padStart(2, '0')}`);
+  const c = new ItemCache(20 * (name(0).length + 100 + ENTRY_OVERHEAD));
+  for (let i = 0; i < 20; i++) c.putClean(name(i), rec(100));
+  t.equal(c.ejections, 0, 'exactly at the quota');
+  t.ok(get(c, name(0)), 'k00 is read');
+  c.putClean(key(0, 'n0'), rec(100));
+  t.ok(c.peek(name(0)), 'the read entry stayed although it was the oldest');
+  t.equal(c.peek(name(1)), undefined, 'the oldest unread one went instead');
+  t.equal(c.ejections, 1);
 });
 
 t.test('dropVBucket forgets exactly that vBucket', async (t) => {
@@ -46,28 +76,27 @@ t.test('dropVBucket forgets exactly that vBucket', async (t) => {
   for (const vb of [0, 1, 258]) for (let i = 0; i < 10; i++) c.putClean(key(vb, `k${i}`), rec(10));
   c.dropVBucket(1);
   t.equal(c.items, 20);
-  t.equal(c.get(key(1, 'k3')), undefined);
-  t.ok(c.get(key(0, 'k3')));
-  t.ok(c.get(key(258, 'k3')), 'vBucket 258 (0x0102) is not 1');
+  t.equal(get(c, key(1, 'k3')), undefined);
+  t.ok(get(c, key(0, 'k3')));
+  t.ok(get(c, key(258, 'k3')), 'vBucket 258 (0x0102) is not 1');
   c.clear();
   t.equal(c.items, 0);
   t.equal(c.bytes, 0);
+  c.putClean(key(0, 'again'), rec(10));
+  t.ok(get(c, key(0, 'again')), 'usable after clear');
 });
 
-/** A table whose pinned keys are those written and not yet committed, as in the engine. */
-function withWrites(quota: number): { c: ItemCache; write(k: string, n: number): void; commit(k: string): void } {
-  const dirty = new Set<string>();
-  const c = new ItemCache(quota, (k) => dirty.has(k));
+/** A table fed as the engine feeds it: writes pinned until their record commits. */
+function withWrites(quota: number): { c: ItemCache; write(k: string, n: number): Buffer; commit(k: string, r: Buffer): void } {
+  const c = new ItemCache(quota);
   return {
     c,
     write: (k, n) => {
-      dirty.add(k);
-      c.putDirty(k, rec(n));
+      const r = rec(n);
+      c.putDirty(k, r);
+      return r;
     },
-    commit: (k) => {
-      dirty.delete(k);
-      c.settle(k);
-    },
+    commit: (k, r) => c.settle(k, r, true),
   };
 }
 
@@ -75,11 +104,26 @@ t.test('a quota of 0 keeps only dirty entries, until they settle', async (t) => 
   const { c, write, commit } = withWrites(0);
   c.putClean(key(0, 'a'), rec(1));
   t.equal(c.items, 0, 'nothing read from disk is kept');
-  write(key(0, 'w'), 1);
-  t.ok(c.get(key(0, 'w')), 'an uncommitted write is kept whatever the quota');
-  commit(key(0, 'w'));
+  const r = write(key(0, 'w'), 1);
+  t.ok(get(c, key(0, 'w')), 'an uncommitted write is kept whatever the quota');
+  commit(key(0, 'w'), r);
   t.equal(c.items, 0, 'once committed it goes');
   t.equal(c.bytes, 0);
+});
+
+t.test('settling an older record leaves a newer write pinned; a tombstone settles away', async (t) => {
+  const { c, write, commit } = withWrites(0);
+  const first = write(key(0, 'k'), 5);
+  const second = write(key(0, 'k'), 6);
+  commit(key(0, 'k'), first);
+  t.equal(get(c, key(0, 'k')), second, 'the newer write is still there');
+  commit(key(0, 'k'), second);
+  t.equal(c.items, 0);
+  const { c: c2 } = withWrites(1 << 20);
+  const tomb = rec(1);
+  c2.putDirty(key(0, 't'), tomb);
+  c2.settle(key(0, 't'), tomb, false);
+  t.equal(c2.items, 0, 'a committed tombstone leaves the table');
 });
 
 t.test('dirty entries are never ejected, however old', async (t) => {
@@ -93,11 +137,50 @@ t.test('dirty entries are never ejected, however old', async (t) => {
 
 t.test('a burst of uncommitted writes over the quota stays, and the quota holds again once they commit', async (t) => {
   const { c, write, commit } = withWrites(5_000);
-  for (let i = 0; i < 1000; i++) write(key(0, `w${i}`), 100);
+  const written: Buffer[] = [];
+  for (let i = 0; i < 1000; i++) written.push(write(key(0, `w${i}`), 100));
   t.equal(c.items, 1000, 'every uncommitted write is kept, over the quota');
   t.equal(c.ejections, 0);
-  for (let i = 0; i < 1000; i++) commit(key(0, `w${i}`));
-  c.putClean(key(0, 'after'), rec(100));
+  for (let i = 0; i < 1000; i++) commit(key(0, `w${i}`), written[i]);
+  for (let i = 0; i < 10; i++) c.putClean(key(0, `after${i}`), rec(100));
   t.ok(c.bytes <= 5_000, `back within the quota (${c.bytes} bytes) once committed`);
-  t.ok(c.peek(key(0, 'after')), 'the newest entry stays');
+  t.ok(c.peek(key(0, 'after9')), 'the newest entry stays');
+});
+
+t.test('agrees with a Map through a long random run (probing, removal shifts, growth)', async (t) => {
+  const c = new ItemCache(1 << 30);
+  const model = new Map<string, Buffer>();
+  let seed = 7;
+  const rand = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  let bad = 0;
+  for (let step = 0; step < 60_000; step++) {
+    // Few distinct keys at first (dense clusters, many replaces), then many (growth).
+    const k = key(rand(3), `k${rand(step < 20_000 ? 500 : 8_000)}`);
+    const op = rand(10);
+    if (op < 5) {
+      const r = rec(1 + rand(20));
+      c.putClean(k, r);
+      model.set(k, r);
+    } else if (op < 8) {
+      c.delete(k);
+      model.delete(k);
+    } else if (get(c, k) !== model.get(k)) {
+      bad++;
+    }
+    if (step % 20_000 === 19_999) {
+      c.dropVBucket(1);
+      for (const m of [...model.keys()]) if (m.charCodeAt(1) === 1) model.delete(m);
+    }
+  }
+  t.equal(bad, 0, 'every lookup during the run agreed');
+  t.equal(c.items, model.size);
+  let missing = 0;
+  for (const [k, r] of model) if (c.peek(k) !== r) missing++;
+  t.equal(missing, 0, 'every key of the model is found with its record');
+  let expected = 0;
+  for (const [k, r] of model) expected += k.length + r.length;
+  t.equal(c.bytes - model.size * ENTRY_OVERHEAD, expected, 'byte count matches');
 });

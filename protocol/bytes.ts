@@ -1,0 +1,29 @@
+/**
+ * Big-endian integer access by plain indexing, for the hot path (headers, extras, records).
+ *
+ * Why: Buffer's readUInt32BE and friends check their arguments in JavaScript on every call
+ * (validators, bounds, range), which costs more than the access itself; indexing a
+ * Uint8Array is bounds-checked by V8 and compiles to a few instructions. Callers guarantee
+ * the bytes are there (a framed header, validated extras, a record), and stores truncate to
+ * a byte by the typed array's own rule.
+ */
+
+export function u16be(b: Uint8Array, o: number): number {
+  return (b[o] << 8) | b[o + 1];
+}
+
+export function u32be(b: Uint8Array, o: number): number {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}
+
+export function putU16be(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 8;
+  b[o + 1] = v;
+}
+
+export function putU32be(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = v >>> 16;
+  b[o + 2] = v >>> 8;
+  b[o + 3] = v;
+}
