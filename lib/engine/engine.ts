@@ -89,6 +89,10 @@ export class Engine {
   private readonly scratchKey = Buffer.allocUnsafe(2 + 65535);
   private readonly scratchViews: Array<Buffer | undefined> = [];
   private warmupExpiring = false;
+  /** What LMDB held for the key of the last findLive/currentRecord that read it (its record's
+   * seqno, 0 for nothing), -1 when that call did not read LMDB: a write right after it tells
+   * the resident table, so the flusher need not read LMDB again for the key's old seqno. */
+  private diskProbe = -1;
 
   constructor(
     private readonly disk: Store,
@@ -103,6 +107,7 @@ export class Engine {
       {
         meta: () => new Map([[META_MAX_CAS, this.cas.current]]),
         vbstate: (vb, high) => ({ ...vb.toRecord(this.cas.current), highSeqno: high, snapStart: vb.persistedHighSeqno + 1, snapEnd: high }),
+        diskSeqno: (w) => this.cache.diskSeqnoOf(w.mapKey),
         committed: (writes, highs) => this.batchCommitted(writes, highs),
       },
       options.pacing,
@@ -411,14 +416,11 @@ export class Engine {
   private batchCommitted(writes: readonly PendingWrite[], highs: ReadonlyMap<VBucket, number>): void {
     // An entry still holding a committed write turns clean, or goes if it is a tombstone; one
     // holding a newer write stays as it is. A purge drops the entry unless a newer write came.
+    // In batch order, so a key written twice ends with the seqno of the write that reached disk.
     for (const w of writes) {
       if (w.vb.deleted) continue;
-      if (w.record !== null) {
-        this.cache.settle(w.mapKey, w.record, recordState(w.record) === ItemState.Live);
-      } else {
-        const cached = this.cache.peek(w.mapKey);
-        if (cached !== undefined && recordSeqno(cached) <= w.seqno) this.cache.delete(w.mapKey);
-      }
+      if (w.record !== null) this.cache.settle(w.mapKey, w.record, w.seqno, recordState(w.record) === ItemState.Live);
+      else this.cache.purged(w.mapKey, w.seqno, recordSeqno);
     }
     for (const [vb, high] of highs) {
       vb.snapStart = vb.persistedHighSeqno + 1;
@@ -470,19 +472,26 @@ export class Engine {
   /** The newest record for a key: resident (every uncommitted write is), else committed (then
    * an LMDB view). */
   private currentRecord(key: KeyRef): Buffer | undefined {
+    this.diskProbe = -1;
     const storeKey = this.storeKeyView(key);
-    return this.cache.peek(storeKey.toString('latin1')) ?? this.disk.getItem(storeKey);
+    const cached = this.cache.peek(storeKey.toString('latin1'));
+    if (cached !== undefined) return cached;
+    const view = this.disk.getItem(storeKey);
+    this.diskProbe = view === undefined ? 0 : recordSeqno(view);
+    return view;
   }
 
   /** The live record for a key, or null (expired items found here are expired for good).
    * With `fill`, the view describes it. The record is immutable: resident (every uncommitted
    * write is), or read from LMDB and copied into the cache. */
   private findLive(vb: VBucket, key: KeyRef, fill: boolean): Buffer | null {
+    this.diskProbe = -1;
     let rec = this.cache.get(key.vbid, key.buf, key.offset, key.length);
     let storeKey: Buffer | null = null;
     if (rec === undefined) {
       storeKey = this.storeKeyView(key);
       const view = this.disk.getItem(storeKey);
+      this.diskProbe = view === undefined ? 0 : recordSeqno(view);
       if (view === undefined || recordState(view) !== ItemState.Live) return null;
       rec = Buffer.from(view);
     }
@@ -498,7 +507,7 @@ export class Engine {
       this.tombstone(vb, key, rec, ItemState.Expired);
       return null;
     }
-    if (storeKey !== null) this.cache.putClean(storeKey.toString('latin1'), rec);
+    if (storeKey !== null) this.cache.putClean(storeKey.toString('latin1'), rec, this.diskProbe);
     if (fill) this.fillView(rec);
     return rec;
   }
@@ -544,7 +553,7 @@ export class Engine {
     key.buf.copy(storeKey, 2, key.offset, key.offset + key.length);
     const w: PendingWrite = { vb, mapKey: storeKey.toString('latin1'), storeKey, record, seqno, batch: 0, warmupExpiry: this.warmupExpiring };
     vb.pending.set(w.mapKey, w);
-    this.cache.putDirty(w.mapKey, record);
+    this.cache.putDirty(w.mapKey, record, this.diskProbe);
     this.lastBatch = this.flusher.enqueue(w);
     this.lastCas = recordCas(record);
     this.lastSeqno = seqno;

@@ -24,6 +24,8 @@ export interface FlusherHooks {
   meta(): ReadonlyMap<string, unknown>;
   /** The state record to persist for `vb` once seqnos up to `highSeqno` are on disk. */
   vbstate(vb: VBucket, highSeqno: number): VBStateRecord;
+  /** The seqno LMDB holds for the write's key (0 none), or -1 if not known. */
+  diskSeqno(write: PendingWrite): number;
   /** Called after a batch committed, with the writes it held. */
   committed(writes: readonly PendingWrite[], highSeqnos: ReadonlyMap<VBucket, number>): void;
 }
@@ -114,7 +116,7 @@ export class Flusher {
       // must not suppress this one, or a crash between the two commits would lose an ack.
       const current = w.vb.pending.get(w.mapKey);
       if (current !== undefined && current !== w && current.batch === batch) continue;
-      writes.push({ key: w.storeKey, record: w.record, seqno: w.seqno });
+      writes.push({ key: w.storeKey, record: w.record, seqno: w.seqno, prevSeqno: this.hooks.diskSeqno(w) });
     }
     const vbstates = new Map<number, VBStateRecord>();
     for (const [vb, high] of highSeqnos) vbstates.set(vb.id, this.hooks.vbstate(vb, high));

@@ -20,7 +20,11 @@
  * read since the hand last passed is spared once, a pinned one is stepped over.
  *
  * Stored keys are the LMDB key (vbid u16 BE + key bytes) as a latin1 string, the form the
- * engine already builds for every write. The engine keeps the table coherent: every write lands here at once
+ * engine already builds for every write.
+ *
+ * Each entry also remembers the seqno of the record LMDB holds for its key (0: none, -1: not
+ * known), kept through commits, so the flusher can drop a key's old seqno-index entry without
+ * reading LMDB first. The engine keeps the table coherent: every write lands here at once
  * (tombstones too), a commit turns an entry clean or drops it (a tombstone, a purge), LMDB reads
  * fill it, DEL_VBUCKET and FLUSH empty it.
  */
@@ -54,6 +58,8 @@ export class ItemCache {
   private entries: Array<string | Buffer | undefined> = [];
   /** Bucket each entry sits in (kept exact through shifts, for removal by entry). */
   private bucketOf = new Int32Array(INITIAL_ENTRIES);
+  /** Seqno of the key's record in LMDB as of the last commit (0 none, -1 unknown). */
+  private diskSeqno = new Float64Array(INITIAL_ENTRIES);
   private free: number[] = [];
   /** Entry numbers ever handed out (the hand sweeps 0..high-1). */
   private high = 0;
@@ -96,27 +102,46 @@ export class ItemCache {
   }
 
   /** Makes `record` (never modified afterwards) the key's newest record: a write, pinned until
-   * `settle` is called with the same record. */
-  putDirty(key: string, record: Buffer): void {
-    this.insert(key, record, PINNED);
+   * `settle` is called with the same record. `diskSeqno` is what LMDB holds for the key (-1 if
+   * not known), used only if the key has no entry yet. */
+  putDirty(key: string, record: Buffer, diskSeqno: number): void {
+    this.insert(key, record, PINNED, diskSeqno);
   }
 
-  /** Keeps a committed record read from LMDB, if the quota has room for it at all. */
-  putClean(key: string, record: Buffer): void {
+  /** Keeps a committed record read from LMDB (whose seqno is `seqno`), if the quota has room
+   * for it at all. */
+  putClean(key: string, record: Buffer, seqno: number): void {
     if (cost(key, record) > this.quotaBytes) return;
-    this.insert(key, record, 0);
+    this.insert(key, record, 0, seqno);
   }
 
-  /** `record` committed: if it is still the key's entry, the entry is clean now and kept as
-   * the quota allows (`keep`, a live item), or dropped (a tombstone). A newer write keeps the
-   * entry pinned. */
-  settle(key: string, record: Buffer, keep: boolean): void {
+  /** A write of `record` with `seqno` committed. LMDB now holds that seqno for the key; if the
+   * entry still holds `record` it is clean now, kept as the quota allows (`keep`, a live item)
+   * or dropped (a tombstone). A newer write keeps the entry pinned. */
+  settle(key: string, record: Buffer, seqno: number, keep: boolean): void {
     const b = this.bucketFor(key);
     if (b < 0) return;
     const e = this.buckets[b * STRIDE + B_ENTRY] - 1;
+    this.diskSeqno[e] = seqno;
     if (this.entries[2 * e + 1] !== record) return;
     if (!keep || cost(key, record) > this.quotaBytes) this.remove(e);
     else this.buckets[b * STRIDE + B_STATE] &= ~PINNED;
+  }
+
+  /** A purge of the record with `seqno` committed (the key is gone from LMDB): the entry goes
+   * unless it holds a newer write. */
+  purged(key: string, seqno: number, recordSeqno: (record: Buffer) => number): void {
+    const b = this.bucketFor(key);
+    if (b < 0) return;
+    const e = this.buckets[b * STRIDE + B_ENTRY] - 1;
+    if (recordSeqno(this.entries[2 * e + 1] as Buffer) <= seqno) this.remove(e);
+    else this.diskSeqno[e] = 0;
+  }
+
+  /** The seqno LMDB holds for the key (0 none), or -1 if the table does not know. */
+  diskSeqnoOf(key: string): number {
+    const b = this.bucketFor(key);
+    return b < 0 ? -1 : this.diskSeqno[this.buckets[b * STRIDE + B_ENTRY] - 1];
   }
 
   delete(key: string): void {
@@ -156,7 +181,7 @@ export class ItemCache {
     }
   }
 
-  private insert(key: string, record: Buffer, state: number): void {
+  private insert(key: string, record: Buffer, state: number, diskSeqno: number): void {
     const h = hashString(key);
     const bk = this.buckets;
     const mask = this.mask;
@@ -170,6 +195,8 @@ export class ItemCache {
         this.bytes += cost(key, record) - cost(key, this.entries[2 * e + 1] as Buffer);
         this.entries[2 * e + 1] = record;
         bk[b * STRIDE + B_STATE] = state;
+        // A clean record comes from LMDB, so it tells; a write does not change the disk.
+        if (state === 0) this.diskSeqno[e] = diskSeqno;
         this.afterInsert(e);
         return;
       }
@@ -181,6 +208,7 @@ export class ItemCache {
     bk[b * STRIDE + B_HASH] = h;
     bk[b * STRIDE + B_STATE] = state;
     this.bucketOf[e] = b;
+    this.diskSeqno[e] = diskSeqno;
     this.count++;
     this.bytes += cost(key, record);
     if (this.count * 2 > this.mask + 1) this.grow();
@@ -199,6 +227,9 @@ export class ItemCache {
       const bucketOf = new Int32Array(this.bucketOf.length * 2);
       bucketOf.set(this.bucketOf);
       this.bucketOf = bucketOf;
+      const diskSeqno = new Float64Array(this.diskSeqno.length * 2);
+      diskSeqno.set(this.diskSeqno);
+      this.diskSeqno = diskSeqno;
     }
     return e;
   }

@@ -14,12 +14,14 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { VBStateRecord } from '../engine/vbucket.js';
 
-/** One item write: a record to store (null removes the key), its seqno, and the seqno the key
- * had before (0 if none), whose index entry is dropped. */
+/** One item write: a record to store (null removes the key), its seqno, and the seqno LMDB
+ * holds for the key now (0 none; -1 or absent: not known, read it), whose index entry is
+ * dropped. */
 export interface ItemWrite {
   key: Buffer;
   record: Buffer | null;
   seqno: number;
+  prevSeqno?: number;
 }
 
 export interface StoreOptions {
@@ -111,12 +113,13 @@ export class Store {
     let last: Promise<unknown> = Promise.resolve(true);
     for (const w of writes) {
       const vbid = w.key.readUInt16BE(0);
-      // The batch before this one is committed, so LMDB holds the key's previous seqno.
-      const old = this.items.getBinaryFast(w.key);
-      if (old !== undefined) {
-        const oldSeqno = Number(old.readBigUInt64BE(SEQNO_OFFSET_IN_RECORD));
-        if (oldSeqno !== w.seqno || w.record === null) this.seqnos.remove(seqnoKey(vbid, oldSeqno));
+      let oldSeqno = w.prevSeqno ?? -1;
+      if (oldSeqno < 0) {
+        // The batch before this one is committed, so LMDB holds the key's previous seqno.
+        const old = this.items.getBinaryFast(w.key);
+        oldSeqno = old === undefined ? 0 : Number(old.readBigUInt64BE(SEQNO_OFFSET_IN_RECORD));
       }
+      if (oldSeqno > 0 && (oldSeqno !== w.seqno || w.record === null)) this.seqnos.remove(seqnoKey(vbid, oldSeqno));
       if (w.record) {
         this.items.put(w.key, w.record);
         last = this.seqnos.put(seqnoKey(vbid, w.seqno), w.key.subarray(2));

@@ -18,11 +18,11 @@ function get(c: ItemCache, stored: string): Buffer | undefined {
 
 t.test('put, get, replace and delete keep the byte count exact', async (t) => {
   const c = new ItemCache(1 << 20);
-  c.putClean(key(0, 'a'), rec(100));
-  c.putClean(key(0, 'b'), rec(50));
+  c.putClean(key(0, 'a'), rec(100), 1);
+  c.putClean(key(0, 'b'), rec(50), 1);
   const afterTwo = c.bytes;
   t.equal(c.items, 2);
-  c.putClean(key(0, 'a'), rec(10));
+  c.putClean(key(0, 'a'), rec(10), 1);
   t.equal(c.bytes, afterTwo - 90, 'replacing counts the new record only');
   t.equal(get(c, key(0, 'a'))?.length, 10);
   c.delete(key(0, 'a'));
@@ -37,8 +37,8 @@ t.test('put, get, replace and delete keep the byte count exact', async (t) => {
 
 t.test('a key is its vBucket and its exact bytes', async (t) => {
   const c = new ItemCache(1 << 20);
-  c.putClean(key(1, 'k'), rec(1));
-  c.putClean(key(0, 'k\u00ff'), rec(2));
+  c.putClean(key(1, 'k'), rec(1), 1);
+  c.putClean(key(0, 'k\u00ff'), rec(2), 1);
   t.equal(get(c, key(0, 'k')), undefined, 'same bytes, other vBucket');
   t.equal(get(c, key(1, 'k\u0000')), undefined, 'a longer key is another key');
   t.equal(get(c, key(1, 'k'))?.length, 1);
@@ -48,13 +48,13 @@ t.test('a key is its vBucket and its exact bytes', async (t) => {
 
 t.test('over the quota the oldest unread entries are ejected, never the newest', async (t) => {
   const c = new ItemCache(10_000);
-  for (let i = 0; i < 200; i++) c.putClean(key(0, `k${i}`), rec(100));
+  for (let i = 0; i < 200; i++) c.putClean(key(0, `k${i}`), rec(100), 1);
   t.ok(c.bytes <= 10_000, `bytes ${c.bytes} within the quota`);
   t.ok(c.ejections > 0, 'something was ejected');
   t.equal(c.items + c.ejections, 200, 'every entry is either kept or counted as ejected');
   t.ok(c.peek(key(0, 'k199')), 'the newest stays');
   t.equal(c.peek(key(0, 'k0')), undefined, 'the oldest went first');
-  c.putClean(key(0, 'huge'), rec(20_000));
+  c.putClean(key(0, 'huge'), rec(20_000), 1);
   t.equal(c.peek(key(0, 'huge')), undefined, 'a record larger than the whole quota is not kept');
   t.ok(c.peek(key(0, 'k199')), 'and did not push anything out');
 });
@@ -62,10 +62,10 @@ t.test('over the quota the oldest unread entries are ejected, never the newest',
 t.test('an entry read since the hand last passed is spared (second chance)', async (t) => {
   const name = (i: number): string => key(0, `k${String(i).padStart(2, '0')}`);
   const c = new ItemCache(20 * (name(0).length + 100 + ENTRY_OVERHEAD));
-  for (let i = 0; i < 20; i++) c.putClean(name(i), rec(100));
+  for (let i = 0; i < 20; i++) c.putClean(name(i), rec(100), 1);
   t.equal(c.ejections, 0, 'exactly at the quota');
   t.ok(get(c, name(0)), 'k00 is read');
-  c.putClean(key(0, 'n0'), rec(100));
+  c.putClean(key(0, 'n0'), rec(100), 1);
   t.ok(c.peek(name(0)), 'the read entry stayed although it was the oldest');
   t.equal(c.peek(name(1)), undefined, 'the oldest unread one went instead');
   t.equal(c.ejections, 1);
@@ -73,7 +73,7 @@ t.test('an entry read since the hand last passed is spared (second chance)', asy
 
 t.test('dropVBucket forgets exactly that vBucket', async (t) => {
   const c = new ItemCache(1 << 20);
-  for (const vb of [0, 1, 258]) for (let i = 0; i < 10; i++) c.putClean(key(vb, `k${i}`), rec(10));
+  for (const vb of [0, 1, 258]) for (let i = 0; i < 10; i++) c.putClean(key(vb, `k${i}`), rec(10), 1);
   c.dropVBucket(1);
   t.equal(c.items, 20);
   t.equal(get(c, key(1, 'k3')), undefined);
@@ -82,7 +82,7 @@ t.test('dropVBucket forgets exactly that vBucket', async (t) => {
   c.clear();
   t.equal(c.items, 0);
   t.equal(c.bytes, 0);
-  c.putClean(key(0, 'again'), rec(10));
+  c.putClean(key(0, 'again'), rec(10), 1);
   t.ok(get(c, key(0, 'again')), 'usable after clear');
 });
 
@@ -93,16 +93,16 @@ function withWrites(quota: number): { c: ItemCache; write(k: string, n: number):
     c,
     write: (k, n) => {
       const r = rec(n);
-      c.putDirty(k, r);
+      c.putDirty(k, r, -1);
       return r;
     },
-    commit: (k, r) => c.settle(k, r, true),
+    commit: (k, r) => c.settle(k, r, 1, true),
   };
 }
 
 t.test('a quota of 0 keeps only dirty entries, until they settle', async (t) => {
   const { c, write, commit } = withWrites(0);
-  c.putClean(key(0, 'a'), rec(1));
+  c.putClean(key(0, 'a'), rec(1), 1);
   t.equal(c.items, 0, 'nothing read from disk is kept');
   const r = write(key(0, 'w'), 1);
   t.ok(get(c, key(0, 'w')), 'an uncommitted write is kept whatever the quota');
@@ -121,15 +121,40 @@ t.test('settling an older record leaves a newer write pinned; a tombstone settle
   t.equal(c.items, 0);
   const { c: c2 } = withWrites(1 << 20);
   const tomb = rec(1);
-  c2.putDirty(key(0, 't'), tomb);
-  c2.settle(key(0, 't'), tomb, false);
+  c2.putDirty(key(0, 't'), tomb, -1);
+  c2.settle(key(0, 't'), tomb, 1, false);
   t.equal(c2.items, 0, 'a committed tombstone leaves the table');
+});
+
+t.test('each entry knows the seqno LMDB holds for its key, through writes and commits', async (t) => {
+  const seqnoOf = (r: Buffer): number => r[0];
+  const c = new ItemCache(1 << 20);
+  const w = (n: number): Buffer => Buffer.from([n]);
+  t.equal(c.diskSeqnoOf(key(0, 'a')), -1, 'no entry: not known');
+  c.putClean(key(0, 'a'), w(3), 3);
+  t.equal(c.diskSeqnoOf(key(0, 'a')), 3, 'read from LMDB: its seqno');
+  c.putDirty(key(0, 'a'), w(4), -1);
+  const five = w(5);
+  c.putDirty(key(0, 'a'), five, -1);
+  t.equal(c.diskSeqnoOf(key(0, 'a')), 3, 'writes do not change what is on disk');
+  c.settle(key(0, 'a'), w(4), 4, true);
+  t.equal(c.diskSeqnoOf(key(0, 'a')), 4, 'an older write of the entry committed');
+  c.settle(key(0, 'a'), five, 5, true);
+  t.equal(c.diskSeqnoOf(key(0, 'a')), 5);
+  c.putDirty(key(0, 'b'), w(9), 0);
+  t.equal(c.diskSeqnoOf(key(0, 'b')), 0, 'a new key the caller found absent from LMDB');
+  c.putDirty(key(0, 'c'), w(7), 6);
+  c.purged(key(0, 'c'), 6, seqnoOf);
+  t.equal(c.diskSeqnoOf(key(0, 'c')), 0, 'a purge under a newer write: nothing on disk');
+  t.ok(c.peek(key(0, 'c')), 'and the newer write stays');
+  c.purged(key(0, 'a'), 5, seqnoOf);
+  t.equal(c.peek(key(0, 'a')), undefined, 'a purge of the entry\'s own record removes it');
 });
 
 t.test('dirty entries are never ejected, however old', async (t) => {
   const { c, write } = withWrites(5_000);
   for (let i = 0; i < 10; i++) write(key(0, `d${i}`), 100);
-  for (let i = 0; i < 200; i++) c.putClean(key(0, `c${i}`), rec(100));
+  for (let i = 0; i < 200; i++) c.putClean(key(0, `c${i}`), rec(100), 1);
   for (let i = 0; i < 10; i++) t.ok(c.peek(key(0, `d${i}`)), `dirty d${i} still there`);
   t.ok(c.ejections > 0, 'clean entries made room');
   t.equal(c.peek(key(0, 'c0')), undefined, 'the oldest clean entry went');
@@ -142,7 +167,7 @@ t.test('a burst of uncommitted writes over the quota stays, and the quota holds 
   t.equal(c.items, 1000, 'every uncommitted write is kept, over the quota');
   t.equal(c.ejections, 0);
   for (let i = 0; i < 1000; i++) commit(key(0, `w${i}`), written[i]);
-  for (let i = 0; i < 10; i++) c.putClean(key(0, `after${i}`), rec(100));
+  for (let i = 0; i < 10; i++) c.putClean(key(0, `after${i}`), rec(100), 1);
   t.ok(c.bytes <= 5_000, `back within the quota (${c.bytes} bytes) once committed`);
   t.ok(c.peek(key(0, 'after9')), 'the newest entry stays');
 });
@@ -162,7 +187,7 @@ t.test('agrees with a Map through a long random run (probing, removal shifts, gr
     const op = rand(10);
     if (op < 5) {
       const r = rec(1 + rand(20));
-      c.putClean(k, r);
+      c.putClean(k, r, 1);
       model.set(k, r);
     } else if (op < 8) {
       c.delete(k);
