@@ -15,6 +15,7 @@ import { Store } from './store/store.js';
 import { VERSION } from './version.js';
 import { crashHooksFromEnv } from './test-hooks.js';
 import { Purger } from './engine/purger.js';
+import { HelperThreadPriority } from './helper-threads.js';
 
 export interface App {
   address: AddressInfo;
@@ -57,7 +58,11 @@ export async function startApp(settings: Settings): Promise<App> {
   const address = await server.listen();
   log.info(`lmcached ${VERSION} listening on ${address.address}:${address.port} (ack=${settings.ack})`);
   const purger = new Purger(store, engine, { maxAge: settings.purgeAge, interval: settings.purgeInterval });
-  const warmupDone = warmup.run().then(() => purger.start()).catch((err: unknown) => {
+  const helpers = new HelperThreadPriority(settings.helperNice);
+  const warmupDone = warmup.run().then(() => {
+    purger.start();
+    helpers.start();
+  }).catch((err: unknown) => {
     warmup.state = 'failed';
     log.error(`warmup failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exit(1);
@@ -69,6 +74,7 @@ export async function startApp(settings: Settings): Promise<App> {
     stop(): Promise<void> {
       stopping ??= (async () => {
         server.quiesce();
+        helpers.stop();
         await purger.stop();
         // Commit everything first: --ack=persist replies are held until their commit.
         await engine.settle();

@@ -23,12 +23,20 @@ export interface Settings {
   purgeAge: number;
   /** Seconds between purger passes. */
   purgeInterval: number;
+  /** Nice value given to every thread but the event loop's; default depends on --ack. */
+  helperNice: number;
 }
 
 /** --ack=memory acks before the commit, so batching every 5 ms costs clients nothing, and under
  * load each commit (and its page writes and syncs on LMDB's threads) carries more writes, which
  * leaves more CPU to serving; --ack=persist commits as soon as the previous commit is done. */
 export const DEFAULT_FLUSH_INTERVAL: Record<AckMode, number> = { memory: 5, persist: 0 };
+
+/** With --ack=memory the event-loop thread serves every request and LMDB's commit and sync
+ * threads (and V8's GC helpers) only work in the background, so they run at the lowest
+ * priority and stop preempting it; with --ack=persist a commit is on every write's reply path,
+ * so they keep normal priority. */
+export const DEFAULT_HELPER_NICE: Record<AckMode, number> = { memory: 19, persist: 0 };
 
 export const DEFAULTS: Settings = {
   port: 11211,
@@ -43,6 +51,7 @@ export const DEFAULTS: Settings = {
   flushIntervalMs: -1,
   purgeAge: 3 * 24 * 3600,
   purgeInterval: 600,
+  helperNice: -1,
 };
 
 export const HELP = `Usage: lmcached [options]
@@ -65,6 +74,9 @@ A memcached binary-protocol server whose data lives in LMDB.
       --purge-age <seconds>    keep tombstones this long for change-stream consumers
                                (default: 259200, three days)
       --purge-interval <s>     seconds between purger passes (default: 600)
+      --helper-nice <0-19>     nice value of every thread but the one serving requests
+                               (LMDB commits and syncs, GC helpers) (default: 19 with
+                               --ack=memory, 0 with --ack=persist)
   -h, --help                   print this help and exit
   -V, --version                print the version and exit
 `;
@@ -150,6 +162,9 @@ export function parseArgs(argv: readonly string[]): { settings: Settings; action
       case '--purge-interval':
         s.purgeInterval = parseInteger(value(), 'purge-interval', 1, 24 * 3600);
         break;
+      case '--helper-nice':
+        s.helperNice = parseInteger(value(), 'helper-nice', 0, 19);
+        break;
       case '--vbuckets':
         s.vbuckets = parseInteger(value(), 'vbuckets', 1, 65536);
         break;
@@ -166,5 +181,6 @@ export function parseArgs(argv: readonly string[]): { settings: Settings; action
     }
   }
   if (s.flushIntervalMs < 0) s.flushIntervalMs = DEFAULT_FLUSH_INTERVAL[s.ack];
+  if (s.helperNice < 0) s.helperNice = DEFAULT_HELPER_NICE[s.ack];
   return { settings: s, action };
 }

@@ -16,7 +16,7 @@ const run = (...args: string[]): { status: number | null; stdout: string; stderr
 t.test('--help and --version', async (t) => {
   const help = run('--help');
   t.equal(help.status, 0);
-  for (const flag of ['-p, --port', '-l, --listen', '-c, --max-connections', '-I, --max-item-size', '-m, --memory-limit', '-v, --verbose', '--data-dir', '--ack', '--vbuckets', '--flush-interval-ms', '--purge-age', '--purge-interval', 'lmcached tail']) {
+  for (const flag of ['-p, --port', '-l, --listen', '-c, --max-connections', '-I, --max-item-size', '-m, --memory-limit', '-v, --verbose', '--data-dir', '--ack', '--vbuckets', '--flush-interval-ms', '--purge-age', '--purge-interval', '--helper-nice', 'lmcached tail']) {
     t.match(help.stdout, flag, `lists ${flag}`);
   }
   t.match(run('-V').stdout, /^lmcached \d+\.\d+\.\d+\n$/);
@@ -24,7 +24,7 @@ t.test('--help and --version', async (t) => {
 });
 
 t.test('bad flags are usage errors', async (t) => {
-  for (const args of [['--bogus'], ['--ack', 'sometimes'], ['-p', 'x'], ['-p', '70000'], ['-I', '5q'], ['-I', '10'], ['-m', 'lots'], ['-m', '-1'], ['--port']]) {
+  for (const args of [['--bogus'], ['--ack', 'sometimes'], ['-p', 'x'], ['-p', '70000'], ['-I', '5q'], ['-I', '10'], ['-m', 'lots'], ['-m', '-1'], ['--helper-nice', '20'], ['--port']]) {
     const r = run(...args);
     t.equal(r.status, 64, `${args.join(' ')}: exit 64`);
     t.match(r.stderr, /^lmcached: .+\n\nUsage: lmcached/, `${args.join(' ')}: says why, then the usage`);
@@ -32,12 +32,12 @@ t.test('bad flags are usage errors', async (t) => {
 });
 
 t.test('flags reach the server', async (t) => {
-  const server = await serverFor(t, { args: ['-l', '127.0.0.1', '-c', '77', '-I', '2m', '-m', '3', '--ack=persist', '--vbuckets', '8', '--flush-interval-ms', '5', '--purge-age', '60', '--purge-interval', '30', '-v'] });
+  const server = await serverFor(t, { args: ['-l', '127.0.0.1', '-c', '77', '-I', '2m', '-m', '3', '--ack=persist', '--vbuckets', '8', '--flush-interval-ms', '5', '--purge-age', '60', '--purge-interval', '30', '--helper-nice', '3', '-v'] });
   const c = await clientFor(t, server.port);
   const s = await c.stats('settings');
   t.same(
-    ['maxconns', 'interface', 'item_size_max', 'maxbytes', 'ack', 'vbuckets', 'flush_interval_ms', 'purge_age', 'purge_interval', 'verbosity'].map((k) => s.get(k)),
-    ['77', '127.0.0.1', String(2 * 1024 * 1024), String(3 * 1024 * 1024), 'persist', '8', '5', '60', '30', '1'],
+    ['maxconns', 'interface', 'item_size_max', 'maxbytes', 'ack', 'vbuckets', 'flush_interval_ms', 'purge_age', 'purge_interval', 'helper_nice', 'verbosity'].map((k) => s.get(k)),
+    ['77', '127.0.0.1', String(2 * 1024 * 1024), String(3 * 1024 * 1024), 'persist', '8', '5', '60', '30', '3', '1'],
   );
   // A malformed request is logged at debug level only.
   const bad = await clientFor(t, server.port);

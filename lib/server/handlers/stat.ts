@@ -124,6 +124,7 @@ function settingsStats(ctx: ServerContext): StatPairs {
     ['flush_interval_ms', st.flushIntervalMs],
     ['purge_age', st.purgeAge],
     ['purge_interval', st.purgeInterval],
+    ['helper_nice', st.helperNice],
     ['vbuckets', st.vbuckets],
   ];
 }

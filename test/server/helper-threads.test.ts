@@ -1,0 +1,42 @@
+/**
+ * Thread priorities: with --ack=memory every thread of the server but the event loop's (LMDB's
+ * commit and sync threads, V8's helpers) runs at nice 19, including threads that start after
+ * warmup; with --ack=persist all keep nice 0; --helper-nice sets the value. Linux only (reads
+ * /proc/PID/task).
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import t from 'tap';
+import { clientFor, serverFor } from '../fixtures/harness.js';
+import { Op, setExtras } from '../fixtures/frames.js';
+import { until } from '../fixtures/wait.js';
+
+/** tid → nice value (field 19 of /proc/PID/task/TID/stat, counted after the command name). */
+function niceByThread(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+const linux = existsSync('/proc/self/task');
+
+for (const [args, helper] of [[[], 19], [['--ack=persist'], 0], [['--helper-nice', '7'], 7]] as const) {
+  t.test(`${args.join(' ') || 'default (--ack=memory)'}: helper threads at nice ${helper}, the event loop at 0`, { skip: !linux && 'needs /proc' }, async (t) => {
+    const server = await serverFor(t, { args: [...args] });
+    const c = await clientFor(t, server.port);
+    // Writes make LMDB start its threads, which may come after warmup.
+    for (let i = 0; i < 20; i++) await c.call({ opcode: Op.SET, key: `k${i}`, extras: setExtras(0, 0), value: 'v' });
+    t.equal((await c.stats('settings')).get('helper_nice'), String(helper));
+    const pid = server.proc.pid as number;
+    await until(() => [...niceByThread(pid)].every(([tid, nice]) => (tid === pid ? nice === 0 : nice === helper)), `every helper thread at ${helper}`, 20_000);
+    const threads = niceByThread(pid);
+    t.equal(threads.get(pid), 0, 'the event-loop thread keeps nice 0');
+    t.ok(threads.size > 4, `${threads.size - 1} helper threads, all at ${helper}`);
+  });
+}
