@@ -12,9 +12,11 @@
  * request's bytes and hashed it. Here a lookup hashes the key bytes where they lie in the
  * request and compares them with the stored key in place. On a table far larger than the CPU
  * caches a lookup costs its cache misses, so the layout is chosen to touch few lines: open
- * addressing with linear probing over one typed array whose buckets hold entry number, hash
- * and state together; the stored key is a latin1 string (bytes inline in one object) next to
- * its record in one array. Deletion shifts later entries back (no tombstones).
+ * addressing with linear probing over one typed array of 64-byte buckets holding entry number,
+ * hash, state and, for keys up to 46 bytes, the key itself, so a lookup compares the key in
+ * the cache line it already loaded; the record sits in a plain array by entry number (longer
+ * keys are compared with the stored string). Deletion shifts later entries back (no
+ * tombstones).
  *
  * Ejection is CLOCK (second chance, an approximation of LRU): a hand sweeps the entries; one
  * read since the hand last passed is spared once, a pinned one is stepped over.
@@ -29,18 +31,23 @@
  * fill it, DEL_VBUCKET and FLUSH empty it.
  */
 
-/** Rough per-entry cost beyond key and record bytes (Buffer object, table slots). */
-export const ENTRY_OVERHEAD = 96;
+/** Rough per-entry cost beyond key and record bytes: the record's Buffer object, the entry's
+ * slots, and its share of the buckets (64 bytes each, between 2 and 4 per entry). */
+export const ENTRY_OVERHEAD = 192;
 /** Entries the hand may pass per insert while over quota: a table full of pinned or recently
  * read entries must not make one insert walk all of them. It stays over quota until later
  * inserts (or commits) let the hand eject. */
 const MAX_HAND_STEPS = 256;
 
-// Bucket layout: 4 int32 per bucket.
+// Bucket layout: 16 int32 (64 bytes, one cache line) per bucket.
 const B_ENTRY = 0; // entry number + 1; 0 = empty bucket
 const B_HASH = 1;
 const B_STATE = 2; // PINNED | REFERENCED
-const STRIDE = 4;
+const B_KEYLEN = 3; // length of the stored key (vbid + key bytes)
+const STRIDE = 16;
+/** Byte offset of the inline key within a bucket, and the longest stored key kept inline. */
+const KEY_AT = 16;
+const INLINE_KEY_MAX = 64 - KEY_AT;
 const PINNED = 1;
 const REFERENCED = 2;
 
@@ -66,6 +73,8 @@ export class ItemCache {
   private hand = 0;
 
   private buckets = new Int32Array(INITIAL_ENTRIES * 2 * STRIDE);
+  /** The same memory as bytes, for the inline keys. */
+  private bucketBytes = new Uint8Array(this.buckets.buffer);
   /** Number of buckets - 1 (a power of two). */
   private mask = INITIAL_ENTRIES * 2 - 1;
 
@@ -85,7 +94,7 @@ export class ItemCache {
       const at = b * STRIDE;
       const s = bk[at + B_ENTRY];
       if (s === 0) break;
-      if (bk[at + B_HASH] === h && keyEquals(this.entries[2 * s - 2] as string, vbid, buf, offset, length)) {
+      if (bk[at + B_HASH] === h && this.matches(at, s - 1, vbid, buf, offset, length)) {
         this.hits++;
         bk[at + B_STATE] |= REFERENCED;
         return this.entries[2 * s - 1] as Buffer;
@@ -169,6 +178,18 @@ export class ItemCache {
 
   // ---- internals ----
 
+  /** Whether the bucket at int offset `at` (entry `e`) holds the request's key. */
+  private matches(at: number, e: number, vbid: number, buf: Uint8Array, offset: number, length: number): boolean {
+    const stored = this.buckets[at + B_KEYLEN];
+    if (stored !== length + 2) return false;
+    if (stored > INLINE_KEY_MAX) return keyEquals(this.entries[2 * e] as string, vbid, buf, offset, length);
+    const kb = this.bucketBytes;
+    const base = at * 4 + KEY_AT;
+    if (((kb[base] << 8) | kb[base + 1]) !== vbid) return false;
+    for (let i = 0; i < length; i++) if (kb[base + 2 + i] !== buf[offset + i]) return false;
+    return true;
+  }
+
   /** The bucket holding `key`, or -1. */
   private bucketFor(key: string): number {
     const h = hashString(key);
@@ -195,6 +216,7 @@ export class ItemCache {
         this.bytes += cost(key, record) - cost(key, this.entries[2 * e + 1] as Buffer);
         this.entries[2 * e + 1] = record;
         bk[b * STRIDE + B_STATE] = state;
+        this.entries[2 * e] = key;
         // A clean record comes from LMDB, so it tells; a write does not change the disk.
         if (state === 0) this.diskSeqno[e] = diskSeqno;
         this.afterInsert(e);
@@ -207,6 +229,12 @@ export class ItemCache {
     bk[b * STRIDE + B_ENTRY] = e + 1;
     bk[b * STRIDE + B_HASH] = h;
     bk[b * STRIDE + B_STATE] = state;
+    bk[b * STRIDE + B_KEYLEN] = key.length;
+    if (key.length <= INLINE_KEY_MAX) {
+      const kb = this.bucketBytes;
+      const base = b * STRIDE * 4 + KEY_AT;
+      for (let i = 0; i < key.length; i++) kb[base + i] = key.charCodeAt(i);
+    }
     this.bucketOf[e] = b;
     this.diskSeqno[e] = diskSeqno;
     this.count++;
@@ -274,6 +302,7 @@ export class ItemCache {
       this.bucketOf[e] = b;
     }
     this.buckets = bk;
+    this.bucketBytes = new Uint8Array(bk.buffer);
     this.mask = mask;
   }
 
@@ -312,7 +341,8 @@ function hashBytes(vbid: number, buf: Uint8Array, offset: number, length: number
   return finish(h);
 }
 
-function hashString(key: string): number {
+/** Exported for tests, which look for colliding keys. */
+export function hashString(key: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
   return finish(h);

@@ -5,7 +5,7 @@
  * table agreeing with a plain Map through a long random run of inserts, replaces and removals.
  */
 import t from 'tap';
-import { ENTRY_OVERHEAD, ItemCache } from '../../lib/engine/item-cache.js';
+import { ENTRY_OVERHEAD, ItemCache, hashString } from '../../lib/engine/item-cache.js';
 
 const key = (vbid: number, k: string): string => String.fromCharCode(vbid >> 8, vbid & 0xff) + k;
 const rec = (n: number): Buffer => Buffer.alloc(n, 0x61);
@@ -33,6 +33,44 @@ t.test('put, get, replace and delete keep the byte count exact', async (t) => {
   t.equal(get(c, key(0, 'a')), undefined);
   t.equal(c.hits, 1);
   t.equal(c.misses, 1);
+});
+
+t.test('keys inside a bucket and longer ones (up to 250 bytes) are found by their bytes', async (t) => {
+  const c = new ItemCache(1 << 20);
+  for (const len of [1, 45, 46, 47, 48, 100, 250]) {
+    const name = 'q'.repeat(len);
+    c.putClean(key(3, name), rec(len), 1);
+    t.equal(get(c, key(3, name))?.length, len, `a ${len}-byte key`);
+    t.equal(get(c, key(3, `${name.slice(1)}r`)), undefined, `the same length, last byte different (${len})`);
+  }
+});
+
+/** Two different stored keys of one length whose hashes are equal (a birthday search). */
+function collidingPair(prefix: string): [string, string] {
+  const seen = new Map<number, string>();
+  for (let i = 0; ; i++) {
+    const k = key(0, `${prefix}${String(i).padStart(7, '0')}`);
+    const h = hashString(k);
+    const other = seen.get(h);
+    if (other !== undefined) return [other, k];
+    seen.set(h, k);
+  }
+}
+
+t.test('keys with equal hashes are told apart by their bytes, inside a bucket or not', async (t) => {
+  for (const prefix of ['c', 'long-'.padEnd(50, 'x')]) {
+    const [a, b] = collidingPair(prefix);
+    t.equal(hashString(a), hashString(b), `${a.length - 2}-byte keys ${JSON.stringify(a.slice(-7))} and ${JSON.stringify(b.slice(-7))} collide`);
+    const c = new ItemCache(1 << 20);
+    c.putClean(a, rec(1), 1);
+    t.equal(get(c, b), undefined, 'the other key is not found');
+    t.equal(c.peek(b), undefined);
+    c.putClean(b, rec(2), 1);
+    t.equal(get(c, a)?.length, 1, 'each finds its own record');
+    t.equal(get(c, b)?.length, 2);
+    c.delete(a);
+    t.equal(get(c, b)?.length, 2, 'removing one leaves the other');
+  }
 });
 
 t.test('a key is its vBucket and its exact bytes', async (t) => {
@@ -182,8 +220,10 @@ t.test('agrees with a Map through a long random run (probing, removal shifts, gr
   };
   let bad = 0;
   for (let step = 0; step < 60_000; step++) {
-    // Few distinct keys at first (dense clusters, many replaces), then many (growth).
-    const k = key(rand(3), `k${rand(step < 20_000 ? 500 : 8_000)}`);
+    // Few distinct keys at first (dense clusters, many replaces), then many (growth). Some keys
+    // are long enough not to fit inside a bucket (more than 46 bytes), some exactly at the edge.
+    const n = rand(step < 20_000 ? 500 : 8_000);
+    const k = key(rand(3), n % 7 === 0 ? `long-${'x'.repeat(36 + (n % 20))}-${n}` : `k${n}`);
     const op = rand(10);
     if (op < 5) {
       const r = rec(1 + rand(20));
