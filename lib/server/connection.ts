@@ -150,7 +150,7 @@ export class Connection implements Flushable {
   /** In --ack=persist mode, everything answered from here on waits for `batch` to commit. */
   holdUntil(batch: number): void {
     if (this.ctx.settings.ack !== 'persist' || batch <= this.ctx.engine.flusher.committedBatch) return;
-    const last = this.held[this.held.length - 1];
+    const last = this.lastHeld();
     if (last && last.batch >= batch) return;
     this.moveOutputToHeld();
     if (this.held.length === 0) {
@@ -260,7 +260,7 @@ export class Connection implements Flushable {
   private moveOutputToHeld(): void {
     const pieces = this.out.take();
     if (pieces.length === 0) return;
-    const last = this.held[this.held.length - 1];
+    const last = this.lastHeld();
     if (last) {
       for (const p of pieces) {
         last.pieces.push(p);
@@ -270,6 +270,12 @@ export class Connection implements Flushable {
     } else {
       this.writePieces(pieces);
     }
+  }
+
+  /** The newest held segment. Never `held[length - 1]` on an empty array: index -1 is not an
+   * element but a property named "-1", looked up through V8's slow path on every flush. */
+  private lastHeld(): HeldSegment | undefined {
+    return this.held.length > 0 ? this.held[this.held.length - 1] : undefined;
   }
 
   flushOutput(): void {
