@@ -27,3 +27,15 @@ export function putU32be(b: Uint8Array, o: number, v: number): void {
   b[o + 2] = v >>> 8;
   b[o + 3] = v;
 }
+
+/** Copies `length` bytes of `src` from `srcOffset` into `dst` at `dstOffset`. Short runs go
+ * byte by byte; longer ones through one typed-array view and `set` (a memmove). Buffer's own
+ * copy validates its arguments and reads `byteOffset` through a call site shared by every
+ * Buffer user in the process, which costs more than copying a short value. */
+export function copyBytes(src: Uint8Array, srcOffset: number, dst: Uint8Array, dstOffset: number, length: number): void {
+  if (length <= 32) {
+    for (let i = 0; i < length; i++) dst[dstOffset + i] = src[srcOffset + i];
+    return;
+  }
+  dst.set(new Uint8Array(src.buffer, src.byteOffset + srcOffset, length), dstOffset);
+}

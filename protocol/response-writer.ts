@@ -6,7 +6,7 @@
  */
 import { HEADER_LENGTH, MAGIC_REQUEST, MAGIC_RESPONSE, encodeHeader } from './header.js';
 import { STATUS } from './status.js';
-import { putU16be, putU32be } from './bytes.js';
+import { copyBytes, putU16be, putU32be } from './bytes.js';
 
 const SLAB_SIZE = 64 * 1024;
 /** Values above this go out as their own piece instead of being copied into a slab. */
@@ -67,7 +67,7 @@ export class ResponseWriter {
       return;
     }
     this.reserve(length);
-    src.copy(this.slab, this.pos, offset, offset + length);
+    copyBytes(src, offset, this.slab, this.pos, length);
     this.pos += length;
   }
 

@@ -6,6 +6,7 @@
  */
 import type { Store } from '../store/store.js';
 import { CasGenerator } from './cas.js';
+import { copyBytes } from '../../protocol/bytes.js';
 import { absoluteExpiry, isExpired, nowSeconds } from './expiry.js';
 import { Flusher, type FlusherPacing } from './flusher.js';
 import { ItemCache } from './item-cache.js';
@@ -550,7 +551,7 @@ export class Engine {
     const storeKey = Buffer.allocUnsafe(2 + key.length);
     storeKey[0] = vb.id >>> 8;
     storeKey[1] = vb.id;
-    key.buf.copy(storeKey, 2, key.offset, key.offset + key.length);
+    copyBytes(key.buf, key.offset, storeKey, 2, key.length);
     const w: PendingWrite = { vb, mapKey: storeKey.toString('latin1'), storeKey, record, seqno, batch: 0, warmupExpiry: this.warmupExpiring };
     vb.pending.set(w.mapKey, w);
     this.cache.putDirty(w.mapKey, record, this.diskProbe);
@@ -577,7 +578,7 @@ export class Engine {
     const s = this.scratchKey;
     s[0] = key.vbid >>> 8;
     s[1] = key.vbid;
-    key.buf.copy(s, 2, key.offset, key.offset + key.length);
+    copyBytes(key.buf, key.offset, s, 2, key.length);
     const n = 2 + key.length;
     let view = this.scratchViews[n];
     if (view === undefined) view = this.scratchViews[n] = s.subarray(0, n);

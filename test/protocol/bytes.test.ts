@@ -1,0 +1,39 @@
+/**
+ * The hot-path byte helpers agree with Buffer's own methods: big-endian reads and writes at any
+ * offset, and copies of short and long runs between buffers that are views into larger memory
+ * (a non-zero byteOffset, as pooled Buffers have).
+ */
+import t from 'tap';
+import { copyBytes, putU16be, putU32be, u16be, u32be } from '../../protocol/bytes.js';
+import { rng } from '../fixtures/random.js';
+
+t.test('u16be/u32be and their writers match Buffer at every offset', async (t) => {
+  const next = rng(5);
+  const b = Buffer.alloc(16);
+  let bad = 0;
+  for (let i = 0; i < 2000; i++) {
+    const o = Math.floor(next() * 12);
+    const v32 = Math.floor(next() * 0x100000000);
+    const v16 = v32 & 0xffff;
+    putU32be(b, o, v32);
+    if (b.readUInt32BE(o) !== v32 || u32be(b, o) !== v32) bad++;
+    putU16be(b, o, v16);
+    if (b.readUInt16BE(o) !== v16 || u16be(b, o) !== v16) bad++;
+  }
+  t.equal(bad, 0);
+  putU32be(b, 0, 0xffffffff);
+  t.equal(u32be(b, 0), 0xffffffff, 'the top bit reads back unsigned');
+});
+
+t.test('copyBytes copies exactly the run asked for, short or long, between views', async (t) => {
+  const big = Buffer.alloc(4096);
+  for (let i = 0; i < big.length; i++) big[i] = i & 0xff;
+  const src = big.subarray(100, 3000);
+  for (const length of [0, 1, 31, 32, 33, 100, 2000]) {
+    const dst = Buffer.alloc(2600, 0xee).subarray(50);
+    copyBytes(src, 7, dst, 3, length);
+    t.same(dst.subarray(3, 3 + length), src.subarray(7, 7 + length), `${length} bytes copied`);
+    t.equal(dst[2], 0xee, `nothing written before (${length})`);
+    t.equal(dst[3 + length], 0xee, `nothing written after (${length})`);
+  }
+});
