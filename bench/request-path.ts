@@ -19,7 +19,7 @@ import { encodeRequest, storeExtras } from '../protocol/request-encoder.js';
 import { Engine } from '../lib/engine/engine.js';
 import { WARMUP_STEPS, Warmup } from '../lib/engine/warmup.js';
 import { Connection } from '../lib/server/connection.js';
-import type { ServerContext } from '../lib/server/context.js';
+import { newServerContext } from '../lib/server/context.js';
 import { parseArgs } from '../lib/settings.js';
 import { Store } from '../lib/store/store.js';
 
@@ -56,17 +56,7 @@ const engine = new Engine(store, {
 });
 const warmup = new Warmup(store, engine, WARMUP_STEPS, async () => undefined);
 await warmup.run();
-const ctx: ServerContext = {
-  engine,
-  warmup,
-  store,
-  producers: new Set(),
-  settings,
-  counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0 },
-  startedAt: Date.now(),
-  version: 'bench',
-  verbosity: 0,
-};
+const ctx = newServerContext({ engine, warmup, store, settings, version: 'bench' });
 const conns = Array.from({ length: PER_TURN }, () => new Connection(discardingSocket(), ctx));
 
 const value = Buffer.alloc(100, 0x61);

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Engine } from './engine/engine.js';
 import { LEGACY_WARMUP_STEPS, WARMUP_STEPS, Warmup, markCleanShutdown } from './engine/warmup.js';
 import { log } from './log.js';
-import type { ServerContext } from './server/context.js';
+import { newServerContext } from './server/context.js';
 import { Server } from './server/server.js';
 import type { Settings } from './settings.js';
 import { Store } from './store/store.js';
@@ -43,17 +43,7 @@ export async function startApp(settings: Settings): Promise<App> {
     if (hooks.warmupStepDelayMs > 0) await new Promise((r) => setTimeout(r, hooks.warmupStepDelayMs));
   });
   if (hooks.legacyWarmupOrder) log.warn('warmup: LMCACHED_WARMUP_LEGACY_ORDER=1, failover entries reach disk only at the end (test hook)');
-  const ctx: ServerContext = {
-    engine,
-    warmup,
-    store,
-    producers: new Set(),
-    settings,
-    counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0 },
-    startedAt: Date.now(),
-    version: VERSION,
-    verbosity: settings.verbosity,
-  };
+  const ctx = newServerContext({ engine, warmup, store, settings, version: VERSION });
   const server = new Server(ctx);
   const address = await server.listen();
   log.info(`lmcached ${VERSION} listening on ${address.address}:${address.port} (ack=${settings.ack})`);

@@ -16,6 +16,17 @@ export interface ServerCounters {
   bytes_written: number;
 }
 
+/** A context for a server starting now: no producers, counters at zero. */
+export function newServerContext(parts: Pick<ServerContext, 'engine' | 'warmup' | 'store' | 'settings' | 'version'>): ServerContext {
+  return {
+    ...parts,
+    producers: new Set(),
+    counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0 },
+    startedAt: Date.now(),
+    verbosity: parts.settings.verbosity,
+  };
+}
+
 export interface ServerContext {
   engine: Engine;
   warmup: Warmup;
