@@ -35,11 +35,6 @@ export class HelperThreadPriority {
     this.timer = null;
   }
 
-  /** Threads given the nice value so far. */
-  get threads(): number {
-    return this.done.size;
-  }
-
   private apply(): void {
     let tids: string[];
     try {

@@ -216,7 +216,6 @@ export class ItemCache {
         this.bytes += cost(key, record) - cost(key, this.entries[2 * e + 1] as Buffer);
         this.entries[2 * e + 1] = record;
         bk[b * STRIDE + B_STATE] = state;
-        this.entries[2 * e] = key;
         // A clean record comes from LMDB, so it tells; a write does not change the disk.
         if (state === 0) this.diskSeqno[e] = diskSeqno;
         this.afterInsert(e);
