@@ -6,10 +6,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { DcpConsumer } from '../lib/dcp/consumer.js';
-import net from 'node:net';
 import { OP } from '../protocol/opcodes.js';
 import { encodeRequest } from '../protocol/request-encoder.js';
-import { ResponseDecoder } from '../protocol/response-decoder.js';
+import { requestOnce } from '../lib/client/one-request.js';
 import { runLoad } from './load.js';
 import { startLmcached } from './servers.js';
 
@@ -23,19 +22,7 @@ function which(cmd: string): string | null {
 
 /** vBucket 0's high seqno, from GET_ALL_VB_SEQNOS. */
 async function highSeqno(port: number): Promise<number> {
-  const socket = await new Promise<net.Socket>((res, rej) => {
-    const sock = net.connect(port, '127.0.0.1', () => res(sock));
-    sock.once('error', rej);
-  });
-  const decoder = new ResponseDecoder();
-  const body = await new Promise<Buffer>((res) => {
-    socket.on('data', (d: Buffer) => {
-      const [r] = decoder.push(d);
-      if (r) res(Buffer.from(r.value));
-    });
-    socket.write(encodeRequest({ opcode: OP.GET_ALL_VB_SEQNOS }));
-  });
-  socket.destroy();
+  const { value: body } = await requestOnce('127.0.0.1', port, encodeRequest({ opcode: OP.GET_ALL_VB_SEQNOS }));
   return Number(body.readBigUInt64BE(2));
 }
 

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { OP } from '../protocol/opcodes.js';
 import { encodeRequest, storeExtras } from '../protocol/request-encoder.js';
-import { ResponseDecoder } from '../protocol/response-decoder.js';
+import { Framer, PEER_LIMITS, responseStatus } from '../protocol/framer.js';
 
 export interface LoadOptions {
   host: string;
@@ -68,7 +68,6 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     Array.from({ length: o.connections }, () => new Promise<void>((resolve, reject) => {
       const socket = net.connect(o.port, o.host);
       socket.setNoDelay(true);
-      const decoder = new ResponseDecoder();
       const sentAt: bigint[] = [];
       let inFlight = 0;
       let done = false;
@@ -86,17 +85,26 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         if (done && inFlight === 0) socket.end();
       };
       socket.on('connect', send);
+      const framer = new Framer(
+        {
+          frame: (res) => {
+            const t0 = sentAt.shift() as bigint;
+            latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+            inFlight--;
+            ops++;
+            if (res.opcode === OP.GET) {
+              if (responseStatus(res) === 0) hits++;
+              else misses++;
+            }
+            return true;
+          },
+          oversized: () => false,
+          fault: (reason) => socket.destroy(new Error(`unreadable reply: ${reason}`)),
+        },
+        PEER_LIMITS,
+      );
       socket.on('data', (chunk: Buffer) => {
-        for (const res of decoder.push(chunk)) {
-          const t0 = sentAt.shift() as bigint;
-          latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-          inFlight--;
-          ops++;
-          if (res.opcode === OP.GET) {
-            if (res.status === 0) hits++;
-            else misses++;
-          }
-        }
+        framer.push(chunk);
         send();
       });
       socket.on('close', () => resolve());

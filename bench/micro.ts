@@ -9,7 +9,9 @@ import { Framer } from '../protocol/framer.js';
 import { OP } from '../protocol/opcodes.js';
 import { encodeRequest, storeExtras } from '../protocol/request-encoder.js';
 import { ResponseWriter } from '../protocol/response-writer.js';
-import { Store } from '../lib/store/store.js';
+import { LmdbStore } from '../lib/store/lmdb-store.js';
+import { encodeItemKey } from '../lib/store/key-codec.js';
+import { ItemState, encodeRecord } from '../lib/store/record.js';
 
 function timeIt(name: string, ops: number, fn: () => void): void {
   fn(); // warm up
@@ -55,12 +57,16 @@ function responseEncode(): void {
 
 async function storeOps(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'lmcached-micro-'));
-  const store = new Store({ path: dir });
+  const store = new LmdbStore({ path: dir });
   const n = 200_000;
-  const keys = Array.from({ length: n }, (_, i) => Buffer.from(`\u0000\u0000memtier-${i}`));
-  const record = Buffer.alloc(128, 1);
+  const none = new Map();
+  const keys = Array.from({ length: n }, (_, i) => {
+    const k = Buffer.from(`memtier-${i}`);
+    return encodeItemKey(0, k, 0, k.length);
+  });
+  const record = encodeRecord({ state: ItemState.Live, datatype: 0, flags: 0, expiry: 0, cas: 1, seqno: 1 }, Buffer.alloc(100, 1), 0, 100);
   let t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i += 1000) await store.writeBatch(keys.slice(i, i + 1000).map((key, j) => ({ key, record, seqno: i + j + 1 })));
+  for (let i = 0; i < n; i += 1000) await store.writeBatch(keys.slice(i, i + 1000).map((itemKey, j) => ({ itemKey, record, seqno: i + j + 1, prevSeqno: -1 })), none, none);
   let ns = Number(process.hrtime.bigint() - t0);
   console.log(`${'store: batched puts (1000 per commit)'.padEnd(44)} ${(n / (ns / 1e9) / 1e6).toFixed(2).padStart(8)} M ops/s  ${(ns / n).toFixed(0).padStart(6)} ns/op`);
   store.refreshReads();
@@ -68,7 +74,7 @@ async function storeOps(): Promise<void> {
     for (let r = 0; r < 5; r++) for (const k of keys) if (!store.getItem(k)) throw new Error('missing');
   });
   t0 = process.hrtime.bigint();
-  await store.writeBatch([{ key: keys[0], record, seqno: n + 1 }]);
+  await store.writeBatch([{ itemKey: keys[0], record, seqno: n + 1, prevSeqno: -1 }], none, none);
   ns = Number(process.hrtime.bigint() - t0);
   console.log(`${'store: one awaited single-put commit'.padEnd(44)} ${(ns / 1e6).toFixed(3).padStart(8)} ms`);
   await store.close();

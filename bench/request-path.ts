@@ -17,11 +17,11 @@ import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { OP } from '../protocol/opcodes.js';
 import { encodeRequest, storeExtras } from '../protocol/request-encoder.js';
 import { Engine } from '../lib/engine/engine.js';
-import { WARMUP_STEPS, Warmup } from '../lib/engine/warmup.js';
+import { Warmup } from '../lib/engine/warmup.js';
 import { Connection } from '../lib/server/connection.js';
 import { newServerContext } from '../lib/server/context.js';
 import { parseArgs } from '../lib/settings.js';
-import { Store } from '../lib/store/store.js';
+import { LmdbStore } from '../lib/store/lmdb-store.js';
 
 const KEYS = Number(process.env.BENCH_KEYS ?? 100_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -47,16 +47,16 @@ function discardingSocket(): Socket {
 
 const dir = mkdtempSync(join(tmpdir(), 'lmcached-path-'));
 const { settings } = parseArgs(['--data-dir', dir]);
-const store = new Store({ path: dir });
+const store = new LmdbStore({ path: dir });
 const engine = new Engine(store, {
   vbuckets: settings.vbuckets,
   maxValueLength: settings.maxItemSize,
   cacheBytes: settings.memoryLimitMb * 1024 * 1024,
-  pacing: { intervalMs: settings.flushIntervalMs, holdMs: 0 },
+  flushIntervalMs: settings.flushIntervalMs,
 });
-const warmup = new Warmup(store, engine, WARMUP_STEPS, async () => undefined);
+const warmup = new Warmup(store, engine);
 await warmup.run();
-const ctx = newServerContext({ engine, warmup, store, settings, version: 'bench' });
+const ctx = newServerContext({ engine, warmup, settings, version: 'bench' });
 const conns = Array.from({ length: PER_TURN }, () => new Connection(discardingSocket(), ctx));
 
 const value = Buffer.alloc(100, 0x61);

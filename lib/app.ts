@@ -6,14 +6,14 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Engine } from './engine/engine.js';
-import { LEGACY_WARMUP_STEPS, WARMUP_STEPS, Warmup, markCleanShutdown } from './engine/warmup.js';
+import { Warmup, markCleanShutdown } from './engine/warmup.js';
 import { log } from './log.js';
 import { newServerContext } from './server/context.js';
 import { Server } from './server/server.js';
 import type { Settings } from './settings.js';
-import { Store } from './store/store.js';
+import { LmdbStore } from './store/lmdb-store.js';
 import { VERSION } from './version.js';
-import { crashHooksFromEnv } from './test-hooks.js';
+import { testHooksFromEnv } from './test-hooks.js';
 import { Purger } from './engine/purger.js';
 import { HelperThreadPriority } from './helper-threads.js';
 
@@ -25,25 +25,18 @@ export interface App {
 
 export async function startApp(settings: Settings): Promise<App> {
   mkdirSync(settings.dataDir, { recursive: true });
-  const hooks = crashHooksFromEnv(process.env);
-  const store = new Store({ path: settings.dataDir });
+  // The one place test hooks are read; with no LMCACHED_* test variable set they do nothing.
+  const testHooks = testHooksFromEnv(process.env);
+  const store = new LmdbStore({ path: settings.dataDir });
   const engine = new Engine(store, {
     vbuckets: settings.vbuckets,
     maxValueLength: settings.maxItemSize,
     cacheBytes: settings.memoryLimitMb * 1024 * 1024,
-    pacing: { intervalMs: settings.flushIntervalMs, holdMs: hooks.flushHoldMs },
+    flushIntervalMs: settings.flushIntervalMs,
+    testHooks,
   });
-  if (hooks.crashAfterExpiries > 0) {
-    engine.onWarmupExpiriesPersisted = (total) => {
-      if (total >= hooks.crashAfterExpiries) hooks.crash(`${total} warmup expiries persisted`);
-    };
-  }
-  const warmup = new Warmup(store, engine, hooks.legacyWarmupOrder ? LEGACY_WARMUP_STEPS : WARMUP_STEPS, async (step) => {
-    if (step === hooks.crashAfterStep) hooks.crash(`after warmup step ${step}`);
-    if (hooks.warmupStepDelayMs > 0) await new Promise((r) => setTimeout(r, hooks.warmupStepDelayMs));
-  });
-  if (hooks.legacyWarmupOrder) log.warn('warmup: LMCACHED_WARMUP_LEGACY_ORDER=1, failover entries reach disk only at the end (test hook)');
-  const ctx = newServerContext({ engine, warmup, store, settings, version: VERSION });
+  const warmup = new Warmup(store, engine, testHooks);
+  const ctx = newServerContext({ engine, warmup, settings, version: VERSION });
   const server = new Server(ctx);
   const address = await server.listen();
   log.info(`lmcached ${VERSION} listening on ${address.address}:${address.port} (ack=${settings.ack})`);

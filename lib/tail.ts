@@ -2,10 +2,9 @@
  * `lmcached tail`: prints a server's change stream, one line per mutation, deletion and
  * expiration, following it live. Streams every vBucket, or one with --vbucket.
  */
-import net from 'node:net';
 import { OP } from '../protocol/opcodes.js';
 import { encodeRequest } from '../protocol/request-encoder.js';
-import { ResponseDecoder } from '../protocol/response-decoder.js';
+import { requestOnce } from './client/one-request.js';
 import { DcpConsumer } from './dcp/consumer.js';
 
 export const TAIL_HELP = `Usage: lmcached tail [options]
@@ -54,20 +53,7 @@ function parse(argv: readonly string[]): TailOptions | null {
 
 /** The active vBuckets, from GET_ALL_VB_SEQNOS. */
 async function activeVBuckets(host: string, port: number): Promise<number[]> {
-  const socket = await new Promise<net.Socket>((res, rej) => {
-    const s = net.connect(port, host, () => res(s));
-    s.once('error', rej);
-  });
-  const decoder = new ResponseDecoder();
-  const body = await new Promise<Buffer>((res, rej) => {
-    socket.on('data', (d: Buffer) => {
-      const [r] = decoder.push(d);
-      if (r) res(Buffer.from(r.value));
-    });
-    socket.once('error', rej);
-    socket.write(encodeRequest({ opcode: OP.GET_ALL_VB_SEQNOS, extras: Buffer.from([0, 0, 0, 1]) }));
-  });
-  socket.destroy();
+  const { value: body } = await requestOnce(host, port, encodeRequest({ opcode: OP.GET_ALL_VB_SEQNOS, extras: Buffer.from([0, 0, 0, 1]) }));
   return Array.from({ length: body.length / 10 }, (_, i) => body.readUInt16BE(i * 10));
 }
 

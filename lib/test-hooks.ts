@@ -1,33 +1,68 @@
 /**
- * Fault-injection hooks, read from the environment once at start-up. They exist so tests can
- * prove the warmup order matters; each is documented in the README.
+ * The one seam for test-only machinery: fault injection that proves the warmup order matters
+ * (crash after a step, crash after n warmup expiries, the legacy order), an unpersisted tail
+ * (flush hold) and a pause after each warmup step. Read from LMCACHED_* variables once at start
+ * (README lists them). With none set, every hook here does nothing and production code runs as
+ * if this file did not exist; app.ts is the only place that reads the environment for them.
  */
 import { log } from './log.js';
 
-export interface CrashHooks {
-  /** LMCACHED_CRASH_AFTER_STEP: SIGKILL this process right after that warmup step. */
-  crashAfterStep: string | null;
-  /** LMCACHED_CRASH_AFTER_EXPIRIES: SIGKILL once warmup has persisted this many expiries. */
-  crashAfterExpiries: number;
-  /** LMCACHED_WARMUP_LEGACY_ORDER=1: failover table reaches disk only at the end of warmup. */
-  legacyWarmupOrder: boolean;
+export interface TestHooks {
+  /** True when any hook is set. */
+  readonly active: boolean;
+  /** The warmup steps to run: `steps` itself, or with LMCACHED_WARMUP_LEGACY_ORDER=1 the order
+   * before the fix (failover entries reach disk only at the end). */
+  warmupOrder<T extends { readonly name: string }>(steps: readonly T[]): readonly T[];
+  /** After each warmup step: LMCACHED_CRASH_AFTER_STEP kills the process with SIGKILL after
+   * that step; LMCACHED_WARMUP_STEP_DELAY_MS pauses so a test can observe the step. */
+  afterWarmupStep(name: string): void | Promise<void>;
   /** LMCACHED_FLUSH_DELAY_MS: hold each flusher batch back this long (an unpersisted tail). */
-  flushHoldMs: number;
-  /** LMCACHED_WARMUP_STEP_DELAY_MS: pause this long after each warmup step (to observe it). */
-  warmupStepDelayMs: number;
-  crash(reason: string): void;
+  readonly flushHoldMs: number;
+  /** After each commit that made warmup expiries durable: LMCACHED_CRASH_AFTER_EXPIRIES kills
+   * the process once that many are. */
+  warmupExpiriesPersisted(total: number): void;
 }
 
-export function crashHooksFromEnv(env: NodeJS.ProcessEnv): CrashHooks {
+export const NO_TEST_HOOKS: TestHooks = {
+  active: false,
+  warmupOrder: (steps) => steps,
+  afterWarmupStep: () => undefined,
+  flushHoldMs: 0,
+  warmupExpiriesPersisted: () => undefined,
+};
+
+/** The order before the fix: persistVBState moved from right after createVBuckets to just
+ * before the last step, after traffic and warmup's expiries have issued seqnos. */
+export function legacyWarmupOrder<T extends { readonly name: string }>(steps: readonly T[]): readonly T[] {
+  const persist = steps.find((s) => s.name === 'persistVBState');
+  if (persist === undefined) return steps;
+  const rest = steps.filter((s) => s !== persist);
+  return [...rest.slice(0, -1), persist, ...rest.slice(-1)];
+}
+
+function crash(reason: string): void {
+  log.warn(`test hook: SIGKILL ${reason}`);
+  process.kill(process.pid, 'SIGKILL');
+}
+
+export function testHooksFromEnv(env: NodeJS.ProcessEnv): TestHooks {
+  const crashAfterStep = env.LMCACHED_CRASH_AFTER_STEP || null;
+  const crashAfterExpiries = Number(env.LMCACHED_CRASH_AFTER_EXPIRIES ?? 0) || 0;
+  const legacy = env.LMCACHED_WARMUP_LEGACY_ORDER === '1';
+  const flushHoldMs = Number(env.LMCACHED_FLUSH_DELAY_MS ?? 0) || 0;
+  const stepDelayMs = Number(env.LMCACHED_WARMUP_STEP_DELAY_MS ?? 0) || 0;
+  if (crashAfterStep === null && crashAfterExpiries === 0 && !legacy && flushHoldMs === 0 && stepDelayMs === 0) return NO_TEST_HOOKS;
+  if (legacy) log.warn('warmup: LMCACHED_WARMUP_LEGACY_ORDER=1, failover entries reach disk only at the end (test hook)');
   return {
-    crashAfterStep: env.LMCACHED_CRASH_AFTER_STEP || null,
-    crashAfterExpiries: Number(env.LMCACHED_CRASH_AFTER_EXPIRIES ?? 0) || 0,
-    legacyWarmupOrder: env.LMCACHED_WARMUP_LEGACY_ORDER === '1',
-    flushHoldMs: Number(env.LMCACHED_FLUSH_DELAY_MS ?? 0) || 0,
-    warmupStepDelayMs: Number(env.LMCACHED_WARMUP_STEP_DELAY_MS ?? 0) || 0,
-    crash(reason: string): void {
-      log.warn(`test hook: SIGKILL ${reason}`);
-      process.kill(process.pid, 'SIGKILL');
+    active: true,
+    warmupOrder: (steps) => (legacy ? legacyWarmupOrder(steps) : steps),
+    async afterWarmupStep(name) {
+      if (name === crashAfterStep) crash(`after warmup step ${name}`);
+      if (stepDelayMs > 0) await new Promise((r) => setTimeout(r, stepDelayMs));
+    },
+    flushHoldMs,
+    warmupExpiriesPersisted(total) {
+      if (crashAfterExpiries > 0 && total >= crashAfterExpiries) crash(`${total} warmup expiries persisted`);
     },
   };
 }

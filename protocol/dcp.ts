@@ -1,18 +1,18 @@
 /**
- * DCP message layouts (kv_engine docs/dcp/documentation/commands): the extras of what a
- * producer sends (snapshot marker V1, mutation, deletion V1, expiration, stream end) and of
- * what a consumer sends (open, stream request, buffer acknowledgement). Producer messages are
- * requests (magic 0x80) travelling from server to client.
+ * DCP messages (kv_engine docs/dcp/documentation/commands): the layouts, encoders and decoders
+ * of what a producer sends (snapshot marker V1, mutation, deletion V1, expiration, stream end,
+ * NOOP) and of what a consumer sends (open, stream request, buffer acknowledgement, NOOP
+ * answer). Producer messages are requests (magic 0x80) travelling from server to client.
  */
+import { EXTRAS_LENGTH } from './extras.js';
+import { HEADER_LENGTH, MAGIC_RESPONSE, encodeHeader } from './header.js';
+import { OP } from './opcodes.js';
 
 export const DCP_OPEN_PRODUCER = 0x01;
 
-/** Stream-request extras: flags u32, reserved u32, start, end, vbuuid, snap start, snap end (u64). */
-export const STREAM_REQ_EXTRAS_LENGTH = 48;
-/** DCP_OPEN extras: reserved u32, flags u32. */
-export const OPEN_EXTRAS_LENGTH = 8;
-/** DCP_BUFFER_ACKNOWLEDGEMENT extras: bytes acknowledged u32. */
-export const BUFFER_ACK_EXTRAS_LENGTH = 4;
+export const STREAM_REQ_EXTRAS_LENGTH = EXTRAS_LENGTH.dcpStreamReq;
+export const OPEN_EXTRAS_LENGTH = EXTRAS_LENGTH.dcpOpen;
+export const BUFFER_ACK_EXTRAS_LENGTH = EXTRAS_LENGTH.dcpBufferAck;
 export const SNAPSHOT_MARKER_EXTRAS_LENGTH = 20;
 export const MUTATION_EXTRAS_LENGTH = 31;
 export const DELETION_EXTRAS_LENGTH = 18;
@@ -99,4 +99,81 @@ export function decodeItemMeta(extras: Buffer, mutation: boolean): ItemMeta {
     flags: mutation ? extras.readUInt32BE(16) : 0,
     expiry: mutation ? extras.readUInt32BE(20) : 0,
   };
+}
+
+/** Where producer messages are encoded (the response writer's request side). */
+export interface DcpMessageWriter {
+  request(opcode: number, vbucket: number, opaque: number, cas: number, extrasLength: number, keyLength: number, bodyLength: number, datatype?: number): void;
+  u64(v: bigint): void;
+  u32(v: number): void;
+  u16(v: number): void;
+  bytes(src: Buffer, offset: number, length: number, stable?: boolean): void;
+}
+
+/** The metadata of a mutation, deletion or expiration. */
+export interface DcpItemMeta {
+  seqno: number;
+  revSeqno: number;
+  cas: number;
+  /** Mutations only. */
+  flags: number;
+  expiry: number;
+  datatype: number;
+}
+
+const NRU = Buffer.of(0);
+
+/** Each writer returns the bytes the message takes on the wire (flow control counts them). */
+export function writeSnapshotMarker(out: DcpMessageWriter, vbid: number, opaque: number, start: number, end: number, flags: number): number {
+  out.request(OP.DCP_SNAPSHOT_MARKER, vbid, opaque, 0, SNAPSHOT_MARKER_EXTRAS_LENGTH, 0, SNAPSHOT_MARKER_EXTRAS_LENGTH);
+  out.u64(BigInt(start));
+  out.u64(BigInt(end));
+  out.u32(flags);
+  return HEADER_LENGTH + SNAPSHOT_MARKER_EXTRAS_LENGTH;
+}
+
+/** A mutation; the value is referenced instead of copied when `stable` and large. */
+export function writeMutation(out: DcpMessageWriter, vbid: number, opaque: number, m: DcpItemMeta, key: Buffer, keyOffset: number, keyLength: number, value: Buffer, valueOffset: number, valueLength: number, stable: boolean): number {
+  const body = MUTATION_EXTRAS_LENGTH + keyLength + valueLength;
+  out.request(OP.DCP_MUTATION, vbid, opaque, m.cas, MUTATION_EXTRAS_LENGTH, keyLength, body, m.datatype);
+  out.u64(BigInt(m.seqno));
+  out.u64(BigInt(m.revSeqno));
+  out.u32(m.flags);
+  out.u32(m.expiry);
+  out.u32(0); // lock time
+  out.u16(0); // extended meta length
+  out.bytes(NRU, 0, 1);
+  out.bytes(key, keyOffset, keyLength);
+  out.bytes(value, valueOffset, valueLength, stable);
+  return HEADER_LENGTH + body;
+}
+
+/** A deletion (V1 layout) or, with `expiration`, an expiration. */
+export function writeDeletion(out: DcpMessageWriter, vbid: number, opaque: number, m: DcpItemMeta, key: Buffer, keyOffset: number, keyLength: number, expiration: boolean): number {
+  const extras = expiration ? EXPIRATION_EXTRAS_LENGTH : DELETION_EXTRAS_LENGTH;
+  out.request(expiration ? OP.DCP_EXPIRATION : OP.DCP_DELETION, vbid, opaque, m.cas, extras, keyLength, extras + keyLength);
+  out.u64(BigInt(m.seqno));
+  out.u64(BigInt(m.revSeqno));
+  if (expiration) out.u32(0); // delete time
+  else out.u16(0); // extended meta length
+  out.bytes(key, keyOffset, keyLength);
+  return HEADER_LENGTH + extras + keyLength;
+}
+
+export function writeStreamEnd(out: DcpMessageWriter, vbid: number, opaque: number, flag: number): number {
+  out.request(OP.DCP_STREAM_END, vbid, opaque, 0, STREAM_END_EXTRAS_LENGTH, 0, STREAM_END_EXTRAS_LENGTH);
+  out.u32(flag);
+  return HEADER_LENGTH + STREAM_END_EXTRAS_LENGTH;
+}
+
+export function writeNoop(out: DcpMessageWriter, opaque: number): number {
+  out.request(OP.DCP_NOOP, 0, opaque, 0, 0, 0, 0);
+  return HEADER_LENGTH;
+}
+
+/** A consumer's answer to the producer's NOOP. */
+export function encodeNoopResponse(opaque: number): Buffer {
+  const b = Buffer.alloc(HEADER_LENGTH);
+  encodeHeader(b, 0, MAGIC_RESPONSE, OP.DCP_NOOP, 0, 0, 0, 0, opaque, 0);
+  return b;
 }

@@ -14,6 +14,9 @@ export const EXTRAS_LENGTH = {
   getResponse: 4, // flags u32
   setVBucket: 1, // state u8 (kv_engine); 4-byte u32 also accepted
   getAllVbSeqnos: 4, // vbucket state filter u32 (0 = every alive state)
+  dcpOpen: 8, // reserved u32, flags u32
+  dcpStreamReq: 48, // flags u32, reserved u32, start, end, vbuuid, snap start, snap end (u64)
+  dcpBufferAck: 4, // bytes acknowledged u32
 } as const;
 
 /** Expiry 0xffffffff in INCR/DECR means "do not create a missing item". */

@@ -1,6 +1,7 @@
 /**
- * Incremental framer: turns a byte stream, split anywhere, into complete frames (requests, or
- * responses where the peer sends them).
+ * Incremental framer: turns a byte stream, split anywhere, into complete frames: requests (the
+ * server's side), or responses and DCP messages (a client's side: `lmcached tail`, the DCP
+ * consumer, the bench load generator). The one parser of the binary protocol.
  *
  * Ownership rule: a Frame and every Buffer reachable from it (frame.buf) are valid only during
  * the sink callback that receives it. The framer reuses the Frame object and may overwrite or
@@ -38,6 +39,15 @@ export interface FramerLimits {
   maxValueLength: number;
   /** Largest body at all; anything above is a fault (memcached's ITEM_SIZE_MAX_UPPER_LIMIT). */
   hardBodyCap: number;
+}
+
+/** Limits for reading a peer's stream as a client (responses, DCP messages): anything a
+ * server may send is framed. */
+export const PEER_LIMITS: FramerLimits = { maxValueLength: 1 << 30, hardBodyCap: (1 << 30) + 65536 };
+
+/** A response frame's status: bytes 6-7 hold a request's vBucket and a response's status. */
+export function responseStatus(f: Frame): number {
+  return f.vbucket;
 }
 
 const INITIAL_CAPACITY = 16 * 1024;

@@ -3,7 +3,6 @@
  * (kv_engine docs/BinaryProtocol.md "Command Opcodes"). Quiet/loud pairs, the request shape the
  * validator enforces, and the family used for oversized bodies all come from here.
  */
-import { BUFFER_ACK_EXTRAS_LENGTH, OPEN_EXTRAS_LENGTH, STREAM_REQ_EXTRAS_LENGTH } from './dcp.js';
 import { EXTRAS_LENGTH } from './extras.js';
 
 /** What a request of this opcode may carry; `extras` lists the allowed extras lengths. */
@@ -150,12 +149,12 @@ const KV_DEFINITIONS: ReadonlyArray<readonly [string, number, Shape, Check | und
   ['OBSERVE_SEQNO', OP.OBSERVE_SEQNO, { extras: [0], key: 'zero', value: 'nonzero' }, (_v, _o, len) => (len === 8 ? null : 'Request value must be of length 8')],
   ['GET_FAILOVER_LOG', OP.GET_FAILOVER_LOG, { extras: [0], key: 'zero', value: 'zero' }, undefined],
   // DCP (docs/dcp/documentation/commands): what a consumer sends to a producer.
-  ['DCP_OPEN', OP.DCP_OPEN, { extras: [OPEN_EXTRAS_LENGTH], key: 'nonzero', value: 'any' }, undefined],
+  ['DCP_OPEN', OP.DCP_OPEN, { extras: [EXTRAS_LENGTH.dcpOpen], key: 'nonzero', value: 'any' }, undefined],
   ['DCP_CONTROL', OP.DCP_CONTROL, { extras: [0], key: 'nonzero', value: 'any' }, undefined],
-  ['DCP_STREAM_REQ', OP.DCP_STREAM_REQ, { extras: [STREAM_REQ_EXTRAS_LENGTH], key: 'zero', value: 'any' }, undefined],
+  ['DCP_STREAM_REQ', OP.DCP_STREAM_REQ, { extras: [EXTRAS_LENGTH.dcpStreamReq], key: 'zero', value: 'any' }, undefined],
   ['DCP_CLOSE_STREAM', OP.DCP_CLOSE_STREAM, { extras: [0], key: 'zero', value: 'zero' }, undefined],
   ['DCP_GET_FAILOVER_LOG', OP.DCP_GET_FAILOVER_LOG, { extras: [0], key: 'zero', value: 'zero' }, undefined],
-  ['DCP_BUFFER_ACKNOWLEDGEMENT', OP.DCP_BUFFER_ACKNOWLEDGEMENT, { extras: [BUFFER_ACK_EXTRAS_LENGTH], key: 'zero', value: 'zero' }, undefined],
+  ['DCP_BUFFER_ACKNOWLEDGEMENT', OP.DCP_BUFFER_ACKNOWLEDGEMENT, { extras: [EXTRAS_LENGTH.dcpBufferAck], key: 'zero', value: 'zero' }, undefined],
   ['DCP_NOOP', OP.DCP_NOOP, { extras: [0], key: 'zero', value: 'zero' }, undefined],
 ];
 

@@ -9,10 +9,11 @@ import {
   END_SEQNO_INFINITE,
   decodeItemMeta,
   decodeSnapshotMarker,
+  encodeNoopResponse,
   encodeOpenExtras,
   encodeStreamRequest,
 } from '../../protocol/dcp.js';
-import { Framer, type Frame } from '../../protocol/framer.js';
+import { Framer, PEER_LIMITS, responseStatus, type Frame } from '../../protocol/framer.js';
 import { MAGIC_RESPONSE } from '../../protocol/header.js';
 import { OP } from '../../protocol/opcodes.js';
 import { encodeRequest, u32Extras } from '../../protocol/request-encoder.js';
@@ -76,7 +77,7 @@ export class DcpConsumer {
         oversized: () => false,
         fault: (reason) => socket.destroy(new Error(`DCP stream not decodable: ${reason}`)),
       },
-      { maxValueLength: 1 << 30, hardBodyCap: (1 << 30) + 65536 },
+      PEER_LIMITS,
     );
     socket.on('data', (d: Buffer) => this.framer.push(d));
     socket.on('error', (err) => (this.closedReason = err));
@@ -152,7 +153,7 @@ export class DcpConsumer {
     if (f.magic === MAGIC_RESPONSE) {
       const w = this.waiting.get(f.opaque);
       this.waiting.delete(f.opaque);
-      w?.({ status: f.vbucket, value: Buffer.from(f.buf.subarray(f.valueOffset, f.valueOffset + f.valueLength)) });
+      w?.({ status: responseStatus(f), value: Buffer.from(f.buf.subarray(f.valueOffset, f.valueOffset + f.valueLength)) });
       return;
     }
     const vb = f.vbucket;
@@ -160,12 +161,9 @@ export class DcpConsumer {
     const key = (): Buffer => Buffer.from(f.buf.subarray(f.keyOffset, f.keyOffset + f.keyLength));
     const pos = this.positions.get(vb);
     switch (f.opcode) {
-      case OP.DCP_NOOP: {
-        const reply = encodeRequest({ opcode: OP.DCP_NOOP, opaque: f.opaque });
-        reply[0] = MAGIC_RESPONSE;
-        this.socket.write(reply);
+      case OP.DCP_NOOP:
+        this.socket.write(encodeNoopResponse(f.opaque));
         return;
-      }
       case OP.DCP_SNAPSHOT_MARKER: {
         const m = decodeSnapshotMarker(extras);
         if (pos) {

@@ -6,32 +6,27 @@
  * stream falls back to backfilling from disk; output stops while the socket or the consumer's
  * buffer is full; the pump yields to the event loop between chunks so other clients are served.
  */
-import { OP } from '../../protocol/opcodes.js';
 import {
-  DELETION_EXTRAS_LENGTH,
-  EXPIRATION_EXTRAS_LENGTH,
-  MUTATION_EXTRAS_LENGTH,
   SNAPSHOT_FLAG,
-  SNAPSHOT_MARKER_EXTRAS_LENGTH,
-  STREAM_END_EXTRAS_LENGTH,
   STREAM_END_FLAG,
+  writeDeletion,
+  writeMutation,
+  writeNoop,
+  writeSnapshotMarker,
+  writeStreamEnd,
+  type DcpItemMeta,
+  type DcpMessageWriter,
 } from '../../protocol/dcp.js';
 import { HEADER_LENGTH } from '../../protocol/header.js';
 import type { Engine } from '../engine/engine.js';
-import { ItemState, RECORD_HEADER_LENGTH, recordCas, recordDatatype, recordExpiry, recordFlags, recordSeqno, recordState } from '../engine/item-record.js';
+import { ItemState, RECORD_HEADER_LENGTH, recordCas, recordDatatype, recordExpiry, recordFlags, recordSeqno, recordState } from '../store/record.js';
+import { USER_KEY_OFFSET, userKeyLength } from '../store/key-codec.js';
 import { VBucketState, type PendingWrite, type VBucket } from '../engine/vbucket.js';
-import type { Store } from '../store/store.js';
 import { log } from '../log.js';
 
 /** What the producer needs from its connection. */
 export interface ProducerSink {
-  readonly out: {
-    request(opcode: number, vbucket: number, opaque: number, cas: number, extrasLength: number, keyLength: number, bodyLength: number, datatype?: number): void;
-    u64(v: bigint): void;
-    u32(v: number): void;
-    u16(v: number): void;
-    bytes(src: Buffer, offset: number, length: number, stable?: boolean): void;
-  };
+  readonly out: DcpMessageWriter;
   /** True while the socket can take more output. */
   writable(): boolean;
   /** Moves encoded output to the socket. */
@@ -92,11 +87,12 @@ export class DcpProducer {
   private noopOpaque = 0x10000000;
   private scheduled = false;
   private closed = false;
+  /** Reused for every item sent. */
+  private readonly meta: DcpItemMeta = { seqno: 0, revSeqno: 1, cas: 0, flags: 0, expiry: 0, datatype: 0 };
 
   constructor(
     readonly name: string,
     private readonly engine: Engine,
-    private readonly store: Store,
     private readonly sink: ProducerSink,
   ) {}
 
@@ -141,7 +137,7 @@ export class DcpProducer {
         return;
       }
       this.noopOutstanding = true;
-      this.sink.out.request(OP.DCP_NOOP, 0, this.noopOpaque++, 0, 0, 0, 0);
+      writeNoop(this.sink.out, this.noopOpaque++);
       this.sink.push();
     }, seconds * 1000);
     this.noopTimer.unref();
@@ -267,7 +263,7 @@ export class DcpProducer {
       wrote += this.marker(s, s.lastSent + 1, high, SNAPSHOT_FLAG.MEMORY | SNAPSHOT_FLAG.CHECKPOINT);
       if (persisted > s.lastSent) wrote += this.sendFromDisk(s, s.lastSent + 1, Math.min(persisted, high), Infinity).wrote;
       const pending = [...vb.pending.values()].filter((w) => w.seqno > Math.max(persisted, s.lastSent) && w.seqno <= high).sort((x, y) => x.seqno - y.seqno);
-      for (const w of pending) if (w.record !== null) wrote += this.item(s, w.storeKey, w.record, true);
+      for (const w of pending) if (w.record !== null) wrote += this.item(s, w.itemKey, w.record, true);
       s.lastSent = high;
       s.snapshotEnd = high;
     }
@@ -286,14 +282,9 @@ export class DcpProducer {
     let wrote = 0;
     let reached = from - 1;
     let count = 0;
-    for (const { seqno, key } of this.store.scanSeqnos(s.vb.id, from, to)) {
+    for (const { seqno, itemKey, record } of this.engine.committedBySeqno(s.vb.id, from, to)) {
       reached = seqno;
-      const storeKey = Buffer.allocUnsafe(2 + key.length);
-      storeKey.writeUInt16BE(s.vb.id, 0);
-      key.copy(storeKey, 2);
-      const rec = this.engine.committedRecord(storeKey);
-      // The index and the items come from one read snapshot, so the seqnos agree.
-      if (rec !== undefined && recordSeqno(rec) === seqno) wrote += this.item(s, storeKey, rec, false);
+      wrote += this.item(s, itemKey, record, false);
       if (++count >= limit || (limit !== Infinity && !this.canSend())) break;
     }
     return { wrote, reached, count };
@@ -312,7 +303,7 @@ export class DcpProducer {
       if (w.seqno > s.snapshotEnd) break;
       s.queue.shift();
       if (w.seqno <= s.lastSent) continue;
-      if (w.record !== null) wrote += this.item(s, w.storeKey, w.record, true);
+      if (w.record !== null) wrote += this.item(s, w.itemKey, w.record, true);
       s.lastSent = w.seqno;
     }
     if (s.snapshotEnd <= s.lastSent && s.lastSent >= s.end) this.finish(s, STREAM_END_FLAG.OK);
@@ -320,47 +311,27 @@ export class DcpProducer {
   }
 
   private marker(s: Stream, start: number, end: number, flags: number): number {
-    const out = this.sink.out;
-    out.request(OP.DCP_SNAPSHOT_MARKER, s.vb.id, s.opaque, 0, SNAPSHOT_MARKER_EXTRAS_LENGTH, 0, SNAPSHOT_MARKER_EXTRAS_LENGTH);
-    out.u64(BigInt(start));
-    out.u64(BigInt(end));
-    out.u32(flags);
-    return this.sent(HEADER_LENGTH + SNAPSHOT_MARKER_EXTRAS_LENGTH);
+    return this.sent(writeSnapshotMarker(this.sink.out, s.vb.id, s.opaque, start, end, flags));
   }
 
   /** A mutation, deletion or expiration for a record (an LMDB view unless `stable`). */
-  private item(s: Stream, storeKey: Buffer, rec: Buffer, stable: boolean): number {
+  private item(s: Stream, itemKey: Buffer, rec: Buffer, stable: boolean): number {
     if (this.engine.isFlushed(rec)) return 0;
-    const out = this.sink.out;
-    const keyLength = storeKey.length - 2;
-    const seqno = BigInt(recordSeqno(rec));
-    const state = recordState(rec);
-    const cas = recordCas(rec);
+    const m = this.meta;
+    m.seqno = recordSeqno(rec);
+    m.cas = recordCas(rec);
+    // rev seqno stays 1: lmcached keeps no revision count yet.
     this.stats.itemsSent++;
+    const state = recordState(rec);
+    const keyLength = userKeyLength(itemKey);
     if (state === ItemState.Live) {
-      const valueLength = rec.length - RECORD_HEADER_LENGTH;
-      const body = MUTATION_EXTRAS_LENGTH + keyLength + valueLength;
-      out.request(OP.DCP_MUTATION, s.vb.id, s.opaque, cas, MUTATION_EXTRAS_LENGTH, keyLength, body, recordDatatype(rec));
-      out.u64(seqno);
-      out.u64(1n); // rev seqno: lmcached keeps no revision count
-      out.u32(recordFlags(rec));
-      out.u32(recordExpiry(rec));
-      out.u32(0); // lock time
-      out.u16(0); // extended meta length
-      out.bytes(Buffer.of(0), 0, 1); // NRU
-      out.bytes(storeKey, 2, keyLength);
-      out.bytes(rec, RECORD_HEADER_LENGTH, valueLength, stable);
-      return this.sent(HEADER_LENGTH + body);
+      m.flags = recordFlags(rec);
+      m.expiry = recordExpiry(rec);
+      m.datatype = recordDatatype(rec);
+      return this.sent(writeMutation(this.sink.out, s.vb.id, s.opaque, m, itemKey, USER_KEY_OFFSET, keyLength, rec, RECORD_HEADER_LENGTH, rec.length - RECORD_HEADER_LENGTH, stable));
     }
     const expiration = state === ItemState.Expired && this.expiryOpcode;
-    const extras = expiration ? EXPIRATION_EXTRAS_LENGTH : DELETION_EXTRAS_LENGTH;
-    out.request(expiration ? OP.DCP_EXPIRATION : OP.DCP_DELETION, s.vb.id, s.opaque, cas, extras, keyLength, extras + keyLength);
-    out.u64(seqno);
-    out.u64(1n);
-    if (expiration) out.u32(0); // delete time
-    else out.u16(0); // extended meta length
-    out.bytes(storeKey, 2, keyLength);
-    return this.sent(HEADER_LENGTH + extras + keyLength);
+    return this.sent(writeDeletion(this.sink.out, s.vb.id, s.opaque, m, itemKey, USER_KEY_OFFSET, keyLength, expiration));
   }
 
   private sent(bytes: number): number {
@@ -375,8 +346,6 @@ export class DcpProducer {
     s.vb.listeners.delete(s.listener);
     this.streams.delete(s.vb.id);
     if (flag === null) return;
-    this.sink.out.request(OP.DCP_STREAM_END, s.vb.id, s.opaque, 0, STREAM_END_EXTRAS_LENGTH, 0, STREAM_END_EXTRAS_LENGTH);
-    this.sink.out.u32(flag);
-    this.sent(HEADER_LENGTH + STREAM_END_EXTRAS_LENGTH);
+    this.sent(writeStreamEnd(this.sink.out, s.vb.id, s.opaque, flag));
   }
 }

@@ -1,181 +1,69 @@
 /**
  * The engine: memcached item semantics (CAS, expiry, flush, arithmetic, concatenation) over
- * vBuckets, with every mutation taking the vBucket's next seqno and going to LMDB through the
- * flusher. Reads look at pending writes first, then at LMDB, and never wait for a commit.
- * Until warmup enables traffic, item operations answer TempFail.
+ * the vBuckets of a KVBucket, every mutation taking its vBucket's next seqno and going to the
+ * store through ItemStorage. Results go into objects the caller passes in (requests.ts).
  */
 import type { Store } from '../store/store.js';
+import { ItemState, RECORD_HEADER_LENGTH, encodeRecord, recordCas, recordDatatype, recordExpiry, recordFlags, recordSeqno, recordState, recordValueLength, withExpiry } from '../store/record.js';
+import { itemKeyVbid, USER_KEY_OFFSET, userKeyLength } from '../store/key-codec.js';
+import { NO_TEST_HOOKS, type TestHooks } from '../test-hooks.js';
 import { CasGenerator } from './cas.js';
-import { copyBytes } from '../../protocol/bytes.js';
+import { applyDelta, parseCounter } from './counter.js';
 import { absoluteExpiry, isExpired, nowSeconds } from './expiry.js';
-import { Flusher, type FlusherPacing } from './flusher.js';
-import { ItemCache } from './item-cache.js';
-import {
-  ItemState,
-  RECORD_HEADER_LENGTH,
-  encodeRecord,
-  recordCas,
-  recordDatatype,
-  recordExpiry,
-  recordFlags,
-  recordSeqno,
-  recordState,
-  recordValueLength,
-  withExpiry,
-} from './item-record.js';
+import { ItemStorage, type DiskProbe, type StorageStats } from './item-storage.js';
+import { KVBucket } from './kv-bucket.js';
 import { Outcome } from './outcome.js';
+import { StoreMode, type ArithArgs, type ConcatArgs, type ItemView, type KeyRef, type MutationResult, type StoreArgs } from './requests.js';
 import { EngineStats } from './stats.js';
-import { VBucket, VBucketState, type PendingWrite, type VBStateRecord } from './vbucket.js';
-
-export const StoreMode = { Set: 0, Add: 1, Replace: 2 } as const;
-export type StoreMode = (typeof StoreMode)[keyof typeof StoreMode];
-
-/** A key as the request carries it: bytes inside a frame buffer. */
-export interface KeyRef {
-  vbid: number;
-  buf: Buffer;
-  offset: number;
-  length: number;
-}
-
-/** The item a read found; valid until the next engine call. `value` is an immutable record
- * (resident, or copied from LMDB), so a large one may be referenced instead of copied. */
-export interface ItemView {
-  cas: number;
-  flags: number;
-  datatype: number;
-  value: Buffer;
-  valueOffset: number;
-  valueLength: number;
-}
+import { FlushBarrier } from './flush-barrier.js';
+import type { CommitListener } from './flusher.js';
+import { VBucketState, type VBucket } from './vbucket.js';
 
 export interface EngineOptions {
   vbuckets: number;
   maxValueLength: number;
-  /** Byte quota of the resident item cache (0: every read goes to LMDB). */
-  cacheBytes?: number;
-  pacing?: FlusherPacing;
+  /** Byte quota of the resident item table (0: every read of a committed item goes to LMDB). */
+  cacheBytes: number;
+  /** Least milliseconds between flusher batches. */
+  flushIntervalMs: number;
+  testHooks?: TestHooks;
 }
 
-const U64_MAX = (1n << 64n) - 1n;
 const META_MAX_CAS = 'maxCas';
-const META_FLUSH_CAS = 'flushCas';
-const META_FLUSH_AT = 'flushAt';
 
 export class Engine {
   readonly stats = new EngineStats();
-  readonly vbuckets: Array<VBucket | undefined>;
-  readonly flusher: Flusher;
-  readonly cas: CasGenerator;
-  readonly cache: ItemCache;
-  /** Filled by successful reads. */
-  readonly view: ItemView = { cas: 0, flags: 0, datatype: 0, value: Buffer.alloc(0), valueOffset: 0, valueLength: 0 };
-  /** CAS of the item written by the last successful mutation. */
-  lastCas = 0;
-  /** Seqno and vbuuid of the last successful mutation (HELLO MUTATION_SEQNO). */
-  lastSeqno = 0;
-  lastVbuuid = 0n;
-  /** Flusher batch holding the last mutation (what --ack=persist waits for). */
-  lastBatch = 0;
-  /** Result of the last successful INCREMENT/DECREMENT. */
-  lastArith = 0n;
-  /** False until warmup has made the failover entries durable. */
-  trafficEnabled = false;
-  /** Warmup expiries committed so far, and a hook called after each commit that adds some. */
-  warmupExpiriesPersisted = 0;
-  onWarmupExpiriesPersisted: ((total: number) => void) | null = null;
-  /** Items with CAS at or below this were flushed and are invisible. */
-  private flushCas: number;
-  private flushTimer: NodeJS.Timeout | null = null;
-  private readonly scratchKey = Buffer.allocUnsafe(2 + 65535);
-  private readonly scratchViews: Array<Buffer | undefined> = [];
-  private warmupExpiring = false;
-  /** What LMDB held for the key of the last findLive/currentRecord that read it (its record's
-   * seqno, 0 for nothing), -1 when that call did not read LMDB: a write right after it tells
-   * the resident table, so the flusher need not read LMDB again for the key's old seqno. */
-  private diskProbe = -1;
+  readonly vbuckets: KVBucket;
+  private readonly cas: CasGenerator;
+  private readonly storage: ItemStorage;
+  private readonly flushBarrier: FlushBarrier;
+  /** Reused by the GET path, which never writes (the writing operations pass their own). */
+  private readonly readProbe: DiskProbe = { diskSeqno: -1 };
 
   constructor(
-    private readonly disk: Store,
+    store: Store,
     private readonly options: EngineOptions,
   ) {
-    this.vbuckets = new Array<VBucket | undefined>(options.vbuckets).fill(undefined);
-    this.cas = new CasGenerator(disk.getMeta<number>(META_MAX_CAS) ?? 0);
-    this.cache = new ItemCache(options.cacheBytes ?? 0);
-    this.flushCas = disk.getMeta<number>(META_FLUSH_CAS) ?? 0;
-    this.flusher = new Flusher(
-      disk,
-      {
-        meta: () => new Map([[META_MAX_CAS, this.cas.current]]),
-        vbstate: (vb, high) => ({ ...vb.toRecord(this.cas.current), highSeqno: high, snapStart: vb.persistedHighSeqno + 1, snapEnd: high }),
-        diskSeqno: (w) => this.cache.diskSeqnoOf(w.mapKey),
-        committed: (writes, highs) => this.batchCommitted(writes, highs),
-      },
-      options.pacing,
-    );
-    const flushAt = disk.getMeta<number>(META_FLUSH_AT) ?? 0;
-    if (flushAt > 0) this.scheduleFlush(flushAt);
-  }
-
-  get vbucketCount(): number {
-    return this.vbuckets.length;
-  }
-
-  // ---- vBucket management ----
-
-  /** Persists every vBucket's state, current failover table included, and returns once it is
-   * committed and synced; from then on the flusher writes that table. */
-  async persistVBStates(extraMeta?: ReadonlyMap<string, unknown>, only?: readonly VBucket[]): Promise<void> {
-    const records = new Map<number, VBStateRecord>();
-    const vbs = only ?? this.vbuckets.filter((v): v is VBucket => v !== undefined);
-    for (const vb of vbs) records.set(vb.id, vb.toRecord(this.cas.current, vb.failovers));
-    await this.disk.persistVBStatesNow(records, extraMeta);
-    for (const vb of vbs) vb.failoversOnDisk = vb.failovers.copy();
-  }
-
-  /** SET_VBUCKET: a vBucket made active from another state starts a new branch of history,
-   * persisted before the reply so no seqno is ever issued under an entry not on disk. */
-  async setVBucketState(vbid: number, state: VBucketState): Promise<Outcome> {
-    if (vbid >= this.vbuckets.length) return Outcome.NotMyVBucket;
-    let vb = this.vbuckets[vbid];
-    if (vb === undefined) {
-      vb = new VBucket(vbid);
-      vb.state = state;
-      this.vbuckets[vbid] = vb;
-    } else if (vb.state !== state) {
-      if (state === VBucketState.Active) vb.failovers.createEntry(vb.highSeqno);
-      vb.state = state;
-    } else {
-      return Outcome.Success;
-    }
-    await this.persistVBStates(undefined, [vb]);
-    return Outcome.Success;
-  }
-
-  /** DEL_VBUCKET: the vBucket is gone at once; its data is removed from disk before `done`. */
-  deleteVBucket(vbid: number): { outcome: Outcome; done: Promise<void> } {
-    const vb = this.vbuckets[vbid];
-    if (vb === undefined) return { outcome: Outcome.NotMyVBucket, done: Promise.resolve() };
-    vb.deleted = true;
-    vb.pending.clear();
-    vb.listeners.clear();
-    this.cache.dropVBucket(vbid);
-    this.stats.curr_items -= vb.numItems;
-    this.stats.bytes -= vb.numBytes;
-    this.vbuckets[vbid] = undefined;
-    // Queued writes of this vBucket are skipped by the flusher; wait for the batch in flight.
-    const done = this.flusher.idle().then(() => this.disk.deleteVBucket(vbid));
-    return { outcome: Outcome.Success, done };
+    const hooks = options.testHooks ?? NO_TEST_HOOKS;
+    this.cas = new CasGenerator(store.getMeta<number>(META_MAX_CAS) ?? 0);
+    this.storage = new ItemStorage(store, {
+      cacheBytes: options.cacheBytes,
+      pacing: { intervalMs: options.flushIntervalMs, holdMs: hooks.flushHoldMs },
+      meta: () => new Map([[META_MAX_CAS, this.cas.current]]),
+      vbstate: (vb, high) => ({ ...vb.toRecord(this.cas.current), highSeqno: high, snapStart: vb.persistedHighSeqno + 1, snapEnd: high }),
+      warmupExpiriesPersisted: (total) => hooks.warmupExpiriesPersisted(total),
+    });
+    this.vbuckets = new KVBucket(store, this.storage, this.stats, options.vbuckets, () => this.cas.current);
+    this.flushBarrier = new FlushBarrier(store, this.storage, this.cas, () => this.forgetAllItems());
   }
 
   // ---- reads ----
 
-  get(key: KeyRef): Outcome {
-    const vb = this.activeVb(key.vbid);
+  get(key: KeyRef, view: ItemView): Outcome {
     this.stats.cmd_get++;
-    if (vb === null) return this.trafficEnabled ? Outcome.NotMyVBucket : Outcome.TempFail;
-    const rec = this.findLive(vb, key, true);
-    if (!rec) {
+    const vb = this.vbuckets.active(key.vbid);
+    if (typeof vb === 'number') return vb;
+    if (this.findLive(vb, key, view, this.readProbe) === null) {
       this.stats.get_misses++;
       return Outcome.NotFound;
     }
@@ -184,170 +72,156 @@ export class Engine {
   }
 
   /** TOUCH and GAT: new expiry, same value, flags and CAS (memcached 1.6); a new seqno. */
-  touch(key: KeyRef, exptime: number): Outcome {
-    const vb = this.activeVb(key.vbid);
+  touch(key: KeyRef, exptime: number, view: ItemView, result: MutationResult): Outcome {
     this.stats.cmd_touch++;
-    if (vb === null) return this.unavailable();
-    if (this.flusher.failed) return Outcome.TempFail;
-    const rec = this.findLive(vb, key, true);
-    if (!rec) {
+    const vb = this.writableVb(key.vbid);
+    if (typeof vb === 'number') return vb;
+    const probe: DiskProbe = { diskSeqno: -1 };
+    const rec = this.findLive(vb, key, view, probe);
+    if (rec === null) {
       this.stats.touch_misses++;
       return Outcome.NotFound;
     }
     this.stats.touch_hits++;
     const updated = withExpiry(rec, absoluteExpiry(exptime, nowSeconds()), vb.nextSeqno());
-    this.write(vb, key, updated, recordSeqno(updated));
-    this.fillView(updated);
+    this.write(vb, key, updated, probe, result);
+    fillView(view, updated);
     return Outcome.Success;
   }
 
   // ---- writes ----
 
-  store(mode: StoreMode, key: KeyRef, flags: number, exptime: number, cas: number, value: Buffer, valueOffset: number, valueLength: number, datatype: number): Outcome {
-    const vb = this.activeVb(key.vbid);
+  store(a: StoreArgs, result: MutationResult): Outcome {
     this.stats.cmd_set++;
-    if (vb === null) return this.unavailable();
-    if (this.flusher.failed) return Outcome.TempFail;
-    const old = this.findLive(vb, key, false);
-    if (cas !== 0) {
+    const vb = this.writableVb(a.key.vbid);
+    if (typeof vb === 'number') return vb;
+    const probe: DiskProbe = { diskSeqno: -1 };
+    const old = this.findLive(vb, a.key, null, probe);
+    if (a.cas !== 0) {
       // Any store with a CAS is a compare-and-swap (memcached NREAD_CAS).
       if (!old) {
         this.stats.cas_misses++;
         return Outcome.NotFound;
       }
-      if (recordCas(old) !== cas) {
+      if (recordCas(old) !== a.cas) {
         this.stats.cas_badval++;
         return Outcome.Exists;
       }
       this.stats.cas_hits++;
-    } else if (mode === StoreMode.Add && old) {
+    } else if (a.mode === StoreMode.Add && old) {
       return Outcome.Exists;
-    } else if (mode === StoreMode.Replace && !old) {
+    } else if (a.mode === StoreMode.Replace && !old) {
       return Outcome.NotStored;
     }
-    const seqno = vb.nextSeqno();
-    const rec = encodeRecord(
-      { state: ItemState.Live, datatype, flags, expiry: absoluteExpiry(exptime, nowSeconds()), cas: this.cas.next(), seqno },
-      value,
-      valueOffset,
-      valueLength,
-    );
+    const fields = { state: ItemState.Live, datatype: a.datatype, flags: a.flags, expiry: absoluteExpiry(a.exptime, nowSeconds()), cas: this.cas.next(), seqno: vb.nextSeqno() };
+    const rec = encodeRecord(fields, a.value, a.valueOffset, a.valueLength);
     this.replaceLive(vb, old, rec);
-    this.write(vb, key, rec, seqno);
+    this.write(vb, a.key, rec, probe, result);
     return Outcome.Success;
   }
 
   /** A SET whose value was too large: memcached drops the old item so no stale value stays. */
   dropForOversizedSet(key: KeyRef): void {
-    const vb = this.activeVb(key.vbid);
-    if (vb === null || this.flusher.failed) return;
-    const old = this.findLive(vb, key, false);
-    if (old) this.tombstone(vb, key, old, ItemState.Deleted);
+    const vb = this.writableVb(key.vbid);
+    if (typeof vb === 'number') return;
+    const probe: DiskProbe = { diskSeqno: -1 };
+    const old = this.findLive(vb, key, null, probe);
+    if (old) this.tombstone(vb, key, old, ItemState.Deleted, probe, null, false);
   }
 
-  concat(append: boolean, key: KeyRef, cas: number, value: Buffer, valueOffset: number, valueLength: number): Outcome {
-    const vb = this.activeVb(key.vbid);
+  concat(a: ConcatArgs, result: MutationResult): Outcome {
     this.stats.cmd_set++;
-    if (vb === null) return this.unavailable();
-    if (this.flusher.failed) return Outcome.TempFail;
-    const old = this.findLive(vb, key, false);
+    const vb = this.writableVb(a.key.vbid);
+    if (typeof vb === 'number') return vb;
+    const probe: DiskProbe = { diskSeqno: -1 };
+    const old = this.findLive(vb, a.key, null, probe);
     if (!old) return Outcome.NotStored;
-    if (cas !== 0 && recordCas(old) !== cas) return Outcome.Exists;
+    if (a.cas !== 0 && recordCas(old) !== a.cas) return Outcome.Exists;
     const oldLength = recordValueLength(old);
-    if (oldLength + valueLength > this.options.maxValueLength) return Outcome.TooLarge;
-    const seqno = vb.nextSeqno();
-    const rec = encodeRecord(
-      { state: ItemState.Live, datatype: recordDatatype(old), flags: recordFlags(old), expiry: recordExpiry(old), cas: this.cas.next(), seqno },
-      null,
-      0,
-      oldLength + valueLength,
-    );
-    if (append) {
-      old.copy(rec, RECORD_HEADER_LENGTH, RECORD_HEADER_LENGTH, old.length);
-      value.copy(rec, RECORD_HEADER_LENGTH + oldLength, valueOffset, valueOffset + valueLength);
+    if (oldLength + a.valueLength > this.options.maxValueLength) return Outcome.TooLarge;
+    const fields = { state: ItemState.Live, datatype: recordDatatype(old), flags: recordFlags(old), expiry: recordExpiry(old), cas: this.cas.next(), seqno: vb.nextSeqno() };
+    const rec = encodeRecord(fields, null, 0, oldLength + a.valueLength);
+    const at = RECORD_HEADER_LENGTH;
+    if (a.append) {
+      old.copy(rec, at, at, old.length);
+      a.value.copy(rec, at + oldLength, a.valueOffset, a.valueOffset + a.valueLength);
     } else {
-      value.copy(rec, RECORD_HEADER_LENGTH, valueOffset, valueOffset + valueLength);
-      old.copy(rec, RECORD_HEADER_LENGTH + valueLength, RECORD_HEADER_LENGTH, old.length);
+      a.value.copy(rec, at, a.valueOffset, a.valueOffset + a.valueLength);
+      old.copy(rec, at + a.valueLength, at, old.length);
     }
     this.replaceLive(vb, old, rec);
-    this.write(vb, key, rec, seqno);
+    this.write(vb, a.key, rec, probe, result);
     return Outcome.Success;
   }
 
-  arith(incr: boolean, key: KeyRef, delta: bigint, initial: bigint, exptime: number, createIfMissing: boolean, cas: number): Outcome {
-    const vb = this.activeVb(key.vbid);
-    if (vb === null) return this.unavailable();
-    if (this.flusher.failed) return Outcome.TempFail;
-    const old = this.findLive(vb, key, false);
-    let result: bigint;
+  arith(a: ArithArgs, result: MutationResult): Outcome {
+    const vb = this.writableVb(a.key.vbid);
+    if (typeof vb === 'number') return vb;
+    const probe: DiskProbe = { diskSeqno: -1 };
+    const old = this.findLive(vb, a.key, null, probe);
+    let value: bigint;
     let flags = 0;
     let expiry: number;
     if (!old) {
-      if (!createIfMissing) {
-        if (incr) this.stats.incr_misses++;
+      if (!a.create) {
+        if (a.incr) this.stats.incr_misses++;
         else this.stats.decr_misses++;
         return Outcome.NotFound;
       }
-      result = initial;
-      expiry = absoluteExpiry(exptime, nowSeconds());
+      value = a.initial;
+      expiry = absoluteExpiry(a.exptime, nowSeconds());
     } else {
       const current = parseCounter(old, RECORD_HEADER_LENGTH);
       if (current === null) return Outcome.NonNumeric;
-      if (cas !== 0 && recordCas(old) !== cas) return Outcome.Exists;
-      if (incr) {
-        result = (current + delta) & U64_MAX;
-        this.stats.incr_hits++;
-      } else {
-        result = delta > current ? 0n : current - delta;
-        this.stats.decr_hits++;
-      }
+      if (a.cas !== 0 && recordCas(old) !== a.cas) return Outcome.Exists;
+      if (a.incr) this.stats.incr_hits++;
+      else this.stats.decr_hits++;
+      value = applyDelta(current, a.delta, a.incr);
       flags = recordFlags(old);
       expiry = recordExpiry(old);
     }
-    const text = Buffer.from(result.toString(), 'latin1');
-    const seqno = vb.nextSeqno();
-    const rec = encodeRecord({ state: ItemState.Live, datatype: 0, flags, expiry, cas: this.cas.next(), seqno }, text, 0, text.length);
+    const text = Buffer.from(value.toString(), 'latin1');
+    const rec = encodeRecord({ state: ItemState.Live, datatype: 0, flags, expiry, cas: this.cas.next(), seqno: vb.nextSeqno() }, text, 0, text.length);
     this.replaceLive(vb, old, rec);
-    this.write(vb, key, rec, seqno);
-    this.lastArith = result;
+    this.write(vb, a.key, rec, probe, result);
+    result.counter = value;
     return Outcome.Success;
   }
 
-  delete(key: KeyRef, cas: number): Outcome {
-    const vb = this.activeVb(key.vbid);
-    if (vb === null) return this.unavailable();
-    if (this.flusher.failed) return Outcome.TempFail;
-    const old = this.findLive(vb, key, false);
+  delete(key: KeyRef, cas: number, result: MutationResult): Outcome {
+    const vb = this.writableVb(key.vbid);
+    if (typeof vb === 'number') return vb;
+    const probe: DiskProbe = { diskSeqno: -1 };
+    const old = this.findLive(vb, key, null, probe);
     if (!old) {
       this.stats.delete_misses++;
       return Outcome.NotFound;
     }
     if (cas !== 0 && recordCas(old) !== cas) return Outcome.Exists;
     this.stats.delete_hits++;
-    this.tombstone(vb, key, old, ItemState.Deleted);
-    this.lastCas = 0;
+    this.tombstone(vb, key, old, ItemState.Deleted, probe, result, false);
+    result.cas = 0;
     return Outcome.Success;
   }
 
-  /** FLUSH: every item stored before now (or before `delay` seconds from now) disappears. */
-  flush(delay: number): Outcome {
-    if (!this.trafficEnabled) return Outcome.TempFail;
+  /** FLUSH: every item stored before now (or before `delay` seconds from now) disappears.
+   * `result.batch` is the batch that makes it durable. */
+  flush(delay: number, result: MutationResult): Outcome {
+    if (!this.vbuckets.trafficEnabled) return Outcome.TempFail;
     this.stats.cmd_flush++;
-    if (delay > 0) {
-      const at = absoluteExpiry(delay, nowSeconds());
-      this.lastBatch = this.flusher.setMeta(META_FLUSH_AT, at);
-      this.scheduleFlush(at);
-      return Outcome.Success;
-    }
-    this.flushNow();
+    result.batch = this.flushBarrier.flush(delay);
     return Outcome.Success;
   }
 
-  // ---- warmup support ----
+  // ---- warmup and purger support ----
+
+  observeCas(cas: number): void {
+    this.cas.observe(cas);
+  }
 
   /** Adds the counts of items that existed before traffic started (warmup's scan). */
   addWarmupCounts(vbid: number, items: number, bytes: number): void {
-    const vb = this.vbuckets[vbid];
+    const vb = this.vbuckets.get(vbid);
     if (vb) {
       vb.numItems += items;
       vb.numBytes += bytes;
@@ -358,169 +232,109 @@ export class Engine {
 
   /** Whether a record seen by warmup's snapshot scan is live in the engine's terms. */
   isLiveRecord(record: Buffer): boolean {
-    return recordState(record) === ItemState.Live && recordCas(record) > this.flushCas;
+    return recordState(record) === ItemState.Live && !this.flushBarrier.hides(record);
   }
 
   /** Expires an item warmup found expired, unless a client changed it since the snapshot.
    * Returns true when an expiration (a new seqno) was issued. */
-  expireFromWarmup(storeKey: Buffer, snapshotSeqno: number): boolean {
-    const vbid = storeKey.readUInt16BE(0);
-    const vb = this.vbuckets[vbid];
+  expireFromWarmup(itemKey: Buffer, snapshotSeqno: number): boolean {
+    const vb = this.vbuckets.get(itemKeyVbid(itemKey));
     if (vb === undefined || vb.state !== VBucketState.Active) return false;
-    const key: KeyRef = { vbid, buf: storeKey, offset: 2, length: storeKey.length - 2 };
-    const rec = this.currentRecord(key);
+    const probe: DiskProbe = { diskSeqno: -1 };
+    const rec = this.storage.current(itemKey, probe);
     if (rec === undefined || recordSeqno(rec) !== snapshotSeqno || recordState(rec) !== ItemState.Live) return false;
-    this.warmupExpiring = true;
-    try {
-      this.tombstone(vb, key, rec, ItemState.Expired);
-    } finally {
-      this.warmupExpiring = false;
-    }
+    this.tombstone(vb, keyRefOf(itemKey), rec, ItemState.Expired, probe, null, true);
     return true;
   }
 
   /** Whether the purger may remove this record: a tombstone older than `maxAge` seconds, or
    * an item a FLUSH made invisible. */
   isPurgeable(record: Buffer, now: number, maxAge: number): boolean {
-    if (recordState(record) === ItemState.Live) return recordCas(record) <= this.flushCas;
+    if (recordState(record) === ItemState.Live) return this.flushBarrier.hides(record);
     return recordExpiry(record) + maxAge <= now;
   }
 
   /** Removes a record the purger chose, unless it changed since the purger's snapshot. A
    * purged tombstone raises its vBucket's purge seqno: a consumer that has not seen it must
    * then roll back to 0. Returns true when a removal was queued. */
-  purge(storeKey: Buffer, snapshotSeqno: number): boolean {
-    const vbid = storeKey.readUInt16BE(0);
-    const vb = this.vbuckets[vbid];
-    if (vb === undefined || this.flusher.failed) return false;
-    const key: KeyRef = { vbid, buf: storeKey, offset: 2, length: storeKey.length - 2 };
-    const rec = this.currentRecord(key);
+  purge(itemKey: Buffer, snapshotSeqno: number): boolean {
+    const vb = this.vbuckets.get(itemKeyVbid(itemKey));
+    if (vb === undefined || !this.storage.writable) return false;
+    const rec = this.storage.current(itemKey, { diskSeqno: -1 });
     if (rec === undefined || recordSeqno(rec) !== snapshotSeqno) return false;
     if (recordState(rec) !== ItemState.Live && snapshotSeqno > vb.purgeSeqno) vb.purgeSeqno = snapshotSeqno;
-    const w: PendingWrite = { vb, mapKey: storeKey.toString('latin1'), storeKey: Buffer.from(storeKey), record: null, seqno: snapshotSeqno, batch: 0, warmupExpiry: false };
-    this.flusher.enqueue(w);
+    this.storage.remove(vb, itemKey, snapshotSeqno);
     this.stats.purged++;
     return true;
   }
 
+  // ---- what the server and DCP read ----
+
+  /** Whether a record is invisible because a FLUSH came after it. */
+  isFlushed(record: Buffer): boolean {
+    return this.flushBarrier.hides(record);
+  }
+
+  /** Committed items of one vBucket by seqno (DCP backfill); records are LMDB views. */
+  committedBySeqno(vbid: number, from: number, to: number): Generator<{ seqno: number; itemKey: Buffer; record: Buffer }> {
+    return this.storage.committedBySeqno(vbid, from, to);
+  }
+
+  get committedBatch(): number {
+    return this.storage.committedBatch;
+  }
+
+  onCommit(listener: CommitListener): void {
+    this.storage.onCommit(listener);
+  }
+
+  offCommit(listener: CommitListener): void {
+    this.storage.offCommit(listener);
+  }
+
+  storageStats(): StorageStats {
+    return this.storage.stats();
+  }
+
   /** Resolves when everything written so far is committed. */
   settle(): Promise<void> {
-    return this.flusher.idle();
+    return this.storage.settle();
   }
 
   close(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushBarrier.close();
   }
 
   // ---- internals ----
 
-  private batchCommitted(writes: readonly PendingWrite[], highs: ReadonlyMap<VBucket, number>): void {
-    // An entry still holding a committed write turns clean, or goes if it is a tombstone; one
-    // holding a newer write stays as it is. A purge drops the entry unless a newer write came.
-    // In batch order, so a key written twice ends with the seqno of the write that reached disk.
-    for (const w of writes) {
-      if (w.vb.deleted) continue;
-      if (w.record !== null) this.cache.settle(w.mapKey, w.record, w.seqno, recordState(w.record) === ItemState.Live);
-      else this.cache.purged(w.mapKey, w.seqno, recordSeqno);
-    }
-    for (const [vb, high] of highs) {
-      vb.snapStart = vb.persistedHighSeqno + 1;
-      vb.snapEnd = high;
-      vb.persistedHighSeqno = high;
-    }
-    let expiries = 0;
-    for (const w of writes) if (w.warmupExpiry) expiries++;
-    if (expiries > 0) {
-      this.warmupExpiriesPersisted += expiries;
-      this.onWarmupExpiriesPersisted?.(this.warmupExpiriesPersisted);
-    }
+  /** The guard of every writing operation: the active vBucket, or the outcome to answer. */
+  private writableVb(vbid: number): VBucket | Outcome {
+    const vb = this.vbuckets.active(vbid);
+    if (typeof vb === 'number' || this.storage.writable) return vb;
+    return Outcome.TempFail;
   }
 
-  private unavailable(): Outcome {
-    return this.trafficEnabled ? Outcome.NotMyVBucket : Outcome.TempFail;
-  }
-
-  private flushNow(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = null;
-    this.flushCas = this.cas.next();
-    this.cache.clear();
-    this.stats.curr_items = 0;
-    this.stats.bytes = 0;
-    for (const vb of this.vbuckets) {
-      if (vb === undefined) continue;
-      vb.numItems = 0;
-      vb.numBytes = 0;
-    }
-    this.flusher.setMeta(META_FLUSH_AT, 0);
-    this.lastBatch = this.flusher.setMeta(META_FLUSH_CAS, this.flushCas);
-  }
-
-  private scheduleFlush(at: number): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    const ms = Math.max(0, at * 1000 - Date.now());
-    this.flushTimer = setTimeout(() => this.flushNow(), ms);
-    this.flushTimer.unref();
-  }
-
-  /** The vBucket for an item operation, or null (missing, not active, or warmup not done). */
-  private activeVb(vbid: number): VBucket | null {
-    if (!this.trafficEnabled) return null;
-    const vb = this.vbuckets[vbid];
-    return vb !== undefined && vb.state === VBucketState.Active ? vb : null;
-  }
-
-  /** The newest record for a key: resident (every uncommitted write is), else committed (then
-   * an LMDB view). */
-  private currentRecord(key: KeyRef): Buffer | undefined {
-    this.diskProbe = -1;
-    const storeKey = this.storeKeyView(key);
-    const cached = this.cache.peek(storeKey.toString('latin1'));
-    if (cached !== undefined) return cached;
-    const view = this.disk.getItem(storeKey);
-    this.diskProbe = view === undefined ? 0 : recordSeqno(view);
-    return view;
-  }
-
-  /** The live record for a key, or null (expired items found here are expired for good).
-   * With `fill`, the view describes it. The record is immutable: resident (every uncommitted
-   * write is), or read from LMDB and copied into the cache. */
-  private findLive(vb: VBucket, key: KeyRef, fill: boolean): Buffer | null {
-    this.diskProbe = -1;
-    let rec = this.cache.get(key.vbid, key.buf, key.offset, key.length);
-    let storeKey: Buffer | null = null;
-    if (rec === undefined) {
-      storeKey = this.storeKeyView(key);
-      const view = this.disk.getItem(storeKey);
-      this.diskProbe = view === undefined ? 0 : recordSeqno(view);
-      if (view === undefined || recordState(view) !== ItemState.Live) return null;
-      rec = Buffer.from(view);
-    }
-    if (recordState(rec) !== ItemState.Live) return null;
-    const cas = recordCas(rec);
-    if (cas <= this.flushCas) {
-      if (fill) this.stats.get_flushed++;
+  /** The live record for a key, or null (expired items found here are expired for good);
+   * with a `view`, the view describes it. The record is immutable: resident (every
+   * uncommitted write is), or read from LMDB, copied and kept resident. */
+  private findLive(vb: VBucket, key: KeyRef, view: ItemView | null, probe: DiskProbe): Buffer | null {
+    let rec = this.storage.lookup(key, probe);
+    if (rec === undefined || recordState(rec) !== ItemState.Live) return null;
+    const fromDisk = probe.diskSeqno >= 0;
+    if (fromDisk) rec = Buffer.from(rec);
+    if (this.flushBarrier.hides(rec)) {
+      if (view) this.stats.get_flushed++;
       return null;
     }
     const expiry = recordExpiry(rec);
     if (expiry !== 0 && isExpired(expiry, nowSeconds())) {
-      if (fill) this.stats.get_expired++;
-      this.tombstone(vb, key, rec, ItemState.Expired);
+      if (view) this.stats.get_expired++;
+      this.tombstone(vb, key, rec, ItemState.Expired, probe, null, false);
       return null;
     }
-    if (storeKey !== null) this.cache.putClean(storeKey.toString('latin1'), rec, this.diskProbe);
-    if (fill) this.fillView(rec);
+    if (fromDisk) this.storage.keepResident(key, rec, probe.diskSeqno);
+    if (view) fillView(view, rec);
     return rec;
-  }
-
-  private fillView(rec: Buffer): void {
-    const v = this.view;
-    v.cas = recordCas(rec);
-    v.flags = recordFlags(rec);
-    v.datatype = recordDatatype(rec);
-    v.value = rec;
-    v.valueOffset = RECORD_HEADER_LENGTH;
-    v.valueLength = rec.length - RECORD_HEADER_LENGTH;
   }
 
   /** Replaces a live item (or none) by a new live record, keeping the counters right. */
@@ -535,73 +349,51 @@ export class Engine {
     this.stats.total_items++;
   }
 
-  private tombstone(vb: VBucket, key: KeyRef, old: Buffer, state: ItemState): void {
+  private tombstone(vb: VBucket, key: KeyRef, old: Buffer, state: ItemState, probe: DiskProbe, result: MutationResult | null, warmupExpiry: boolean): void {
     this.stats.curr_items--;
     vb.numItems--;
     this.stats.bytes -= recordValueLength(old);
     vb.numBytes -= recordValueLength(old);
     if (state === ItemState.Expired) this.stats.reclaimed++;
-    const seqno = vb.nextSeqno();
     // A tombstone's expiry field holds its deletion time, which the purger ages it by.
-    const rec = encodeRecord({ state, datatype: 0, flags: 0, expiry: nowSeconds(), cas: this.cas.next(), seqno }, null, 0, 0);
-    this.write(vb, key, rec, seqno);
+    const rec = encodeRecord({ state, datatype: 0, flags: 0, expiry: nowSeconds(), cas: this.cas.next(), seqno: vb.nextSeqno() }, null, 0, 0);
+    const batch = this.storage.write(vb, key, rec, recordSeqno(rec), probe.diskSeqno, warmupExpiry);
+    if (result) setResult(result, vb, rec, batch);
   }
 
-  private write(vb: VBucket, key: KeyRef, record: Buffer, seqno: number): void {
-    const storeKey = Buffer.allocUnsafe(2 + key.length);
-    storeKey[0] = vb.id >>> 8;
-    storeKey[1] = vb.id;
-    copyBytes(key.buf, key.offset, storeKey, 2, key.length);
-    const w: PendingWrite = { vb, mapKey: storeKey.toString('latin1'), storeKey, record, seqno, batch: 0, warmupExpiry: this.warmupExpiring };
-    vb.pending.set(w.mapKey, w);
-    this.cache.putDirty(w.mapKey, record, this.diskProbe);
-    this.lastBatch = this.flusher.enqueue(w);
-    this.lastCas = recordCas(record);
-    this.lastSeqno = seqno;
-    this.lastVbuuid = vb.uuid;
-    if (vb.listeners.size > 0) for (const l of vb.listeners) l(w);
+  private write(vb: VBucket, key: KeyRef, rec: Buffer, probe: DiskProbe, result: MutationResult): void {
+    setResult(result, vb, rec, this.storage.write(vb, key, rec, recordSeqno(rec), probe.diskSeqno, false));
   }
 
-  /** Whether a record is invisible because a FLUSH came after it. */
-  isFlushed(record: Buffer): boolean {
-    return recordCas(record) <= this.flushCas;
-  }
-
-  /** The committed record of a key given as its LMDB key (vbid + key); an LMDB view. */
-  committedRecord(storeKey: Buffer): Buffer | undefined {
-    return this.disk.getItem(storeKey);
-  }
-
-  /** The LMDB key of `key`, built in a reused buffer: one view per key length, made once, so
-   * a read allocates nothing here. */
-  private storeKeyView(key: KeyRef): Buffer {
-    const s = this.scratchKey;
-    s[0] = key.vbid >>> 8;
-    s[1] = key.vbid;
-    copyBytes(key.buf, key.offset, s, 2, key.length);
-    const n = 2 + key.length;
-    let view = this.scratchViews[n];
-    if (view === undefined) view = this.scratchViews[n] = s.subarray(0, n);
-    return view;
+  /** A flush took effect: nothing resident is visible and every item count is 0. */
+  private forgetAllItems(): void {
+    this.storage.dropAll();
+    this.stats.curr_items = 0;
+    this.stats.bytes = 0;
+    for (const vb of this.vbuckets.all()) {
+      vb.numItems = 0;
+      vb.numBytes = 0;
+    }
   }
 }
 
-/** memcached's safe_strtoull on an item value: optional leading spaces, digits, then the end
- * or whitespace; anything else (or a value over 2^64-1) is not a number. */
-function parseCounter(rec: Buffer, from: number): bigint | null {
-  let i = from;
-  const end = rec.length;
-  while (i < end && isSpace(rec[i])) i++;
-  const digitsStart = i;
-  while (i < end && rec[i] >= 0x30 && rec[i] <= 0x39) i++;
-  if (i === digitsStart) return null;
-  if (i < end && !isSpace(rec[i])) return null;
-  if (i - digitsStart > 20) return null;
-  const n = BigInt(rec.toString('latin1', digitsStart, i));
-  return n > U64_MAX ? null : n;
+function fillView(v: ItemView, rec: Buffer): void {
+  v.cas = recordCas(rec);
+  v.flags = recordFlags(rec);
+  v.datatype = recordDatatype(rec);
+  v.value = rec;
+  v.valueOffset = RECORD_HEADER_LENGTH;
+  v.valueLength = rec.length - RECORD_HEADER_LENGTH;
 }
 
-function isSpace(c: number): boolean {
-  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+function setResult(r: MutationResult, vb: VBucket, rec: Buffer, batch: number): void {
+  r.cas = recordCas(rec);
+  r.seqno = recordSeqno(rec);
+  r.vbuuid = vb.uuid;
+  r.batch = batch;
 }
 
+/** A KeyRef naming the client's key inside an item key. */
+function keyRefOf(itemKey: Buffer): KeyRef {
+  return { vbid: itemKeyVbid(itemKey), buf: itemKey, offset: USER_KEY_OFFSET, length: userKeyLength(itemKey) };
+}

@@ -5,8 +5,8 @@
  * state does not cover. Batch numbers let a connection in --ack=persist mode wait for exactly
  * the commit that holds its write.
  */
-import type { ItemWrite, Store } from '../store/store.js';
-import type { PendingWrite, VBStateRecord, VBucket } from './vbucket.js';
+import type { ItemWrite, Store, VBStateRecord } from '../store/store.js';
+import type { PendingWrite, VBucket } from './vbucket.js';
 import { log } from '../log.js';
 
 export type CommitListener = (committedBatch: number, failed: boolean) => void;
@@ -114,9 +114,9 @@ export class Flusher {
       if (high >= (highSeqnos.get(w.vb) ?? 0)) highSeqnos.set(w.vb, high);
       // Within a batch only the newest write of a key matters; a newer write in a later batch
       // must not suppress this one, or a crash between the two commits would lose an ack.
-      const current = w.vb.pending.get(w.mapKey);
+      const current = w.vb.pending.get(w.keyString);
       if (current !== undefined && current !== w && current.batch === batch) continue;
-      writes.push({ key: w.storeKey, record: w.record, seqno: w.seqno, prevSeqno: this.hooks.diskSeqno(w) });
+      writes.push({ itemKey: w.itemKey, record: w.record, seqno: w.seqno, prevSeqno: this.hooks.diskSeqno(w) });
     }
     const vbstates = new Map<number, VBStateRecord>();
     for (const [vb, high] of highSeqnos) vbstates.set(vb.id, this.hooks.vbstate(vb, high));
@@ -128,7 +128,7 @@ export class Flusher {
 
   private committed(batch: number, taken: PendingWrite[], highSeqnos: Map<VBucket, number>): void {
     this.store.refreshReads();
-    for (const w of taken) if (w.vb.pending.get(w.mapKey) === w) w.vb.pending.delete(w.mapKey);
+    for (const w of taken) if (w.vb.pending.get(w.keyString) === w) w.vb.pending.delete(w.keyString);
     this.committedBatch = batch;
     this.running = false;
     this.hooks.committed(taken, highSeqnos);

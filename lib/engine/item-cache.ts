@@ -21,8 +21,9 @@
  * Ejection is CLOCK (second chance, an approximation of LRU): a hand sweeps the entries; one
  * read since the hand last passed is spared once, a pinned one is stepped over.
  *
- * Stored keys are the LMDB key (vbid u16 BE + key bytes) as a latin1 string, the form the
- * engine already builds for every write.
+ * Keys are opaque bytes to the table (the engine uses item keys, key-codec.ts), stored as
+ * latin1 strings, the form the engine already builds for every write; lookups take the bytes
+ * where they lie.
  *
  * Each entry also remembers the seqno of the record LMDB holds for its key (0: none, -1: not
  * known), kept through commits, so the flusher can drop a key's old seqno-index entry without
@@ -43,7 +44,7 @@ const MAX_HAND_STEPS = 256;
 const B_ENTRY = 0; // entry number + 1; 0 = empty bucket
 const B_HASH = 1;
 const B_STATE = 2; // PINNED | REFERENCED
-const B_KEYLEN = 3; // length of the stored key (vbid + key bytes)
+const B_KEYLEN = 3; // length of the stored key
 const STRIDE = 16;
 /** Byte offset of the inline key within a bucket, and the longest stored key kept inline. */
 const KEY_AT = 16;
@@ -84,17 +85,17 @@ export class ItemCache {
     return this.count;
   }
 
-  /** The record for a key given as bytes in a request (`vbid`, `buf[offset, offset+length)`),
-   * counted as a hit or miss; a hit is spared by the next ejection sweep. */
-  get(vbid: number, buf: Uint8Array, offset: number, length: number): Buffer | undefined {
-    const h = hashBytes(vbid, buf, offset, length);
+  /** The record for a key given as bytes (`buf[offset, offset+length)`), counted as a hit or
+   * miss; a hit is spared by the next ejection sweep. */
+  get(buf: Uint8Array, offset: number, length: number): Buffer | undefined {
+    const h = hashBytes(buf, offset, length);
     const bk = this.buckets;
     const mask = this.mask;
     for (let b = h & mask; ; b = (b + 1) & mask) {
       const at = b * STRIDE;
       const s = bk[at + B_ENTRY];
       if (s === 0) break;
-      if (bk[at + B_HASH] === h && this.matches(at, s - 1, vbid, buf, offset, length)) {
+      if (bk[at + B_HASH] === h && this.matches(at, s - 1, buf, offset, length)) {
         this.hits++;
         bk[at + B_STATE] |= REFERENCED;
         return this.entries[2 * s - 1] as Buffer;
@@ -158,11 +159,11 @@ export class ItemCache {
     if (b >= 0) this.remove(this.buckets[b * STRIDE + B_ENTRY] - 1);
   }
 
-  /** Forgets every key of one vBucket. */
-  dropVBucket(vbid: number): void {
+  /** Forgets every key that starts with `prefix` (one vBucket's keys). */
+  dropPrefix(prefix: string): void {
     for (let e = 0; e < this.high; e++) {
       const k = this.entries[2 * e] as string | undefined;
-      if (k !== undefined && ((k.charCodeAt(0) << 8) | k.charCodeAt(1)) === vbid) this.remove(e);
+      if (k !== undefined && k.startsWith(prefix)) this.remove(e);
     }
   }
 
@@ -178,15 +179,13 @@ export class ItemCache {
 
   // ---- internals ----
 
-  /** Whether the bucket at int offset `at` (entry `e`) holds the request's key. */
-  private matches(at: number, e: number, vbid: number, buf: Uint8Array, offset: number, length: number): boolean {
-    const stored = this.buckets[at + B_KEYLEN];
-    if (stored !== length + 2) return false;
-    if (stored > INLINE_KEY_MAX) return keyEquals(this.entries[2 * e] as string, vbid, buf, offset, length);
+  /** Whether the bucket at int offset `at` (entry `e`) holds the key `buf[offset, +length)`. */
+  private matches(at: number, e: number, buf: Uint8Array, offset: number, length: number): boolean {
+    if (this.buckets[at + B_KEYLEN] !== length) return false;
+    if (length > INLINE_KEY_MAX) return keyEquals(this.entries[2 * e] as string, buf, offset, length);
     const kb = this.bucketBytes;
     const base = at * 4 + KEY_AT;
-    if (((kb[base] << 8) | kb[base + 1]) !== vbid) return false;
-    for (let i = 0; i < length; i++) if (kb[base + 2 + i] !== buf[offset + i]) return false;
+    for (let i = 0; i < length; i++) if (kb[base + i] !== buf[offset + i]) return false;
     return true;
   }
 
@@ -330,11 +329,11 @@ function cost(key: string, record: Buffer): number {
   return key.length + record.length + ENTRY_OVERHEAD;
 }
 
-// FNV-1a over the vbid and key bytes, then murmur3's finaliser so the low bits (the bucket)
-// mix. The two forms below must agree: a request's bytes, a stored latin1 string.
+// FNV-1a over the key bytes, then murmur3's finaliser so the low bits (the bucket) mix. The
+// two forms below must agree: bytes in a buffer, a stored latin1 string.
 
-function hashBytes(vbid: number, buf: Uint8Array, offset: number, length: number): number {
-  let h = Math.imul(Math.imul(0x811c9dc5 ^ (vbid >> 8), 0x01000193) ^ (vbid & 0xff), 0x01000193);
+function hashBytes(buf: Uint8Array, offset: number, length: number): number {
+  let h = 0x811c9dc5;
   const end = offset + length;
   for (let i = offset; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
   return finish(h);
@@ -355,8 +354,8 @@ function finish(h: number): number {
   return h ^ (h >>> 16);
 }
 
-function keyEquals(stored: string, vbid: number, buf: Uint8Array, offset: number, length: number): boolean {
-  if (stored.length !== length + 2 || ((stored.charCodeAt(0) << 8) | stored.charCodeAt(1)) !== vbid) return false;
-  for (let i = 0; i < length; i++) if (stored.charCodeAt(i + 2) !== buf[offset + i]) return false;
+function keyEquals(stored: string, buf: Uint8Array, offset: number, length: number): boolean {
+  if (stored.length !== length) return false;
+  for (let i = 0; i < length; i++) if (stored.charCodeAt(i) !== buf[offset + i]) return false;
   return true;
 }

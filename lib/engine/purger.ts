@@ -8,7 +8,7 @@ import { log } from '../log.js';
 import type { Store } from '../store/store.js';
 import type { Engine } from './engine.js';
 import { nowSeconds } from './expiry.js';
-import { recordSeqno } from './item-record.js';
+import { recordSeqno } from '../store/record.js';
 
 export interface PurgerOptions {
   /** Seconds a tombstone is kept for change-stream consumers that have not seen it yet. */
@@ -51,8 +51,8 @@ export class Purger {
     for await (const chunk of this.store.scanItemsSnapshot()) {
       if (this.stopped) break;
       const now = nowSeconds();
-      for (const { key, record } of chunk) {
-        if (this.engine.isPurgeable(record, now, this.options.maxAge) && this.engine.purge(key, recordSeqno(record))) purged++;
+      for (const { itemKey, record } of chunk) {
+        if (this.engine.isPurgeable(record, now, this.options.maxAge) && this.engine.purge(itemKey, recordSeqno(record))) purged++;
       }
       await new Promise<void>((r) => setImmediate(r));
     }

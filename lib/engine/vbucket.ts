@@ -3,6 +3,7 @@
  * in memory but not yet committed to LMDB (read before LMDB, so reads see every acknowledged
  * write).
  */
+import type { VBStateRecord } from '../store/store.js';
 import { FailoverTable } from './failover-table.js';
 
 export const VBucketState = {
@@ -27,10 +28,10 @@ export function isVBucketState(n: number): n is VBucketState {
 /** A write waiting for (or inside) a flusher batch. */
 export interface PendingWrite {
   vb: VBucket;
-  /** Key bytes as a latin1 string: a cheap exact map key for arbitrary bytes. */
-  mapKey: string;
-  /** vbid (u16 BE) + key: the LMDB key. */
-  storeKey: Buffer;
+  /** The item key (key-codec.ts). */
+  itemKey: Buffer;
+  /** The item key as a latin1 string: a cheap exact map key for arbitrary bytes. */
+  keyString: string;
   /** The record to store; null removes the key (a purge, never in `pending`). */
   record: Buffer | null;
   seqno: number;
@@ -38,17 +39,6 @@ export interface PendingWrite {
   batch: number;
   /** Written by warmup's expiry of an item it found expired. */
   warmupExpiry: boolean;
-}
-
-/** What LMDB keeps per vBucket (the `vbstate` database). */
-export interface VBStateRecord {
-  state: VBucketState;
-  highSeqno: number;
-  purgeSeqno: number;
-  maxCas: number;
-  snapStart: number;
-  snapEnd: number;
-  failovers: Array<[string, number]>;
 }
 
 export class VBucket {

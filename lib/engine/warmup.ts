@@ -11,9 +11,11 @@
  * existed at start + every change since), and it expires an item only if no client changed it.
  */
 import { log } from '../log.js';
+import { itemKeyVbid } from '../store/key-codec.js';
+import { recordExpiry, recordSeqno, recordValueLength } from '../store/record.js';
 import type { Store } from '../store/store.js';
+import { NO_TEST_HOOKS, type TestHooks } from '../test-hooks.js';
 import type { Engine } from './engine.js';
-import { recordExpiry, recordSeqno, recordValueLength } from './item-record.js';
 import { isExpired, nowSeconds } from './expiry.js';
 import { FailoverTable } from './failover-table.js';
 import { VBucket, VBucketState } from './vbucket.js';
@@ -65,15 +67,15 @@ const createVBuckets: WarmupStep = {
     const states = ctx.store.getVBStates();
     const engine = ctx.engine;
     let created = 0;
-    for (let vbid = 0; vbid < engine.vbucketCount; vbid++) {
+    for (let vbid = 0; vbid < engine.vbuckets.count; vbid++) {
       const rec = states.get(vbid);
       if (rec === undefined) {
         // Only a fresh data directory creates vBuckets; a deleted one stays deleted.
-        if (ctx.fresh) engine.vbuckets[vbid] = new VBucket(vbid, FailoverTable.fresh());
+        if (ctx.fresh) engine.vbuckets.install(new VBucket(vbid, FailoverTable.fresh()));
         continue;
       }
       const vb = VBucket.fromRecord(vbid, rec);
-      engine.cas.observe(rec.maxCas);
+      engine.observeCas(rec.maxCas);
       if (ctx.unclean && vb.state === VBucketState.Active) {
         // Seqnos above what was persisted may have been seen by others and are now lost:
         // start a new branch at the last seqno that is certainly on disk.
@@ -81,7 +83,7 @@ const createVBuckets: WarmupStep = {
         vb.failovers.createEntry(snapshotWhole ? vb.persistedHighSeqno : vb.snapStart);
         created++;
       }
-      engine.vbuckets[vbid] = vb;
+      engine.vbuckets.install(vb);
     }
     if (ctx.unclean) log.warn(`warmup: unclean shutdown detected; ${created} new failover entries`);
   },
@@ -92,7 +94,7 @@ const persistVBState: WarmupStep = {
   description: 'write every vBucket state, new failover entries included, and wait for the sync',
   expectedDuration: 'one synced commit',
   async run(ctx) {
-    await ctx.engine.persistVBStates();
+    await ctx.engine.vbuckets.persistStates();
   },
 };
 
@@ -101,7 +103,7 @@ const enableTraffic: WarmupStep = {
   description: 'serve item commands (ETMPFAIL before this)',
   expectedDuration: 'constant',
   run(ctx) {
-    ctx.engine.trafficEnabled = true;
+    ctx.engine.vbuckets.enableTraffic();
   },
 };
 
@@ -115,15 +117,15 @@ const scanItems: WarmupStep = {
     let nextLog = ctx.progressEvery;
     for await (const chunk of ctx.store.scanItemsSnapshot()) {
       const now = nowSeconds();
-      for (const { key, record } of chunk) {
+      for (const { itemKey, record } of chunk) {
         ctx.itemsScanned++;
         if (!engine.isLiveRecord(record)) continue;
-        const vbid = key.readUInt16BE(0);
+        const vbid = itemKeyVbid(itemKey);
         const c = perVb.get(vbid) ?? { items: 0, bytes: 0 };
         c.items++;
         c.bytes += recordValueLength(record);
         perVb.set(vbid, c);
-        if (isExpired(recordExpiry(record), now) && engine.expireFromWarmup(key, recordSeqno(record))) ctx.itemsExpired++;
+        if (isExpired(recordExpiry(record), now) && engine.expireFromWarmup(itemKey, recordSeqno(record))) ctx.itemsExpired++;
       }
       // Counts go in per chunk, before the next yield, so stats never double count.
       for (const [vbid, c] of perVb) engine.addWarmupCounts(vbid, c.items, c.bytes);
@@ -149,16 +151,12 @@ const complete: WarmupStep = {
  * (client traffic, warmup's expiries) runs before the new failover entries are on disk. */
 export const WARMUP_STEPS: readonly WarmupStep[] = [initialize, createVBuckets, persistVBState, enableTraffic, scanItems, complete];
 
-/** The order before the fix, kept only as a test hook (LMCACHED_WARMUP_LEGACY_ORDER=1): the
- * failover table reaches disk only at the end, after traffic and expiries have issued seqnos. */
-export const LEGACY_WARMUP_STEPS: readonly WarmupStep[] = [initialize, createVBuckets, enableTraffic, scanItems, persistVBState, complete];
-
 export interface StepRecord {
   name: string;
   ms: number;
 }
 
-/** Runs the steps in order, logging and timing each; visible through `status()` for stats. */
+/** Runs the steps in order, logging and timing each; `stats warmup` reads its progress. */
 export class Warmup {
   readonly ctx: WarmupContext;
   readonly done: StepRecord[] = [];
@@ -168,13 +166,14 @@ export class Warmup {
   trafficEnabledAfterMs = -1;
   completedAfterMs = -1;
 
+  readonly steps: readonly WarmupStep[];
+
   constructor(
     store: Store,
     engine: Engine,
-    readonly steps: readonly WarmupStep[],
-    /** Test hook: called after each step (the crash-at-every-step tests kill the process here). */
-    private readonly onStep: (name: string) => void | Promise<void> = () => {},
+    private readonly hooks: TestHooks = NO_TEST_HOOKS,
   ) {
+    this.steps = hooks.warmupOrder(WARMUP_STEPS);
     this.ctx = { store, engine, fresh: false, unclean: false, itemsScanned: 0, itemsExpired: 0, progressEvery: 100_000 };
   }
 
@@ -188,7 +187,7 @@ export class Warmup {
       this.done.push({ name: step.name, ms });
       log.info(`warmup: ${step.name} done in ${ms} ms`);
       if (step === enableTraffic) this.trafficEnabledAfterMs = Date.now() - this.startedAt;
-      await this.onStep(step.name);
+      await this.hooks.afterWarmupStep(step.name);
     }
     this.current = null;
     this.state = 'done';
@@ -199,5 +198,5 @@ export class Warmup {
 
 /** Written on a clean shutdown, after the last commit: the next start adds no failover entry. */
 export async function markCleanShutdown(engine: Engine): Promise<void> {
-  await engine.persistVBStates(new Map<string, unknown>([[META_CLEAN_SHUTDOWN, true]]));
+  await engine.vbuckets.persistStates(new Map<string, unknown>([[META_CLEAN_SHUTDOWN, true]]));
 }

@@ -10,13 +10,15 @@ import { ResponseWriter } from '../../protocol/response-writer.js';
 import { STATUS_CODE } from '../../protocol/status.js';
 import { checkRequest } from '../../protocol/validate.js';
 import { MUTATION_SEQNO_EXTRAS_LENGTH } from '../../protocol/extras.js';
-import type { KeyRef } from '../engine/engine.js';
+import type { Engine } from '../engine/engine.js';
+import { newItemView, newMutationResult, type KeyRef, type MutationResult } from '../engine/requests.js';
 import { log } from '../log.js';
 import type { ServerContext } from './context.js';
 import { HANDLERS } from './dispatch.js';
 import { deferFlush, type Flushable } from './flush-queue.js';
+import type { ConnectionFeatures, HandlerContext } from './handler-context.js';
 import { DcpProducer } from '../dcp/producer.js';
-import { AsciiSession } from './ascii.js';
+import { TextSession } from './text-session.js';
 import { MAGIC_REQUEST, MAGIC_RESPONSE } from '../../protocol/header.js';
 
 /** Stop framing when this much output is waiting (socket buffer or held replies). */
@@ -30,15 +32,16 @@ interface HeldSegment {
   bytes: number;
 }
 
-export class Connection implements Flushable {
+export class Connection implements Flushable, HandlerContext {
   readonly framer: Framer;
   readonly out = new ResponseWriter();
+  readonly engine: Engine;
   /** Reused key reference handed to the engine. */
-  readonly key: KeyRef = { vbid: 0, buf: Buffer.alloc(0), offset: 0, length: 0 };
-  /** Set by DCP_OPEN: this connection then streams changes to its client. */
+  private readonly key: KeyRef = { vbid: 0, buf: Buffer.alloc(0), offset: 0, length: 0 };
+  readonly view = newItemView();
+  readonly result = newMutationResult();
   producer: DcpProducer | null = null;
-  /** Features this connection enabled with HELLO. */
-  readonly features = { mutationSeqno: false, xerror: false, tcpNoDelay: true };
+  readonly features: ConnectionFeatures = { mutationSeqno: false, xerror: false, tcpNoDelay: true };
   flushQueued = false;
   private held: HeldSegment[] = [];
   private heldBytes = 0;
@@ -49,21 +52,22 @@ export class Connection implements Flushable {
   /** The client half-closed: close once what it sent is answered. */
   private peerEnded = false;
   /** Chosen by the first byte, as memcached does: 0x80 is binary, anything else text. */
-  private ascii: AsciiSession | null = null;
+  private text: TextSession | null = null;
   private protocolChosen = false;
   private readonly onCommit = (batch: number, failed: boolean): void => this.commitReached(batch, failed);
 
   constructor(
-    readonly socket: Socket,
-    readonly ctx: ServerContext,
+    private readonly socket: Socket,
+    readonly server: ServerContext,
   ) {
+    this.engine = server.engine;
     this.framer = new Framer(
       {
         frame: (f) => this.dispatch(f),
         oversized: (f) => this.oversized(f),
         fault: (reason, f) => this.fault(reason, f),
       },
-      { maxValueLength: ctx.settings.maxItemSize, hardBodyCap: HARD_BODY_CAP },
+      { maxValueLength: server.settings.maxItemSize, hardBodyCap: HARD_BODY_CAP },
     );
     socket.on('drain', () => {
       this.waitingForDrain = false;
@@ -91,26 +95,22 @@ export class Connection implements Flushable {
     return k;
   }
 
-  // ---- replies: the one place that decides what a quiet command answers ----
+  // ---- replies: the one place that decides what a quiet command answers (HandlerContext) ----
 
-  /** Success without a body; quiet commands stay silent. */
   ok(f: Frame, quiet: boolean, cas: number): void {
     if (!quiet) this.out.simple(f.opcode, STATUS_CODE.SUCCESS, f.opaque, cas);
   }
 
-  /** A successful mutation: with MUTATION_SEQNO the reply carries (vbuuid, seqno) extras;
-   * `u64` is INCREMENT/DECREMENT's value. Quiet ones stay silent. */
-  mutationOk(f: Frame, quiet: boolean, cas: number, u64?: bigint): void {
+  mutationOk(f: Frame, quiet: boolean, result: MutationResult, counter?: bigint): void {
     if (quiet) return;
-    const engine = this.ctx.engine;
     const extras = this.features.mutationSeqno ? MUTATION_SEQNO_EXTRAS_LENGTH : 0;
-    const body = extras + (u64 === undefined ? 0 : 8);
-    this.out.header(f.opcode, STATUS_CODE.SUCCESS, f.opaque, cas, extras, 0, body);
+    const body = extras + (counter === undefined ? 0 : 8);
+    this.out.header(f.opcode, STATUS_CODE.SUCCESS, f.opaque, result.cas, extras, 0, body);
     if (extras > 0) {
-      this.out.u64(engine.lastVbuuid);
-      this.out.u64(BigInt(engine.lastSeqno));
+      this.out.u64(result.vbuuid);
+      this.out.u64(BigInt(result.seqno));
     }
-    if (u64 !== undefined) this.out.u64(u64);
+    if (counter !== undefined) this.out.u64(counter);
   }
 
   /** Errors are always answered, quiet or not (memcached write_bin_error). With XERROR a
@@ -120,15 +120,21 @@ export class Connection implements Flushable {
     else this.out.error(f.opcode, status, f.opaque);
   }
 
-  openProducer(name: string): void {
+  setNoDelay(on: boolean): void {
+    this.socket.setNoDelay(on);
+  }
+
+  openProducer(name: string): DcpProducer {
     const conn = this;
-    this.producer = new DcpProducer(name, this.ctx.engine, this.ctx.store, {
+    const producer = new DcpProducer(name, this.engine, {
       out: this.out,
       writable: () => !conn.closing && conn.socket.writableLength < OUTPUT_HIGH_WATER,
       push: () => conn.flushOutput(),
       close: () => conn.socket.destroy(),
     });
-    this.ctx.producers.add(this.producer);
+    this.producer = producer;
+    this.server.producers.add(producer);
+    return producer;
   }
 
   /** Runs an asynchronous command (vBucket state changes): nothing after it on this
@@ -149,12 +155,12 @@ export class Connection implements Flushable {
 
   /** In --ack=persist mode, everything answered from here on waits for `batch` to commit. */
   holdUntil(batch: number): void {
-    if (this.ctx.settings.ack !== 'persist' || batch <= this.ctx.engine.flusher.committedBatch) return;
+    if (this.server.settings.ack !== 'persist' || batch <= this.engine.committedBatch) return;
     const last = this.lastHeld();
     if (last && last.batch >= batch) return;
     this.moveOutputToHeld();
     if (this.held.length === 0) {
-      this.ctx.engine.flusher.onCommit(this.onCommit);
+      this.engine.onCommit(this.onCommit);
     }
     this.held.push({ batch, pieces: [], bytes: 0 });
   }
@@ -174,20 +180,20 @@ export class Connection implements Flushable {
     this.closing = true;
     this.endWhenFlushed = true;
     this.framer.stop();
-    this.ascii?.framer.stop();
+    this.text?.framer.stop();
   }
 
   // ---- input ----
 
   /** Bytes from the socket; a `transient` chunk is reused once this returns. */
   receive(chunk: Buffer, transient: boolean): void {
-    this.ctx.counters.bytes_read += chunk.length;
+    this.server.counters.bytes_read += chunk.length;
     try {
       if (!this.protocolChosen) {
         this.protocolChosen = true;
-        if (chunk[0] !== MAGIC_REQUEST) this.ascii = new AsciiSession(this);
+        if (chunk[0] !== MAGIC_REQUEST) this.text = new TextSession(this);
       }
-      if (this.ascii !== null) this.ascii.framer.push(chunk, transient);
+      if (this.text !== null) this.text.framer.push(chunk, transient);
       else this.framer.push(chunk, transient);
       deferFlush(this);
     } catch (err) {
@@ -237,7 +243,7 @@ export class Connection implements Flushable {
     if (info.carriesItem) {
       // memcached: E2BIG, swallow the value, and a SET drops the old item so no stale value stays.
       if (f.keyLength > 0 && info.shape.extras.includes(f.extrasLength) && info.loud === OP.SET) {
-        this.ctx.engine.dropForOversizedSet(this.keyOf(f));
+        this.engine.dropForOversizedSet(this.keyOf(f));
       }
       this.fail(f, STATUS_CODE.E2BIG);
       return true;
@@ -316,13 +322,13 @@ export class Connection implements Flushable {
     if (this.socket.destroyed) return;
     if (pieces.length === 1) {
       // The common case: one slab region, one write, no cork bookkeeping.
-      this.ctx.counters.bytes_written += pieces[0].length;
+      this.server.counters.bytes_written += pieces[0].length;
       this.socket.write(pieces[0]);
       return;
     }
     this.socket.cork();
     for (const p of pieces) {
-      this.ctx.counters.bytes_written += p.length;
+      this.server.counters.bytes_written += p.length;
       this.socket.write(p);
     }
     this.socket.uncork();
@@ -334,7 +340,7 @@ export class Connection implements Flushable {
       log.error('connection: closing, its writes could not be persisted');
       this.held = [];
       this.heldBytes = 0;
-      this.ctx.engine.flusher.offCommit(this.onCommit);
+      this.engine.offCommit(this.onCommit);
       this.socket.destroy();
       return;
     }
@@ -343,7 +349,7 @@ export class Connection implements Flushable {
       this.heldBytes -= seg.bytes;
       this.writePieces(seg.pieces);
     }
-    if (this.held.length === 0) this.ctx.engine.flusher.offCommit(this.onCommit);
+    if (this.held.length === 0) this.engine.offCommit(this.onCommit);
     if (this.endWhenFlushed && this.held.length === 0) this.socket.end();
     else this.maybeResume();
   }
@@ -352,10 +358,10 @@ export class Connection implements Flushable {
     this.closing = true;
     if (this.producer !== null) {
       this.producer.close();
-      this.ctx.producers.delete(this.producer);
+      this.server.producers.delete(this.producer);
     }
     this.framer.stop();
-    this.ctx.engine.flusher.offCommit(this.onCommit);
-    this.ctx.counters.curr_connections--;
+    this.engine.offCommit(this.onCommit);
+    this.server.counters.curr_connections--;
   }
 }

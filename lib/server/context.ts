@@ -1,10 +1,9 @@
 /**
- * What every connection shares: the engine, the settings it was started with, and the
- * server-wide counters that are not the engine's business.
+ * What every connection shares: the engine, warmup's progress, the settings it was started
+ * with, the open DCP producers, and the server-wide counters that are not the engine's business.
  */
 import type { Engine } from '../engine/engine.js';
 import type { Warmup } from '../engine/warmup.js';
-import type { Store } from '../store/store.js';
 import type { DcpProducer } from '../dcp/producer.js';
 import type { Settings } from '../settings.js';
 
@@ -16,21 +15,9 @@ export interface ServerCounters {
   bytes_written: number;
 }
 
-/** A context for a server starting now: no producers, counters at zero. */
-export function newServerContext(parts: Pick<ServerContext, 'engine' | 'warmup' | 'store' | 'settings' | 'version'>): ServerContext {
-  return {
-    ...parts,
-    producers: new Set(),
-    counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0 },
-    startedAt: Date.now(),
-    verbosity: parts.settings.verbosity,
-  };
-}
-
 export interface ServerContext {
   engine: Engine;
   warmup: Warmup;
-  store: Store;
   /** Open DCP producers, for `stats dcp`. */
   producers: Set<DcpProducer>;
   settings: Settings;
@@ -38,4 +25,15 @@ export interface ServerContext {
   startedAt: number;
   version: string;
   verbosity: number;
+}
+
+/** A context for a server starting now: no producers, counters at zero. */
+export function newServerContext(parts: Pick<ServerContext, 'engine' | 'warmup' | 'settings' | 'version'>): ServerContext {
+  return {
+    ...parts,
+    producers: new Set(),
+    counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0 },
+    startedAt: Date.now(),
+    verbosity: parts.settings.verbosity,
+  };
 }

@@ -5,7 +5,7 @@
 import type { Frame } from '../../protocol/framer.js';
 import { OP } from '../../protocol/opcodes.js';
 import { STATUS_CODE } from '../../protocol/status.js';
-import type { Connection } from './connection.js';
+import type { HandlerContext } from './handler-context.js';
 import { handleArith } from './handlers/arith.js';
 import { handleConcat } from './handlers/concat.js';
 import { handleDelete } from './handlers/delete.js';
@@ -18,7 +18,7 @@ import { handleHello } from './handlers/hello.js';
 import { handleDcpBufferAck, handleDcpCloseStream, handleDcpControl, handleDcpGetFailoverLog, handleDcpOpen, handleDcpStreamReq } from './handlers/dcp.js';
 import { handleDelVBucket, handleGetAllVbSeqnos, handleGetFailoverLog, handleGetVBucket, handleObserveSeqno, handleSetVBucket } from './handlers/vbucket.js';
 
-export type Handler = (conn: Connection, frame: Frame, quiet: boolean) => void;
+export type Handler = (h: HandlerContext, frame: Frame, quiet: boolean) => void;
 
 export const HANDLERS: Handler[] = (() => {
   const table: Handler[] = new Array<Handler>(256);
@@ -49,6 +49,6 @@ export const HANDLERS: Handler[] = (() => {
   set([OP.DCP_GET_FAILOVER_LOG], handleDcpGetFailoverLog);
   set([OP.DCP_BUFFER_ACKNOWLEDGEMENT], handleDcpBufferAck);
   // A DCP_NOOP *request* from a client is not something a producer answers.
-  set([OP.DCP_NOOP], (conn, f) => conn.fail(f, STATUS_CODE.EINVAL, 'DCP_NOOP is sent by the producer'));
+  set([OP.DCP_NOOP], (h, f) => h.fail(f, STATUS_CODE.EINVAL, 'DCP_NOOP is sent by the producer'));
   return table;
 })();

@@ -3,7 +3,8 @@
  * seqno rises and stream requests from before it roll back to 0; items a FLUSH hid leave too.
  */
 import t from 'tap';
-import { Store } from '../../lib/store/store.js';
+import { LmdbStore } from '../../lib/store/lmdb-store.js';
+import { userKeyOf } from '../../lib/store/key-codec.js';
 import { RawClient } from '../fixtures/client.js';
 import { until } from '../fixtures/wait.js';
 import { Op, St, setExtras, u32 } from '../fixtures/frames.js';
@@ -45,9 +46,9 @@ t.test('old tombstones and flushed items are purged', async (t) => {
   c.end();
   await a.stop('SIGTERM');
 
-  const store = new Store({ path: dir });
-  const index = [...store.scanSeqnos(0, 0, 100)].map((e) => [e.seqno, e.key.toString()]);
-  const vb1 = [...store.scanSeqnos(1, 0, 100)].map((e) => e.key.toString());
+  const store = new LmdbStore({ path: dir });
+  const index = [...store.scanSeqnos(0, 0, 100)].map((e) => [e.seqno, userKeyOf(e.itemKey).toString()]);
+  const vb1 = [...store.scanSeqnos(1, 0, 100)].map((e) => userKeyOf(e.itemKey).toString());
   await store.close();
   t.same(index, [[3, 'kept']], 'the tombstone and its index entry are gone from disk');
   t.same(vb1, ['after-flush'], 'the flushed item is gone from disk');

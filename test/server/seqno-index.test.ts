@@ -10,8 +10,9 @@
  */
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Store } from '../../lib/store/store.js';
-import { recordSeqno } from '../../lib/engine/item-record.js';
+import { LmdbStore } from '../../lib/store/lmdb-store.js';
+import { userKeyOf } from '../../lib/store/key-codec.js';
+import { recordSeqno } from '../../lib/store/record.js';
 import { RawClient } from '../fixtures/client.js';
 import { Op, arithExtras, setExtras, u32, type Req } from '../fixtures/frames.js';
 import { rng } from '../fixtures/random.js';
@@ -53,16 +54,16 @@ for (const memory of ['1', '64']) {
     await server.stop('SIGTERM');
     if (memory === '1') t.ok(Number(stats.get('cache_ejections')) > 0, `entries were ejected along the way (${stats.get('cache_ejections')}, ${stats.get('cache_bytes')} bytes, ${stats.get('limit_maxbytes')})`);
 
-    const store = new Store({ path: dir });
+    const store = new LmdbStore({ path: dir });
     const seqnoOf = new Map<string, number>();
-    for await (const chunk of store.scanItemsSnapshot()) for (const { key, record } of chunk) seqnoOf.set(key.toString('hex'), recordSeqno(record));
+    for await (const chunk of store.scanItemsSnapshot()) for (const { itemKey, record } of chunk) seqnoOf.set(itemKey.toString('hex'), recordSeqno(record));
     let indexed = 0;
     const wrong: string[] = [];
     for (let vb = 0; vb < VBUCKETS; vb++) {
       for (const e of store.scanSeqnos(vb, 0, Number.MAX_SAFE_INTEGER - 1)) {
         indexed++;
-        const storeKey = Buffer.concat([Buffer.from([vb >> 8, vb & 0xff]), e.key]).toString('hex');
-        if (seqnoOf.get(storeKey) !== e.seqno) wrong.push(`vb ${vb} seqno ${e.seqno} -> ${e.key.toString()} (record seqno ${seqnoOf.get(storeKey)})`);
+        const storeKey = e.itemKey.toString('hex');
+        if (seqnoOf.get(storeKey) !== e.seqno) wrong.push(`vb ${vb} seqno ${e.seqno} -> ${userKeyOf(e.itemKey).toString()} (record seqno ${seqnoOf.get(storeKey)})`);
       }
     }
     await store.close();

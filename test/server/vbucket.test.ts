@@ -4,7 +4,8 @@
  * stats groups, and seqnos/CAS across restarts.
  */
 import t from 'tap';
-import { Store } from '../../lib/store/store.js';
+import { LmdbStore } from '../../lib/store/lmdb-store.js';
+import { userKeyOf } from '../../lib/store/key-codec.js';
 import { RawClient } from '../fixtures/client.js';
 import { Op, St, arithExtras, setExtras, u32 } from '../fixtures/frames.js';
 import { clientFor, serverFor } from '../fixtures/harness.js';
@@ -179,8 +180,8 @@ t.test('the seqno index keeps one entry per key, tombstones included', async (t)
   await c.call({ opcode: Op.SET, key: 'k3', extras: setExtras(0, 0), value: '5' }); // 5
   c.end();
   await a.stop('SIGTERM');
-  const store = new Store({ path: dir });
-  const index = [...store.scanSeqnos(0, 0, 100)].map((e) => [e.seqno, e.key.toString()]);
+  const store = new LmdbStore({ path: dir });
+  const index = [...store.scanSeqnos(0, 0, 100)].map((e) => [e.seqno, userKeyOf(e.itemKey).toString()]);
   await store.close();
   t.same(index, [[3, 'k1'], [4, 'k2'], [5, 'k3']]);
 });

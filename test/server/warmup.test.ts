@@ -7,7 +7,8 @@
 import { cpSync } from 'node:fs';
 import net from 'node:net';
 import t, { type Test } from 'tap';
-import { LEGACY_WARMUP_STEPS, WARMUP_STEPS } from '../../lib/engine/warmup.js';
+import { WARMUP_STEPS } from '../../lib/engine/warmup.js';
+import { legacyWarmupOrder } from '../../lib/test-hooks.js';
 import { withClient } from '../fixtures/client.js';
 import { Op, St, setExtras } from '../fixtures/frames.js';
 import { failoverLog, vbDetails, type Entry } from '../fixtures/kv.js';
@@ -116,7 +117,7 @@ t.test('crash-at-every-step', async (t) => {
   });
 
   t.test('the check can fail: legacy order (failover table persisted only at the end)', async (t) => {
-    t.not(LEGACY_WARMUP_STEPS.findIndex((s) => s.name === 'persistVBState'), persistAt, 'the legacy order differs');
+    t.not(legacyWarmupOrder(WARMUP_STEPS).findIndex((s) => s.name === 'persistVBState'), persistAt, 'the legacy order differs');
     const hooks: Array<Record<string, string>> = [{ LMCACHED_CRASH_AFTER_EXPIRIES: '5' }, { LMCACHED_CRASH_AFTER_STEP: 'scanItems' }];
     for (const env of hooks) {
       const r = await crashThenRestart(t, template, { ...env, LMCACHED_WARMUP_LEGACY_ORDER: '1' });

@@ -4,14 +4,14 @@
 import type { Frame } from '../../../protocol/framer.js';
 import { OP } from '../../../protocol/opcodes.js';
 import { Outcome } from '../../engine/outcome.js';
-import type { Connection } from '../connection.js';
+import type { HandlerContext } from '../handler-context.js';
 import { statusOf } from '../outcome-status.js';
 
-export function handleConcat(conn: Connection, f: Frame, quiet: boolean): void {
-  const engine = conn.ctx.engine;
+export function handleConcat(h: HandlerContext, f: Frame, quiet: boolean): void {
   const append = f.opcode === OP.APPEND || f.opcode === OP.APPENDQ;
-  const outcome = engine.concat(append, conn.keyOf(f), f.cas, f.buf, f.valueOffset, f.valueLength);
-  if (outcome !== Outcome.Success) return conn.fail(f, statusOf(outcome, append ? OP.APPEND : OP.PREPEND));
-  conn.holdUntil(engine.lastBatch);
-  conn.mutationOk(f, quiet, engine.lastCas);
+  const r = h.result;
+  const outcome = h.engine.concat({ append, key: h.keyOf(f), cas: f.cas, value: f.buf, valueOffset: f.valueOffset, valueLength: f.valueLength }, r);
+  if (outcome !== Outcome.Success) return h.fail(f, statusOf(outcome, append ? OP.APPEND : OP.PREPEND));
+  h.holdUntil(r.batch);
+  h.mutationOk(f, quiet, r);
 }

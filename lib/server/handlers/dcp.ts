@@ -7,8 +7,7 @@ import { DCP_OPEN_PRODUCER, END_SEQNO_INFINITE, decodeStreamRequest } from '../.
 import type { Frame } from '../../../protocol/framer.js';
 import { STATUS_CODE } from '../../../protocol/status.js';
 import { rollbackSeqno } from '../../dcp/rollback.js';
-import { VBucketState } from '../../engine/vbucket.js';
-import type { Connection } from '../connection.js';
+import type { HandlerContext } from '../handler-context.js';
 import { handleGetFailoverLog } from './vbucket.js';
 
 const MAX_SEQNO = Number.MAX_SAFE_INTEGER;
@@ -17,55 +16,55 @@ function toSeqno(v: bigint): number {
   return v >= BigInt(MAX_SEQNO) ? MAX_SEQNO : Number(v);
 }
 
-export function handleDcpOpen(conn: Connection, f: Frame): void {
+export function handleDcpOpen(h: HandlerContext, f: Frame): void {
   const flags = f.buf.readUInt32BE(f.extrasOffset + 4);
-  if ((flags & DCP_OPEN_PRODUCER) === 0) return conn.fail(f, STATUS_CODE.NOT_SUPPORTED, 'lmcached only opens producers');
-  if (conn.producer !== null) return conn.fail(f, STATUS_CODE.EINVAL, 'connection is already a DCP producer');
-  conn.openProducer(f.buf.toString('utf8', f.keyOffset, f.keyOffset + f.keyLength));
-  conn.ok(f, false, 0);
+  if ((flags & DCP_OPEN_PRODUCER) === 0) return h.fail(f, STATUS_CODE.NOT_SUPPORTED, 'lmcached only opens producers');
+  if (h.producer !== null) return h.fail(f, STATUS_CODE.EINVAL, 'connection is already a DCP producer');
+  h.openProducer(f.buf.toString('utf8', f.keyOffset, f.keyOffset + f.keyLength));
+  h.ok(f, false, 0);
 }
 
-export function handleDcpControl(conn: Connection, f: Frame): void {
-  const producer = conn.producer;
-  if (producer === null) return conn.fail(f, STATUS_CODE.EINVAL, 'DCP_OPEN first');
+export function handleDcpControl(h: HandlerContext, f: Frame): void {
+  const producer = h.producer;
+  if (producer === null) return h.fail(f, STATUS_CODE.EINVAL, 'DCP_OPEN first');
   const key = f.buf.toString('utf8', f.keyOffset, f.keyOffset + f.keyLength);
   const value = f.buf.toString('utf8', f.valueOffset, f.valueOffset + f.valueLength);
-  if (!producer.control(key, value)) return conn.fail(f, STATUS_CODE.EINVAL, `unsupported control ${key}=${value}`);
-  conn.ok(f, false, 0);
+  if (!producer.control(key, value)) return h.fail(f, STATUS_CODE.EINVAL, `unsupported control ${key}=${value}`);
+  h.ok(f, false, 0);
 }
 
-export function handleDcpStreamReq(conn: Connection, f: Frame): void {
-  const producer = conn.producer;
-  if (producer === null) return conn.fail(f, STATUS_CODE.EINVAL, 'DCP_OPEN first');
-  const vb = conn.ctx.engine.vbuckets[f.vbucket];
-  if (vb === undefined || vb.state !== VBucketState.Active || !conn.ctx.engine.trafficEnabled) return conn.fail(f, STATUS_CODE.NOT_MY_VBUCKET);
-  if (producer.streams.has(vb.id)) return conn.fail(f, STATUS_CODE.KEY_EEXISTS, 'a stream for this vbucket exists');
+export function handleDcpStreamReq(h: HandlerContext, f: Frame): void {
+  const producer = h.producer;
+  if (producer === null) return h.fail(f, STATUS_CODE.EINVAL, 'DCP_OPEN first');
+  const vb = h.engine.vbuckets.active(f.vbucket);
+  if (typeof vb === 'number') return h.fail(f, STATUS_CODE.NOT_MY_VBUCKET);
+  if (producer.streams.has(vb.id)) return h.fail(f, STATUS_CODE.KEY_EEXISTS, 'a stream for this vbucket exists');
   const r = decodeStreamRequest(f.buf, f.extrasOffset);
   const start = toSeqno(r.start);
   const end = r.end === END_SEQNO_INFINITE ? MAX_SEQNO : toSeqno(r.end);
-  if (start > end) return conn.fail(f, STATUS_CODE.ERANGE, 'start seqno above end seqno');
+  if (start > end) return h.fail(f, STATUS_CODE.ERANGE, 'start seqno above end seqno');
   const rollback = rollbackSeqno(vb.failovers, { start, snapStart: toSeqno(r.snapStart), snapEnd: toSeqno(r.snapEnd), vbuuid: r.vbuuid, highSeqno: vb.highSeqno, purgeSeqno: vb.purgeSeqno });
   if (rollback !== null) {
-    conn.out.header(f.opcode, STATUS_CODE.ROLLBACK, f.opaque, 0, 0, 0, 8);
-    conn.out.u64(BigInt(rollback));
+    h.out.header(f.opcode, STATUS_CODE.ROLLBACK, f.opaque, 0, 0, 0, 8);
+    h.out.u64(BigInt(rollback));
     return;
   }
   // Success carries the failover log, then the stream's messages follow with its opaque.
-  handleGetFailoverLog(conn, f);
+  handleGetFailoverLog(h, f);
   producer.addStream(vb, f.opaque, start, end);
 }
 
-export function handleDcpCloseStream(conn: Connection, f: Frame): void {
-  const producer = conn.producer;
-  if (producer === null || !producer.closeStream(f.vbucket)) return conn.fail(f, STATUS_CODE.KEY_ENOENT);
-  conn.ok(f, false, 0);
+export function handleDcpCloseStream(h: HandlerContext, f: Frame): void {
+  const producer = h.producer;
+  if (producer === null || !producer.closeStream(f.vbucket)) return h.fail(f, STATUS_CODE.KEY_ENOENT);
+  h.ok(f, false, 0);
 }
 
-export function handleDcpGetFailoverLog(conn: Connection, f: Frame): void {
-  handleGetFailoverLog(conn, f);
+export function handleDcpGetFailoverLog(h: HandlerContext, f: Frame): void {
+  handleGetFailoverLog(h, f);
 }
 
 /** No reply: the consumer acknowledges bytes it has processed, re-opening its window. */
-export function handleDcpBufferAck(conn: Connection, f: Frame): void {
-  conn.producer?.ack(f.buf.readUInt32BE(f.extrasOffset));
+export function handleDcpBufferAck(h: HandlerContext, f: Frame): void {
+  h.producer?.ack(f.buf.readUInt32BE(f.extrasOffset));
 }

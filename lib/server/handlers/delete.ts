@@ -4,13 +4,13 @@
 import type { Frame } from '../../../protocol/framer.js';
 import { OP } from '../../../protocol/opcodes.js';
 import { Outcome } from '../../engine/outcome.js';
-import type { Connection } from '../connection.js';
+import type { HandlerContext } from '../handler-context.js';
 import { statusOf } from '../outcome-status.js';
 
-export function handleDelete(conn: Connection, f: Frame, quiet: boolean): void {
-  const engine = conn.ctx.engine;
-  const outcome = engine.delete(conn.keyOf(f), f.cas);
-  if (outcome !== Outcome.Success) return conn.fail(f, statusOf(outcome, OP.DELETE));
-  conn.holdUntil(engine.lastBatch);
-  conn.mutationOk(f, quiet, 0);
+export function handleDelete(h: HandlerContext, f: Frame, quiet: boolean): void {
+  const r = h.result;
+  const outcome = h.engine.delete(h.keyOf(f), f.cas, r);
+  if (outcome !== Outcome.Success) return h.fail(f, statusOf(outcome, OP.DELETE));
+  h.holdUntil(r.batch);
+  h.mutationOk(f, quiet, r);
 }

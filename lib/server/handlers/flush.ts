@@ -5,13 +5,13 @@ import { EXTRAS_LENGTH, u32Extra } from '../../../protocol/extras.js';
 import type { Frame } from '../../../protocol/framer.js';
 import { OP } from '../../../protocol/opcodes.js';
 import { Outcome } from '../../engine/outcome.js';
-import type { Connection } from '../connection.js';
+import type { HandlerContext } from '../handler-context.js';
 import { statusOf } from '../outcome-status.js';
 
-export function handleFlush(conn: Connection, f: Frame, quiet: boolean): void {
-  const engine = conn.ctx.engine;
-  const outcome = engine.flush(f.extrasLength === EXTRAS_LENGTH.flush ? u32Extra(f.buf, f.extrasOffset) : 0);
-  if (outcome !== Outcome.Success) return conn.fail(f, statusOf(outcome, OP.FLUSH));
-  conn.holdUntil(engine.lastBatch);
-  conn.ok(f, quiet, 0);
+export function handleFlush(h: HandlerContext, f: Frame, quiet: boolean): void {
+  const r = h.result;
+  const outcome = h.engine.flush(f.extrasLength === EXTRAS_LENGTH.flush ? u32Extra(f.buf, f.extrasOffset) : 0, r);
+  if (outcome !== Outcome.Success) return h.fail(f, statusOf(outcome, OP.FLUSH));
+  h.holdUntil(r.batch);
+  h.ok(f, quiet, 0);
 }

@@ -7,33 +7,33 @@ import type { Frame } from '../../../protocol/framer.js';
 import { OP } from '../../../protocol/opcodes.js';
 import { STATUS_CODE } from '../../../protocol/status.js';
 import { Outcome } from '../../engine/outcome.js';
-import type { Connection } from '../connection.js';
+import type { HandlerContext } from '../handler-context.js';
 import { statusOf } from '../outcome-status.js';
 
-export function handleGetOrTouch(conn: Connection, f: Frame, quiet: boolean): void {
-  const engine = conn.ctx.engine;
+export function handleGetOrTouch(h: HandlerContext, f: Frame, quiet: boolean): void {
   const op = f.opcode;
+  const v = h.view;
   const touch = op === OP.TOUCH || op === OP.GAT || op === OP.GATQ || op === OP.GATK || op === OP.GATKQ;
   const withKey = op === OP.GETK || op === OP.GETKQ || op === OP.GATK || op === OP.GATKQ;
-  const outcome = touch ? engine.touch(conn.keyOf(f), u32Extra(f.buf, f.extrasOffset)) : engine.get(conn.keyOf(f));
+  const outcome = touch ? h.engine.touch(h.keyOf(f), u32Extra(f.buf, f.extrasOffset), v, h.result) : h.engine.get(h.keyOf(f), v);
   if (outcome === Outcome.NotFound) {
     if (quiet) return;
     if (withKey) {
-      conn.out.header(op, STATUS_CODE.KEY_ENOENT, f.opaque, 0, 0, f.keyLength, f.keyLength);
-      conn.out.bytes(f.buf, f.keyOffset, f.keyLength);
+      h.out.header(op, STATUS_CODE.KEY_ENOENT, f.opaque, 0, 0, f.keyLength, f.keyLength);
+      h.out.bytes(f.buf, f.keyOffset, f.keyLength);
     } else {
-      conn.fail(f, STATUS_CODE.KEY_ENOENT);
+      h.fail(f, STATUS_CODE.KEY_ENOENT);
     }
     return;
   }
-  if (outcome !== Outcome.Success) return conn.fail(f, statusOf(outcome, OP.GET));
-  if (touch) conn.holdUntil(engine.lastBatch);
-  const v = engine.view;
+  if (outcome !== Outcome.Success) return h.fail(f, statusOf(outcome, OP.GET));
+  if (touch) h.holdUntil(h.result.batch);
   const valueLength = op === OP.TOUCH ? 0 : v.valueLength;
   const keyLength = withKey ? f.keyLength : 0;
   const extras = EXTRAS_LENGTH.getResponse;
-  conn.out.header(op, STATUS_CODE.SUCCESS, f.opaque, v.cas, extras, keyLength, extras + keyLength + valueLength);
-  conn.out.u32(v.flags);
-  if (keyLength > 0) conn.out.bytes(f.buf, f.keyOffset, keyLength);
-  conn.out.bytes(v.value, v.valueOffset, valueLength, true);
+  const out = h.out;
+  out.header(op, STATUS_CODE.SUCCESS, f.opaque, v.cas, extras, keyLength, extras + keyLength + valueLength);
+  out.u32(v.flags);
+  if (keyLength > 0) out.bytes(f.buf, f.keyOffset, keyLength);
+  out.bytes(v.value, v.valueOffset, valueLength, true);
 }

@@ -6,26 +6,26 @@ import { HELLO_FEATURE } from '../../../protocol/extras.js';
 import type { Frame } from '../../../protocol/framer.js';
 import { STATUS_CODE } from '../../../protocol/status.js';
 import { log } from '../../log.js';
-import type { Connection } from '../connection.js';
+import type { HandlerContext } from '../handler-context.js';
 
-export function handleHello(conn: Connection, f: Frame): void {
+export function handleHello(h: HandlerContext, f: Frame): void {
   const accepted: number[] = [];
   // HELLO replaces the whole feature set, as in kv_engine.
-  conn.features.mutationSeqno = false;
-  conn.features.xerror = false;
+  h.features.mutationSeqno = false;
+  h.features.xerror = false;
   for (let at = f.valueOffset; at < f.valueOffset + f.valueLength; at += 2) {
     const feature = f.buf.readUInt16BE(at);
     if (accepted.includes(feature)) continue;
     switch (feature) {
       case HELLO_FEATURE.TCPNODELAY:
-        conn.socket.setNoDelay(true);
-        conn.features.tcpNoDelay = true;
+        h.setNoDelay(true);
+        h.features.tcpNoDelay = true;
         break;
       case HELLO_FEATURE.MUTATION_SEQNO:
-        conn.features.mutationSeqno = true;
+        h.features.mutationSeqno = true;
         break;
       case HELLO_FEATURE.XERROR:
-        conn.features.xerror = true;
+        h.features.xerror = true;
         break;
       default:
         continue;
@@ -33,6 +33,6 @@ export function handleHello(conn: Connection, f: Frame): void {
     accepted.push(feature);
   }
   log.debug(`HELLO from ${f.buf.toString('utf8', f.keyOffset, f.keyOffset + f.keyLength)}: ${accepted.join(',')}`);
-  conn.out.header(f.opcode, STATUS_CODE.SUCCESS, f.opaque, 0, 0, 0, accepted.length * 2);
-  for (const feature of accepted) conn.out.u16(feature);
+  h.out.header(f.opcode, STATUS_CODE.SUCCESS, f.opaque, 0, 0, 0, accepted.length * 2);
+  for (const feature of accepted) h.out.u16(feature);
 }

@@ -1,243 +1,27 @@
 /**
  * STAT: one reply per statistic (key = name, value = text) and an empty terminator, all with
- * the request's opaque (memcached process_bin_stat). Groups: general (no key), settings, items,
- * reset; anything else is KEY_ENOENT.
+ * the request's opaque (memcached process_bin_stat). The groups live in ../stats.ts; an unknown
+ * group is KEY_ENOENT.
  */
 import type { Frame } from '../../../protocol/framer.js';
 import { STATUS_CODE } from '../../../protocol/status.js';
-import type { Connection } from '../connection.js';
-import type { ServerContext } from '../context.js';
-import { VBUCKET_STATE_NAMES, type VBucket } from '../../engine/vbucket.js';
+import type { HandlerContext } from '../handler-context.js';
+import { resetStats, statGroup } from '../stats.js';
 
-type StatPairs = Array<readonly [string, string | number]>;
-
-/** Groups by name; the optional argument after a space picks one vBucket where it applies. */
-const GROUPS: Record<string, (ctx: ServerContext, arg: string | undefined) => StatPairs | null> = {
-  '': generalStats,
-  settings: settingsStats,
-  items: itemStats,
-  vbucket: vbucketStats,
-  'vbucket-details': vbucketDetailStats,
-  failovers: failoverStats,
-  warmup: warmupStats,
-  dcp: dcpStats,
-  detail: detailStats,
-};
-
-export function handleStat(conn: Connection, f: Frame): void {
-  const text = f.buf.toString('latin1', f.keyOffset, f.keyOffset + f.keyLength);
-  const space = text.indexOf(' ');
-  const group = space < 0 ? text : text.slice(0, space);
-  const arg = space < 0 ? undefined : text.slice(space + 1);
-  if (text === 'reset') {
-    resetStats(conn.ctx);
+export function handleStat(h: HandlerContext, f: Frame): void {
+  const key = f.buf.toString('latin1', f.keyOffset, f.keyOffset + f.keyLength);
+  if (key === 'reset') {
+    resetStats(h.server);
   } else {
-    const producer = Object.hasOwn(GROUPS, group) ? GROUPS[group] : undefined;
-    const pairs = producer?.(conn.ctx, arg) ?? null;
-    if (pairs === null) return conn.fail(f, STATUS_CODE.KEY_ENOENT);
+    const pairs = statGroup(h.server, key);
+    if (pairs === null) return h.fail(f, STATUS_CODE.KEY_ENOENT);
     for (const [name, value] of pairs) {
       const text = String(value);
       const nameLength = Buffer.byteLength(name);
-      conn.out.header(f.opcode, STATUS_CODE.SUCCESS, f.opaque, 0, 0, nameLength, nameLength + Buffer.byteLength(text));
-      conn.out.ascii(name);
-      conn.out.ascii(text);
+      h.out.header(f.opcode, STATUS_CODE.SUCCESS, f.opaque, 0, 0, nameLength, nameLength + Buffer.byteLength(text));
+      h.out.ascii(name);
+      h.out.ascii(text);
     }
   }
-  conn.out.simple(f.opcode, STATUS_CODE.SUCCESS, f.opaque, 0);
-}
-
-/** The general group; the text protocol's `stats` uses it too. */
-export function generalStats(ctx: ServerContext): StatPairs {
-  const s = ctx.engine.stats;
-  const usage = process.resourceUsage();
-  const now = Date.now();
-  return [
-    ['pid', process.pid],
-    ['uptime', Math.floor((now - ctx.startedAt) / 1000)],
-    ['time', Math.floor(now / 1000)],
-    ['version', ctx.version],
-    ['pointer_size', 64],
-    ['rusage_user', (usage.userCPUTime / 1e6).toFixed(6)],
-    ['rusage_system', (usage.systemCPUTime / 1e6).toFixed(6)],
-    ['max_connections', ctx.settings.maxConnections],
-    ['curr_connections', ctx.counters.curr_connections],
-    ['total_connections', ctx.counters.total_connections],
-    ['rejected_connections', ctx.counters.rejected_connections],
-    ['cmd_get', s.cmd_get],
-    ['cmd_set', s.cmd_set],
-    ['cmd_flush', s.cmd_flush],
-    ['cmd_touch', s.cmd_touch],
-    ['get_hits', s.get_hits],
-    ['get_misses', s.get_misses],
-    ['get_expired', s.get_expired],
-    ['get_flushed', s.get_flushed],
-    ['delete_misses', s.delete_misses],
-    ['delete_hits', s.delete_hits],
-    ['incr_misses', s.incr_misses],
-    ['incr_hits', s.incr_hits],
-    ['decr_misses', s.decr_misses],
-    ['decr_hits', s.decr_hits],
-    ['cas_misses', s.cas_misses],
-    ['cas_hits', s.cas_hits],
-    ['cas_badval', s.cas_badval],
-    ['touch_hits', s.touch_hits],
-    ['touch_misses', s.touch_misses],
-    ['bytes_read', ctx.counters.bytes_read],
-    ['bytes_written', ctx.counters.bytes_written],
-    ['limit_maxbytes', ctx.engine.cache.quotaBytes],
-    ['threads', 1],
-    ['curr_items', s.curr_items],
-    ['total_items', s.total_items],
-    ['bytes', s.bytes],
-    // Items dropped from the cache stay on disk: that is an ejection, never an eviction.
-    ['evictions', 0],
-    ['cache_items', ctx.engine.cache.items],
-    ['cache_bytes', ctx.engine.cache.bytes],
-    ['cache_hits', ctx.engine.cache.hits],
-    ['cache_misses', ctx.engine.cache.misses],
-    ['cache_ejections', ctx.engine.cache.ejections],
-    ['reclaimed', s.reclaimed],
-    ['purged', s.purged],
-    ['flusher_backlog', ctx.engine.flusher.backlog],
-    ['flusher_committed_batch', ctx.engine.flusher.committedBatch],
-    ['ack_mode', ctx.settings.ack],
-  ];
-}
-
-function settingsStats(ctx: ServerContext): StatPairs {
-  const st = ctx.settings;
-  return [
-    ['maxconns', st.maxConnections],
-    ['tcpport', st.port],
-    ['interface', st.listen],
-    ['verbosity', ctx.verbosity],
-    // lmcached keeps every item until it expires or is deleted: nothing is ever evicted.
-    ['evictions', 'off'],
-    ['cas_enabled', 'yes'],
-    ['flush_enabled', 'yes'],
-    ['maxbytes', st.memoryLimitMb * 1024 * 1024],
-    ['item_size_max', st.maxItemSize],
-    ['binding_protocol', 'binary'],
-    ['num_threads', 1],
-    ['data_dir', st.dataDir],
-    ['ack', st.ack],
-    ['flush_interval_ms', st.flushIntervalMs],
-    ['purge_age', st.purgeAge],
-    ['purge_interval', st.purgeInterval],
-    ['helper_nice', st.helperNice],
-    ['vbuckets', st.vbuckets],
-  ];
-}
-
-/** lmcached has no slab classes; one class, 1, stands for every item. */
-function itemStats(ctx: ServerContext): StatPairs {
-  const s = ctx.engine.stats;
-  return [
-    ['items:1:number', s.curr_items],
-    ['items:1:evicted', 0],
-    ['items:1:outofmemory', 0],
-    ['items:1:reclaimed', s.reclaimed],
-  ];
-}
-
-/** The vBuckets a group reports: all, or the one named by the argument (null if invalid). */
-function selectVBuckets(ctx: ServerContext, arg: string | undefined): VBucket[] | null {
-  if (arg === undefined) return ctx.engine.vbuckets.filter((v): v is VBucket => v !== undefined);
-  if (!/^\d+$/.test(arg)) return null;
-  const vb = ctx.engine.vbuckets[Number(arg)];
-  return vb === undefined ? null : [vb];
-}
-
-function vbucketStats(ctx: ServerContext, arg: string | undefined): StatPairs | null {
-  const vbs = selectVBuckets(ctx, arg);
-  return vbs && vbs.map((vb) => [`vb_${vb.id}`, VBUCKET_STATE_NAMES[vb.state]] as const);
-}
-
-function vbucketDetailStats(ctx: ServerContext, arg: string | undefined): StatPairs | null {
-  const vbs = selectVBuckets(ctx, arg);
-  if (vbs === null) return null;
-  const out: Array<readonly [string, string | number]> = [];
-  for (const vb of vbs) {
-    const p = `vb_${vb.id}`;
-    out.push(
-      [p, VBUCKET_STATE_NAMES[vb.state]],
-      [`${p}:uuid`, vb.uuid.toString()],
-      [`${p}:high_seqno`, vb.highSeqno],
-      [`${p}:persisted_high_seqno`, vb.persistedHighSeqno],
-      [`${p}:purge_seqno`, vb.purgeSeqno],
-      [`${p}:last_persisted_snap_start`, vb.snapStart],
-      [`${p}:last_persisted_snap_end`, vb.snapEnd],
-      [`${p}:num_items`, vb.numItems],
-      [`${p}:bytes`, vb.numBytes],
-      [`${p}:pending_writes`, vb.pending.size],
-    );
-  }
-  return out;
-}
-
-function failoverStats(ctx: ServerContext, arg: string | undefined): StatPairs | null {
-  const vbs = selectVBuckets(ctx, arg);
-  if (vbs === null) return null;
-  const out: Array<readonly [string, string | number]> = [];
-  for (const vb of vbs) {
-    const entries = vb.failovers.list();
-    out.push([`vb_${vb.id}:num_entries`, entries.length]);
-    entries.forEach((e, i) => out.push([`vb_${vb.id}:${i}:id`, e.uuid.toString()], [`vb_${vb.id}:${i}:seq`, e.seqno]));
-  }
-  return out;
-}
-
-/** Warmup progress: state, the step running, each finished step's duration, counts. */
-function warmupStats(ctx: ServerContext): StatPairs {
-  const w = ctx.warmup;
-  const out: Array<readonly [string, string | number]> = [
-    ['ep_warmup_state', w.state],
-    ['ep_warmup_current_step', w.current ?? ''],
-    ['ep_warmup_order', w.steps.map((s) => s.name).join(',')],
-    ['ep_warmup_unclean_shutdown', String(w.ctx.unclean)],
-    ['ep_warmup_items_scanned', w.ctx.itemsScanned],
-    ['ep_warmup_items_expired', w.ctx.itemsExpired],
-    ['ep_warmup_traffic_enabled_ms', w.trafficEnabledAfterMs],
-    ['ep_warmup_complete_ms', w.completedAfterMs],
-  ];
-  for (const step of w.done) out.push([`ep_warmup_step_${step.name}_ms`, step.ms]);
-  return out;
-}
-
-/** memcached's `stats detail on|off|dump`: lmcached keeps no per-prefix statistics, so on and
- * off are accepted and a dump is empty (memcached's dump format: just END). */
-function detailStats(_ctx: ServerContext, arg: string | undefined): StatPairs | null {
-  if (arg === 'on' || arg === 'off') return [];
-  if (arg === 'dump') return [['detailed', 'END\r\n']];
-  return null;
-}
-
-/** One block per open DCP producer connection, named by its DCP_OPEN name. */
-function dcpStats(ctx: ServerContext): StatPairs {
-  const out: Array<readonly [string, string | number]> = [['ep_dcp_count', ctx.producers.size]];
-  for (const p of ctx.producers) {
-    const n = `eq_dcpq:${p.name}`;
-    out.push(
-      [`${n}:num_streams`, p.streams.size],
-      [`${n}:items_sent`, p.stats.itemsSent],
-      [`${n}:total_bytes`, p.stats.bytesSent],
-      [`${n}:unacked_bytes`, p.unacked],
-      [`${n}:max_buffer_bytes`, p.bufferSize],
-      [`${n}:cursors_dropped`, p.stats.cursorsDropped],
-    );
-  }
-  return out;
-}
-
-/** memcached's `stats reset`: zero the counters, not the gauges. */
-function resetStats(ctx: ServerContext): void {
-  const s = ctx.engine.stats;
-  const keep = { curr_items: s.curr_items, bytes: s.bytes };
-  for (const k of Object.keys(s) as Array<keyof typeof s>) s[k] = 0;
-  s.curr_items = keep.curr_items;
-  s.bytes = keep.bytes;
-  ctx.counters.total_connections = 0;
-  ctx.counters.rejected_connections = 0;
-  ctx.counters.bytes_read = 0;
-  ctx.counters.bytes_written = 0;
+  h.out.simple(f.opcode, STATUS_CODE.SUCCESS, f.opaque, 0);
 }

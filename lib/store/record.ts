@@ -1,6 +1,7 @@
 /**
- * The stored form of an item: one Buffer that is both the in-memory pending copy and the LMDB
- * value, so a mutation copies its value exactly once.
+ * The stored form of an item, owned by the store: one Buffer that is both the in-memory pending
+ * copy and the LMDB value, so a mutation copies its value exactly once. Byte 0 names the
+ * layout; a record of any other format is refused on read (`checkRecordFormat`), never guessed.
  *
  *   0 u8 format (1) | 1 u8 state | 2 u8 datatype | 3 u8 reserved
  *   4 u32 flags | 8 u32 expiry (unix seconds, 0 = never) | 12 u64 CAS | 20 u64 seqno | 28 value
@@ -10,6 +11,17 @@ import { putU32be, u32be } from '../../protocol/bytes.js';
 
 export const RECORD_FORMAT = 1;
 export const RECORD_HEADER_LENGTH = 28;
+
+/** A record this build cannot read: written by a newer build, or damaged. */
+export class RecordFormatError extends Error {
+  override name = 'RecordFormatError';
+}
+
+/** Throws RecordFormatError unless `rec` is a whole record of the format this build writes. */
+export function checkRecordFormat(rec: Uint8Array): void {
+  if (rec.length < RECORD_HEADER_LENGTH) throw new RecordFormatError(`item record of ${rec.length} bytes, shorter than its ${RECORD_HEADER_LENGTH}-byte header`);
+  if (rec[0] !== RECORD_FORMAT) throw new RecordFormatError(`item record of unknown format ${rec[0]} (this build reads format ${RECORD_FORMAT})`);
+}
 
 export const ItemState = {
   Live: 0,

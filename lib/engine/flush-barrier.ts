@@ -1,0 +1,64 @@
+/**
+ * FLUSH as a barrier, not a sweep: a flush takes the next CAS, and every item whose CAS is at
+ * or below it is invisible from then on (the purger removes such items from disk later). A
+ * delayed flush is persisted with its time, so a restart still flushes on schedule.
+ */
+import type { Store } from '../store/store.js';
+import { recordCas } from '../store/record.js';
+import type { CasGenerator } from './cas.js';
+import { absoluteExpiry, nowSeconds } from './expiry.js';
+import type { ItemStorage } from './item-storage.js';
+
+const META_FLUSH_CAS = 'flushCas';
+const META_FLUSH_AT = 'flushAt';
+
+export class FlushBarrier {
+  /** Items with CAS at or below this were flushed. */
+  private barrier: number;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    store: Store,
+    private readonly storage: ItemStorage,
+    private readonly cas: CasGenerator,
+    /** Called when a flush takes effect: forget resident items and zero the item counts. */
+    private readonly flushed: () => void,
+  ) {
+    this.barrier = store.getMeta<number>(META_FLUSH_CAS) ?? 0;
+    const at = store.getMeta<number>(META_FLUSH_AT) ?? 0;
+    if (at > 0) this.schedule(at);
+  }
+
+  /** Whether a record is invisible because a FLUSH came after it. */
+  hides(record: Buffer): boolean {
+    return recordCas(record) <= this.barrier;
+  }
+
+  /** Flushes now, or `delay` seconds from now (memcached's rules for the delay); returns the
+   * flusher batch that makes it durable. */
+  flush(delay: number): number {
+    if (delay <= 0) return this.now();
+    const at = absoluteExpiry(delay, nowSeconds());
+    this.schedule(at);
+    return this.storage.setMeta(META_FLUSH_AT, at);
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private now(): number {
+    this.close();
+    this.barrier = this.cas.next();
+    this.flushed();
+    this.storage.setMeta(META_FLUSH_AT, 0);
+    return this.storage.setMeta(META_FLUSH_CAS, this.barrier);
+  }
+
+  private schedule(at: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.now(), Math.max(0, at * 1000 - Date.now()));
+    this.timer.unref();
+  }
+}

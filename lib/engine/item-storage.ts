@@ -1,0 +1,201 @@
+/**
+ * Where item records live: the resident table in front of the store, the flusher behind it.
+ * The engine reads the newest record of a key here and hands every write here; nothing else
+ * touches the table or the flusher. Every write lands in the table at once (pinned until its
+ * commit), joins its vBucket's pending writes, goes to the flusher and to the vBucket's
+ * listeners (DCP streams).
+ */
+import { ItemKeyScratch, encodeItemKey, vbucketPrefixString } from '../store/key-codec.js';
+import { ItemState, recordSeqno, recordState } from '../store/record.js';
+import type { Store, VBStateRecord } from '../store/store.js';
+import { Flusher, type CommitListener, type FlusherPacing } from './flusher.js';
+import { ItemCache } from './item-cache.js';
+import type { KeyRef } from './requests.js';
+import type { PendingWrite, VBucket } from './vbucket.js';
+
+/** What a lookup learned about the store, for a write that may follow it: the seqno LMDB
+ * holds for the key (0 none), or -1 when the lookup did not read LMDB. */
+export interface DiskProbe {
+  diskSeqno: number;
+}
+
+export interface ItemStorageOptions {
+  /** Byte quota of the resident table (0: only uncommitted writes stay resident). */
+  cacheBytes: number;
+  pacing: FlusherPacing;
+  /** Meta values refreshed into every batch (the CAS high-water mark). */
+  meta(): ReadonlyMap<string, unknown>;
+  /** The state to persist for `vb` once seqnos up to `highSeqno` are on disk. */
+  vbstate(vb: VBucket, highSeqno: number): VBStateRecord;
+  /** Called after a commit that made warmup expiries durable, with the running total. */
+  warmupExpiriesPersisted(total: number): void;
+}
+
+export interface StorageStats {
+  /** Writes queued for the flusher, and the last batch committed. */
+  backlog: number;
+  committedBatch: number;
+  /** The resident table: its quota, content, lookups and ejections. */
+  quotaBytes: number;
+  items: number;
+  bytes: number;
+  hits: number;
+  misses: number;
+  ejections: number;
+}
+
+export class ItemStorage {
+  private readonly cache: ItemCache;
+  private readonly flusher: Flusher;
+  private readonly scratch = new ItemKeyScratch();
+  private warmupExpiries = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: ItemStorageOptions,
+  ) {
+    this.cache = new ItemCache(options.cacheBytes);
+    this.flusher = new Flusher(
+      store,
+      {
+        meta: options.meta,
+        vbstate: options.vbstate,
+        diskSeqno: (w) => this.cache.diskSeqnoOf(w.keyString),
+        committed: (writes, highs) => this.committed(writes, highs),
+      },
+      options.pacing,
+    );
+  }
+
+  // ---- reads ----
+
+  /** The newest record of a request's key: resident (counted as a hit), else the committed one
+   * as an LMDB view valid until the next store call, with what LMDB holds noted in `probe`. */
+  lookup(key: KeyRef, probe: DiskProbe): Buffer | undefined {
+    probe.diskSeqno = -1;
+    const itemKey = this.scratch.view(key.vbid, key.buf, key.offset, key.length);
+    const resident = this.cache.get(itemKey, 0, itemKey.length);
+    if (resident !== undefined) return resident;
+    const view = this.store.getItem(itemKey);
+    probe.diskSeqno = view === undefined ? 0 : recordSeqno(view);
+    return view;
+  }
+
+  /** The newest record of an item key (warmup, purger), uncounted; an LMDB view if not
+   * resident. */
+  current(itemKey: Buffer, probe: DiskProbe): Buffer | undefined {
+    probe.diskSeqno = -1;
+    const resident = this.cache.peek(itemKey.toString('latin1'));
+    if (resident !== undefined) return resident;
+    const view = this.store.getItem(itemKey);
+    probe.diskSeqno = view === undefined ? 0 : recordSeqno(view);
+    return view;
+  }
+
+  /** Keeps a committed live record (a copy, never modified) resident as the quota allows. */
+  keepResident(key: KeyRef, record: Buffer, diskSeqno: number): void {
+    this.cache.putClean(this.scratch.view(key.vbid, key.buf, key.offset, key.length).toString('latin1'), record, diskSeqno);
+  }
+
+  /** The committed record of an item key; an LMDB view. */
+  committedRecord(itemKey: Buffer): Buffer | undefined {
+    return this.store.getItem(itemKey);
+  }
+
+  /** Committed items of one vBucket with seqnos in [from, to], in seqno order (DCP backfill).
+   * Records are LMDB views, valid until the next store call. */
+  *committedBySeqno(vbid: number, from: number, to: number): Generator<{ seqno: number; itemKey: Buffer; record: Buffer }> {
+    for (const { seqno, itemKey } of this.store.scanSeqnos(vbid, from, to)) {
+      const record = this.store.getItem(itemKey);
+      // The index and the items come from one read snapshot, so the seqnos agree.
+      if (record !== undefined && recordSeqno(record) === seqno) yield { seqno, itemKey, record };
+    }
+  }
+
+  // ---- writes ----
+
+  /** Issues a write of `record` (an immutable Buffer) for `key` in `vb`; returns the batch that
+   * will commit it. `diskSeqno` is what the lookup before it learned (-1: unknown). */
+  write(vb: VBucket, key: KeyRef, record: Buffer, seqno: number, diskSeqno: number, warmupExpiry: boolean): number {
+    const itemKey = encodeItemKey(vb.id, key.buf, key.offset, key.length);
+    const w: PendingWrite = { vb, itemKey, keyString: itemKey.toString('latin1'), record, seqno, batch: 0, warmupExpiry };
+    vb.pending.set(w.keyString, w);
+    this.cache.putDirty(w.keyString, record, diskSeqno);
+    const batch = this.flusher.enqueue(w);
+    if (vb.listeners.size > 0) for (const l of vb.listeners) l(w);
+    return batch;
+  }
+
+  /** Queues the removal of a record (the purger's), which issues no seqno. */
+  remove(vb: VBucket, itemKey: Buffer, seqno: number): void {
+    const key = Buffer.from(itemKey);
+    this.flusher.enqueue({ vb, itemKey: key, keyString: key.toString('latin1'), record: null, seqno, batch: 0, warmupExpiry: false });
+  }
+
+  /** Queues a metadata update with the next batch; returns that batch. */
+  setMeta(name: string, value: unknown): number {
+    return this.flusher.setMeta(name, value);
+  }
+
+  /** Forgets the resident records of one vBucket (DEL_VBUCKET). */
+  dropVBucket(vbid: number): void {
+    this.cache.dropPrefix(vbucketPrefixString(vbid));
+  }
+
+  /** Forgets every resident record (FLUSH). */
+  dropAll(): void {
+    this.cache.clear();
+  }
+
+  // ---- commits ----
+
+  /** False once a commit failed: nothing can be acknowledged as persisted after that. */
+  get writable(): boolean {
+    return !this.flusher.failed;
+  }
+
+  get committedBatch(): number {
+    return this.flusher.committedBatch;
+  }
+
+  onCommit(listener: CommitListener): void {
+    this.flusher.onCommit(listener);
+  }
+
+  offCommit(listener: CommitListener): void {
+    this.flusher.offCommit(listener);
+  }
+
+  /** Resolves when everything written so far is committed. */
+  settle(): Promise<void> {
+    return this.flusher.idle();
+  }
+
+  stats(): StorageStats {
+    const c = this.cache;
+    const f = this.flusher;
+    return { backlog: f.backlog, committedBatch: f.committedBatch, quotaBytes: c.quotaBytes, items: c.items, bytes: c.bytes, hits: c.hits, misses: c.misses, ejections: c.ejections };
+  }
+
+  private committed(writes: readonly PendingWrite[], highs: ReadonlyMap<VBucket, number>): void {
+    // An entry still holding a committed write turns clean, or goes if it is a tombstone; one
+    // holding a newer write stays as it is. A purge drops the entry unless a newer write came.
+    // In batch order, so a key written twice ends with the seqno of the write that reached disk.
+    let expiries = 0;
+    for (const w of writes) {
+      if (w.warmupExpiry) expiries++;
+      if (w.vb.deleted) continue;
+      if (w.record !== null) this.cache.settle(w.keyString, w.record, w.seqno, recordState(w.record) === ItemState.Live);
+      else this.cache.purged(w.keyString, w.seqno, recordSeqno);
+    }
+    for (const [vb, high] of highs) {
+      vb.snapStart = vb.persistedHighSeqno + 1;
+      vb.snapEnd = high;
+      vb.persistedHighSeqno = high;
+    }
+    if (expiries > 0) {
+      this.warmupExpiries += expiries;
+      this.options.warmupExpiriesPersisted(this.warmupExpiries);
+    }
+  }
+}

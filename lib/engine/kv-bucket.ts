@@ -1,0 +1,107 @@
+/**
+ * The vBucket map and its lifecycle (kv_engine's KVBucket): which vBuckets exist and in what
+ * state, creating, changing and deleting them, persisting their states, and the traffic gate
+ * that keeps item operations out until warmup has made the failover entries durable.
+ */
+import type { Store, VBStateRecord } from '../store/store.js';
+import type { ItemStorage } from './item-storage.js';
+import { Outcome } from './outcome.js';
+import type { EngineStats } from './stats.js';
+import { VBucket, VBucketState } from './vbucket.js';
+
+export class KVBucket {
+  private readonly map: Array<VBucket | undefined>;
+  private traffic = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly storage: ItemStorage,
+    private readonly stats: EngineStats,
+    count: number,
+    /** The CAS high-water mark, persisted with every state. */
+    private readonly maxCas: () => number,
+  ) {
+    this.map = new Array<VBucket | undefined>(count).fill(undefined);
+  }
+
+  get count(): number {
+    return this.map.length;
+  }
+
+  get(vbid: number): VBucket | undefined {
+    return this.map[vbid];
+  }
+
+  /** Every vBucket that exists, by id. */
+  all(): VBucket[] {
+    return this.map.filter((v): v is VBucket => v !== undefined);
+  }
+
+  /** False until warmup has made the failover entries durable. */
+  get trafficEnabled(): boolean {
+    return this.traffic;
+  }
+
+  enableTraffic(): void {
+    this.traffic = true;
+  }
+
+  /** The vBucket an item operation may use, or the outcome to answer instead: TempFail while
+   * warming up, NotMyVBucket when it does not exist or is not active. */
+  active(vbid: number): VBucket | Outcome {
+    if (!this.traffic) return Outcome.TempFail;
+    const vb = this.map[vbid];
+    return vb !== undefined && vb.state === VBucketState.Active ? vb : Outcome.NotMyVBucket;
+  }
+
+  /** Puts a vBucket loaded or created by warmup in place. */
+  install(vb: VBucket): void {
+    this.map[vb.id] = vb;
+  }
+
+  /** Persists the states of `only` (default: every vBucket), current failover tables included,
+   * and returns once they are committed and synced; from then on the flusher writes those
+   * tables. */
+  async persistStates(extraMeta?: ReadonlyMap<string, unknown>, only?: readonly VBucket[]): Promise<void> {
+    const records = new Map<number, VBStateRecord>();
+    const vbs = only ?? this.all();
+    for (const vb of vbs) records.set(vb.id, vb.toRecord(this.maxCas(), vb.failovers));
+    await this.store.persistVBStatesNow(records, extraMeta);
+    for (const vb of vbs) vb.failoversOnDisk = vb.failovers.copy();
+  }
+
+  /** SET_VBUCKET: a vBucket made active from another state starts a new branch of history,
+   * persisted before the reply so no seqno is ever issued under an entry not on disk. */
+  async setState(vbid: number, state: VBucketState): Promise<Outcome> {
+    if (vbid >= this.map.length) return Outcome.NotMyVBucket;
+    let vb = this.map[vbid];
+    if (vb === undefined) {
+      vb = new VBucket(vbid);
+      vb.state = state;
+      this.map[vbid] = vb;
+    } else if (vb.state !== state) {
+      if (state === VBucketState.Active) vb.failovers.createEntry(vb.highSeqno);
+      vb.state = state;
+    } else {
+      return Outcome.Success;
+    }
+    await this.persistStates(undefined, [vb]);
+    return Outcome.Success;
+  }
+
+  /** DEL_VBUCKET: the vBucket is gone at once; its data is removed from disk before `done`. */
+  remove(vbid: number): { outcome: Outcome; done: Promise<void> } {
+    const vb = this.map[vbid];
+    if (vb === undefined) return { outcome: Outcome.NotMyVBucket, done: Promise.resolve() };
+    vb.deleted = true;
+    vb.pending.clear();
+    vb.listeners.clear();
+    this.storage.dropVBucket(vbid);
+    this.stats.curr_items -= vb.numItems;
+    this.stats.bytes -= vb.numBytes;
+    this.map[vbid] = undefined;
+    // Queued writes of this vBucket are skipped by the flusher; wait for the batch in flight.
+    const done = this.storage.settle().then(() => this.store.deleteVBucket(vbid));
+    return { outcome: Outcome.Success, done };
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * memcached's text protocol on the same port (memcached picks the protocol by a connection's
+ * first byte; 0x80 means binary). Lines are framed and parsed in protocol/ (ascii-framer.ts,
+ * text-command.ts); this runs each command on the engine and answers with the replies of
+ * outcome-status.ts: get, gets, set, add, replace, append, prepend, cas, delete, incr, decr,
+ * touch, flush_all, version, verbosity, stats and quit, with noreply. Keys live in vBucket 0.
+ */
+import { ASCII_SKIP, AsciiFramer } from '../../protocol/ascii-framer.js';
+import { TEXT_ERROR, isValidTextKey, parseTextCommand, type TextCommand } from '../../protocol/text-command.js';
+import { Outcome } from '../engine/outcome.js';
+import { StoreMode, type KeyRef } from '../engine/requests.js';
+import { setVerbosity } from '../log.js';
+import type { HandlerContext } from './handler-context.js';
+import { textReplyOf } from './outcome-status.js';
+import { generalStats } from './stats.js';
+
+/** What the text session needs of its connection. */
+export type TextHost = Pick<HandlerContext, 'engine' | 'server' | 'out' | 'view' | 'result' | 'holdUntil' | 'closeAfterWrite'>;
+
+type StoreCommand = Extract<TextCommand, { kind: 'store' }>;
+
+function keyRef(text: string): KeyRef {
+  const buf = Buffer.from(text, 'latin1');
+  return { vbid: 0, buf, offset: 0, length: buf.length };
+}
+
+export class TextSession {
+  readonly framer: AsciiFramer;
+  /** A storage command waiting for its data block. */
+  private pending: StoreCommand | null = null;
+
+  constructor(private readonly host: TextHost) {
+    this.framer = new AsciiFramer({
+      line: (buf, start, end) => this.line(buf.toString('latin1', start, end)),
+      data: (buf, start, length, ok) => this.data(buf, start, length, ok),
+      tooLong: () => {
+        this.reply('SERVER_ERROR line too long');
+        this.host.closeAfterWrite();
+      },
+    });
+  }
+
+  private reply(text: string, noreply = false): void {
+    if (!noreply) this.host.out.ascii(`${text}\r\n`);
+  }
+
+  /** Runs one line; returns what the framer expects next (see AsciiSink.line). */
+  private line(text: string): number | false {
+    const c = parseTextCommand(text);
+    const { engine, result } = this.host;
+    switch (c.kind) {
+      case 'error':
+        this.reply(c.reply, c.noreply);
+        return -1;
+      case 'get':
+        return this.get(c.keys, c.withCas);
+      case 'store':
+        return this.storage(c);
+      case 'delete': {
+        const o = engine.delete(keyRef(c.key), 0, result);
+        this.written(o);
+        this.reply(textReplyOf(o, 'delete'), c.noreply);
+        return -1;
+      }
+      case 'arith': {
+        const o = engine.arith({ incr: c.incr, key: keyRef(c.key), delta: c.delta, initial: 0n, exptime: 0, create: false, cas: 0 }, result);
+        this.written(o);
+        this.reply(o === Outcome.Success ? result.counter.toString() : textReplyOf(o, 'arith'), c.noreply);
+        return -1;
+      }
+      case 'touch': {
+        const o = engine.touch(keyRef(c.key), c.exptime, this.host.view, result);
+        this.written(o);
+        this.reply(textReplyOf(o, 'touch'), c.noreply);
+        return -1;
+      }
+      case 'flush_all': {
+        const o = engine.flush(c.delay, result);
+        this.written(o);
+        this.reply(textReplyOf(o, 'flush_all'), c.noreply);
+        return -1;
+      }
+      case 'version':
+        this.reply(`VERSION ${this.host.server.version}`);
+        return -1;
+      case 'verbosity':
+        this.host.server.verbosity = c.level;
+        setVerbosity(c.level);
+        this.reply('OK', c.noreply);
+        return -1;
+      case 'stats':
+        return this.stats(c.group);
+      case 'quit':
+        this.host.closeAfterWrite();
+        return false;
+    }
+  }
+
+  /** In --ack=persist mode a successful write's reply waits for its commit. */
+  private written(o: Outcome): void {
+    if (o === Outcome.Success) this.host.holdUntil(this.host.result.batch);
+  }
+
+  private get(keys: string[], withCas: boolean): number {
+    const { engine, out, view } = this.host;
+    for (const k of keys) {
+      if (!isValidTextKey(k)) {
+        this.reply(TEXT_ERROR.badFormat);
+        return -1;
+      }
+      const o = engine.get(keyRef(k), view);
+      if (o === Outcome.NotFound) continue;
+      // Not a miss: warming up, or vBucket 0 not active. Say so instead of a silent END.
+      if (o !== Outcome.Success) {
+        this.reply(textReplyOf(o, 'get'));
+        return -1;
+      }
+      out.ascii(`VALUE ${k} ${view.flags} ${view.valueLength}${withCas ? ` ${view.cas}` : ''}\r\n`);
+      out.bytes(view.value, view.valueOffset, view.valueLength, true);
+      out.ascii('\r\n');
+    }
+    this.reply('END');
+    return -1;
+  }
+
+  private storage(c: StoreCommand): number {
+    if (c.bytes > this.host.server.settings.maxItemSize) {
+      // memcached: refuse, swallow the data block, and a set drops the old item.
+      if (c.cmd === 'set') this.host.engine.dropForOversizedSet(keyRef(c.key));
+      this.reply('SERVER_ERROR object too large for cache', c.noreply);
+      this.framer.skipBytes(c.bytes + 2);
+      return ASCII_SKIP;
+    }
+    this.pending = c;
+    return c.bytes;
+  }
+
+  private data(buf: Buffer, start: number, length: number, ok: boolean): boolean {
+    const c = this.pending;
+    this.pending = null;
+    if (c === null) return true;
+    if (!ok) {
+      this.reply('CLIENT_ERROR bad data chunk');
+      return true;
+    }
+    const { engine, result } = this.host;
+    const key = keyRef(c.key);
+    let o: Outcome;
+    if (c.cmd === 'append' || c.cmd === 'prepend') {
+      o = engine.concat({ append: c.cmd === 'append', key, cas: 0, value: buf, valueOffset: start, valueLength: length }, result);
+    } else {
+      const mode = c.cmd === 'add' ? StoreMode.Add : c.cmd === 'replace' ? StoreMode.Replace : StoreMode.Set;
+      o = engine.store({ mode, key, flags: c.flags, exptime: c.exptime, cas: c.cas, value: buf, valueOffset: start, valueLength: length, datatype: 0 }, result);
+    }
+    this.written(o);
+    this.reply(textReplyOf(o, c.cmd === 'cas' ? 'cas' : 'store'), c.noreply);
+    return true;
+  }
+
+  private stats(group: string): number {
+    if (group !== '') {
+      this.reply(TEXT_ERROR.unknown);
+      return -1;
+    }
+    for (const [name, value] of generalStats(this.host.server)) this.host.out.ascii(`STAT ${name} ${value}\r\n`);
+    this.reply('END');
+    return -1;
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The Store on LMDB (lmdb-js), and the only module that imports it. Reads are synchronous from
+ * the last committed snapshot; writes are applied in one asynchronous transaction per batch.
+ *
+ * Guarantees, in lmdb-js's terms (overlappingSync, its default on Linux): a batch whose promise
+ * has resolved is *committed*: visible to readers and kept after the process is killed (even
+ * SIGKILL), because the commit is in the OS page cache and lmdb-js restores the latest committed
+ * transaction when the machine has not rebooted. `flushed()` resolves once everything committed
+ * so far is also fsync'd, which is what survives a power loss.
+ *
+ * Databases: `items` (item key → record), `seqnos` (seqno key → client key, one entry per live
+ * item or tombstone), `vbstate` (vbid → VBStateRecord), `meta`. Key layouts: key-codec.ts;
+ * record layout: record.ts.
+ */
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { encodeSeqnoKey, encodeItemKey, itemKeyVbid, seqnoKeySeqno, userKeyOf, vbucketKeyRange } from './key-codec.js';
+import { checkRecordFormat, recordSeqno } from './record.js';
+import type { ItemWrite, ScannedItem, Store, VBStateRecord } from './store.js';
+
+export interface LmdbStoreOptions {
+  path: string;
+  /** LMDB map size in bytes; it grows as needed, this is the initial reservation. */
+  mapSize?: number;
+}
+
+export class LmdbStore implements Store {
+  private readonly env: RootDatabase;
+  private readonly items: Database<Buffer, Buffer>;
+  private readonly seqnos: Database<Buffer, Buffer>;
+  private readonly vbstates: Database<VBStateRecord, number>;
+  private readonly meta: Database<unknown, string>;
+
+  constructor(options: LmdbStoreOptions) {
+    this.env = open({ path: options.path, mapSize: options.mapSize ?? 1024 * 1024 * 1024 });
+    this.items = this.env.openDB<Buffer, Buffer>({ name: 'items', keyEncoding: 'binary', encoding: 'binary' });
+    this.seqnos = this.env.openDB<Buffer, Buffer>({ name: 'seqnos', keyEncoding: 'binary', encoding: 'binary' });
+    this.vbstates = this.env.openDB<VBStateRecord, number>({ name: 'vbstate', keyEncoding: 'uint32', encoding: 'msgpack' });
+    this.meta = this.env.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' });
+  }
+
+  getItem(itemKey: Buffer): Buffer | undefined {
+    const shared = this.items.getBinaryFast(itemKey);
+    if (shared === undefined) return undefined;
+    // getBinaryFast answers with lmdb-js's shared read buffer whose `length` is patched to the
+    // record's; Buffer methods that ignore `length` (copy, Buffer.from) would see 16 MiB, so
+    // hand out a true view of exactly the record.
+    const rec = shared.subarray(0, shared.length);
+    checkRecordFormat(rec);
+    return rec;
+  }
+
+  /** Reads through one read transaction held for the whole scan. Records are copies. */
+  async *scanItemsSnapshot(chunk = 10_000): AsyncGenerator<ScannedItem[]> {
+    const txn = this.env.useReadTransaction();
+    try {
+      let start: Buffer | undefined;
+      for (;;) {
+        const out: ScannedItem[] = [];
+        for (const { key, value } of this.items.getRange({ start, limit: chunk + 1, transaction: txn })) {
+          if (start && key.equals(start)) continue;
+          if (out.length === chunk) break;
+          checkRecordFormat(value);
+          out.push({ itemKey: key, record: Buffer.from(value) });
+        }
+        if (out.length === 0) return;
+        start = out[out.length - 1].itemKey;
+        yield out;
+        if (out.length < chunk) return;
+      }
+    } finally {
+      txn.done();
+    }
+  }
+
+  *scanSeqnos(vbid: number, from: number, to: number): Generator<{ seqno: number; itemKey: Buffer }> {
+    for (const { key, value } of this.seqnos.getRange({ start: encodeSeqnoKey(vbid, from), end: encodeSeqnoKey(vbid, to + 1) })) {
+      yield { seqno: seqnoKeySeqno(key), itemKey: encodeItemKey(vbid, value, 0, value.length) };
+    }
+  }
+
+  getMeta<T>(name: string): T | undefined {
+    return this.meta.get(name) as T | undefined;
+  }
+
+  putMetaSync(name: string, value: unknown): void {
+    this.meta.putSync(name, value);
+  }
+
+  getVBStates(): Map<number, VBStateRecord> {
+    const out = new Map<number, VBStateRecord>();
+    for (const { key, value } of this.vbstates.getRange({})) out.set(key, value);
+    return out;
+  }
+
+  /** Plain queued writes, not `transaction(callback)`: lmdb-js commits every write queued in
+   * one event turn in one transaction (eventTurnBatching, on by default) and runs them on its
+   * write thread, so the main thread never waits for the write lock. The last write's promise
+   * settles when it commits. */
+  writeBatch(writes: readonly ItemWrite[], vbstates: ReadonlyMap<number, VBStateRecord>, meta: ReadonlyMap<string, unknown>): Promise<unknown> {
+    let last: Promise<unknown> = Promise.resolve(true);
+    for (const w of writes) {
+      const vbid = itemKeyVbid(w.itemKey);
+      let oldSeqno = w.prevSeqno;
+      if (oldSeqno < 0) {
+        // The batch before this one is committed, so LMDB holds the key's previous seqno.
+        const old = this.items.getBinaryFast(w.itemKey);
+        oldSeqno = old === undefined ? 0 : recordSeqno(old);
+      }
+      if (oldSeqno > 0 && (oldSeqno !== w.seqno || w.record === null)) this.seqnos.remove(encodeSeqnoKey(vbid, oldSeqno));
+      if (w.record) {
+        this.items.put(w.itemKey, w.record);
+        last = this.seqnos.put(encodeSeqnoKey(vbid, w.seqno), userKeyOf(w.itemKey));
+      } else {
+        last = this.items.remove(w.itemKey);
+      }
+    }
+    for (const [vbid, state] of vbstates) last = this.vbstates.put(vbid, state);
+    for (const [name, value] of meta) last = this.meta.put(name, value);
+    return last;
+  }
+
+  async persistVBStatesNow(vbstates: ReadonlyMap<number, VBStateRecord>, meta?: ReadonlyMap<string, unknown>): Promise<void> {
+    this.env.transactionSync(() => {
+      for (const [vbid, state] of vbstates) this.vbstates.putSync(vbid, state);
+      if (meta) for (const [name, value] of meta) this.meta.putSync(name, value);
+    });
+    await this.flushed();
+  }
+
+  /** In chunked transactions, so a large vBucket does not make one huge commit. */
+  async deleteVBucket(vbid: number): Promise<void> {
+    const { start, end } = vbucketKeyRange(vbid);
+    for (;;) {
+      const keys = [...this.items.getKeys({ start, end, limit: 10_000 })];
+      const seqs = [...this.seqnos.getKeys({ start, end, limit: 10_000 })];
+      if (keys.length === 0 && seqs.length === 0) break;
+      let last: Promise<unknown> = Promise.resolve(true);
+      for (const k of keys) last = this.items.remove(k);
+      for (const k of seqs) last = this.seqnos.remove(k);
+      await last;
+    }
+    await this.vbstates.remove(vbid);
+  }
+
+  refreshReads(): void {
+    this.env.resetReadTxn();
+  }
+
+  flushed(): Promise<unknown> {
+    return Promise.resolve(this.env.flushed);
+  }
+
+  async close(): Promise<void> {
+    await this.env.close();
+  }
+}
