@@ -134,8 +134,14 @@ export class ItemCache {
     const e = this.buckets[b * STRIDE + B_ENTRY] - 1;
     this.diskSeqno[e] = seqno;
     if (this.entries[2 * e + 1] !== record) return;
-    if (!keep || cost(key, record) > this.quotaBytes) this.remove(e);
-    else this.buckets[b * STRIDE + B_STATE] &= ~PINNED;
+    if (!keep || cost(key, record) > this.quotaBytes) {
+      this.remove(e);
+      return;
+    }
+    this.buckets[b * STRIDE + B_STATE] &= ~PINNED;
+    // A burst of writes can leave the table over quota while they were pinned; eject now that
+    // they may go, not only on a later insert (reads of resident items insert nothing).
+    this.afterInsert(e);
   }
 
   /** A purge of the record with `seqno` committed (the key is gone from LMDB): the entry goes

@@ -124,6 +124,21 @@ t.test('dropPrefix forgets exactly the keys of that vBucket', async (t) => {
   t.ok(get(c, key(0, 'again')), 'usable after clear');
 });
 
+t.test('a burst of writes over the quota is ejected down to it as the writes commit', async (t) => {
+  const name = (i: number): string => key(0, `b${String(i).padStart(3, '0')}`);
+  const quota = 20 * (name(0).length + 100 + ENTRY_OVERHEAD);
+  const c = new ItemCache(quota);
+  const records = Array.from({ length: 200 }, (_, i) => {
+    const r = rec(100);
+    c.putDirty(name(i), r, -1);
+    return r;
+  });
+  t.ok(c.bytes > quota, 'uncommitted writes stay resident beyond the quota');
+  records.forEach((r, i) => c.settle(name(i), r, i + 1, true));
+  t.ok(c.bytes <= quota, `${c.bytes} bytes within the quota of ${quota} once committed, with no insert after`);
+  t.ok(c.ejections >= 180);
+});
+
 /** A table fed as the engine feeds it: writes pinned until their record commits. */
 function withWrites(quota: number): { c: ItemCache; write(k: string, n: number): Buffer; commit(k: string, r: Buffer): void } {
   const c = new ItemCache(quota);
