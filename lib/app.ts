@@ -12,6 +12,7 @@ import { newServerContext } from './server/context.js';
 import { Server } from './server/server.js';
 import type { Settings } from './settings.js';
 import { LmdbStore } from './store/lmdb-store.js';
+import { DataFormatError } from './store/store.js';
 import { VERSION } from './version.js';
 import { testHooksFromEnv } from './test-hooks.js';
 import { Purger } from './engine/purger.js';
@@ -37,7 +38,7 @@ export async function startApp(settings: Settings): Promise<App> {
   });
   const warmup = new Warmup(store, engine, testHooks);
   const ctx = newServerContext({ engine, warmup, settings, version: VERSION });
-  const server = new Server(ctx);
+  const server = new Server(ctx, testHooks.streamReads);
   const address = await server.listen();
   log.info(`lmcached ${VERSION} listening on ${address.address}:${address.port} (ack=${settings.ack})`);
   const purger = new Purger(store, engine, { maxAge: settings.purgeAge, interval: settings.purgeInterval });
@@ -47,7 +48,9 @@ export async function startApp(settings: Settings): Promise<App> {
     helpers.start();
   }).catch((err: unknown) => {
     warmup.state = 'failed';
-    log.error(`warmup failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    // Data this build cannot read is the operator's to see in one line; anything else is a bug.
+    const reason = err instanceof DataFormatError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    log.error(`warmup failed: ${settings.dataDir}: ${reason}`);
     process.exit(1);
   });
   let stopping: Promise<void> | null = null;

@@ -3,7 +3,6 @@
  */
 
 const LEVELS = ['error', 'warn', 'info', 'debug'] as const;
-export type LogLevel = (typeof LEVELS)[number];
 
 let threshold = 2; // info
 

@@ -97,7 +97,8 @@ function parseInteger(text: string, name: string, min: number, max: number): num
   return n;
 }
 
-/** Parses argv (without node and script). Returns null settings for --help/--version. */
+/** Parses argv (without node and script): the settings, and whether to run or only print the
+ * help or the version. Throws UsageError for a bad flag. */
 export function parseArgs(argv: readonly string[]): { settings: Settings; action: 'run' | 'help' | 'version' } {
   const s: Settings = { ...DEFAULTS };
   let action: 'run' | 'help' | 'version' = 'run';

@@ -1,7 +1,7 @@
 /**
  * The one seam for test-only machinery: fault injection that proves the warmup order matters
  * (crash after a step, crash after n warmup expiries, the legacy order), an unpersisted tail
- * (flush hold) and a pause after each warmup step. Read from LMCACHED_* variables once at start
+ * (flush hold), a pause after each warmup step, and the socket read path to use. Read from LMCACHED_* variables once at start
  * (README lists them). With none set, every hook here does nothing and production code runs as
  * if this file did not exist; app.ts is the only place that reads the environment for them.
  */
@@ -21,6 +21,9 @@ export interface TestHooks {
   /** After each commit that made warmup expiries durable: LMCACHED_CRASH_AFTER_EXPIRIES kills
    * the process once that many are. */
   warmupExpiriesPersisted(total: number): void;
+  /** LMCACHED_STREAM_READS=1: read sockets through the stream path (socket-reader.ts's
+   * fallback), to test both paths and compare them. */
+  readonly streamReads: boolean;
 }
 
 export const NO_TEST_HOOKS: TestHooks = {
@@ -29,6 +32,7 @@ export const NO_TEST_HOOKS: TestHooks = {
   afterWarmupStep: () => undefined,
   flushHoldMs: 0,
   warmupExpiriesPersisted: () => undefined,
+  streamReads: false,
 };
 
 /** The order before the fix: persistVBState moved from right after createVBuckets to just
@@ -51,7 +55,8 @@ export function testHooksFromEnv(env: NodeJS.ProcessEnv): TestHooks {
   const legacy = env.LMCACHED_WARMUP_LEGACY_ORDER === '1';
   const flushHoldMs = Number(env.LMCACHED_FLUSH_DELAY_MS ?? 0) || 0;
   const stepDelayMs = Number(env.LMCACHED_WARMUP_STEP_DELAY_MS ?? 0) || 0;
-  if (crashAfterStep === null && crashAfterExpiries === 0 && !legacy && flushHoldMs === 0 && stepDelayMs === 0) return NO_TEST_HOOKS;
+  const streamReads = env.LMCACHED_STREAM_READS === '1';
+  if (crashAfterStep === null && crashAfterExpiries === 0 && !legacy && flushHoldMs === 0 && stepDelayMs === 0 && !streamReads) return NO_TEST_HOOKS;
   if (legacy) log.warn('warmup: LMCACHED_WARMUP_LEGACY_ORDER=1, failover entries reach disk only at the end (test hook)');
   return {
     active: true,
@@ -64,5 +69,6 @@ export function testHooksFromEnv(env: NodeJS.ProcessEnv): TestHooks {
     warmupExpiriesPersisted(total) {
       if (crashAfterExpiries > 0 && total >= crashAfterExpiries) crash(`${total} warmup expiries persisted`);
     },
+    streamReads,
   };
 }

@@ -12,7 +12,6 @@ export const DCP_OPEN_PRODUCER = 0x01;
 
 export const STREAM_REQ_EXTRAS_LENGTH = EXTRAS_LENGTH.dcpStreamReq;
 export const OPEN_EXTRAS_LENGTH = EXTRAS_LENGTH.dcpOpen;
-export const BUFFER_ACK_EXTRAS_LENGTH = EXTRAS_LENGTH.dcpBufferAck;
 export const SNAPSHOT_MARKER_EXTRAS_LENGTH = 20;
 export const MUTATION_EXTRAS_LENGTH = 31;
 export const DELETION_EXTRAS_LENGTH = 18;

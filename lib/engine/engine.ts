@@ -16,7 +16,7 @@ import { Outcome } from './outcome.js';
 import { StoreMode, type ArithArgs, type ConcatArgs, type ItemView, type KeyRef, type MutationResult, type StoreArgs } from './requests.js';
 import { EngineStats } from './stats.js';
 import { FlushBarrier } from './flush-barrier.js';
-import type { CommitListener } from './flusher.js';
+import type { CommitWatch } from './flusher.js';
 import { VBucketState, type VBucket } from './vbucket.js';
 
 export interface EngineOptions {
@@ -280,16 +280,9 @@ export class Engine {
     return this.storage.committedBySeqno(vbid, from, to);
   }
 
-  get committedBatch(): number {
-    return this.storage.committedBatch;
-  }
-
-  onCommit(listener: CommitListener): void {
-    this.storage.onCommit(listener);
-  }
-
-  offCommit(listener: CommitListener): void {
-    this.storage.offCommit(listener);
+  /** Commits as they happen (--ack=persist replies wait for theirs). */
+  get commits(): CommitWatch {
+    return this.storage.commits;
   }
 
   storageStats(): StorageStats {

@@ -11,6 +11,14 @@ import { log } from '../log.js';
 
 export type CommitListener = (committedBatch: number, failed: boolean) => void;
 
+/** What a connection waiting to acknowledge writes (--ack=persist) sees of the flusher. */
+export interface CommitWatch {
+  /** Every batch up to and including this one is committed. */
+  readonly committedBatch: number;
+  onCommit(listener: CommitListener): void;
+  offCommit(listener: CommitListener): void;
+}
+
 /** When batches start: no sooner than `intervalMs` after the previous one started (fewer,
  * larger commits under load, no added latency when idle), and never sooner than `holdMs` after
  * being scheduled (a test hook that keeps an unpersisted tail in memory). */
@@ -30,7 +38,7 @@ export interface FlusherHooks {
   committed(writes: readonly PendingWrite[], highSeqnos: ReadonlyMap<VBucket, number>): void;
 }
 
-export class Flusher {
+export class Flusher implements CommitWatch {
   private queue: PendingWrite[] = [];
   private meta = new Map<string, unknown>();
   private running = false;

@@ -8,7 +8,7 @@
 import { ItemKeyScratch, encodeItemKey, vbucketPrefixString } from '../store/key-codec.js';
 import { ItemState, recordSeqno, recordState } from '../store/record.js';
 import type { Store, VBStateRecord } from '../store/store.js';
-import { Flusher, type CommitListener, type FlusherPacing } from './flusher.js';
+import { Flusher, type CommitWatch, type FlusherPacing } from './flusher.js';
 import { ItemCache } from './item-cache.js';
 import type { KeyRef } from './requests.js';
 import type { PendingWrite, VBucket } from './vbucket.js';
@@ -154,16 +154,9 @@ export class ItemStorage {
     return !this.flusher.failed;
   }
 
-  get committedBatch(): number {
-    return this.flusher.committedBatch;
-  }
-
-  onCommit(listener: CommitListener): void {
-    this.flusher.onCommit(listener);
-  }
-
-  offCommit(listener: CommitListener): void {
-    this.flusher.offCommit(listener);
+  /** Commits as they happen, for replies held until theirs. */
+  get commits(): CommitWatch {
+    return this.flusher;
   }
 
   /** Resolves when everything written so far is committed. */

@@ -13,7 +13,7 @@
 import { log } from '../log.js';
 import { itemKeyVbid } from '../store/key-codec.js';
 import { recordExpiry, recordSeqno, recordValueLength } from '../store/record.js';
-import type { Store } from '../store/store.js';
+import { DataFormatError, type Store } from '../store/store.js';
 import { NO_TEST_HOOKS, type TestHooks } from '../test-hooks.js';
 import type { Engine } from './engine.js';
 import { isExpired, nowSeconds } from './expiry.js';
@@ -50,7 +50,7 @@ const initialize: WarmupStep = {
   expectedDuration: 'constant',
   run(ctx) {
     const version = ctx.store.getMeta<number>(META_FORMAT);
-    if (version !== undefined && version !== DATA_FORMAT_VERSION) throw new Error(`data format ${version} is not ${DATA_FORMAT_VERSION}`);
+    if (version !== undefined && version !== DATA_FORMAT_VERSION) throw new DataFormatError(`data format ${String(version)} is not ${DATA_FORMAT_VERSION}, the one this build reads`);
     ctx.fresh = version === undefined;
     ctx.unclean = !ctx.fresh && ctx.store.getMeta<boolean>(META_CLEAN_SHUTDOWN) !== true;
     // Cleared before anything else happens: a crash from here on is an unclean shutdown.

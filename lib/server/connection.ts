@@ -155,12 +155,12 @@ export class Connection implements Flushable, HandlerContext {
 
   /** In --ack=persist mode, everything answered from here on waits for `batch` to commit. */
   holdUntil(batch: number): void {
-    if (this.server.settings.ack !== 'persist' || batch <= this.engine.committedBatch) return;
+    if (this.server.settings.ack !== 'persist' || batch <= this.engine.commits.committedBatch) return;
     const last = this.lastHeld();
     if (last && last.batch >= batch) return;
     this.moveOutputToHeld();
     if (this.held.length === 0) {
-      this.engine.onCommit(this.onCommit);
+      this.engine.commits.onCommit(this.onCommit);
     }
     this.held.push({ batch, pieces: [], bytes: 0 });
   }
@@ -340,7 +340,7 @@ export class Connection implements Flushable, HandlerContext {
       log.error('connection: closing, its writes could not be persisted');
       this.held = [];
       this.heldBytes = 0;
-      this.engine.offCommit(this.onCommit);
+      this.engine.commits.offCommit(this.onCommit);
       this.socket.destroy();
       return;
     }
@@ -349,7 +349,7 @@ export class Connection implements Flushable, HandlerContext {
       this.heldBytes -= seg.bytes;
       this.writePieces(seg.pieces);
     }
-    if (this.held.length === 0) this.engine.offCommit(this.onCommit);
+    if (this.held.length === 0) this.engine.commits.offCommit(this.onCommit);
     if (this.endWhenFlushed && this.held.length === 0) this.socket.end();
     else this.maybeResume();
   }
@@ -361,7 +361,7 @@ export class Connection implements Flushable, HandlerContext {
       this.server.producers.delete(this.producer);
     }
     this.framer.stop();
-    this.engine.offCommit(this.onCommit);
+    this.engine.commits.offCommit(this.onCommit);
     this.server.counters.curr_connections--;
   }
 }

@@ -12,7 +12,11 @@ export class Server {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
 
-  constructor(private readonly ctx: ServerContext) {
+  constructor(
+    private readonly ctx: ServerContext,
+    /** Read through Node's stream 'data' events, not the shared read buffer (a test hook). */
+    private readonly streamReads = false,
+  ) {
     this.server = net.createServer({ noDelay: true, pauseOnConnect: true, allowHalfOpen: true }, (socket) => this.accept(socket));
   }
 
@@ -58,7 +62,7 @@ export class Server {
       accepted.destroy();
       return;
     }
-    const { socket, bind } = startReading(accepted);
+    const { socket, bind } = startReading(accepted, this.streamReads);
     this.ctx.counters.curr_connections++;
     this.ctx.counters.total_connections++;
     this.sockets.add(socket);

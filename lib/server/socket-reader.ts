@@ -30,12 +30,13 @@ const shared = Buffer.allocUnsafe(READ_BUFFER_SIZE);
 /**
  * Starts reading `accepted` (which must come from a server created with `pauseOnConnect`) and
  * returns the socket to use from now on: a new one owning the same handle, or `accepted`
- * itself on the fallback path. `receive` is bound later by `bind`, once its owner exists.
+ * itself on the fallback path (taken also when `streamReads` asks for it). `receive` is bound
+ * later by `bind`, once its owner exists.
  */
-export function startReading(accepted: net.Socket): { socket: net.Socket; bind(receive: ChunkReceiver): void } {
+export function startReading(accepted: net.Socket, streamReads: boolean): { socket: net.Socket; bind(receive: ChunkReceiver): void } {
   let receive: ChunkReceiver = () => undefined;
   const handle: unknown = Reflect.get(accepted, '_handle');
-  if (process.env.LMCACHED_STREAM_READS !== '1' && typeof handle === 'object' && handle !== null && 'readStart' in handle) {
+  if (!streamReads && typeof handle === 'object' && handle !== null && 'readStart' in handle) {
     // Detach the handle first so destroying the husk only settles the server's count.
     Reflect.set(accepted, '_handle', null);
     accepted.destroy();

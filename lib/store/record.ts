@@ -1,26 +1,23 @@
 /**
  * The stored form of an item, owned by the store: one Buffer that is both the in-memory pending
  * copy and the LMDB value, so a mutation copies its value exactly once. Byte 0 names the
- * layout; a record of any other format is refused on read (`checkRecordFormat`), never guessed.
+ * layout; a record of any other format is refused on read (`checkRecordFormat`), never guessed
+ * at. A change of layout takes a new format number, read (or migrated) by every later build.
  *
  *   0 u8 format (1) | 1 u8 state | 2 u8 datatype | 3 u8 reserved
  *   4 u32 flags | 8 u32 expiry (unix seconds, 0 = never) | 12 u64 CAS | 20 u64 seqno | 28 value
  */
 import { readU64, writeU64 } from '../../protocol/header.js';
 import { putU32be, u32be } from '../../protocol/bytes.js';
+import { DataFormatError } from './store.js';
 
 export const RECORD_FORMAT = 1;
 export const RECORD_HEADER_LENGTH = 28;
 
-/** A record this build cannot read: written by a newer build, or damaged. */
-export class RecordFormatError extends Error {
-  override name = 'RecordFormatError';
-}
-
-/** Throws RecordFormatError unless `rec` is a whole record of the format this build writes. */
+/** Throws DataFormatError unless `rec` is a whole record of the format this build writes. */
 export function checkRecordFormat(rec: Uint8Array): void {
-  if (rec.length < RECORD_HEADER_LENGTH) throw new RecordFormatError(`item record of ${rec.length} bytes, shorter than its ${RECORD_HEADER_LENGTH}-byte header`);
-  if (rec[0] !== RECORD_FORMAT) throw new RecordFormatError(`item record of unknown format ${rec[0]} (this build reads format ${RECORD_FORMAT})`);
+  if (rec.length < RECORD_HEADER_LENGTH) throw new DataFormatError(`item record of ${rec.length} bytes, shorter than its ${RECORD_HEADER_LENGTH}-byte header`);
+  if (rec[0] !== RECORD_FORMAT) throw new DataFormatError(`item record of unknown format ${rec[0]} (this build reads format ${RECORD_FORMAT})`);
 }
 
 export const ItemState = {

@@ -9,6 +9,12 @@
  * returns only after both. Reads are synchronous and see the last commit after `refreshReads()`.
  */
 
+/** Data this build cannot read: a record or data directory of an unknown format, written by
+ * a newer build or damaged. Never guessed at; start-up stops with its message. */
+export class DataFormatError extends Error {
+  override name = 'DataFormatError';
+}
+
 /** What the store keeps per vBucket (the `vbstate` database). */
 export interface VBStateRecord {
   state: number;
@@ -38,7 +44,7 @@ export interface ScannedItem {
 
 export interface Store {
   /** The committed record for an item key, as a view valid until the next store call. Throws
-   * RecordFormatError for a record this build cannot read. */
+   * DataFormatError for a record this build cannot read. */
   getItem(itemKey: Buffer): Buffer | undefined;
   /** Every committed item in key order from one snapshot, in chunks (the caller may yield
    * between chunks and still sees one point in time). */

@@ -62,8 +62,8 @@ for (const memory of ['1', '64']) {
     for (let vb = 0; vb < VBUCKETS; vb++) {
       for (const e of store.scanSeqnos(vb, 0, Number.MAX_SAFE_INTEGER - 1)) {
         indexed++;
-        const storeKey = e.itemKey.toString('hex');
-        if (seqnoOf.get(storeKey) !== e.seqno) wrong.push(`vb ${vb} seqno ${e.seqno} -> ${userKeyOf(e.itemKey).toString()} (record seqno ${seqnoOf.get(storeKey)})`);
+        const hexKey = e.itemKey.toString('hex');
+        if (seqnoOf.get(hexKey) !== e.seqno) wrong.push(`vb ${vb} seqno ${e.seqno} -> ${userKeyOf(e.itemKey).toString()} (record seqno ${seqnoOf.get(hexKey)})`);
       }
     }
     await store.close();
