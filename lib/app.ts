@@ -18,6 +18,10 @@ import { testHooksFromEnv } from './test-hooks.js';
 import { Purger } from './engine/purger.js';
 import { HelperThreadPriority } from './helper-threads.js';
 
+/** How long shutdown waits for outstanding writes to commit; past it (a disk that stays full)
+ * the process ends without marking the shutdown clean, so the next start adds failover entries. */
+export const SHUTDOWN_COMMIT_WAIT_MS = 10_000;
+
 export interface App {
   address: AddressInfo;
   warmup: Promise<void>;
@@ -63,20 +67,30 @@ export async function startApp(settings: Settings): Promise<App> {
         helpers.stop();
         await purger.stop();
         // Commit everything first: --ack=persist replies are held until their commit.
-        await engine.settle();
+        const committed = await settleWithin(engine, SHUTDOWN_COMMIT_WAIT_MS);
         await server.close();
         engine.close();
-        if (warmup.state === 'done') {
-          await engine.settle();
+        if (!committed) {
+          log.error(`shutdown: writes still not committed after ${SHUTDOWN_COMMIT_WAIT_MS} ms (${engine.storageStats().lastDiskError}); not marked clean`);
+        } else if (warmup.state === 'done') {
           await markCleanShutdown(engine);
         } else {
           log.warn('shutdown during warmup: not marked clean');
         }
-        await store.flushed();
+        if (committed) await store.flushed();
         await store.close();
         log.info('shutdown complete');
       })();
       return stopping;
     },
   };
+}
+
+/** Whether everything written so far committed within `ms`. */
+async function settleWithin(engine: Engine, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const settled = await Promise.race([engine.settle().then(() => true), timeout]);
+  clearTimeout(timer);
+  return settled;
 }

@@ -8,6 +8,7 @@ import { log, setVerbosity } from './log.js';
 import { HELP, UsageError, parseArgs } from './settings.js';
 import { LMCACHED_VERSION } from './version.js';
 import { runTail } from './tail.js';
+import { isFailedCommitEcho } from './store/lmdb-store.js';
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'tail') return runTail(argv.slice(1));
@@ -30,6 +31,13 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   setVerbosity(parsed.settings.verbosity);
+  // A server stays up for its other clients: a fault that escapes everything else is logged
+  // at error level, never the end of the process.
+  process.on('unhandledRejection', (reason: unknown) => {
+    if (isFailedCommitEcho(reason)) log.debug(`lmdb: ${describe(reason)}`);
+    else log.error(`unhandled rejection, kept running: ${describe(reason)}`);
+  });
+  process.on('uncaughtException', (err: Error) => log.error(`uncaught exception, kept running: ${describe(err)}`));
   const app = await startApp(parsed.settings);
   const shutdown = (signal: string): void => {
     log.info(`${signal}: shutting down`);
@@ -45,7 +53,11 @@ async function main(argv: string[]): Promise<void> {
   process.once('SIGINT', () => shutdown('SIGINT'));
 }
 
+function describe(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
 main(process.argv.slice(2)).catch((err: unknown) => {
-  log.error(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  log.error(`fatal: ${describe(err)}`);
   process.exit(1);
 });

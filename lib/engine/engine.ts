@@ -208,6 +208,7 @@ export class Engine {
    * `result.batch` is the batch that makes it durable. */
   flush(delay: number, result: MutationResult): Outcome {
     if (!this.vbuckets.trafficEnabled) return Outcome.TempFail;
+    if (!this.storage.writable) return Outcome.WritesBlocked;
     this.stats.cmd_flush++;
     result.batch = this.flushBarrier.flush(delay);
     return Outcome.Success;
@@ -304,7 +305,7 @@ export class Engine {
   private writableVb(vbid: number): VBucket | Outcome {
     const vb = this.vbuckets.active(vbid);
     if (typeof vb === 'number' || this.storage.writable) return vb;
-    return Outcome.TempFail;
+    return Outcome.WritesBlocked;
   }
 
   /** The live record for a key, or null (expired items found here are expired for good);

@@ -9,7 +9,7 @@ import type { ItemWrite, Store, VBStateRecord } from '../store/store.js';
 import type { PendingWrite, VBucket } from './vbucket.js';
 import { log } from '../log.js';
 
-export type CommitListener = (committedBatch: number, failed: boolean) => void;
+export type CommitListener = (committedBatch: number) => void;
 
 /** What a connection waiting to acknowledge writes (--ack=persist) sees of the flusher. */
 export interface CommitWatch {
@@ -38,6 +38,24 @@ export interface FlusherHooks {
   committed(writes: readonly PendingWrite[], highSeqnos: ReadonlyMap<VBucket, number>): void;
 }
 
+/** Failed commits so far, and the last one. */
+export interface DiskErrors {
+  count: number;
+  /** Unix milliseconds of the last failure (0: none). */
+  lastAt: number;
+  last: string;
+}
+
+/** Back-off between attempts to commit a batch that failed (disk full, I/O error). */
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 2000;
+
+interface FailedBatch {
+  batch: number;
+  writes: PendingWrite[];
+  meta: Map<string, unknown>;
+}
+
 export class Flusher implements CommitWatch {
   private queue: PendingWrite[] = [];
   private meta = new Map<string, unknown>();
@@ -48,16 +66,24 @@ export class Flusher implements CommitWatch {
   private lastStart = 0;
   /** The batch that writes enqueued now will be part of. */
   private openBatch = 1;
+  /** A batch whose commit failed, tried again (alone, same number) until it commits. */
+  private failedBatch: FailedBatch | null = null;
+  private retryDelay = RETRY_FIRST_MS;
   /** Every batch up to and including this one is committed. */
   committedBatch = 0;
-  /** Set once a commit failed: nothing is acknowledged as persisted after that. */
-  failed = false;
+  readonly errors: DiskErrors = { count: 0, lastAt: 0, last: '' };
 
   constructor(
     private readonly store: Store,
     private readonly hooks: FlusherHooks,
     private readonly pacing: FlusherPacing = { intervalMs: 0, holdMs: 0 },
   ) {}
+
+  /** True while a failed batch waits to be committed: new writes must be refused (they
+   * could not be persisted), while those already acknowledged stay readable in memory. */
+  get blocked(): boolean {
+    return this.failedBatch !== null;
+  }
 
   /** Queues a write; returns the batch number that will commit it. */
   enqueue(write: PendingWrite): number {
@@ -75,7 +101,7 @@ export class Flusher implements CommitWatch {
   }
 
   get backlog(): number {
-    return this.queue.length;
+    return this.queue.length + (this.failedBatch?.writes.length ?? 0);
   }
 
   onCommit(listener: CommitListener): void {
@@ -86,14 +112,19 @@ export class Flusher implements CommitWatch {
     this.listeners.delete(listener);
   }
 
-  /** Resolves once everything queued before the call is committed (or a commit failed). */
+  /** Resolves once everything queued before the call is committed. */
   idle(): Promise<void> {
-    if (!this.running && this.queue.length === 0 && this.meta.size === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  private isIdle(): boolean {
+    return !this.running && this.failedBatch === null && this.queue.length === 0 && this.meta.size === 0;
+  }
+
   private schedule(): void {
-    if (this.running || this.scheduled || this.failed) return;
+    // While a batch is failing, its retry timer drives the flusher.
+    if (this.running || this.scheduled || this.failedBatch !== null) return;
     this.scheduled = true;
     const wait = Math.max(this.pacing.holdMs, this.lastStart + this.pacing.intervalMs - Date.now());
     if (wait > 0) setTimeout(() => this.run(), wait);
@@ -102,15 +133,23 @@ export class Flusher implements CommitWatch {
 
   private run(): void {
     this.scheduled = false;
-    if (this.running || this.failed) return;
-    if (this.queue.length === 0 && this.meta.size === 0) return this.wakeIdle();
+    if (this.running) return;
+    const retry = this.failedBatch;
+    if (retry === null && this.queue.length === 0 && this.meta.size === 0) return this.wakeIdle();
     this.running = true;
     this.lastStart = Date.now();
-    const batch = this.openBatch++;
-    const taken = this.queue;
-    this.queue = [];
-    const meta = this.meta;
-    this.meta = new Map();
+    let batch: number;
+    let taken: PendingWrite[];
+    let meta: Map<string, unknown>;
+    if (retry !== null) {
+      ({ batch, writes: taken, meta } = retry);
+    } else {
+      batch = this.openBatch++;
+      taken = this.queue;
+      this.queue = [];
+      meta = this.meta;
+      this.meta = new Map();
+    }
     for (const [k, v] of this.hooks.meta()) if (!meta.has(k)) meta.set(k, v);
     const writes: ItemWrite[] = [];
     const highSeqnos = new Map<VBucket, number>();
@@ -128,30 +167,47 @@ export class Flusher implements CommitWatch {
     }
     const vbstates = new Map<number, VBStateRecord>();
     for (const [vb, high] of highSeqnos) vbstates.set(vb.id, this.hooks.vbstate(vb, high));
-    this.store.writeBatch(writes, vbstates, meta).then(
+    let attempt: Promise<unknown>;
+    try {
+      attempt = this.store.writeBatch(writes, vbstates, meta);
+    } catch (err) {
+      attempt = Promise.reject(err);
+    }
+    attempt.then(
       () => this.committed(batch, taken, highSeqnos),
-      (err: unknown) => this.commitFailed(batch, err),
+      (err: unknown) => this.commitFailed({ batch, writes: taken, meta }, err),
     );
   }
 
   private committed(batch: number, taken: PendingWrite[], highSeqnos: Map<VBucket, number>): void {
     this.store.refreshReads();
+    if (this.failedBatch !== null) {
+      log.warn(`flusher: batch ${batch} committed after ${this.errors.count} failed commits so far; writes accepted again`);
+      this.failedBatch = null;
+      this.retryDelay = RETRY_FIRST_MS;
+    }
     for (const w of taken) if (w.vb.pending.get(w.keyString) === w) w.vb.pending.delete(w.keyString);
     this.committedBatch = batch;
     this.running = false;
     this.hooks.committed(taken, highSeqnos);
-    for (const l of this.listeners) l(batch, false);
+    for (const l of this.listeners) l(batch);
     if (this.queue.length > 0 || this.meta.size > 0) this.schedule();
     else this.wakeIdle();
   }
 
-  private commitFailed(batch: number, err: unknown): void {
-    // Keep the writes in memory (reads stay correct) but acknowledge nothing as persisted.
-    log.error(`flusher: commit of batch ${batch} failed, writes disabled: ${String(err)}`);
-    this.failed = true;
+  /** Keeps the batch's writes in memory (reads stay right, nothing is acknowledged as
+   * persisted) and tries the same batch again after a back-off; writes are refused meanwhile. */
+  private commitFailed(failed: FailedBatch, err: unknown): void {
+    const first = this.failedBatch === null;
+    this.failedBatch = failed;
     this.running = false;
-    for (const l of this.listeners) l(batch, true);
-    this.wakeIdle();
+    this.errors.count++;
+    this.errors.lastAt = Date.now();
+    this.errors.last = err instanceof Error ? err.message : String(err);
+    if (first) log.error(`flusher: commit of batch ${failed.batch} failed (${this.errors.last}); refusing writes, retrying`);
+    else log.debug(`flusher: batch ${failed.batch} failed again (${this.errors.last}); next try in ${this.retryDelay} ms`);
+    setTimeout(() => this.run(), this.retryDelay);
+    this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
   }
 
   private wakeIdle(): void {

@@ -35,6 +35,11 @@ export interface StorageStats {
   /** Writes queued for the flusher, and the last batch committed. */
   backlog: number;
   committedBatch: number;
+  /** Failed commits so far, whether writes are refused now, and the last failure. */
+  diskErrors: number;
+  writesBlocked: boolean;
+  lastDiskErrorAt: number;
+  lastDiskError: string;
   /** The resident table: its quota, content, lookups and ejections. */
   quotaBytes: number;
   items: number;
@@ -149,9 +154,10 @@ export class ItemStorage {
 
   // ---- commits ----
 
-  /** False once a commit failed: nothing can be acknowledged as persisted after that. */
+  /** False while a commit keeps failing (disk full, I/O errors): new writes could not be
+   * persisted, so they are refused until a retry commits. */
   get writable(): boolean {
-    return !this.flusher.failed;
+    return !this.flusher.blocked;
   }
 
   /** Commits as they happen, for replies held until theirs. */
@@ -167,7 +173,20 @@ export class ItemStorage {
   stats(): StorageStats {
     const c = this.cache;
     const f = this.flusher;
-    return { backlog: f.backlog, committedBatch: f.committedBatch, quotaBytes: c.quotaBytes, items: c.items, bytes: c.bytes, hits: c.hits, misses: c.misses, ejections: c.ejections };
+    return {
+      backlog: f.backlog,
+      committedBatch: f.committedBatch,
+      diskErrors: f.errors.count,
+      writesBlocked: f.blocked,
+      lastDiskErrorAt: f.errors.lastAt,
+      lastDiskError: f.errors.last,
+      quotaBytes: c.quotaBytes,
+      items: c.items,
+      bytes: c.bytes,
+      hits: c.hits,
+      misses: c.misses,
+      ejections: c.ejections,
+    };
   }
 
   private committed(writes: readonly PendingWrite[], highs: ReadonlyMap<VBucket, number>): void {

@@ -12,7 +12,9 @@ export const Outcome = {
   TooLarge: 4,
   NonNumeric: 5,
   NotMyVBucket: 6,
-  /** Writes are refused for now (LMDB cannot persist, or warmup has not finished). */
+  /** Item commands are refused for now: warmup has not finished. */
   TempFail: 7,
+  /** Writes are refused for now: the store cannot persist them (disk full, I/O errors). */
+  WritesBlocked: 8,
 } as const;
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];

@@ -54,7 +54,7 @@ export class Connection implements Flushable, HandlerContext {
   /** Chosen by the first byte, as memcached does: 0x80 is binary, anything else text. */
   private text: TextSession | null = null;
   private protocolChosen = false;
-  private readonly onCommit = (batch: number, failed: boolean): void => this.commitReached(batch, failed);
+  private readonly onCommit = (batch: number): void => this.commitReached(batch);
 
   constructor(
     private readonly socket: Socket,
@@ -334,16 +334,9 @@ export class Connection implements Flushable, HandlerContext {
     this.socket.uncork();
   }
 
-  private commitReached(batch: number, failed: boolean): void {
-    if (failed) {
-      // The writes these replies acknowledge are not on disk: never send them.
-      log.error('connection: closing, its writes could not be persisted');
-      this.held = [];
-      this.heldBytes = 0;
-      this.engine.commits.offCommit(this.onCommit);
-      this.socket.destroy();
-      return;
-    }
+  /** Held replies go out once the commit holding their writes is done; a failing commit is
+   * retried by the flusher, so they wait (no reply claims a write that is not on disk). */
+  private commitReached(batch: number): void {
     while (this.held.length > 0 && this.held[0].batch <= batch) {
       const seg = this.held.shift() as HeldSegment;
       this.heldBytes -= seg.bytes;

@@ -25,6 +25,9 @@ export function statusOf(outcome: Outcome, loudOpcode: number): number {
       return STATUS_CODE.NOT_MY_VBUCKET;
     case Outcome.TempFail:
       return STATUS_CODE.ETMPFAIL;
+    // memcached's answer when it cannot store an item (binary ENOMEM, text "out of memory").
+    case Outcome.WritesBlocked:
+      return STATUS_CODE.ENOMEM;
   }
 }
 
@@ -60,5 +63,7 @@ export function textReplyOf(outcome: Outcome, command: TextReplyCommand): string
       return 'SERVER_ERROR temporary failure';
     case Outcome.NotMyVBucket:
       return 'SERVER_ERROR vbucket 0 is not active';
+    case Outcome.WritesBlocked:
+      return 'SERVER_ERROR out of memory storing object';
   }
 }

@@ -85,6 +85,11 @@ export function generalStats(ctx: ServerContext): StatPairs {
     ['reclaimed', s.reclaimed],
     ['purged', s.purged],
     ['flusher_backlog', storage.backlog],
+    // Commits that failed (disk full, I/O errors); while one is retried, writes are refused.
+    ['disk_errors', storage.diskErrors],
+    ['writes_blocked', storage.writesBlocked ? 1 : 0],
+    ['last_disk_error_time', Math.floor(storage.lastDiskErrorAt / 1000)],
+    ['last_disk_error', storage.lastDiskError.replace(/\s+/g, '_') || 'none'],
     ['flusher_committed_batch', storage.committedBatch],
     ['ack_mode', ctx.settings.ack],
   ];

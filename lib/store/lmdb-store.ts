@@ -17,6 +17,45 @@ import { encodeSeqnoKey, encodeItemKey, itemKeyVbid, seqnoKeySeqno, userKeyOf, v
 import { checkRecordFormat, recordSeqno } from './record.js';
 import type { ItemWrite, ScannedItem, Store, VBStateRecord } from './store.js';
 
+/**
+ * Whether an unhandled rejection is lmdb-js echoing a failed commit. lmdb-js rejects promises
+ * of its own that nobody can handle (the shared `commitError`, and internal writes) when a
+ * commit fails; the failure itself reaches the flusher through writeBatch, which retries it.
+ */
+export function isFailedCommitEcho(reason: unknown): boolean {
+  if (!(reason instanceof Error)) return false;
+  if (reason.message.startsWith('Commit failed')) return true;
+  return typeof Reflect.get(reason, 'code') === 'number' && (reason.stack ?? '').includes('/lmdb/write.js');
+}
+
+/**
+ * The promises of one batch's writes. lmdb-js hands every write queued in one event turn the
+ * same promise, except that a large batch can get a second one part way (it starts writing
+ * early); each must be handled, or a failed commit becomes an unhandled rejection that ends
+ * the process, and the batch is committed only when all are.
+ */
+class CommitPromises {
+  private last: Promise<unknown> | null = null;
+  private earlier: Array<Promise<unknown>> | null = null;
+
+  add(p: Promise<unknown>): void {
+    if (p === this.last) return;
+    if (this.last !== null) (this.earlier ??= []).push(this.last);
+    this.last = p;
+  }
+
+  all(): Promise<unknown> {
+    const last = this.last ?? Promise.resolve(true);
+    const all = this.earlier === null ? last : Promise.all([...this.earlier, last]);
+    // lmdb-js attaches the cause as `commitError`, a promise of its own rejected with it.
+    return all.catch((err: unknown) => {
+      const cause: unknown = err instanceof Error ? Reflect.get(err, 'commitError') : undefined;
+      if (cause instanceof Promise) return cause.then(() => Promise.reject(err), (e: unknown) => Promise.reject(e));
+      return Promise.reject(err);
+    });
+  }
+}
+
 export interface LmdbStoreOptions {
   path: string;
   /** LMDB map size in bytes; it grows as needed, this is the initial reservation. */
@@ -97,7 +136,7 @@ export class LmdbStore implements Store {
    * write thread, so the main thread never waits for the write lock. The last write's promise
    * settles when it commits. */
   writeBatch(writes: readonly ItemWrite[], vbstates: ReadonlyMap<number, VBStateRecord>, meta: ReadonlyMap<string, unknown>): Promise<unknown> {
-    let last: Promise<unknown> = Promise.resolve(true);
+    const settled = new CommitPromises();
     for (const w of writes) {
       const vbid = itemKeyVbid(w.itemKey);
       let oldSeqno = w.prevSeqno;
@@ -106,17 +145,17 @@ export class LmdbStore implements Store {
         const old = this.items.getBinaryFast(w.itemKey);
         oldSeqno = old === undefined ? 0 : recordSeqno(old);
       }
-      if (oldSeqno > 0 && (oldSeqno !== w.seqno || w.record === null)) this.seqnos.remove(encodeSeqnoKey(vbid, oldSeqno));
+      if (oldSeqno > 0 && (oldSeqno !== w.seqno || w.record === null)) settled.add(this.seqnos.remove(encodeSeqnoKey(vbid, oldSeqno)));
       if (w.record) {
-        this.items.put(w.itemKey, w.record);
-        last = this.seqnos.put(encodeSeqnoKey(vbid, w.seqno), userKeyOf(w.itemKey));
+        settled.add(this.items.put(w.itemKey, w.record));
+        settled.add(this.seqnos.put(encodeSeqnoKey(vbid, w.seqno), userKeyOf(w.itemKey)));
       } else {
-        last = this.items.remove(w.itemKey);
+        settled.add(this.items.remove(w.itemKey));
       }
     }
-    for (const [vbid, state] of vbstates) last = this.vbstates.put(vbid, state);
-    for (const [name, value] of meta) last = this.meta.put(name, value);
-    return last;
+    for (const [vbid, state] of vbstates) settled.add(this.vbstates.put(vbid, state));
+    for (const [name, value] of meta) settled.add(this.meta.put(name, value));
+    return settled.all();
   }
 
   async persistVBStatesNow(vbstates: ReadonlyMap<number, VBStateRecord>, meta?: ReadonlyMap<string, unknown>): Promise<void> {

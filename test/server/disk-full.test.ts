@@ -1,0 +1,153 @@
+/**
+ * A disk that fills up, for real: the data directory lives on a small tmpfs made by the test,
+ * next to a filler file. lmcached must stay up; refuse writes it cannot persist (ENOMEM, and
+ * memcached's "SERVER_ERROR out of memory storing object" on the text protocol); in
+ * --ack=persist never acknowledge a write before it is on disk; in --ack=memory keep the
+ * writes it acknowledged readable and persist them later; keep serving reads and stats; and
+ * take writes again by itself once the filler is removed. Every acknowledged write is there
+ * after a SIGKILL and a restart.
+ */
+import t, { type Test } from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Op, St, setExtras } from '../fixtures/frames.js';
+import { RawClient } from '../fixtures/client.js';
+import { clientFor } from '../fixtures/harness.js';
+import { startServer, type ServerHandle } from '../fixtures/server.js';
+import { until } from '../fixtures/wait.js';
+
+const ENOMEM = 0x82;
+const VALUE = Buffer.alloc(100 * 1024, 0x61);
+
+/** A tmpfs of `mb` megabytes with a `fillerMb` file in it, or null where mounting is refused. */
+function smallFilesystem(t: Test, mb: number, fillerMb: number): { dir: string; filler: string } | null {
+  const dir = mkdtempSync(join(tmpdir(), 'lmcached-smallfs-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mb}m`, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    // Only where the machine refuses mounts (not root, no tmpfs); CI runs as root.
+    t.plan(0, `cannot mount a tmpfs here (${String(err).split('\n')[0]})`);
+    return null;
+  }
+  t.teardown(() => {
+    execFileSync('umount', ['-l', dir]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const filler = join(dir, 'filler');
+  writeFileSync(filler, Buffer.alloc(fillerMb * 1024 * 1024, 1));
+  mkdirSync(join(dir, 'data'));
+  return { dir, filler };
+}
+
+async function stat(c: RawClient, name: string): Promise<string | undefined> {
+  return (await c.stats()).get(name);
+}
+
+/** Writes 100 KB values under k0, k1, ... one at a time until told to stop or refused. */
+function writer(c: RawClient): { acked: number[]; refusedWith: number | null; waiting: number | null; stop(): void; done: Promise<void> } {
+  const w = {
+    acked: [] as number[],
+    refusedWith: null as number | null,
+    waiting: null as number | null,
+    stopped: false,
+    stop(): void {
+      w.stopped = true;
+    },
+    done: Promise.resolve(),
+  };
+  w.done = (async () => {
+    for (let i = 0; !w.stopped; i++) {
+      w.waiting = i;
+      const r = await c.call({ opcode: Op.SET, key: `k${i}`, extras: setExtras(i, 0), value: VALUE });
+      w.waiting = null;
+      if (r.status !== St.SUCCESS) {
+        w.refusedWith = r.status;
+        return;
+      }
+      w.acked.push(i);
+    }
+  })();
+  return w;
+}
+
+async function everyAckedKeyAfterRestart(t: Test, server: ServerHandle, acked: number[], args: string[]): Promise<void> {
+  await server.stop('SIGKILL');
+  const again = await startServer({ dataDir: server.dataDir, args });
+  t.teardown(() => again.stop('SIGKILL'));
+  const c = await clientFor(t, again.port);
+  const gets = await c.pipeline(...acked.map((i) => ({ opcode: Op.GET, key: `k${i}`, opaque: i })));
+  const lost = gets.slice(0, acked.length).filter((r) => r.status !== St.SUCCESS || !r.value.equals(VALUE)).map((r) => r.opaque);
+  t.same(lost, [], `all ${acked.length} acknowledged writes are there after SIGKILL and restart`);
+}
+
+t.test('--ack=persist: a write that cannot be persisted is never acknowledged; writes resume by themselves', async (t) => {
+  const fs = smallFilesystem(t, 8, 3);
+  if (fs === null) return;
+  const args = ['--ack', 'persist'];
+  const server = await startServer({ dataDir: join(fs.dir, 'data'), args });
+  t.teardown(() => server.stop('SIGKILL'));
+  const a = await clientFor(t, server.port);
+  const b = await clientFor(t, server.port);
+  const w = writer(a);
+  await until(async () => (await stat(b, 'writes_blocked')) === '1', 'the disk to fill up');
+  t.equal(w.refusedWith, null, 'the writer was not refused: its write is held');
+  t.not(w.waiting, null, 'and not acknowledged while it cannot be persisted');
+  const held = w.waiting as number;
+  t.equal((await b.call({ opcode: Op.SET, key: 'other', extras: setExtras(0, 0), value: 'x' })).status, ENOMEM, 'a new write is refused with ENOMEM');
+  const read = await b.call({ opcode: Op.GET, key: 'k0' });
+  t.ok(read.status === St.SUCCESS && read.value.equals(VALUE), 'reads are served');
+  const s = await b.stats();
+  t.ok(Number(s.get('disk_errors')) > 0, `disk_errors ${s.get('disk_errors')}`);
+  t.ok(Number(s.get('last_disk_error_time')) > 0, 'time of the last failure');
+  t.match(server.log(), /flusher: commit of batch \d+ failed/);
+
+  w.stop();
+  unlinkSync(fs.filler);
+  await w.done;
+  t.ok(w.acked.includes(held), `the held write (k${held}) is acknowledged once it is on disk`);
+  await until(async () => (await stat(b, 'writes_blocked')) === '0', 'writes to be accepted again');
+  t.equal((await b.call({ opcode: Op.SET, key: 'after', extras: setExtras(0, 0), value: 'x' })).status, St.SUCCESS, 'writes are accepted again without a restart');
+  t.equal(server.proc.exitCode, null, 'the server never exited');
+  t.notMatch(server.log(), /unhandled rejection|uncaught exception/, 'nothing escaped');
+  await everyAckedKeyAfterRestart(t, server, w.acked, args);
+});
+
+t.test('--ack=memory: refused with ENOMEM (text: SERVER_ERROR), acknowledged writes stay readable and reach disk later', async (t) => {
+  const fs = smallFilesystem(t, 8, 3);
+  if (fs === null) return;
+  const args = ['--ack', 'memory'];
+  const server = await startServer({ dataDir: join(fs.dir, 'data'), args });
+  t.teardown(() => server.stop('SIGKILL'));
+  const a = await clientFor(t, server.port);
+  const b = await clientFor(t, server.port);
+  const w = writer(a);
+  await w.done;
+  t.equal(w.refusedWith, ENOMEM, `refused with ENOMEM after ${w.acked.length} acknowledged writes`);
+  t.equal(await stat(b, 'writes_blocked'), '1');
+  const gets = await b.pipeline(...w.acked.map((i) => ({ opcode: Op.GET, key: `k${i}`, opaque: i })));
+  t.equal(gets.slice(0, w.acked.length).filter((r) => r.status === St.SUCCESS && r.value.equals(VALUE)).length, w.acked.length, 'every acknowledged write is readable while blocked');
+
+  const text = await new Promise<string>((resolve) => {
+    const s = net.connect(server.port, '127.0.0.1', () => s.write('set t 0 0 1\r\nx\r\n'));
+    let got = '';
+    s.on('data', (d) => {
+      got += d.toString();
+      if (got.endsWith('\r\n')) {
+        s.destroy();
+        resolve(got);
+      }
+    });
+  });
+  t.equal(text, 'SERVER_ERROR out of memory storing object\r\n', 'the text protocol answers as memcached does');
+
+  unlinkSync(fs.filler);
+  await until(async () => (await stat(b, 'writes_blocked')) === '0', 'writes to be accepted again');
+  await until(async () => (await stat(b, 'flusher_backlog')) === '0', 'the acknowledged writes to be committed');
+  t.equal((await b.call({ opcode: Op.SET, key: 'after', extras: setExtras(0, 0), value: 'x' })).status, St.SUCCESS, 'writes are accepted again without a restart');
+  t.notMatch(server.log(), /unhandled rejection|uncaught exception/, 'nothing escaped');
+  await everyAckedKeyAfterRestart(t, server, w.acked, args);
+});
