@@ -61,7 +61,7 @@ export class Engine {
 
   get(key: KeyRef, view: ItemView): Outcome {
     this.stats.cmd_get++;
-    const vb = this.vbuckets.active(key.vbid);
+    const vb = this.vbuckets.readable(key.vbid);
     if (typeof vb === 'number') return vb;
     if (this.findLive(vb, key, view, this.readProbe) === null) {
       this.stats.get_misses++;
@@ -323,7 +323,9 @@ export class Engine {
     const expiry = recordExpiry(rec);
     if (expiry !== 0 && isExpired(expiry, nowSeconds())) {
       if (view) this.stats.get_expired++;
-      this.tombstone(vb, key, rec, ItemState.Expired, probe, null, false);
+      // Reads may be served before seqnos may be issued (warmup on a full disk): then the
+      // item is only hidden; its expiration comes later.
+      if (this.vbuckets.trafficEnabled) this.tombstone(vb, key, rec, ItemState.Expired, probe, null, false);
       return null;
     }
     if (fromDisk) this.storage.keepResident(key, rec, probe.diskSeqno);

@@ -15,6 +15,8 @@ export type CommitListener = (committedBatch: number) => void;
 export interface CommitWatch {
   /** Every batch up to and including this one is committed. */
   readonly committedBatch: number;
+  /** Bytes of writes issued and not yet committed (keys and records). */
+  readonly unpersistedBytes: number;
   onCommit(listener: CommitListener): void;
   offCommit(listener: CommitListener): void;
 }
@@ -71,6 +73,7 @@ export class Flusher implements CommitWatch {
   private retryDelay = RETRY_FIRST_MS;
   /** Every batch up to and including this one is committed. */
   committedBatch = 0;
+  unpersistedBytes = 0;
   readonly errors: DiskErrors = { count: 0, lastAt: 0, last: '' };
 
   constructor(
@@ -88,6 +91,7 @@ export class Flusher implements CommitWatch {
   /** Queues a write; returns the batch number that will commit it. */
   enqueue(write: PendingWrite): number {
     write.batch = this.openBatch;
+    this.unpersistedBytes += writeBytes(write);
     this.queue.push(write);
     this.schedule();
     return this.openBatch;
@@ -186,7 +190,10 @@ export class Flusher implements CommitWatch {
       this.failedBatch = null;
       this.retryDelay = RETRY_FIRST_MS;
     }
-    for (const w of taken) if (w.vb.pending.get(w.keyString) === w) w.vb.pending.delete(w.keyString);
+    for (const w of taken) {
+      this.unpersistedBytes -= writeBytes(w);
+      if (w.vb.pending.get(w.keyString) === w) w.vb.pending.delete(w.keyString);
+    }
     this.committedBatch = batch;
     this.running = false;
     this.hooks.committed(taken, highSeqnos);
@@ -215,4 +222,8 @@ export class Flusher implements CommitWatch {
     this.idleWaiters = [];
     for (const w of waiters) w();
   }
+}
+
+function writeBytes(w: PendingWrite): number {
+  return w.itemKey.length + (w.record === null ? 0 : w.record.length);
 }

@@ -35,6 +35,7 @@ export interface StorageStats {
   /** Writes queued for the flusher, and the last batch committed. */
   backlog: number;
   committedBatch: number;
+  unpersistedBytes: number;
   /** Failed commits so far, whether writes are refused now, and the last failure. */
   diskErrors: number;
   writesBlocked: boolean;
@@ -176,6 +177,7 @@ export class ItemStorage {
     return {
       backlog: f.backlog,
       committedBatch: f.committedBatch,
+      unpersistedBytes: f.unpersistedBytes,
       diskErrors: f.errors.count,
       writesBlocked: f.blocked,
       lastDiskErrorAt: f.errors.lastAt,

@@ -11,6 +11,9 @@ import { VBucket, VBucketState } from './vbucket.js';
 
 export class KVBucket {
   private readonly map: Array<VBucket | undefined>;
+  /** Item reads are served (writes may still be refused). */
+  private reads = false;
+  /** Item reads and writes are served. */
   private traffic = false;
 
   constructor(
@@ -37,19 +40,34 @@ export class KVBucket {
     return this.map.filter((v): v is VBucket => v !== undefined);
   }
 
-  /** False until warmup has made the failover entries durable. */
+  /** False until warmup has made the failover entries durable: no seqno may be issued. */
   get trafficEnabled(): boolean {
     return this.traffic;
   }
 
+  /** Reads only: warmup loaded the vBuckets but cannot persist their new failover entries yet
+   * (a full disk); reads issue no seqno, so they may be served. */
+  enableReads(): void {
+    this.reads = true;
+  }
+
   enableTraffic(): void {
+    this.reads = true;
     this.traffic = true;
   }
 
-  /** The vBucket an item operation may use, or the outcome to answer instead: TempFail while
+  /** The vBucket an item write may use, or the outcome to answer instead: TempFail while
    * warming up, NotMyVBucket when it does not exist or is not active. */
   active(vbid: number): VBucket | Outcome {
-    if (!this.traffic) return Outcome.TempFail;
+    return this.traffic ? this.activeOrNot(vbid) : Outcome.TempFail;
+  }
+
+  /** The same for an item read, which is served earlier (see enableReads). */
+  readable(vbid: number): VBucket | Outcome {
+    return this.reads ? this.activeOrNot(vbid) : Outcome.TempFail;
+  }
+
+  private activeOrNot(vbid: number): VBucket | Outcome {
     const vb = this.map[vbid];
     return vb !== undefined && vb.state === VBucketState.Active ? vb : Outcome.NotMyVBucket;
   }

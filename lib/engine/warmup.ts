@@ -32,6 +32,8 @@ export interface WarmupContext {
   unclean: boolean;
   itemsScanned: number;
   itemsExpired: number;
+  /** Failed attempts to persist the vBucket states (a full disk). */
+  persistFailures: number;
   /** Items scanned between progress log lines. */
   progressEvery: number;
 }
@@ -46,16 +48,13 @@ export interface WarmupStep {
 
 const initialize: WarmupStep = {
   name: 'initialize',
-  description: 'check the data format; note whether the last shutdown was clean, then clear the marker',
+  description: 'check the data format; note whether the last shutdown was clean (persistVBState clears the marker)',
   expectedDuration: 'constant',
   run(ctx) {
     const version = ctx.store.getMeta<number>(META_FORMAT);
     if (version !== undefined && version !== DATA_FORMAT_VERSION) throw new DataFormatError(`data format ${String(version)} is not ${DATA_FORMAT_VERSION}, the one this build reads`);
     ctx.fresh = version === undefined;
     ctx.unclean = !ctx.fresh && ctx.store.getMeta<boolean>(META_CLEAN_SHUTDOWN) !== true;
-    // Cleared before anything else happens: a crash from here on is an unclean shutdown.
-    ctx.store.putMetaSync(META_CLEAN_SHUTDOWN, false);
-    ctx.store.putMetaSync(META_FORMAT, DATA_FORMAT_VERSION);
   },
 };
 
@@ -89,12 +88,34 @@ const createVBuckets: WarmupStep = {
   },
 };
 
+/** Back-off between attempts to persist the vBucket states on a disk that refuses them. */
+const PERSIST_RETRY_FIRST_MS = 50;
+const PERSIST_RETRY_MAX_MS = 2000;
+
 const persistVBState: WarmupStep = {
   name: 'persistVBState',
-  description: 'write every vBucket state, new failover entries included, and wait for the sync',
-  expectedDuration: 'one synced commit',
+  description: 'write every vBucket state, new failover entries included, with the clean-shutdown marker cleared, and wait for the sync; on a full disk serve reads meanwhile and retry',
+  expectedDuration: 'one synced commit (until the disk takes it)',
   async run(ctx) {
-    await ctx.engine.vbuckets.persistStates();
+    // The marker is cleared in the same transaction: a crash before it commits issued no
+    // seqno, and from the commit on any crash is an unclean shutdown.
+    const meta = new Map<string, unknown>([[META_CLEAN_SHUTDOWN, false], [META_FORMAT, DATA_FORMAT_VERSION]]);
+    for (let delay = PERSIST_RETRY_FIRST_MS, failures = 0; ; delay = Math.min(delay * 2, PERSIST_RETRY_MAX_MS)) {
+      try {
+        await ctx.engine.vbuckets.persistStates(meta);
+        if (failures > 0) log.warn(`warmup: vBucket states persisted after ${failures} failed attempts; writes enabled`);
+        return;
+      } catch (err) {
+        if (err instanceof DataFormatError) throw err;
+        if (failures++ === 0) {
+          // No seqno may be issued until this commits; reads issue none.
+          ctx.engine.vbuckets.enableReads();
+          log.error(`warmup: cannot persist vBucket states (${err instanceof Error ? err.message : String(err)}); serving reads only, retrying`);
+        }
+        ctx.persistFailures = failures;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   },
 };
 
@@ -174,7 +195,7 @@ export class Warmup {
     private readonly hooks: TestHooks = NO_TEST_HOOKS,
   ) {
     this.steps = hooks.warmupOrder(WARMUP_STEPS);
-    this.ctx = { store, engine, fresh: false, unclean: false, itemsScanned: 0, itemsExpired: 0, progressEvery: 100_000 };
+    this.ctx = { store, engine, fresh: false, unclean: false, itemsScanned: 0, itemsExpired: 0, persistFailures: 0, progressEvery: 100_000 };
   }
 
   async run(): Promise<void> {

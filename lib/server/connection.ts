@@ -23,6 +23,9 @@ import { MAGIC_REQUEST, MAGIC_RESPONSE } from '../../protocol/header.js';
 
 /** Stop framing when this much output is waiting (socket buffer or held replies). */
 const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
+/** With --ack=memory, writes are acknowledged before their commit only while less than this
+ * is waiting to be committed; past it replies wait for the commit, as with --ack=persist. */
+export const MEMORY_ACK_BACKLOG_BYTES = 8 * 1024 * 1024;
 /** Largest body accepted at all (memcached's ITEM_SIZE_MAX_UPPER_LIMIT is about 1 GiB). */
 const HARD_BODY_CAP = 1024 * 1024 * 1024 + 65535 + 255;
 
@@ -153,9 +156,13 @@ export class Connection implements Flushable, HandlerContext {
       });
   }
 
-  /** In --ack=persist mode, everything answered from here on waits for `batch` to commit. */
+  /** In --ack=persist mode, and in --ack=memory mode while more than MEMORY_ACK_BACKLOG_BYTES
+   * are not yet committed (back pressure: the loss window stays bounded), everything answered
+   * from here on waits for `batch` to commit. */
   holdUntil(batch: number): void {
-    if (this.server.settings.ack !== 'persist' || batch <= this.engine.commits.committedBatch) return;
+    const commits = this.engine.commits;
+    if (batch <= commits.committedBatch) return;
+    if (this.server.settings.ack !== 'persist' && commits.unpersistedBytes <= MEMORY_ACK_BACKLOG_BYTES) return;
     const last = this.lastHeld();
     if (last && last.batch >= batch) return;
     this.moveOutputToHeld();

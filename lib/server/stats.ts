@@ -85,6 +85,7 @@ export function generalStats(ctx: ServerContext): StatPairs {
     ['reclaimed', s.reclaimed],
     ['purged', s.purged],
     ['flusher_backlog', storage.backlog],
+    ['unpersisted_bytes', storage.unpersistedBytes],
     // Commits that failed (disk full, I/O errors); while one is retried, writes are refused.
     ['disk_errors', storage.diskErrors],
     ['writes_blocked', storage.writesBlocked ? 1 : 0],
@@ -188,6 +189,7 @@ function warmupStats(ctx: ServerContext): StatPairs {
     ['ep_warmup_unclean_shutdown', String(w.ctx.unclean)],
     ['ep_warmup_items_scanned', w.ctx.itemsScanned],
     ['ep_warmup_items_expired', w.ctx.itemsExpired],
+    ['ep_warmup_persist_failures', w.ctx.persistFailures],
     ['ep_warmup_traffic_enabled_ms', w.trafficEnabledAfterMs],
     ['ep_warmup_complete_ms', w.completedAfterMs],
   ];

@@ -121,10 +121,6 @@ export class LmdbStore implements Store {
     return this.meta.get(name) as T | undefined;
   }
 
-  putMetaSync(name: string, value: unknown): void {
-    this.meta.putSync(name, value);
-  }
-
   getVBStates(): Map<number, VBStateRecord> {
     const out = new Map<number, VBStateRecord>();
     for (const { key, value } of this.vbstates.getRange({})) out.set(key, value);

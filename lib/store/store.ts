@@ -52,8 +52,6 @@ export interface Store {
   /** One vBucket's seqno index in [from, to], in seqno order: each entry's item key. */
   scanSeqnos(vbid: number, from: number, to: number): Generator<{ seqno: number; itemKey: Buffer }>;
   getMeta<T>(name: string): T | undefined;
-  /** Metadata written synchronously: start-up and shutdown only. */
-  putMetaSync(name: string, value: unknown): void;
   getVBStates(): Map<number, VBStateRecord>;
   /** Items (keeping the seqno index to one entry per key), vBucket states and metadata in one
    * transaction; settles when it is committed. */

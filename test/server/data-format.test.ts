@@ -49,7 +49,7 @@ t.test('an item record of an unknown format stops the start with one clear line'
 t.test('a data directory of an unknown format version stops the start', async (t) => {
   const dataDir = await dataDirWithItems(t);
   const store = new LmdbStore({ path: dataDir });
-  store.putMetaSync('formatVersion', 99);
+  await store.writeBatch([], new Map(), new Map([['formatVersion', 99]]));
   await store.close();
   const run = await runToExit({ dataDir });
   t.not(run.code, 0, 'non-zero exit');
