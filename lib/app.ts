@@ -3,7 +3,6 @@
  * clients get ETMPFAIL (not a refused connection) until traffic is enabled. Shutdown goes in
  * order: stop accepting, answer what was sent, commit, mark the shutdown clean, close.
  */
-import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Engine } from './engine/engine.js';
 import { Warmup, markCleanShutdown } from './engine/warmup.js';
@@ -13,6 +12,7 @@ import { Server } from './server/server.js';
 import type { Settings } from './settings.js';
 import { LmdbStore } from './store/lmdb-store.js';
 import { DataFormatError } from './store/store.js';
+import { EXIT, StartupError, prepareDataDir } from './startup.js';
 import { VERSION } from './version.js';
 import { testHooksFromEnv } from './test-hooks.js';
 import { Purger } from './engine/purger.js';
@@ -28,11 +28,23 @@ export interface App {
   stop(): Promise<void>;
 }
 
+/** Opens the store, or says in one line why it cannot. */
+function openStore(dir: string): LmdbStore {
+  try {
+    return new LmdbStore({ path: dir });
+  } catch (err) {
+    if (err instanceof DataFormatError) throw new StartupError(EXIT.dataError, err.message);
+    throw new StartupError(EXIT.ioError, `${dir}: cannot open the data files (${err instanceof Error ? err.message : String(err)})`);
+  }
+}
+
+/** Starts everything; a StartupError says why it could not (one line, an exit code). */
 export async function startApp(settings: Settings): Promise<App> {
-  mkdirSync(settings.dataDir, { recursive: true });
+  prepareDataDir(settings.dataDir);
   // The one place test hooks are read; with no LMCACHED_* test variable set they do nothing.
   const testHooks = testHooksFromEnv(process.env);
-  const store = new LmdbStore({ path: settings.dataDir });
+  if (testHooks.active) log.warn(`test hooks set: ${testHooks.description}`);
+  const store = openStore(settings.dataDir);
   const engine = new Engine(store, {
     vbuckets: settings.vbuckets,
     maxValueLength: settings.maxItemSize,
@@ -43,7 +55,11 @@ export async function startApp(settings: Settings): Promise<App> {
   const warmup = new Warmup(store, engine, testHooks);
   const ctx = newServerContext({ engine, warmup, settings, version: VERSION });
   const server = new Server(ctx, testHooks.streamReads);
-  const address = await server.listen();
+  const address = await server.listen().catch((err: unknown) => {
+    void store.close();
+    // memcached's words and exit code.
+    throw new StartupError(EXIT.listen, `failed to listen on one of interface(s) ${settings.listen}: ${listenError(err)}`);
+  });
   log.info(`lmcached ${VERSION} listening on ${address.address}:${address.port} (ack=${settings.ack})`);
   const purger = new Purger(store, engine, { maxAge: settings.purgeAge, interval: settings.purgeInterval });
   const helpers = new HelperThreadPriority(settings.helperNice);
@@ -55,7 +71,7 @@ export async function startApp(settings: Settings): Promise<App> {
     // Data this build cannot read is the operator's to see in one line; anything else is a bug.
     const reason = err instanceof DataFormatError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
     log.error(`warmup failed: ${settings.dataDir}: ${reason}`);
-    process.exit(1);
+    process.exit(err instanceof DataFormatError ? EXIT.dataError : 1);
   });
   let stopping: Promise<void> | null = null;
   return {
@@ -93,4 +109,13 @@ async function settleWithin(engine: Engine, ms: number): Promise<boolean> {
   const settled = await Promise.race([engine.settle().then(() => true), timeout]);
   clearTimeout(timer);
   return settled;
+}
+
+/** "Address already in use", as memcached words it, from a listen error. */
+function listenError(err: unknown): string {
+  const c: unknown = err instanceof Error ? Reflect.get(err, 'code') : undefined;
+  if (c === 'EADDRINUSE') return 'Address already in use';
+  if (c === 'EADDRNOTAVAIL') return 'Cannot assign requested address';
+  if (c === 'EACCES') return 'Permission denied';
+  return err instanceof Error ? err.message : String(err);
 }

@@ -9,6 +9,7 @@ import { HELP, UsageError, parseArgs } from './settings.js';
 import { LMCACHED_VERSION } from './version.js';
 import { runTail } from './tail.js';
 import { isFailedCommitEcho } from './store/lmdb-store.js';
+import { EXIT, StartupError } from './startup.js';
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'tail') return runTail(argv.slice(1));
@@ -18,7 +19,7 @@ async function main(argv: string[]): Promise<void> {
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`lmcached: ${err.message}\n\n${HELP}`);
-      process.exit(64);
+      process.exit(EXIT.usage);
     }
     throw err;
   }
@@ -58,6 +59,10 @@ function describe(err: unknown): string {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof StartupError) {
+    log.error(err.message);
+    process.exit(err.exitCode);
+  }
   log.error(`fatal: ${describe(err)}`);
   process.exit(1);
 });

@@ -10,6 +10,8 @@ import { log } from './log.js';
 export interface TestHooks {
   /** True when any hook is set. */
   readonly active: boolean;
+  /** What is set, for the log at start-up. */
+  readonly description: string;
   /** The warmup steps to run: `steps` itself, or with LMCACHED_WARMUP_LEGACY_ORDER=1 the order
    * before the fix (failover entries reach disk only at the end). */
   warmupOrder<T extends { readonly name: string }>(steps: readonly T[]): readonly T[];
@@ -28,6 +30,7 @@ export interface TestHooks {
 
 export const NO_TEST_HOOKS: TestHooks = {
   active: false,
+  description: 'none',
   warmupOrder: (steps) => steps,
   afterWarmupStep: () => undefined,
   flushHoldMs: 0,
@@ -57,9 +60,10 @@ export function testHooksFromEnv(env: NodeJS.ProcessEnv): TestHooks {
   const stepDelayMs = Number(env.LMCACHED_WARMUP_STEP_DELAY_MS ?? 0) || 0;
   const streamReads = env.LMCACHED_STREAM_READS === '1';
   if (crashAfterStep === null && crashAfterExpiries === 0 && !legacy && flushHoldMs === 0 && stepDelayMs === 0 && !streamReads) return NO_TEST_HOOKS;
-  if (legacy) log.warn('warmup: LMCACHED_WARMUP_LEGACY_ORDER=1, failover entries reach disk only at the end (test hook)');
+  const set = Object.keys(env).filter((k) => /^LMCACHED_(CRASH_AFTER_STEP|CRASH_AFTER_EXPIRIES|WARMUP_LEGACY_ORDER|FLUSH_DELAY_MS|WARMUP_STEP_DELAY_MS|STREAM_READS)$/.test(k) && env[k]);
   return {
     active: true,
+    description: `${set.map((k) => `${k}=${env[k]}`).join(' ')}${legacy ? ' (failover entries reach disk only at the end of warmup)' : ''}`,
     warmupOrder: (steps) => (legacy ? legacyWarmupOrder(steps) : steps),
     async afterWarmupStep(name) {
       if (name === crashAfterStep) crash(`after warmup step ${name}`);

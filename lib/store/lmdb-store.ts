@@ -12,7 +12,10 @@
  * item or tombstone), `vbstate` (vbid → VBStateRecord), `meta`. Key layouts: key-codec.ts;
  * record layout: record.ts.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { checkLmdbFile } from './lmdb-file-check.js';
 import { encodeSeqnoKey, encodeItemKey, itemKeyVbid, seqnoKeySeqno, userKeyOf, vbucketKeyRange } from './key-codec.js';
 import { checkRecordFormat, recordSeqno } from './record.js';
 import type { ItemWrite, ScannedItem, Store, VBStateRecord } from './store.js';
@@ -69,7 +72,10 @@ export class LmdbStore implements Store {
   private readonly vbstates: Database<VBStateRecord, number>;
   private readonly meta: Database<unknown, string>;
 
+  /** Throws DataFormatError for an existing data.mdb that is not a whole LMDB file. */
   constructor(options: LmdbStoreOptions) {
+    const file = join(options.path, 'data.mdb');
+    if (existsSync(file)) checkLmdbFile(file);
     this.env = open({ path: options.path, mapSize: options.mapSize ?? 1024 * 1024 * 1024 });
     this.items = this.env.openDB<Buffer, Buffer>({ name: 'items', keyEncoding: 'binary', encoding: 'binary' });
     this.seqnos = this.env.openDB<Buffer, Buffer>({ name: 'seqnos', keyEncoding: 'binary', encoding: 'binary' });

@@ -1,0 +1,77 @@
+/**
+ * SIGTERM while 50 clients write in --ack=persist mode: the shutdown ends by itself with exit
+ * 0 and marks itself clean; no client receives part of a reply; every acknowledged write is
+ * there after a restart.
+ */
+import t from 'tap';
+import net from 'node:net';
+import { withClient } from '../fixtures/client.js';
+import { Op, St, req, setExtras } from '../fixtures/frames.js';
+import { removeDataDir, startServer } from '../fixtures/server.js';
+import { until } from '../fixtures/wait.js';
+
+const CLIENTS = 50;
+
+interface Writer {
+  acked: string[];
+  /** Bytes of an incomplete reply left when the connection closed. */
+  partial: number;
+  closed: Promise<void>;
+}
+
+/** Writes keys w<n>-<i> one at a time (each after the previous reply) until the server
+ * closes the connection. */
+function writer(port: number, n: number): Writer {
+  const w: Writer = { acked: [], partial: 0, closed: Promise.resolve() };
+  const s = net.connect(port, '127.0.0.1');
+  let i = 0;
+  let pending = Buffer.alloc(0);
+  const send = (): void => {
+    s.write(req({ opcode: Op.SET, key: `w${n}-${i}`, extras: setExtras(0, 0), value: `value-${n}-${i}`, opaque: i }));
+  };
+  s.on('connect', send);
+  s.on('data', (d: Buffer) => {
+    pending = Buffer.concat([pending, d]);
+    while (pending.length >= 24 && pending.length >= 24 + pending.readUInt32BE(8)) {
+      const status = pending.readUInt16BE(6);
+      const opaque = pending.readUInt32BE(12);
+      pending = pending.subarray(24 + pending.readUInt32BE(8));
+      if (status === St.SUCCESS) w.acked.push(`w${n}-${opaque}`);
+      i++;
+      send();
+    }
+  });
+  s.on('error', () => {});
+  w.closed = new Promise((resolve) =>
+    s.on('close', () => {
+      w.partial = pending.length;
+      resolve();
+    }),
+  );
+  return w;
+}
+
+t.test('SIGTERM under load with --ack=persist: clean exit, no half reply, no acknowledged write lost', async (t) => {
+  const args = ['--ack', 'persist'];
+  const server = await startServer({ args });
+  t.teardown(() => removeDataDir(server.dataDir));
+  const writers = Array.from({ length: CLIENTS }, (_, n) => writer(server.port, n));
+  await until(() => writers.every((w) => w.acked.length >= 20), 'every writer to have 20 writes acknowledged');
+  const exit = await server.stop('SIGTERM');
+  await Promise.all(writers.map((w) => w.closed));
+  t.same(exit, { code: 0, signal: null }, 'the shutdown ended by itself, exit 0');
+  t.match(server.log(), /shutdown complete/);
+  t.notMatch(server.log(), /not marked clean/, 'and was marked clean');
+  t.same(writers.filter((w) => w.partial > 0).map((w) => w.partial), [], 'no client got part of a reply');
+
+  const acked = writers.flatMap((w) => w.acked);
+  const again = await startServer({ dataDir: server.dataDir, args });
+  t.teardown(() => again.stop('SIGKILL'));
+  t.match(again.log(), /warmup: complete/);
+  t.notMatch(again.log(), /unclean shutdown detected/, 'the restart sees a clean shutdown');
+  await withClient(again.port, async (c) => {
+    const gets = await c.pipeline(...acked.map((key, i) => ({ opcode: Op.GET, key, opaque: i })));
+    const lost = gets.slice(0, acked.length).filter((r) => r.status !== St.SUCCESS || r.value.toString() !== `value-${acked[r.opaque].slice(1)}`);
+    t.equal(lost.length, 0, `all ${acked.length} acknowledged writes are there`);
+  });
+});
