@@ -25,6 +25,9 @@ export interface Settings {
   purgeInterval: number;
   /** Nice value given to every thread but the event loop's; default depends on --ack. */
   helperNice: number;
+  /** Seconds a client connection may stay idle before it is closed (0: never); memcached's
+   * `-o idle_timeout`. */
+  idleTimeout: number;
 }
 
 /** --ack=memory acks before the commit, so batching every 5 ms costs clients nothing, and under
@@ -52,6 +55,7 @@ export const DEFAULTS: Settings = {
   purgeAge: 3 * 24 * 3600,
   purgeInterval: 600,
   helperNice: -1,
+  idleTimeout: 0,
 };
 
 export const HELP = `Usage: lmcached [options]
@@ -65,6 +69,9 @@ A memcached binary-protocol server whose data lives in LMDB.
   -m, --memory-limit <MB>      item memory in megabytes: items cached in front of LMDB;
                                every item stays on disk, 0 reads all from LMDB (default: 64)
   -v, --verbose                more logging (-vv for the most)
+  -o, --extended <opts>        memcached's comma-separated options; lmcached knows
+                               idle_timeout=<seconds>: close client connections idle
+                               that long (default: 0, never)
       --data-dir <dir>         where LMDB keeps the data (default: ./data)
       --ack <memory|persist>   acknowledge writes from memory (default) or only after the
                                LMDB commit that holds them
@@ -147,6 +154,14 @@ export function parseArgs(argv: readonly string[]): { settings: Settings; action
         break;
       case '--data-dir':
         s.dataDir = value();
+        break;
+      case '-o':
+      case '--extended':
+        for (const opt of value().split(',')) {
+          const [name, v] = opt.split('=', 2);
+          if (name === 'idle_timeout' && v !== undefined) s.idleTimeout = parseInteger(v, 'idle_timeout', 0, 365 * 24 * 3600);
+          else throw new UsageError(`unknown or incomplete -o option: ${opt}`);
+        }
         break;
       case '--ack': {
         const v = value();

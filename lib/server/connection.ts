@@ -46,6 +46,9 @@ export class Connection implements Flushable, HandlerContext {
   producer: DcpProducer | null = null;
   readonly features: ConnectionFeatures = { mutationSeqno: false, xerror: false, tcpNoDelay: true };
   flushQueued = false;
+  /** Set by every read; the idle sweep clears it and counts the sweeps that found it clear. */
+  private active = false;
+  private idleSweeps = 0;
   private held: HeldSegment[] = [];
   private heldBytes = 0;
   private closing = false;
@@ -172,6 +175,21 @@ export class Connection implements Flushable, HandlerContext {
     this.held.push({ batch, pieces: [], bytes: 0 });
   }
 
+  /** Called once a second with -o idle_timeout: closes the connection after `limit` sweeps
+   * with nothing read and nothing outstanding (memcached's idle kick). A DCP producer's
+   * connection is kept: its consumer may be idle while the stream is not. */
+  sweepIdle(limit: number): void {
+    if (this.active || this.producer !== null || this.held.length > 0 || this.asyncPending) {
+      this.active = false;
+      this.idleSweeps = 0;
+      return;
+    }
+    if (++this.idleSweeps < limit || this.closing) return;
+    log.debug(`connection idle for ${limit} s: closing`);
+    this.closeAfterWrite();
+    this.flushOutput();
+  }
+
   /** After a half-close: once no request is left to run (none waiting behind an asynchronous
    * one or behind backpressure), answer what is queued and close. An incomplete request left in
    * the framer can never complete, so it does not hold the close back. */
@@ -194,6 +212,7 @@ export class Connection implements Flushable, HandlerContext {
 
   /** Bytes from the socket; a `transient` chunk is reused once this returns. */
   receive(chunk: Buffer, transient: boolean): void {
+    this.active = true;
     this.server.counters.bytes_read += chunk.length;
     try {
       if (!this.protocolChosen) {

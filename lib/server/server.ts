@@ -8,9 +8,13 @@ import { Connection } from './connection.js';
 import { startReading } from './socket-reader.js';
 import type { ServerContext } from './context.js';
 
+const TOO_MANY_CONNECTIONS = 'ERROR Too many open connections\r\n';
+
 export class Server {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  private readonly connections = new Set<Connection>();
+  private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly ctx: ServerContext,
@@ -18,6 +22,13 @@ export class Server {
     private readonly streamReads = false,
   ) {
     this.server = net.createServer({ noDelay: true, pauseOnConnect: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    const idle = ctx.settings.idleTimeout;
+    if (idle > 0) {
+      this.idleTimer = setInterval(() => {
+        for (const c of this.connections) c.sweepIdle(idle);
+      }, 1000);
+      this.idleTimer.unref();
+    }
   }
 
   listen(): Promise<net.AddressInfo> {
@@ -33,6 +44,7 @@ export class Server {
   /** Stops accepting and stops reading: what clients already sent has been answered (or is
    * held for a commit), nothing new comes in. */
   quiesce(): void {
+    if (this.idleTimer) clearInterval(this.idleTimer);
     this.server.close();
     for (const s of this.sockets) s.pause();
   }
@@ -56,10 +68,12 @@ export class Server {
 
   private accept(accepted: net.Socket): void {
     if (this.sockets.size >= this.ctx.settings.maxConnections) {
-      // memcached closes connections over -c at once.
+      // memcached tells the client why (in its text protocol's words, to either protocol) and
+      // closes at once.
       this.ctx.counters.rejected_connections++;
       log.warn(`too many connections (${this.sockets.size}); closing new one`);
-      accepted.destroy();
+      accepted.on('error', () => undefined);
+      accepted.end(TOO_MANY_CONNECTIONS, () => accepted.destroy());
       return;
     }
     const { socket, bind } = startReading(accepted, this.streamReads);
@@ -68,6 +82,8 @@ export class Server {
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     const conn = new Connection(socket, this.ctx);
+    this.connections.add(conn);
+    socket.on('close', () => this.connections.delete(conn));
     bind((chunk, transient) => conn.receive(chunk, transient));
   }
 }

@@ -118,6 +118,7 @@ function settingsStats(ctx: ServerContext): StatPairs {
     ['purge_interval', st.purgeInterval],
     ['helper_nice', st.helperNice],
     ['vbuckets', st.vbuckets],
+    ['idle_timeout', st.idleTimeout],
   ];
 }
 
