@@ -5,6 +5,7 @@
  *
  * Environment: BENCH_SECONDS (default 20), BENCH_CLIENTS (50), BENCH_KEYS (100000),
  * BENCH_PIPELINE (runs a pipelined pass too, default 16; 0 to skip), BENCH_ACK (memory),
+ * BENCH_LMCACHED_ARGS (more lmcached flags, e.g. "--helper-nice 19"),
  * BENCH_ROUNDS (default 3): memcached and lmcached are measured alternately this many times and
  * the median ratio is reported, because on a shared 2-core VM one pair of runs can be off by a
  * third either way.

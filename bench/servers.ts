@@ -62,7 +62,9 @@ export async function startLmcached(ack: 'memory' | 'persist' = 'memory'): Promi
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'lmcached-bench-'));
   const cli = resolve(import.meta.dirname, '../lib/cli.js');
-  const proc = spawn(process.execPath, [cli, '-p', String(port), '--data-dir', dataDir, '--ack', ack], { stdio: 'ignore' });
+  // BENCH_LMCACHED_ARGS: more flags for lmcached, e.g. "--helper-nice 19".
+  const extra = (process.env.BENCH_LMCACHED_ARGS ?? '').split(' ').filter((a) => a.length > 0);
+  const proc = spawn(process.execPath, [cli, '-p', String(port), '--data-dir', dataDir, '--ack', ack, ...extra], { stdio: 'ignore' });
   await waitForPort(port, proc);
-  return { name: `lmcached --ack=${ack}`, port, stop: stopper(proc, () => rmSync(dataDir, { recursive: true, force: true })) };
+  return { name: `lmcached --ack=${ack}${extra.length > 0 ? ` ${extra.join(' ')}` : ''}`, port, stop: stopper(proc, () => rmSync(dataDir, { recursive: true, force: true })) };
 }

@@ -35,11 +35,11 @@ export interface Settings {
  * leaves more CPU to serving; --ack=persist commits as soon as the previous commit is done. */
 export const DEFAULT_FLUSH_INTERVAL: Record<AckMode, number> = { memory: 5, persist: 0 };
 
-/** With --ack=memory the event-loop thread serves every request and LMDB's commit and sync
- * threads (and V8's GC helpers) only work in the background, so they run at the lowest
- * priority and stop preempting it; with --ack=persist a commit is on every write's reply path,
- * so they keep normal priority. */
-export const DEFAULT_HELPER_NICE: Record<AckMode, number> = { memory: 19, persist: 0 };
+/** Helper threads keep normal priority by default. A higher nice value with --ack=memory
+ * leaves the event loop more CPU (about +11% ops/s measured), but under load LMDB's commit and
+ * sync threads then starve and acknowledged writes wait 100-200 ms for their commit, all of
+ * them lost by a SIGKILL (bench/RESULTS.md, bench:loss). */
+export const DEFAULT_HELPER_NICE: Record<AckMode, number> = { memory: 0, persist: 0 };
 
 export const DEFAULTS: Settings = {
   port: 11211,
@@ -82,8 +82,8 @@ A memcached binary-protocol server whose data lives in LMDB.
                                (default: 259200, three days)
       --purge-interval <s>     seconds between purger passes (default: 600)
       --helper-nice <0-19>     nice value of every thread but the one serving requests
-                               (LMDB commits and syncs, GC helpers) (default: 19 with
-                               --ack=memory, 0 with --ack=persist)
+                               (LMDB commits and syncs, GC helpers) (default: 0; higher
+                               starves commits under load: more lost by a SIGKILL)
   -h, --help                   print this help and exit
   -V, --version                print the version and exit
 `;

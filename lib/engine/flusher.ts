@@ -17,6 +17,8 @@ export interface CommitWatch {
   readonly committedBatch: number;
   /** Bytes of writes issued and not yet committed (keys and records). */
   readonly unpersistedBytes: number;
+  /** When (performance.now()) the oldest write not yet committed was issued; 0 for none. */
+  readonly oldestUnpersistedAt: number;
   onCommit(listener: CommitListener): void;
   offCommit(listener: CommitListener): void;
 }
@@ -74,6 +76,10 @@ export class Flusher implements CommitWatch {
   /** Every batch up to and including this one is committed. */
   committedBatch = 0;
   unpersistedBytes = 0;
+  /** When the first write of the batch being committed (or retried), and of the open batch,
+   * was issued (0: none). */
+  private takenSince = 0;
+  private openSince = 0;
   readonly errors: DiskErrors = { count: 0, lastAt: 0, last: '' };
 
   constructor(
@@ -92,6 +98,7 @@ export class Flusher implements CommitWatch {
   enqueue(write: PendingWrite): number {
     write.batch = this.openBatch;
     this.unpersistedBytes += writeBytes(write);
+    if (this.queue.length === 0) this.openSince = performance.now();
     this.queue.push(write);
     this.schedule();
     return this.openBatch;
@@ -102,6 +109,10 @@ export class Flusher implements CommitWatch {
     this.meta.set(name, value);
     this.schedule();
     return this.openBatch;
+  }
+
+  get oldestUnpersistedAt(): number {
+    return this.takenSince !== 0 ? this.takenSince : this.queue.length > 0 ? this.openSince : 0;
   }
 
   get backlog(): number {
@@ -151,6 +162,7 @@ export class Flusher implements CommitWatch {
       batch = this.openBatch++;
       taken = this.queue;
       this.queue = [];
+      this.takenSince = this.openSince;
       meta = this.meta;
       this.meta = new Map();
     }
@@ -195,6 +207,7 @@ export class Flusher implements CommitWatch {
       if (w.vb.pending.get(w.keyString) === w) w.vb.pending.delete(w.keyString);
     }
     this.committedBatch = batch;
+    this.takenSince = 0;
     this.running = false;
     this.hooks.committed(taken, highSeqnos);
     for (const l of this.listeners) l(batch);

@@ -26,6 +26,9 @@ const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
 /** With --ack=memory, writes are acknowledged before their commit only while less than this
  * is waiting to be committed; past it replies wait for the commit, as with --ack=persist. */
 export const MEMORY_ACK_BACKLOG_BYTES = 8 * 1024 * 1024;
+/** With --ack=memory, writes are acknowledged before their commit only while the oldest write
+ * not yet committed is younger than this. */
+export const MEMORY_ACK_LAG_MS = 20;
 /** Largest body accepted at all (memcached's ITEM_SIZE_MAX_UPPER_LIMIT is about 1 GiB). */
 const HARD_BODY_CAP = 1024 * 1024 * 1024 + 65535 + 255;
 
@@ -159,13 +162,13 @@ export class Connection implements Flushable, HandlerContext {
       });
   }
 
-  /** In --ack=persist mode, and in --ack=memory mode while more than MEMORY_ACK_BACKLOG_BYTES
-   * are not yet committed (back pressure: the loss window stays bounded), everything answered
-   * from here on waits for `batch` to commit. */
+  /** In --ack=persist mode, and in --ack=memory mode while commits lag by more than
+   * MEMORY_ACK_BACKLOG_BYTES or MEMORY_ACK_LAG_MS (back pressure: the loss window stays
+   * bounded), everything answered from here on waits for `batch` to commit. */
   holdUntil(batch: number): void {
     const commits = this.engine.commits;
     if (batch <= commits.committedBatch) return;
-    if (this.server.settings.ack !== 'persist' && commits.unpersistedBytes <= MEMORY_ACK_BACKLOG_BYTES) return;
+    if (this.server.settings.ack !== 'persist' && commits.unpersistedBytes <= MEMORY_ACK_BACKLOG_BYTES && !this.lagging(commits.oldestUnpersistedAt)) return;
     const last = this.lastHeld();
     if (last && last.batch >= batch) return;
     this.moveOutputToHeld();
@@ -188,6 +191,10 @@ export class Connection implements Flushable, HandlerContext {
     log.debug(`connection idle for ${limit} s: closing`);
     this.closeAfterWrite();
     this.flushOutput();
+  }
+
+  private lagging(oldestUnpersistedAt: number): boolean {
+    return oldestUnpersistedAt !== 0 && performance.now() - oldestUnpersistedAt > MEMORY_ACK_LAG_MS;
   }
 
   /** After a half-close: once no request is left to run (none waiting behind an asynchronous

@@ -1,8 +1,8 @@
 /**
- * Thread priorities: with --ack=memory every thread of the server but the event loop's (LMDB's
- * commit and sync threads, V8's helpers) runs at nice 19, including threads that start after
- * warmup; with --ack=persist all keep nice 0; --helper-nice sets the value. Linux only (reads
- * /proc/PID/task).
+ * Thread priorities: by default every thread keeps nice 0 (a higher value starves LMDB's
+ * commits under load); --helper-nice N puts every thread but the event loop's (LMDB's commit
+ * and sync threads, V8's helpers) at nice N, including threads that start after warmup, in
+ * either ack mode. Linux only (reads /proc/PID/task).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import t from 'tap';
@@ -26,7 +26,7 @@ function niceByThread(pid: number): Map<number, number> {
 
 const linux = existsSync('/proc/self/task');
 
-for (const [args, helper] of [[[], 19], [['--ack=persist'], 0], [['--helper-nice', '7'], 7]] as const) {
+for (const [args, helper] of [[[], 0], [['--ack=persist'], 0], [['--helper-nice', '7'], 7], [['--helper-nice', '19', '--ack=persist'], 19]] as const) {
   t.test(`${args.join(' ') || 'default (--ack=memory)'}: helper threads at nice ${helper}, the event loop at 0`, { skip: !linux && 'needs /proc' }, async (t) => {
     const server = await serverFor(t, { args: [...args] });
     const c = await clientFor(t, server.port);

@@ -1,0 +1,126 @@
+/**
+ * `npm run bench:loss`: what a SIGKILL costs with --ack=memory. Writers on `BENCH_WRITERS`
+ * connections (default 4) store unique keys one at a time and note when each was acknowledged;
+ * after `BENCH_WRITE_MS` (600) the server is SIGKILLed, restarted on the same data, and every
+ * acknowledged key is read back. Per round: acknowledged writes lost, and how long before the
+ * kill the oldest lost one was acknowledged. Extra server flags come from `BENCH_ARGS`; an
+ * optional background load (`BENCH_LOAD_CONNECTIONS`, pipelined SETs from bench/load.ts) runs
+ * against the same server.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Framer, PEER_LIMITS, responseStatus } from '../protocol/framer.js';
+import { OP } from '../protocol/opcodes.js';
+import { encodeRequest, storeExtras } from '../protocol/request-encoder.js';
+import { runLoad } from './load.js';
+import { freePort } from './servers.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const WRITERS = Number(process.env.BENCH_WRITERS ?? 4);
+const WRITE_MS = Number(process.env.BENCH_WRITE_MS ?? 600);
+const LOAD_CONNECTIONS = Number(process.env.BENCH_LOAD_CONNECTIONS ?? 0);
+const ARGS = (process.env.BENCH_ARGS ?? '').split(' ').filter((a) => a.length > 0);
+const CLI = resolve(import.meta.dirname, '../lib/cli.js');
+
+function start(dataDir: string, port: number): Promise<ReturnType<typeof spawn>> {
+  const proc = spawn(process.execPath, [CLI, '-p', String(port), '--data-dir', dataDir, ...ARGS], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((res, rej) => {
+    let log = '';
+    proc.stderr?.on('data', (d: Buffer) => {
+      log += d.toString();
+      if (/warmup: complete/.test(log)) res(proc);
+    });
+    proc.once('exit', () => rej(new Error(`server exited: ${log}`)));
+  });
+}
+
+/** One connection writing unique keys one at a time; acknowledged keys with their times. */
+function writer(port: number, id: number, acked: Map<string, number>, stop: { now: boolean }): Promise<void> {
+  return new Promise((done) => {
+    const s = net.connect(port, '127.0.0.1');
+    let i = 0;
+    const send = (): void => {
+      if (stop.now) return;
+      s.write(encodeRequest({ opcode: OP.SET, key: `w${id}-${i}`, extras: storeExtras(0, 0), value: `v${i}`, opaque: i }));
+    };
+    const framer = new Framer(
+      {
+        frame: (f) => {
+          if (responseStatus(f) === 0) acked.set(`w${id}-${f.opaque}`, performance.now());
+          i++;
+          send();
+          return true;
+        },
+        oversized: () => false,
+        fault: () => s.destroy(),
+      },
+      PEER_LIMITS,
+    );
+    s.on('connect', send);
+    s.on('data', (d: Buffer) => framer.push(d));
+    s.on('error', () => undefined);
+    s.on('close', () => done());
+  });
+}
+
+/** Which of `keys` the server does not hold. */
+async function missing(port: number, keys: string[]): Promise<string[]> {
+  const s = net.connect(port, '127.0.0.1');
+  await new Promise((r) => s.once('connect', r));
+  const found = new Set<number>();
+  await new Promise<void>((done) => {
+    const framer = new Framer(
+      {
+        frame: (f) => {
+          if (f.opcode === OP.NOOP) done();
+          else if (responseStatus(f) === 0) found.add(f.opaque);
+          return true;
+        },
+        oversized: () => false,
+        fault: () => done(),
+      },
+      PEER_LIMITS,
+    );
+    s.on('data', (d: Buffer) => framer.push(d));
+    s.write(Buffer.concat([...keys.map((key, i) => encodeRequest({ opcode: OP.GET, key, opaque: i })), encodeRequest({ opcode: OP.NOOP })]));
+  });
+  s.destroy();
+  return keys.filter((_, i) => !found.has(i));
+}
+
+async function round(): Promise<{ acked: number; lost: number; oldestMs: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'lmcached-loss-'));
+  const port = await freePort();
+  const proc = await start(dir, port);
+  const acked = new Map<string, number>();
+  const stop = { now: false };
+  if (LOAD_CONNECTIONS > 0) {
+    void runLoad({ host: '127.0.0.1', port, connections: LOAD_CONNECTIONS, seconds: WRITE_MS / 1000 + 1, setRatio: 1, keyMaximum: 1_000_000, valueSize: 100, pipeline: 16, prefill: false }).catch(() => undefined);
+  }
+  const writers = Array.from({ length: WRITERS }, (_, id) => writer(port, id, acked, stop));
+  await new Promise((r) => setTimeout(r, WRITE_MS));
+  const killedAt = performance.now();
+  proc.kill('SIGKILL');
+  stop.now = true;
+  await Promise.all(writers);
+  await new Promise((r) => proc.once('exit', r));
+  const again = await start(dir, port);
+  const keys = [...acked.keys()];
+  const lost = await missing(port, keys);
+  again.kill('SIGKILL');
+  await new Promise((r) => again.once('exit', r));
+  rmSync(dir, { recursive: true, force: true });
+  const oldestMs = lost.length === 0 ? 0 : killedAt - Math.min(...lost.map((k) => acked.get(k) as number));
+  return { acked: keys.length, lost: lost.length, oldestMs };
+}
+
+console.log(`# --ack=memory loss window: ${WRITERS} writers, SIGKILL after ${WRITE_MS} ms, ${LOAD_CONNECTIONS} load connections, flags: ${ARGS.join(' ') || '(defaults)'}; ${cpus().length} cores`);
+console.log('| round | acknowledged | lost | oldest lost acknowledged before the kill |\n|---:|---:|---:|---:|');
+for (let r = 1; r <= ROUNDS; r++) {
+  const x = await round();
+  console.log(`| ${r} | ${x.acked} | ${x.lost} | ${x.lost === 0 ? '-' : `${x.oldestMs.toFixed(1)} ms`} |`);
+}
+process.exit(0);
