@@ -1,0 +1,147 @@
+/**
+ * `npm run bench:soak`: a long mixed load with change-stream consumers, to show that memory
+ * and disk stay bounded and nothing acknowledged is lost. For `SOAK_SECONDS` (default 600):
+ * a 90/10 load over 100k keys (memtier_benchmark from $MEMTIER or PATH, else bench/load.ts),
+ * two `lmcached tail` consumers (one slow: its output is read 4 KB a second, so its socket
+ * backs up) SIGKILLed and restarted every `SOAK_KILL_EVERY` seconds (60), and two checked
+ * writers storing unique keys. Every 30 s: the server's RSS and data.mdb's size. At the end
+ * the server is stopped cleanly, restarted, and every acknowledged key is read back.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import net from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Framer, PEER_LIMITS, responseStatus } from '../protocol/framer.js';
+import { OP } from '../protocol/opcodes.js';
+import { encodeRequest, storeExtras } from '../protocol/request-encoder.js';
+import { runLoad } from './load.js';
+import { freePort } from './servers.js';
+
+const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
+const KILL_EVERY = Number(process.env.SOAK_KILL_EVERY ?? 60);
+const CLI = resolve(import.meta.dirname, '../lib/cli.js');
+
+function which(cmd: string): string | null {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+async function startServer(dataDir: string, port: number): Promise<ChildProcess> {
+  const proc = spawn(process.execPath, [CLI, '-p', String(port), '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise<void>((res, rej) => {
+    let log = '';
+    proc.stderr?.on('data', (d: Buffer) => {
+      log += d.toString();
+      if (/warmup: complete/.test(log)) res();
+    });
+    proc.once('exit', () => rej(new Error(log)));
+  });
+  return proc;
+}
+
+/** Resident memory in MB: anonymous (the process's own), and file-backed (mostly LMDB's
+ * mapped data file, page cache the kernel reclaims under pressure). */
+function rssMb(pid: number): { anon: number; file: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+  return { anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024 };
+}
+
+/** A `lmcached tail` process; a slow one has its output read 4 KB a second. */
+function consumer(port: number, slow: boolean): ChildProcess {
+  const proc = spawn(process.execPath, [CLI, 'tail', '--port', String(port), '--vbucket', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  if (slow) {
+    proc.stdout?.pause();
+    const timer = setInterval(() => proc.stdout?.read(4096), 1000);
+    proc.once('exit', () => clearInterval(timer));
+  } else {
+    proc.stdout?.resume();
+  }
+  return proc;
+}
+
+function checkedWriter(port: number, id: number, acked: string[], stop: { now: boolean }): Promise<void> {
+  return new Promise((done) => {
+    const s = net.connect(port, '127.0.0.1');
+    let i = 0;
+    const send = (): void => {
+      if (stop.now) return void s.end();
+      s.write(encodeRequest({ opcode: OP.SET, key: `soak-${id}-${i}`, extras: storeExtras(0, 0), value: `v${i}`, opaque: i }));
+    };
+    const framer = new Framer(
+      {
+        frame: (f) => {
+          if (responseStatus(f) === 0) acked.push(`soak-${id}-${f.opaque}`);
+          i++;
+          setTimeout(send, 5);
+          return true;
+        },
+        oversized: () => false,
+        fault: () => s.destroy(),
+      },
+      PEER_LIMITS,
+    );
+    s.on('connect', send);
+    s.on('data', (d: Buffer) => framer.push(d));
+    s.on('error', () => undefined);
+    s.on('close', () => done());
+  });
+}
+
+async function countPresent(port: number, keys: string[]): Promise<number> {
+  const s = net.connect(port, '127.0.0.1');
+  await new Promise((r) => s.once('connect', r));
+  let found = 0;
+  await new Promise<void>((done) => {
+    const framer = new Framer({ frame: (f) => (f.opcode === OP.NOOP ? done() : responseStatus(f) === 0 && found++, true), oversized: () => false, fault: () => done() }, PEER_LIMITS);
+    s.on('data', (d: Buffer) => framer.push(d));
+    s.write(Buffer.concat([...keys.map((key) => encodeRequest({ opcode: OP.GET, key })), encodeRequest({ opcode: OP.NOOP })]));
+  });
+  s.destroy();
+  return found;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'lmcached-soak-'));
+const port = await freePort();
+let server = await startServer(dir, port);
+const memtier = process.env.MEMTIER ?? which('memtier_benchmark');
+console.log(`# soak: ${SECONDS} s, load from ${memtier ?? 'bench/load.ts'}, consumers killed every ${KILL_EVERY} s; ${cpus().length} cores, ${new Date().toISOString()}`);
+console.log('| t (s) | RSS anonymous (MB) | RSS file-backed (MB) | data.mdb (MB) |\n|---:|---:|---:|---:|');
+const sample = (t: number): void => {
+  const r = rssMb(server.pid as number);
+  console.log(`| ${t} | ${r.anon.toFixed(0)} | ${r.file.toFixed(0)} | ${(statSync(join(dir, 'data.mdb')).size / 1048576).toFixed(0)} |`);
+};
+sample(0);
+
+const load: Promise<unknown> = memtier
+  ? new Promise((r) => spawn(memtier, ['-s', '127.0.0.1', '-p', String(port), '--protocol=memcache_binary', '--threads=1', '--clients=20', '--ratio=1:9', '-d', '100', '--key-maximum=100000', `--test-time=${SECONDS}`, '--hide-histogram'], { stdio: 'ignore' }).once('exit', r))
+  : runLoad({ host: '127.0.0.1', port, connections: 20, seconds: SECONDS, setRatio: 0.1, keyMaximum: 100_000, valueSize: 100, pipeline: 1, prefill: false });
+const consumers = [consumer(port, false), consumer(port, true)];
+const acked: string[] = [];
+const stop = { now: false };
+const writers = [0, 1].map((id) => checkedWriter(port, id, acked, stop));
+let kills = 0;
+const started = Date.now();
+for (let t = 30; t <= SECONDS; t += 30) {
+  await new Promise((r) => setTimeout(r, started + t * 1000 - Date.now()));
+  if (t % KILL_EVERY === 0) {
+    for (let i = 0; i < consumers.length; i++) {
+      consumers[i].kill('SIGKILL');
+      consumers[i] = consumer(port, i === 1);
+      kills++;
+    }
+  }
+  sample(t);
+}
+stop.now = true;
+await Promise.all([load, ...writers]);
+for (const c of consumers) c.kill('SIGKILL');
+server.kill('SIGTERM');
+await new Promise((r) => server.once('exit', r));
+server = await startServer(dir, port);
+const present = await countPresent(port, acked);
+console.log(`\nconsumer SIGKILL-restarts: ${kills}; checked writes acknowledged: ${acked.length}, present after a clean restart: ${present}`);
+server.kill('SIGKILL');
+rmSync(dir, { recursive: true, force: true });
+process.exit(present === acked.length ? 0 : 1);
