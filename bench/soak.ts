@@ -4,7 +4,8 @@
  * a 90/10 load over 100k keys (memtier_benchmark from $MEMTIER or PATH, else bench/load.ts),
  * two `lmcached tail` consumers (one slow: its output is read 4 KB a second, so its socket
  * backs up) SIGKILLed and restarted every `SOAK_KILL_EVERY` seconds (60), and two checked
- * writers storing unique keys. Every 30 s: the server's RSS and data.mdb's size. At the end
+ * writers storing unique keys; `SOAK_ARGS` adds server flags. Every 30 s: the server's RSS
+ * (anonymous and file-backed) and data.mdb's size. At the end
  * the server is stopped cleanly, restarted, and every acknowledged key is read back.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -21,6 +22,8 @@ import { freePort } from './servers.js';
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const KILL_EVERY = Number(process.env.SOAK_KILL_EVERY ?? 60);
 const CLI = resolve(import.meta.dirname, '../lib/cli.js');
+/** More server flags, e.g. "-m 8" for a resident table that fills early. */
+const SERVER_ARGS = (process.env.SOAK_ARGS ?? '').split(' ').filter((a) => a.length > 0);
 
 function which(cmd: string): string | null {
   const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
@@ -28,7 +31,7 @@ function which(cmd: string): string | null {
 }
 
 async function startServer(dataDir: string, port: number): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, [CLI, '-p', String(port), '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, '-p', String(port), '--data-dir', dataDir, ...SERVER_ARGS], { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((res, rej) => {
     let log = '';
     proc.stderr?.on('data', (d: Buffer) => {
@@ -106,7 +109,7 @@ const dir = mkdtempSync(join(tmpdir(), 'lmcached-soak-'));
 const port = await freePort();
 let server = await startServer(dir, port);
 const memtier = process.env.MEMTIER ?? which('memtier_benchmark');
-console.log(`# soak: ${SECONDS} s, load from ${memtier ?? 'bench/load.ts'}, consumers killed every ${KILL_EVERY} s; ${cpus().length} cores, ${new Date().toISOString()}`);
+console.log(`# soak: ${SECONDS} s, load from ${memtier ?? 'bench/load.ts'}, consumers killed every ${KILL_EVERY} s, server flags: ${SERVER_ARGS.join(' ') || '(defaults)'}; ${cpus().length} cores, ${new Date().toISOString()}`);
 console.log('| t (s) | RSS anonymous (MB) | RSS file-backed (MB) | data.mdb (MB) |\n|---:|---:|---:|---:|');
 const sample = (t: number): void => {
   const r = rssMb(server.pid as number);
