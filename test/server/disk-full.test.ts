@@ -18,6 +18,7 @@ import { RawClient } from '../fixtures/client.js';
 import { clientFor } from '../fixtures/harness.js';
 import { startServer, type ServerHandle } from '../fixtures/server.js';
 import { until } from '../fixtures/wait.js';
+import { DcpConsumer } from '../../lib/dcp/consumer.js';
 
 const ENOMEM = 0x82;
 const VALUE = Buffer.alloc(100 * 1024, 0x61);
@@ -100,6 +101,12 @@ t.test('--ack=persist: a write that cannot be persisted is never acknowledged; w
   t.equal((await b.call({ opcode: Op.SET, key: 'other', extras: setExtras(0, 0), value: 'x' })).status, ENOMEM, 'a new write is refused with ENOMEM');
   const read = await b.call({ opcode: Op.GET, key: 'k0' });
   t.ok(read.status === St.SUCCESS && read.value.equals(VALUE), 'reads are served');
+  const streamed = new Set<string>();
+  const consumer = await DcpConsumer.connect('127.0.0.1', server.port, { mutation: (_vb, _seqno, key) => void streamed.add(key.toString()) }, { name: 'disk-full' });
+  t.teardown(() => consumer.close());
+  await consumer.stream(0);
+  await until(() => w.acked.every((i) => streamed.has(`k${i}`)), 'the change stream to deliver every acknowledged write');
+  t.pass(`DCP streams while writes are blocked (${streamed.size} mutations)`);
   const s = await b.stats();
   t.ok(Number(s.get('disk_errors')) > 0, `disk_errors ${s.get('disk_errors')}`);
   t.ok(Number(s.get('last_disk_error_time')) > 0, 'time of the last failure');
