@@ -9,12 +9,9 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Framer, PEER_LIMITS, responseStatus } from '../protocol/framer.js';
-import { OP } from '../protocol/opcodes.js';
-import { encodeRequest, storeExtras } from '../protocol/request-encoder.js';
+import { checkedWriter, missingKeys } from './checked-writes.js';
 import { runLoad } from './load.js';
 import { freePort } from './servers.js';
 
@@ -37,60 +34,6 @@ function start(dataDir: string, port: number): Promise<ReturnType<typeof spawn>>
   });
 }
 
-/** One connection writing unique keys one at a time; acknowledged keys with their times. */
-function writer(port: number, id: number, acked: Map<string, number>, stop: { now: boolean }): Promise<void> {
-  return new Promise((done) => {
-    const s = net.connect(port, '127.0.0.1');
-    let i = 0;
-    const send = (): void => {
-      if (stop.now) return;
-      s.write(encodeRequest({ opcode: OP.SET, key: `w${id}-${i}`, extras: storeExtras(0, 0), value: `v${i}`, opaque: i }));
-    };
-    const framer = new Framer(
-      {
-        frame: (f) => {
-          if (responseStatus(f) === 0) acked.set(`w${id}-${f.opaque}`, performance.now());
-          i++;
-          send();
-          return true;
-        },
-        oversized: () => false,
-        fault: () => s.destroy(),
-      },
-      PEER_LIMITS,
-    );
-    s.on('connect', send);
-    s.on('data', (d: Buffer) => framer.push(d));
-    s.on('error', () => undefined);
-    s.on('close', () => done());
-  });
-}
-
-/** Which of `keys` the server does not hold. */
-async function missing(port: number, keys: string[]): Promise<string[]> {
-  const s = net.connect(port, '127.0.0.1');
-  await new Promise((r) => s.once('connect', r));
-  const found = new Set<number>();
-  await new Promise<void>((done) => {
-    const framer = new Framer(
-      {
-        frame: (f) => {
-          if (f.opcode === OP.NOOP) done();
-          else if (responseStatus(f) === 0) found.add(f.opaque);
-          return true;
-        },
-        oversized: () => false,
-        fault: () => done(),
-      },
-      PEER_LIMITS,
-    );
-    s.on('data', (d: Buffer) => framer.push(d));
-    s.write(Buffer.concat([...keys.map((key, i) => encodeRequest({ opcode: OP.GET, key, opaque: i })), encodeRequest({ opcode: OP.NOOP })]));
-  });
-  s.destroy();
-  return keys.filter((_, i) => !found.has(i));
-}
-
 async function round(): Promise<{ acked: number; lost: number; oldestMs: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'lmcached-loss-'));
   const port = await freePort();
@@ -100,7 +43,7 @@ async function round(): Promise<{ acked: number; lost: number; oldestMs: number 
   if (LOAD_CONNECTIONS > 0) {
     void runLoad({ host: '127.0.0.1', port, connections: LOAD_CONNECTIONS, seconds: WRITE_MS / 1000 + 1, setRatio: 1, keyMaximum: 1_000_000, valueSize: 100, pipeline: 16, prefill: false }).catch(() => undefined);
   }
-  const writers = Array.from({ length: WRITERS }, (_, id) => writer(port, id, acked, stop));
+  const writers = Array.from({ length: WRITERS }, (_, id) => checkedWriter(port, `w${id}`, (key) => acked.set(key, performance.now()), stop));
   await new Promise((r) => setTimeout(r, WRITE_MS));
   const killedAt = performance.now();
   proc.kill('SIGKILL');
@@ -109,7 +52,7 @@ async function round(): Promise<{ acked: number; lost: number; oldestMs: number 
   await new Promise((r) => proc.once('exit', r));
   const again = await start(dir, port);
   const keys = [...acked.keys()];
-  const lost = await missing(port, keys);
+  const lost = await missingKeys(port, keys);
   again.kill('SIGKILL');
   await new Promise((r) => again.once('exit', r));
   rmSync(dir, { recursive: true, force: true });

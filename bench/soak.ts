@@ -10,12 +10,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Framer, PEER_LIMITS, responseStatus } from '../protocol/framer.js';
-import { OP } from '../protocol/opcodes.js';
-import { encodeRequest, storeExtras } from '../protocol/request-encoder.js';
+import { checkedWriter, missingKeys } from './checked-writes.js';
 import { runLoad } from './load.js';
 import { freePort } from './servers.js';
 
@@ -64,47 +61,6 @@ function consumer(port: number, slow: boolean): ChildProcess {
   return proc;
 }
 
-function checkedWriter(port: number, id: number, acked: string[], stop: { now: boolean }): Promise<void> {
-  return new Promise((done) => {
-    const s = net.connect(port, '127.0.0.1');
-    let i = 0;
-    const send = (): void => {
-      if (stop.now) return void s.end();
-      s.write(encodeRequest({ opcode: OP.SET, key: `soak-${id}-${i}`, extras: storeExtras(0, 0), value: `v${i}`, opaque: i }));
-    };
-    const framer = new Framer(
-      {
-        frame: (f) => {
-          if (responseStatus(f) === 0) acked.push(`soak-${id}-${f.opaque}`);
-          i++;
-          setTimeout(send, 5);
-          return true;
-        },
-        oversized: () => false,
-        fault: () => s.destroy(),
-      },
-      PEER_LIMITS,
-    );
-    s.on('connect', send);
-    s.on('data', (d: Buffer) => framer.push(d));
-    s.on('error', () => undefined);
-    s.on('close', () => done());
-  });
-}
-
-async function countPresent(port: number, keys: string[]): Promise<number> {
-  const s = net.connect(port, '127.0.0.1');
-  await new Promise((r) => s.once('connect', r));
-  let found = 0;
-  await new Promise<void>((done) => {
-    const framer = new Framer({ frame: (f) => (f.opcode === OP.NOOP ? done() : responseStatus(f) === 0 && found++, true), oversized: () => false, fault: () => done() }, PEER_LIMITS);
-    s.on('data', (d: Buffer) => framer.push(d));
-    s.write(Buffer.concat([...keys.map((key) => encodeRequest({ opcode: OP.GET, key })), encodeRequest({ opcode: OP.NOOP })]));
-  });
-  s.destroy();
-  return found;
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'lmcached-soak-'));
 const port = await freePort();
 let server = await startServer(dir, port);
@@ -123,7 +79,7 @@ const load: Promise<unknown> = memtier
 const consumers = [consumer(port, false), consumer(port, true)];
 const acked: string[] = [];
 const stop = { now: false };
-const writers = [0, 1].map((id) => checkedWriter(port, id, acked, stop));
+const writers = [0, 1].map((id) => checkedWriter(port, `soak-${id}`, (key) => acked.push(key), stop, 5));
 let kills = 0;
 const started = Date.now();
 for (let t = 30; t <= SECONDS; t += 30) {
@@ -143,7 +99,7 @@ for (const c of consumers) c.kill('SIGKILL');
 server.kill('SIGTERM');
 await new Promise((r) => server.once('exit', r));
 server = await startServer(dir, port);
-const present = await countPresent(port, acked);
+const present = acked.length - (await missingKeys(port, acked)).length;
 console.log(`\nconsumer SIGKILL-restarts: ${kills}; checked writes acknowledged: ${acked.length}, present after a clean restart: ${present}`);
 server.kill('SIGKILL');
 rmSync(dir, { recursive: true, force: true });

@@ -85,16 +85,25 @@ async function everyAckedKeyAfterRestart(t: Test, server: ServerHandle, acked: n
   t.same(lost, [], `all ${acked.length} acknowledged writes are there after SIGKILL and restart`);
 }
 
-t.test('--ack=persist: a write that cannot be persisted is never acknowledged; writes resume by themselves', async (t) => {
-  const fs = smallFilesystem(t, 8, 3);
-  if (fs === null) return;
-  const args = ['--ack', 'persist'];
+/** A server on a small filesystem, written to by `a` until the disk is full and writes are
+ * blocked; `b` is a second connection. Null where no tmpfs can be mounted. */
+async function filledUp(t: Test, args: string[], mb: number, fillerMb: number): Promise<{ filler: string; server: ServerHandle; a: RawClient; b: RawClient; w: ReturnType<typeof writer> } | null> {
+  const fs = smallFilesystem(t, mb, fillerMb);
+  if (fs === null) return null;
   const server = await startServer({ dataDir: join(fs.dir, 'data'), args });
   t.teardown(() => server.stop('SIGKILL'));
   const a = await clientFor(t, server.port);
   const b = await clientFor(t, server.port);
   const w = writer(a);
   await until(async () => (await stat(b, 'writes_blocked')) === '1', 'the disk to fill up');
+  return { filler: fs.filler, server, a, b, w };
+}
+
+t.test('--ack=persist: a write that cannot be persisted is never acknowledged; writes resume by themselves', async (t) => {
+  const args = ['--ack', 'persist'];
+  const full = await filledUp(t, args, 8, 3);
+  if (full === null) return;
+  const { server, b, w } = full;
   t.equal(w.refusedWith, null, 'the writer was not refused: its write is held');
   t.not(w.waiting, null, 'and not acknowledged while it cannot be persisted');
   const held = w.waiting as number;
@@ -113,7 +122,7 @@ t.test('--ack=persist: a write that cannot be persisted is never acknowledged; w
   t.match(server.log(), /flusher: commit of batch \d+ failed/);
 
   w.stop();
-  unlinkSync(fs.filler);
+  unlinkSync(full.filler);
   await w.done;
   t.ok(w.acked.includes(held), `the held write (k${held}) is acknowledged once it is on disk`);
   await until(async () => (await stat(b, 'writes_blocked')) === '0', 'writes to be accepted again');
@@ -125,15 +134,10 @@ t.test('--ack=persist: a write that cannot be persisted is never acknowledged; w
 
 t.test('--ack=memory: refused with ENOMEM (text: SERVER_ERROR), acknowledged writes stay readable and reach disk later', async (t) => {
   // More room freed than --ack=memory may hold uncommitted (8 MB), so the retry fits.
-  const fs = smallFilesystem(t, 24, 12);
-  if (fs === null) return;
   const args = ['--ack', 'memory'];
-  const server = await startServer({ dataDir: join(fs.dir, 'data'), args });
-  t.teardown(() => server.stop('SIGKILL'));
-  const a = await clientFor(t, server.port);
-  const b = await clientFor(t, server.port);
-  const w = writer(a);
-  await until(async () => (await stat(b, 'writes_blocked')) === '1', 'the disk to fill up');
+  const full = await filledUp(t, args, 24, 12);
+  if (full === null) return;
+  const { server, b, w } = full;
   t.ok(Number(await stat(b, 'unpersisted_bytes')) <= 8 * 1024 * 1024 + 2 * VALUE.length, 'no more than the bound was acknowledged before its commit');
   t.equal((await b.call({ opcode: Op.SET, key: 'other', extras: setExtras(0, 0), value: 'x' })).status, ENOMEM, 'a new write is refused with ENOMEM');
   const acked = [...w.acked];
@@ -154,7 +158,7 @@ t.test('--ack=memory: refused with ENOMEM (text: SERVER_ERROR), acknowledged wri
   t.equal(text, 'SERVER_ERROR out of memory storing object\r\n', 'the text protocol answers as memcached does');
 
   w.stop();
-  unlinkSync(fs.filler);
+  unlinkSync(full.filler);
   await w.done;
   await until(async () => (await stat(b, 'writes_blocked')) === '0', 'writes to be accepted again');
   await until(async () => (await stat(b, 'unpersisted_bytes')) === '0', 'the acknowledged writes to be committed');
