@@ -3,12 +3,15 @@
  * side by side with the ratio. Uses memtier_benchmark (--protocol=memcache_binary) from $MEMTIER
  * or PATH; else Debian's memcaslap -B; else lmcached's own load generator.
  *
- * Environment: BENCH_SECONDS (default 20), BENCH_CLIENTS (50), BENCH_KEYS (100000),
- * BENCH_PIPELINE (runs a pipelined pass too, default 16; 0 to skip), BENCH_ACK (memory),
- * BENCH_LMCACHED_ARGS (more lmcached flags, e.g. "--helper-nice 19"),
- * BENCH_ROUNDS (default 3): memcached and lmcached are measured alternately this many times and
- * the median ratio is reported, because on a shared 2-core VM one pair of runs can be off by a
- * third either way.
+ * Both servers stay up (prefilled once) and are measured in short alternating runs, and the
+ * median of the per-round ratios is reported: on a shared 2-core VM the machine's speed drifts
+ * by a third over tens of seconds, so only runs close together in time compare.
+ *
+ * Environment: BENCH_SECONDS per run (default 5), BENCH_ROUNDS (8), BENCH_CLIENTS (50),
+ * BENCH_KEYS (100000), BENCH_PIPELINE (runs a pipelined pass too, default 16; 0 to skip),
+ * BENCH_ACK (memory), BENCH_LMCACHED_ARGS (more lmcached flags, e.g. "--helper-nice 19"),
+ * BENCH_VERSUS (another build's build/lib/cli.js: it replaces memcached as the yardstick, to
+ * find a regression between two builds).
  */
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -22,12 +25,13 @@ interface Figures {
   p999Ms?: number;
 }
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 20);
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const clients = Number(process.env.BENCH_CLIENTS ?? 50);
 const keys = Number(process.env.BENCH_KEYS ?? 100_000);
 const pipeline = Number(process.env.BENCH_PIPELINE ?? 16);
 const ack = process.env.BENCH_ACK === 'persist' ? 'persist' : 'memory';
-const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 8));
+const versus = process.env.BENCH_VERSUS;
 
 function which(cmd: string): string | null {
   const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
@@ -95,43 +99,44 @@ function scenarios(): { tool: string; list: Scenario[] } {
   };
 }
 
-async function measure(start: () => Promise<RunningServer>, s: Scenario): Promise<{ server: string; figures: Figures; command: string }> {
+async function prepared(start: () => Promise<RunningServer>, s: Scenario): Promise<RunningServer> {
   const server = await start();
-  try {
-    await s.prefill?.(server.port);
-    const figures = await s.run(server.port);
-    return { server: server.name, figures, command: s.command(server.port) };
-  } finally {
-    await server.stop();
-  }
+  await s.prefill?.(server.port);
+  return server;
 }
 
 const fmt = (n: number | undefined, d = 3): string => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d));
 
 async function main(): Promise<void> {
   const { tool, list } = scenarios();
-  console.log(`# lmcached vs memcached — ${tool}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${new Date().toISOString()}`);
+  const startYardstick = (): Promise<RunningServer> => (versus === undefined ? startMemcached(1) : startLmcached(ack, versus));
+  console.log(`# lmcached vs ${versus ?? 'memcached'} — ${tool}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${new Date().toISOString()}`);
   for (const s of list) {
-    console.log(`\n## ${s.name}\n`);
+    console.log(`\n## ${s.name}, ${rounds} alternating rounds of ${seconds} s\n`);
     console.log('| round | server | ops/s | p50 ms | p99 ms | p99.9 ms | ratio |');
     console.log('|---:|---|---:|---:|---:|---:|---:|');
     const ratios: number[] = [];
-    let command = '';
-    for (let round = 1; round <= rounds; round++) {
-      const mc = await measure(() => startMemcached(1), s);
-      const lm = await measure(() => startLmcached(ack), s);
-      const ratio = lm.figures.opsPerSec / mc.figures.opsPerSec;
-      ratios.push(ratio);
-      command = lm.command;
-      for (const r of [mc, lm]) {
-        const shown = r === lm ? ratio.toFixed(2) : '';
-        console.log(`| ${round} | ${r.server} | ${Math.round(r.figures.opsPerSec)} | ${fmt(r.figures.p50Ms)} | ${fmt(r.figures.p99Ms)} | ${fmt(r.figures.p999Ms)} | ${shown} |`);
+    const yardstick = await prepared(startYardstick, s);
+    const lm = await prepared(() => startLmcached(ack), s);
+    try {
+      for (let round = 1; round <= rounds; round++) {
+        const y = await s.run(yardstick.port);
+        const l = await s.run(lm.port);
+        const ratio = l.opsPerSec / y.opsPerSec;
+        ratios.push(ratio);
+        for (const [server, f] of [[yardstick, y], [lm, l]] as const) {
+          const shown = server === lm ? ratio.toFixed(2) : '';
+          console.log(`| ${round} | ${server.name} | ${Math.round(f.opsPerSec)} | ${fmt(f.p50Ms)} | ${fmt(f.p99Ms)} | ${fmt(f.p999Ms)} | ${shown} |`);
+        }
       }
+    } finally {
+      await yardstick.stop();
+      await lm.stop();
     }
     const sorted = [...ratios].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)];
-    console.log(`\nratio lmcached / memcached: **${median.toFixed(2)}** (median of ${rounds}; each: ${ratios.map((r) => r.toFixed(2)).join(', ')})`);
-    console.log(`\ncommand: \`${command.replace(/-p \d+|:\d+ /, (m) => m.replace(/\d+/, 'PORT'))}\``);
+    console.log(`\nratio lmcached / ${versus === undefined ? 'memcached' : 'the other build'}: **${median.toFixed(2)}** (median of ${rounds}; each: ${ratios.map((r) => r.toFixed(2)).join(', ')})`);
+    console.log(`\ncommand: \`${s.command(lm.port).replace(/-p \d+|:\d+ /, (m) => m.replace(/\d+/, 'PORT'))}\``);
   }
 }
 

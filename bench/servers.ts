@@ -58,13 +58,14 @@ export async function startMemcached(threads = 1): Promise<RunningServer> {
   return { name: `memcached -t ${threads}`, port, stop: stopper(proc) };
 }
 
-export async function startLmcached(ack: 'memory' | 'persist' = 'memory'): Promise<RunningServer> {
+/** `cli`: another build's build/lib/cli.js, to compare two builds (BENCH_VERSUS). */
+export async function startLmcached(ack: 'memory' | 'persist' = 'memory', cli = resolve(import.meta.dirname, '../lib/cli.js')): Promise<RunningServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'lmcached-bench-'));
-  const cli = resolve(import.meta.dirname, '../lib/cli.js');
   // BENCH_LMCACHED_ARGS: more flags for lmcached, e.g. "--helper-nice 19".
   const extra = (process.env.BENCH_LMCACHED_ARGS ?? '').split(' ').filter((a) => a.length > 0);
   const proc = spawn(process.execPath, [cli, '-p', String(port), '--data-dir', dataDir, '--ack', ack, ...extra], { stdio: 'ignore' });
   await waitForPort(port, proc);
-  return { name: `lmcached --ack=${ack}${extra.length > 0 ? ` ${extra.join(' ')}` : ''}`, port, stop: stopper(proc, () => rmSync(dataDir, { recursive: true, force: true })) };
+  const build = cli === resolve(import.meta.dirname, '../lib/cli.js') ? '' : ` (${cli})`;
+  return { name: `lmcached${build} --ack=${ack}${extra.length > 0 ? ` ${extra.join(' ')}` : ''}`, port, stop: stopper(proc, () => rmSync(dataDir, { recursive: true, force: true })) };
 }
