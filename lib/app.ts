@@ -5,7 +5,10 @@
  */
 import type { AddressInfo } from 'node:net';
 import { Engine } from './engine/engine.js';
-import { Warmup, markCleanShutdown } from './engine/warmup.js';
+import { ACTIVE_ROLE, Warmup, markCleanShutdown } from './engine/warmup.js';
+import { VBucketState } from './engine/vbucket.js';
+import { Replicator } from './replication/replicator.js';
+import { hostname } from 'node:os';
 import { log } from './log.js';
 import { newServerContext } from './server/context.js';
 import { Server } from './server/server.js';
@@ -52,8 +55,12 @@ export async function startApp(settings: Settings): Promise<App> {
     flushIntervalMs: settings.flushIntervalMs,
     testHooks,
   });
-  const warmup = new Warmup(store, engine, testHooks);
+  const replicaOf = settings.replicaOf;
+  const role = replicaOf === null ? ACTIVE_ROLE : { freshState: VBucketState.Replica, demoteActive: settings.replicaForce };
+  const warmup = new Warmup(store, engine, testHooks, role);
   const ctx = newServerContext({ engine, warmup, settings, version: VERSION });
+  const replicator = replicaOf === null ? null : new Replicator(engine, { ...replicaOf, force: settings.replicaForce, name: `replication:${hostname()}:${process.pid}` });
+  ctx.replicator = replicator;
   const server = new Server(ctx, testHooks.streamReads);
   const address = await server.listen().catch((err: unknown) => {
     void store.close();
@@ -66,6 +73,8 @@ export async function startApp(settings: Settings): Promise<App> {
   const warmupDone = warmup.run().then(() => {
     purger.start();
     helpers.start();
+    logRoles(engine, replicator);
+    replicator?.start();
   }).catch((err: unknown) => {
     warmup.state = 'failed';
     // Data this build cannot read is the operator's to see in one line; anything else is a bug.
@@ -80,6 +89,7 @@ export async function startApp(settings: Settings): Promise<App> {
     stop(): Promise<void> {
       stopping ??= (async () => {
         server.quiesce();
+        replicator?.stop();
         helpers.stop();
         await purger.stop();
         // Commit everything first: --ack=persist replies are held until their commit.
@@ -100,6 +110,18 @@ export async function startApp(settings: Settings): Promise<App> {
       return stopping;
     },
   };
+}
+
+/** Roles live on disk: says which vBuckets are replicas and whether they have a source, and
+ * names active vBuckets that --replica-of leaves active (a promoted node restarted with a stale
+ * flag keeps its writes). */
+function logRoles(engine: Engine, replicator: Replicator | null): void {
+  const vbs = engine.vbuckets.all();
+  const replicas = vbs.filter((vb) => vb.state === VBucketState.Replica).length;
+  const actives = vbs.filter((vb) => vb.state === VBucketState.Active).length;
+  if (replicator !== null && actives > 0) log.warn(`replication: ${actives} vBuckets are active on disk and stay active (--replica-force makes them replicas of ${replicator.source})`);
+  if (replicator === null && replicas > 0) log.warn(`${replicas} replica vBuckets and no --replica-of: they are not fed`);
+  if (replicator !== null) log.info(`replication: ${replicas} replica vBuckets follow ${replicator.source}`);
 }
 
 /** Whether everything written so far committed within `ms`. */

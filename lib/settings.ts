@@ -28,6 +28,11 @@ export interface Settings {
   /** Seconds a client connection may stay idle before it is closed (0: never); memcached's
    * `-o idle_timeout`. */
   idleTimeout: number;
+  /** The active node whose vBuckets this node's replica vBuckets follow over DCP. */
+  replicaOf: { host: string; port: number } | null;
+  /** With replicaOf: demote active vBuckets found on disk to replicas, and let a replica wipe
+   * and resync a vBucket whose history the active does not share. */
+  replicaForce: boolean;
 }
 
 /** --ack=memory acks before the commit, so batching every 5 ms costs clients nothing, and under
@@ -56,6 +61,8 @@ export const DEFAULTS: Settings = {
   purgeInterval: 600,
   helperNice: -1,
   idleTimeout: 0,
+  replicaOf: null,
+  replicaForce: false,
 };
 
 export const HELP = `Usage: lmcached [options]
@@ -84,6 +91,12 @@ A memcached binary-protocol server whose data lives in LMDB.
       --helper-nice <0-19>     nice value of every thread but the one serving requests
                                (LMDB commits and syncs, GC helpers) (default: 0; higher
                                starves commits under load: more lost by a SIGKILL)
+      --replica-of <host:port> keep this node's vBuckets as replicas of the active node at
+                               host:port, fed over DCP (a fresh data directory starts
+                               with replica vBuckets; vBuckets stored as active stay active)
+      --replica-force          with --replica-of: also demote vBuckets stored as active,
+                               and let a vBucket whose history the active does not share
+                               be wiped and copied again (otherwise logged and left alone)
   -h, --help                   print this help and exit
   -V, --version                print the version and exit
 `;
@@ -184,6 +197,16 @@ export function parseArgs(argv: readonly string[]): { settings: Settings; action
       case '--vbuckets':
         s.vbuckets = parseInteger(value(), 'vbuckets', 1, 65536);
         break;
+      case '--replica-of': {
+        const v = value();
+        const m = /^(.+):(\d+)$/.exec(v);
+        if (!m) throw new UsageError(`--replica-of must be host:port: ${v}`);
+        s.replicaOf = { host: m[1].replace(/^\[(.*)\]$/, '$1'), port: parseInteger(m[2], 'replica-of port', 1, 65535) };
+        break;
+      }
+      case '--replica-force':
+        s.replicaForce = true;
+        break;
       case '-h':
       case '--help':
         action = 'help';
@@ -196,6 +219,7 @@ export function parseArgs(argv: readonly string[]): { settings: Settings; action
         throw new UsageError(`unknown option: ${argv[i]}`);
     }
   }
+  if (s.replicaForce && s.replicaOf === null) throw new UsageError('--replica-force needs --replica-of');
   if (s.flushIntervalMs < 0) s.flushIntervalMs = DEFAULT_FLUSH_INTERVAL[s.ack];
   if (s.helperNice < 0) s.helperNice = DEFAULT_HELPER_NICE[s.ack];
   return { settings: s, action };

@@ -26,14 +26,33 @@ export interface VbPosition {
   snapEnd: number;
 }
 
+/** Metadata of a mutation, deletion or expiration beyond its seqno and CAS. */
+export interface ReceivedMeta {
+  revSeqno: number;
+  datatype: number;
+}
+
 export interface ConsumerEvents {
-  mutation?(vb: number, seqno: number, key: Buffer, value: Buffer, flags: number, expiry: number, cas: number): void;
-  deletion?(vb: number, seqno: number, key: Buffer, cas: number): void;
-  expiration?(vb: number, seqno: number, key: Buffer, cas: number): void;
+  mutation?(vb: number, seqno: number, key: Buffer, value: Buffer, flags: number, expiry: number, cas: number, meta: ReceivedMeta): void;
+  deletion?(vb: number, seqno: number, key: Buffer, cas: number, meta: ReceivedMeta): void;
+  expiration?(vb: number, seqno: number, key: Buffer, cas: number, meta: ReceivedMeta): void;
   snapshot?(vb: number, start: number, end: number, flags: number): void;
-  /** The producer abandoned history above `seqno`: forget everything after it. */
-  rollback?(vb: number, seqno: number): void | Promise<void>;
+  /** The producer abandoned history above `seqno`: forget everything after it. May return the
+   * position to stream from instead (a full resync returns seqno 0). */
+  rollback?(vb: number, seqno: number): void | VbPosition | Promise<void | VbPosition>;
   streamEnd?(vb: number, flags: number): void;
+  /** The producer accepted a stream; called before any of its messages is delivered, with the
+   * producer's failover log (newest first). */
+  accepted?(vb: number, failoverLog: Array<{ uuid: bigint; seqno: number }>): void;
+  /** The connection is gone (not called by `close()`). */
+  closed?(reason: Error): void;
+}
+
+/** A failover log as the wire carries it, newest entry first. */
+export function decodeFailoverLog(body: Buffer): Array<{ uuid: bigint; seqno: number }> {
+  const out: Array<{ uuid: bigint; seqno: number }> = [];
+  for (let at = 0; at + 16 <= body.length; at += 16) out.push({ uuid: body.readBigUInt64BE(at), seqno: Number(body.readBigUInt64BE(at + 8)) });
+  return out;
 }
 
 export interface ConsumerOptions {
@@ -65,6 +84,11 @@ export class DcpConsumer {
   private opaque = 1;
   private unackedBytes = 0;
   private closedReason: Error | null = null;
+  private closedByUs = false;
+  /** Stream requests awaiting their answer: opaque → vBucket. */
+  private readonly streamRequests = new Map<number, number>();
+  /** Reused for every item received. */
+  private readonly meta: ReceivedMeta = { revSeqno: 0, datatype: 0 };
 
   private constructor(
     private readonly socket: net.Socket,
@@ -85,6 +109,7 @@ export class DcpConsumer {
       this.closedReason ??= new Error('connection closed');
       for (const w of this.waiting.values()) w({ status: -1, value: Buffer.alloc(0) });
       this.waiting.clear();
+      if (!this.closedByUs) this.events.closed?.(this.closedReason);
     });
   }
 
@@ -107,23 +132,28 @@ export class DcpConsumer {
   }
 
   /** Starts streaming `vb` from `from` (default: everything), rolling back as told. Resolves
-   * once the producer accepted the stream. */
-  async stream(vb: number, from?: VbPosition, end: bigint = END_SEQNO_INFINITE): Promise<void> {
+   * with the producer's failover log once it accepted the stream. */
+  async stream(vb: number, from?: VbPosition, end: bigint = END_SEQNO_INFINITE): Promise<Array<{ uuid: bigint; seqno: number }>> {
     let pos: VbPosition = from ?? { vbuuid: 0n, seqno: 0, snapStart: 0, snapEnd: 0 };
     for (let attempt = 0; attempt < 10; attempt++) {
       this.positions.set(vb, pos);
       const extras = encodeStreamRequest({ flags: 0, start: BigInt(pos.seqno), end, vbuuid: pos.vbuuid, snapStart: BigInt(pos.snapStart), snapEnd: BigInt(pos.snapEnd) });
-      const r = await this.request(OP.DCP_STREAM_REQ, { extras, vbucket: vb });
+      const r = await this.request(OP.DCP_STREAM_REQ, { extras, vbucket: vb }, vb);
       if (r.status === STATUS_CODE.SUCCESS) {
         if (r.value.length >= 16) pos.vbuuid = r.value.readBigUInt64BE(0);
-        return;
+        return decodeFailoverLog(r.value);
       }
-      if (r.status !== STATUS_CODE.ROLLBACK) throw new DcpError(`stream request vb ${vb}: ${statusName(r.status)}`, r.status);
+      if (r.status !== STATUS_CODE.ROLLBACK) throw new DcpError(`stream request vb ${vb}: ${r.status < 0 ? 'connection closed' : statusName(r.status)}`, r.status);
       const to = Number(r.value.readBigUInt64BE(0));
-      await this.events.rollback?.(vb, to);
-      pos = { vbuuid: to === 0 ? 0n : pos.vbuuid, seqno: to, snapStart: to, snapEnd: to };
+      const chosen = await this.events.rollback?.(vb, to);
+      pos = chosen ?? { vbuuid: to === 0 ? 0n : pos.vbuuid, seqno: to, snapStart: to, snapEnd: to };
     }
     throw new Error(`stream request vb ${vb}: too many rollbacks`);
+  }
+
+  /** The producer's failover log of `vb` (DCP_GET_FAILOVER_LOG). */
+  async failoverLog(vb: number): Promise<Array<{ uuid: bigint; seqno: number }>> {
+    return decodeFailoverLog((await this.expect(OP.DCP_GET_FAILOVER_LOG, { vbucket: vb })).value);
   }
 
   async closeStream(vb: number): Promise<void> {
@@ -131,6 +161,7 @@ export class DcpConsumer {
   }
 
   close(): void {
+    this.closedByUs = true;
     this.socket.destroy();
   }
 
@@ -140,9 +171,10 @@ export class DcpConsumer {
     return r;
   }
 
-  private request(opcode: number, fields: { key?: string; value?: string; extras?: Buffer; vbucket?: number }): Promise<Reply> {
+  private request(opcode: number, fields: { key?: string; value?: string; extras?: Buffer; vbucket?: number }, streamVb = -1): Promise<Reply> {
     if (this.closedReason) return Promise.reject(this.closedReason);
     const opaque = this.opaque++;
+    if (streamVb >= 0) this.streamRequests.set(opaque, streamVb);
     return new Promise((resolve) => {
       this.waiting.set(opaque, resolve);
       this.socket.write(encodeRequest({ opcode, opaque, ...fields }));
@@ -153,7 +185,12 @@ export class DcpConsumer {
     if (f.magic === MAGIC_RESPONSE) {
       const w = this.waiting.get(f.opaque);
       this.waiting.delete(f.opaque);
-      w?.({ status: responseStatus(f), value: Buffer.from(f.buf.subarray(f.valueOffset, f.valueOffset + f.valueLength)) });
+      const value = Buffer.from(f.buf.subarray(f.valueOffset, f.valueOffset + f.valueLength));
+      const streamVb = this.streamRequests.get(f.opaque);
+      this.streamRequests.delete(f.opaque);
+      // Synchronously: the stream's first messages may follow in this very chunk.
+      if (streamVb !== undefined && responseStatus(f) === STATUS_CODE.SUCCESS) this.events.accepted?.(streamVb, decodeFailoverLog(value));
+      w?.({ status: responseStatus(f), value });
       return;
     }
     const vb = f.vbucket;
@@ -176,15 +213,19 @@ export class DcpConsumer {
       case OP.DCP_MUTATION: {
         const m = decodeItemMeta(extras, true);
         if (pos) pos.seqno = m.seqno;
-        this.events.mutation?.(vb, m.seqno, key(), Buffer.from(f.buf.subarray(f.valueOffset, f.valueOffset + f.valueLength)), m.flags, m.expiry, f.cas);
+        this.meta.revSeqno = m.revSeqno;
+        this.meta.datatype = f.datatype;
+        this.events.mutation?.(vb, m.seqno, key(), Buffer.from(f.buf.subarray(f.valueOffset, f.valueOffset + f.valueLength)), m.flags, m.expiry, f.cas, this.meta);
         break;
       }
       case OP.DCP_DELETION:
       case OP.DCP_EXPIRATION: {
         const m = decodeItemMeta(extras, false);
         if (pos) pos.seqno = m.seqno;
-        if (f.opcode === OP.DCP_DELETION) this.events.deletion?.(vb, m.seqno, key(), f.cas);
-        else this.events.expiration?.(vb, m.seqno, key(), f.cas);
+        this.meta.revSeqno = m.revSeqno;
+        this.meta.datatype = f.datatype;
+        if (f.opcode === OP.DCP_DELETION) this.events.deletion?.(vb, m.seqno, key(), f.cas, this.meta);
+        else this.events.expiration?.(vb, m.seqno, key(), f.cas, this.meta);
         break;
       }
       case OP.DCP_STREAM_END:

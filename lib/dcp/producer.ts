@@ -49,6 +49,8 @@ class Stream {
   queue: PendingWrite[] = [];
   /** Backfill position inside the current disk snapshot. */
   backfillEnd = 0;
+  /** The vBucket's state when the stream began; any change ends the stream (STATE_CHANGED). */
+  readonly state: VBucketState;
   readonly listener = (w: PendingWrite): void => this.enqueue(w);
 
   constructor(
@@ -59,6 +61,7 @@ class Stream {
     private readonly producer: DcpProducer,
   ) {
     this.lastSent = start;
+    this.state = vb.state;
   }
 
   private enqueue(w: PendingWrite): void {
@@ -220,7 +223,7 @@ export class DcpProducer {
 
   /** One unit of work for a stream; returns the bytes written. */
   private step(s: Stream): number {
-    if (s.vb.deleted || s.vb.state !== VBucketState.Active) {
+    if (s.vb.deleted || s.vb.state !== s.state) {
       this.finish(s, STREAM_END_FLAG.STATE_CHANGED);
       return HEADER_LENGTH;
     }

@@ -18,6 +18,7 @@ import { EngineStats } from './stats.js';
 import { FlushBarrier } from './flush-barrier.js';
 import type { CommitWatch } from './flusher.js';
 import { VBucketState, type VBucket } from './vbucket.js';
+import { ReplicaVBuckets } from './replica-vbuckets.js';
 
 export interface EngineOptions {
   vbuckets: number;
@@ -34,6 +35,8 @@ const META_MAX_CAS = 'maxCas';
 export class Engine {
   readonly stats = new EngineStats();
   readonly vbuckets: KVBucket;
+  /** Replica vBuckets: the active's stream applied, GET_REPLICA, rollback. */
+  readonly replicas: ReplicaVBuckets;
   private readonly cas: CasGenerator;
   private readonly storage: ItemStorage;
   private readonly flushBarrier: FlushBarrier;
@@ -50,11 +53,12 @@ export class Engine {
       cacheBytes: options.cacheBytes,
       pacing: { intervalMs: options.flushIntervalMs, holdMs: hooks.flushHoldMs },
       meta: () => new Map([[META_MAX_CAS, this.cas.current]]),
-      vbstate: (vb, high) => ({ ...vb.toRecord(this.cas.current), highSeqno: high, snapStart: vb.persistedHighSeqno + 1, snapEnd: high }),
+      vbstate: (vb, high) => ({ ...vb.toRecord(this.cas.current), highSeqno: high, ...vb.snapshotRange(high) }),
       warmupExpiriesPersisted: (total) => hooks.warmupExpiriesPersisted(total),
     });
     this.vbuckets = new KVBucket(store, this.storage, this.stats, options.vbuckets, () => this.cas.current);
     this.flushBarrier = new FlushBarrier(store, this.storage, this.cas, () => this.forgetAllItems());
+    this.replicas = new ReplicaVBuckets(store, this.storage, this.vbuckets, this.cas, this.stats, this.flushBarrier);
   }
 
   // ---- reads ----

@@ -202,11 +202,7 @@ export class ItemStorage {
       if (w.record !== null) this.cache.settle(w.keyString, w.record, w.seqno, recordState(w.record) === ItemState.Live);
       else this.cache.purged(w.keyString, w.seqno, recordSeqno);
     }
-    for (const [vb, high] of highs) {
-      vb.snapStart = vb.persistedHighSeqno + 1;
-      vb.snapEnd = high;
-      vb.persistedHighSeqno = high;
-    }
+    for (const [vb, high] of highs) vb.persisted(high);
     if (expiries > 0) {
       this.warmupExpiries += expiries;
       this.options.warmupExpiriesPersisted(this.warmupExpiries);

@@ -67,6 +67,14 @@ export class KVBucket {
     return this.reads ? this.activeOrNot(vbid) : Outcome.TempFail;
   }
 
+  /** The vBucket a DCP stream may follow: active or replica (a replica's stream carries what
+   * it received), or the outcome to answer. */
+  streamable(vbid: number): VBucket | Outcome {
+    if (!this.traffic) return Outcome.TempFail;
+    const vb = this.map[vbid];
+    return vb !== undefined && (vb.state === VBucketState.Active || vb.state === VBucketState.Replica) ? vb : Outcome.NotMyVBucket;
+  }
+
   private activeOrNot(vbid: number): VBucket | Outcome {
     const vb = this.map[vbid];
     return vb !== undefined && vb.state === VBucketState.Active ? vb : Outcome.NotMyVBucket;
@@ -88,8 +96,11 @@ export class KVBucket {
     for (const vb of vbs) vb.failoversOnDisk = vb.failovers.copy();
   }
 
-  /** SET_VBUCKET: a vBucket made active from another state starts a new branch of history,
-   * persisted before the reply so no seqno is ever issued under an entry not on disk. */
+  /** SET_VBUCKET. A vBucket made active from another state starts a new branch of history; the
+   * new state and entry are on disk before the vBucket takes its first write, so no seqno is
+   * ever issued under an entry not on disk. A replica stops taking its stream first and
+   * settles what it received; its entry goes at the persisted snapshot's end when that
+   * snapshot is whole, else at its start (kv_engine's rule). */
   async setState(vbid: number, state: VBucketState): Promise<Outcome> {
     if (vbid >= this.map.length) return Outcome.NotMyVBucket;
     let vb = this.map[vbid];
@@ -97,13 +108,27 @@ export class KVBucket {
       vb = new VBucket(vbid);
       vb.state = state;
       this.map[vbid] = vb;
-    } else if (vb.state !== state) {
-      if (state === VBucketState.Active) vb.failovers.createEntry(vb.highSeqno);
-      vb.state = state;
-    } else {
+      await this.persistStates(undefined, [vb]);
       return Outcome.Success;
     }
-    await this.persistStates(undefined, [vb]);
+    if (vb.state === state) return Outcome.Success;
+    const table = vb.failovers.copy();
+    if (state === VBucketState.Active) {
+      if (vb.state === VBucketState.Replica || vb.state === VBucketState.Pending) {
+        vb.acceptsReplication = false;
+        await this.storage.settle();
+        table.createEntry(vb.persistedHighSeqno >= vb.snapEnd ? vb.persistedHighSeqno : vb.snapStart);
+      } else {
+        table.createEntry(vb.highSeqno);
+      }
+    }
+    const record = { ...vb.toRecord(this.maxCas(), table), state };
+    await this.store.persistVBStatesNow(new Map([[vb.id, record]]));
+    vb.failovers = table;
+    vb.failoversOnDisk = table.copy();
+    vb.state = state;
+    vb.acceptsReplication = true;
+    vb.markers.length = 0;
     return Outcome.Success;
   }
 

@@ -55,6 +55,15 @@ export class VBucket {
   numBytes = 0;
   /** Set once DEL_VBUCKET removed it: its queued writes must not reach disk. */
   deleted = false;
+  /** A replica: the snapshot (DCP marker) its latest received item belongs to; what a stream
+   * request resumes from. */
+  receivedSnapStart = 0;
+  receivedSnapEnd = 0;
+  /** A replica: markers received whose end is not yet persisted, oldest first; the persisted
+   * snapshot range is the marker holding the persisted high seqno. */
+  readonly markers: Array<{ start: number; end: number }> = [];
+  /** False while a promotion is under way: replicated items are refused from then on. */
+  acceptsReplication = true;
   failovers: FailoverTable;
   /** The failover table as last persisted on purpose (persistVBState). The flusher writes this
    * one, so a table change reaches disk only through an explicit, synchronous persist. */
@@ -69,6 +78,31 @@ export class VBucket {
   ) {
     this.failovers = failovers;
     this.failoversOnDisk = failovers.copy();
+  }
+
+  /** The snapshot range to persist with `high` as the high seqno: for a replica the marker that
+   * holds it, for an active vBucket the seqnos since the last commit. */
+  snapshotAt(high: number): { start: number; end: number } {
+    for (let i = this.markers.length - 1; i >= 0; i--) {
+      const m = this.markers[i];
+      if (m.start <= high) return { start: m.start, end: Math.max(m.end, high) };
+    }
+    return { start: Math.min(this.persistedHighSeqno + 1, high), end: high };
+  }
+
+  /** `snapshotAt` in the stored record's names. */
+  snapshotRange(high: number): { snapStart: number; snapEnd: number } {
+    const s = this.snapshotAt(high);
+    return { snapStart: s.start, snapEnd: s.end };
+  }
+
+  /** `high` is persisted: markers that ended at or before it are history. */
+  persisted(high: number): void {
+    const snap = this.snapshotAt(high);
+    this.snapStart = snap.start;
+    this.snapEnd = snap.end;
+    this.persistedHighSeqno = high;
+    while (this.markers.length > 1 && this.markers[0].end < high && this.markers[1].start <= high) this.markers.shift();
   }
 
   nextSeqno(): number {
@@ -103,6 +137,8 @@ export class VBucket {
     vb.purgeSeqno = r.purgeSeqno;
     vb.snapStart = r.snapStart;
     vb.snapEnd = r.snapEnd;
+    vb.receivedSnapStart = r.snapStart;
+    vb.receivedSnapEnd = r.snapEnd;
     return vb;
   }
 }

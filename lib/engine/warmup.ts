@@ -36,7 +36,17 @@ export interface WarmupContext {
   persistFailures: number;
   /** Items scanned between progress log lines. */
   progressEvery: number;
+  role: WarmupRole;
 }
+
+/** What this node is: the state of the vBuckets of a fresh data directory, and whether active
+ * vBuckets found on disk become replicas (an explicit operator choice, --replica-force). */
+export interface WarmupRole {
+  freshState: VBucketState;
+  demoteActive: boolean;
+}
+
+export const ACTIVE_ROLE: WarmupRole = { freshState: VBucketState.Active, demoteActive: false };
 
 export interface WarmupStep {
   name: string;
@@ -66,15 +76,25 @@ const createVBuckets: WarmupStep = {
     const states = ctx.store.getVBStates();
     const engine = ctx.engine;
     let created = 0;
+    let demoted = 0;
     for (let vbid = 0; vbid < engine.vbuckets.count; vbid++) {
       const rec = states.get(vbid);
       if (rec === undefined) {
         // Only a fresh data directory creates vBuckets; a deleted one stays deleted.
-        if (ctx.fresh) engine.vbuckets.install(new VBucket(vbid, FailoverTable.fresh()));
+        if (ctx.fresh) {
+          const vb = new VBucket(vbid, FailoverTable.fresh());
+          vb.state = ctx.role.freshState;
+          engine.vbuckets.install(vb);
+        }
         continue;
       }
       const vb = VBucket.fromRecord(vbid, rec);
       engine.observeCas(rec.maxCas);
+      if (vb.state === VBucketState.Active && ctx.role.demoteActive) {
+        // Its history is reconciled with the active's by the stream's rollback rules.
+        vb.state = VBucketState.Replica;
+        demoted++;
+      }
       if (ctx.unclean && vb.state === VBucketState.Active) {
         // Seqnos above what was persisted may have been seen by others and are now lost:
         // start a new branch at the last seqno that is certainly on disk.
@@ -85,6 +105,7 @@ const createVBuckets: WarmupStep = {
       engine.vbuckets.install(vb);
     }
     if (ctx.unclean) log.warn(`warmup: unclean shutdown detected; ${created} new failover entries`);
+    if (demoted > 0) log.warn(`warmup: ${demoted} active vBuckets made replicas (--replica-force)`);
   },
 };
 
@@ -193,9 +214,10 @@ export class Warmup {
     store: Store,
     engine: Engine,
     private readonly hooks: TestHooks = NO_TEST_HOOKS,
+    role: WarmupRole = ACTIVE_ROLE,
   ) {
     this.steps = hooks.warmupOrder(WARMUP_STEPS);
-    this.ctx = { store, engine, fresh: false, unclean: false, itemsScanned: 0, itemsExpired: 0, persistFailures: 0, progressEvery: 100_000 };
+    this.ctx = { store, engine, fresh: false, unclean: false, itemsScanned: 0, itemsExpired: 0, persistFailures: 0, progressEvery: 100_000, role };
   }
 
   async run(): Promise<void> {

@@ -6,6 +6,7 @@ import type { Engine } from '../engine/engine.js';
 import type { Warmup } from '../engine/warmup.js';
 import type { DcpProducer } from '../dcp/producer.js';
 import type { Settings } from '../settings.js';
+import type { Replicator } from '../replication/replicator.js';
 
 export interface ServerCounters {
   curr_connections: number;
@@ -21,6 +22,8 @@ export interface ServerContext {
   /** Open DCP producers, for `stats dcp`. */
   producers: Set<DcpProducer>;
   settings: Settings;
+  /** The link to the active node (--replica-of), for `stats replication`. */
+  replicator: Replicator | null;
   counters: ServerCounters;
   startedAt: number;
   version: string;
@@ -32,6 +35,7 @@ export function newServerContext(parts: Pick<ServerContext, 'engine' | 'warmup' 
   return {
     ...parts,
     producers: new Set(),
+    replicator: null,
     counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0 },
     startedAt: Date.now(),
     verbosity: parts.settings.verbosity,

@@ -24,7 +24,7 @@ export const HANDLERS: Handler[] = (() => {
   const table: Handler[] = new Array<Handler>(256);
   const set = (ops: number[], h: Handler): void => ops.forEach((op) => (table[op] = h));
   set([OP.SET, OP.ADD, OP.REPLACE], handleUpdate);
-  set([OP.GET, OP.GETK, OP.TOUCH, OP.GAT, OP.GATK], handleGetOrTouch);
+  set([OP.GET, OP.GETK, OP.TOUCH, OP.GAT, OP.GATK, OP.GET_REPLICA], handleGetOrTouch);
   set([OP.APPEND, OP.PREPEND], handleConcat);
   set([OP.INCREMENT, OP.DECREMENT], handleArith);
   set([OP.DELETE], handleDelete);

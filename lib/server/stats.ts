@@ -4,7 +4,7 @@
  * and `stats reset`. Each group is a list of name/value pairs; the protocols encode them.
  */
 import type { ServerContext } from './context.js';
-import { VBUCKET_STATE_NAMES, type VBucket } from '../engine/vbucket.js';
+import { VBUCKET_STATE_NAMES, VBucketState, type VBucket } from '../engine/vbucket.js';
 
 export type StatPairs = Array<readonly [string, string | number]>;
 
@@ -19,6 +19,7 @@ const GROUPS: Record<string, (ctx: ServerContext, arg: string | undefined) => St
   warmup: warmupStats,
   dcp: dcpStats,
   detail: detailStats,
+  replication: replicationStats,
 };
 
 /** The pairs of a `stats` request's key ("group" or "group arg"), or null for an unknown
@@ -131,6 +132,41 @@ function itemStats(ctx: ServerContext): StatPairs {
     ['items:1:outofmemory', 0],
     ['items:1:reclaimed', s.reclaimed],
   ];
+}
+
+/** A replica node's link to its active and each replica vBucket's progress (a node without
+ * --replica-of reports its role and nothing else). */
+function replicationStats(ctx: ServerContext, arg: string | undefined): StatPairs | null {
+  const vbs = selectVBuckets(ctx, arg);
+  if (vbs === null) return null;
+  const r = ctx.replicator;
+  const out: Array<readonly [string, string | number]> = [
+    ['replication_source', r === null ? '' : r.source],
+    ['replication_state', r === null ? 'none' : r.state],
+    ['replication_reconnects', r?.reconnects ?? 0],
+  ];
+  let rollbacks = 0;
+  const now = Date.now();
+  for (const vb of vbs) {
+    const l = r?.vbs.get(vb.id);
+    if (l !== undefined) rollbacks += l.rollbacks;
+    if (vb.state !== VBucketState.Replica && l === undefined) continue;
+    const p = `vb_${vb.id}`;
+    out.push(
+      [`${p}:state`, VBUCKET_STATE_NAMES[vb.state]],
+      [`${p}:streaming`, l?.streaming === true ? 1 : 0],
+      [`${p}:last_received_seqno`, l?.lastReceivedSeqno ?? 0],
+      [`${p}:high_seqno`, vb.highSeqno],
+      [`${p}:persisted_seqno`, vb.persistedHighSeqno],
+      [`${p}:lag_items`, Math.max(0, (l?.activeSnapEnd ?? 0) - vb.highSeqno)],
+      [`${p}:last_item_age_ms`, l === undefined || l.lastItemAt === 0 ? -1 : now - l.lastItemAt],
+      [`${p}:rollbacks`, l?.rollbacks ?? 0],
+      [`${p}:resyncs`, l?.resyncs ?? 0],
+      [`${p}:conflict`, l?.conflict === true ? 1 : 0],
+    );
+  }
+  out.splice(3, 0, ['replication_rollbacks', rollbacks]);
+  return out;
 }
 
 /** The vBuckets a group reports: all, or the one named by the argument (null if invalid). */

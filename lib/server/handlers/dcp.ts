@@ -9,6 +9,7 @@ import { STATUS_CODE } from '../../../protocol/status.js';
 import { rollbackSeqno } from '../../dcp/rollback.js';
 import type { HandlerContext } from '../handler-context.js';
 import { handleGetFailoverLog } from './vbucket.js';
+import { statusOf } from '../outcome-status.js';
 
 const MAX_SEQNO = Number.MAX_SAFE_INTEGER;
 
@@ -36,8 +37,8 @@ export function handleDcpControl(h: HandlerContext, f: Frame): void {
 export function handleDcpStreamReq(h: HandlerContext, f: Frame): void {
   const producer = h.producer;
   if (producer === null) return h.fail(f, STATUS_CODE.EINVAL, 'DCP_OPEN first');
-  const vb = h.engine.vbuckets.active(f.vbucket);
-  if (typeof vb === 'number') return h.fail(f, STATUS_CODE.NOT_MY_VBUCKET);
+  const vb = h.engine.vbuckets.streamable(f.vbucket);
+  if (typeof vb === 'number') return h.fail(f, statusOf(vb, f.opcode));
   if (producer.streams.has(vb.id)) return h.fail(f, STATUS_CODE.KEY_EEXISTS, 'a stream for this vbucket exists');
   const r = decodeStreamRequest(f.buf, f.extrasOffset);
   const start = toSeqno(r.start);

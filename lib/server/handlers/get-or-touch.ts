@@ -1,5 +1,6 @@
 /**
- * GET, GETK, TOUCH, GAT, GATK and the quiet twins (memcached process_bin_get_or_touch).
+ * GET, GETK, TOUCH, GAT, GATK and the quiet twins (memcached process_bin_get_or_touch), and
+ * kv_engine's GET_REPLICA (a GET answered from a replica vBucket).
  * Hits always answer; quiet misses stay silent; TOUCH answers flags but no value.
  */
 import { EXTRAS_LENGTH, u32Extra } from '../../../protocol/extras.js';
@@ -15,7 +16,7 @@ export function handleGetOrTouch(h: HandlerContext, f: Frame, quiet: boolean): v
   const v = h.view;
   const touch = op === OP.TOUCH || op === OP.GAT || op === OP.GATQ || op === OP.GATK || op === OP.GATKQ;
   const withKey = op === OP.GETK || op === OP.GETKQ || op === OP.GATK || op === OP.GATKQ;
-  const outcome = touch ? h.engine.touch(h.keyOf(f), u32Extra(f.buf, f.extrasOffset), v, h.result) : h.engine.get(h.keyOf(f), v);
+  const outcome = touch ? h.engine.touch(h.keyOf(f), u32Extra(f.buf, f.extrasOffset), v, h.result) : op === OP.GET_REPLICA ? h.engine.replicas.get(h.keyOf(f), v) : h.engine.get(h.keyOf(f), v);
   if (outcome === Outcome.NotFound) {
     if (quiet) return;
     if (withKey) {

@@ -1,0 +1,171 @@
+/**
+ * The engine side of replica vBuckets: items arrive from the active's DCP stream with the
+ * active's seqno, CAS, flags, expiry and datatype and are applied through the same resident
+ * table and flusher as client writes (one LMDB transaction per batch, vBucket state included).
+ * A replica issues no seqno of its own: it never expires, and GET_REPLICA only hides an
+ * expired item. Rollback and the adoption of the active's failover log live here too.
+ */
+import { ItemState, RECORD_HEADER_LENGTH, encodeRecord, recordCas, recordDatatype, recordExpiry, recordFlags, recordState, recordValueLength } from '../store/record.js';
+import type { Store } from '../store/store.js';
+import type { CasGenerator } from './cas.js';
+import { isExpired, nowSeconds } from './expiry.js';
+import { FailoverTable, type FailoverEntry } from './failover-table.js';
+import type { FlushBarrier } from './flush-barrier.js';
+import type { DiskProbe, ItemStorage } from './item-storage.js';
+import type { KVBucket } from './kv-bucket.js';
+import { Outcome } from './outcome.js';
+import type { ItemView, KeyRef } from './requests.js';
+import type { EngineStats } from './stats.js';
+import { VBucket, VBucketState } from './vbucket.js';
+
+/** One item as the active's stream carries it. */
+export interface ReplicatedItem {
+  vbid: number;
+  state: ItemState;
+  seqno: number;
+  cas: number;
+  flags: number;
+  expiry: number;
+  datatype: number;
+  key: Buffer;
+  /** Null for a deletion or expiration. */
+  value: Buffer | null;
+}
+
+/** Where a replica resumes its stream: its vbuuid, high seqno and snapshot. */
+export interface ReplicaPosition {
+  vbuuid: bigint;
+  seqno: number;
+  snapStart: number;
+  snapEnd: number;
+}
+
+export class ReplicaVBuckets {
+  private readonly probe: DiskProbe = { diskSeqno: -1 };
+
+  constructor(
+    private readonly store: Store,
+    private readonly storage: ItemStorage,
+    private readonly vbuckets: KVBucket,
+    private readonly cas: CasGenerator,
+    private readonly stats: EngineStats,
+    private readonly flushBarrier: FlushBarrier,
+  ) {}
+
+  /** The replica vBucket that may take replicated items, or the outcome to answer. */
+  private target(vbid: number): VBucket | Outcome {
+    if (!this.vbuckets.trafficEnabled) return Outcome.TempFail;
+    const vb = this.vbuckets.get(vbid);
+    if (vb === undefined || vb.state !== VBucketState.Replica || !vb.acceptsReplication) return Outcome.NotMyVBucket;
+    return vb;
+  }
+
+  /** Every replica vBucket, by id. */
+  list(): VBucket[] {
+    return this.vbuckets.all().filter((vb) => vb.state === VBucketState.Replica);
+  }
+
+  /** The position a stream request for `vbid` resumes from (what is applied, in memory). */
+  position(vb: VBucket): ReplicaPosition {
+    return { vbuuid: vb.uuid, seqno: vb.highSeqno, snapStart: vb.receivedSnapStart, snapEnd: vb.receivedSnapEnd };
+  }
+
+  /** A DCP snapshot marker: the items that follow belong to [start, end]. */
+  snapshot(vbid: number, start: number, end: number): Outcome {
+    const vb = this.target(vbid);
+    if (typeof vb === 'number') return vb;
+    vb.receivedSnapStart = start;
+    vb.receivedSnapEnd = end;
+    vb.markers.push({ start, end });
+    return Outcome.Success;
+  }
+
+  /** Applies one mutation, deletion or expiration with the active's metadata. A seqno at or
+   * below what the vBucket holds is a repeat and is skipped. */
+  apply(item: ReplicatedItem): Outcome {
+    const vb = this.target(item.vbid);
+    if (typeof vb === 'number') return vb;
+    if (item.seqno <= vb.highSeqno) return Outcome.Success;
+    const key: KeyRef = { vbid: vb.id, buf: item.key, offset: 0, length: item.key.length };
+    const old = this.storage.lookup(key, this.probe);
+    const oldLive = old !== undefined && recordState(old) === ItemState.Live && !this.flushBarrier.hides(old) ? old : null;
+    const oldLength = oldLive === null ? 0 : recordValueLength(oldLive);
+    const live = item.state === ItemState.Live;
+    // A tombstone's expiry field holds its deletion time, which the purger ages it by.
+    const fields = { state: item.state, datatype: live ? item.datatype : 0, flags: live ? item.flags : 0, expiry: live ? item.expiry : nowSeconds(), cas: item.cas, seqno: item.seqno };
+    const value = live ? item.value : null;
+    const rec = encodeRecord(fields, value, 0, value === null ? 0 : value.length);
+    const newLength = live ? recordValueLength(rec) : 0;
+    const itemsDelta = (live ? 1 : 0) - (oldLive === null ? 0 : 1);
+    this.stats.curr_items += itemsDelta;
+    vb.numItems += itemsDelta;
+    this.stats.bytes += newLength - oldLength;
+    vb.numBytes += newLength - oldLength;
+    vb.highSeqno = item.seqno;
+    // A promoted replica must never issue a CAS at or below one it replicated.
+    this.cas.observe(item.cas);
+    this.storage.write(vb, key, rec, item.seqno, this.probe.diskSeqno, false);
+    return Outcome.Success;
+  }
+
+  /** GET_REPLICA: the item in a replica vBucket; an expired one is hidden, never deleted (only
+   * the active issues expirations). */
+  get(key: KeyRef, view: ItemView): Outcome {
+    if (!this.vbuckets.trafficEnabled) return Outcome.TempFail;
+    const vb = this.vbuckets.get(key.vbid);
+    if (vb === undefined || vb.state !== VBucketState.Replica) return Outcome.NotMyVBucket;
+    const rec = this.storage.lookup(key, this.probe);
+    if (rec === undefined || recordState(rec) !== ItemState.Live || this.flushBarrier.hides(rec)) return Outcome.NotFound;
+    const expiry = recordExpiry(rec);
+    if (expiry !== 0 && isExpired(expiry, nowSeconds())) return Outcome.NotFound;
+    // A view from LMDB is valid only until the next store call: the reply gets a copy.
+    const stable = this.probe.diskSeqno >= 0 ? Buffer.from(rec) : rec;
+    view.cas = recordCas(stable);
+    view.flags = recordFlags(stable);
+    view.datatype = recordDatatype(stable);
+    view.value = stable;
+    view.valueOffset = RECORD_HEADER_LENGTH;
+    view.valueLength = stable.length - RECORD_HEADER_LENGTH;
+    return Outcome.Success;
+  }
+
+  /** Takes the active's failover log as the vBucket's own (kv_engine does on stream accept)
+   * and persists it before returning. */
+  async adoptFailoverLog(vb: VBucket, entries: readonly FailoverEntry[]): Promise<void> {
+    const table = new FailoverTable([...entries]);
+    if (table.size === 0) return;
+    vb.failovers = table;
+    await this.vbuckets.persistStates(undefined, [vb]);
+  }
+
+  /** ROLLBACK to `to`: when nothing the vBucket holds (committed or pending) is newer than `to`,
+   * only its position moves back; otherwise it is emptied for a full resync, since LMDB keeps
+   * one version per key and the older ones are gone. Returns where to stream from. */
+  async rollback(vb: VBucket, to: number): Promise<{ position: ReplicaPosition; resync: boolean }> {
+    await this.storage.settle();
+    const current = this.vbuckets.get(vb.id);
+    if (current !== vb) throw new Error(`vBucket ${vb.id} changed during rollback`);
+    if (to > 0 && vb.purgeSeqno <= to && !this.holdsAbove(vb, to)) {
+      vb.highSeqno = to;
+      vb.persistedHighSeqno = to;
+      vb.snapStart = vb.snapEnd = vb.receivedSnapStart = vb.receivedSnapEnd = to;
+      vb.markers.length = 0;
+      await this.vbuckets.persistStates(undefined, [vb]);
+      return { position: this.position(vb), resync: false };
+    }
+    const { done } = this.vbuckets.remove(vb.id);
+    await done;
+    const fresh = new VBucket(vb.id, FailoverTable.fresh());
+    fresh.state = VBucketState.Replica;
+    this.vbuckets.install(fresh);
+    await this.vbuckets.persistStates(undefined, [fresh]);
+    return { position: { vbuuid: 0n, seqno: 0, snapStart: 0, snapEnd: 0 }, resync: true };
+  }
+
+  /** Whether the vBucket holds any item with a seqno above `seqno`. */
+  private holdsAbove(vb: VBucket, seqno: number): boolean {
+    for (const w of vb.pending.values()) if (w.seqno > seqno) return true;
+    for (const _ of this.store.scanSeqnos(vb.id, seqno + 1, Number.MAX_SAFE_INTEGER)) return true;
+    return false;
+  }
+}
