@@ -23,6 +23,7 @@ import { ItemState, RECORD_HEADER_LENGTH, recordCas, recordDatatype, recordExpir
 import { USER_KEY_OFFSET, userKeyLength } from '../store/key-codec.js';
 import { VBucketState, type PendingWrite, type VBucket } from '../engine/vbucket.js';
 import { log } from '../log.js';
+import type { ReadSnapshot } from '../store/store.js';
 
 /** What the producer needs from its connection. */
 export interface ProducerSink {
@@ -49,6 +50,9 @@ class Stream {
   queue: PendingWrite[] = [];
   /** Backfill position inside the current disk snapshot. */
   backfillEnd = 0;
+  /** The point in time the current disk snapshot is read from (open while backfillEnd > 0):
+   * a key overwritten meanwhile is still sent at its old seqno, as the marker promised. */
+  disk: ReadSnapshot | null = null;
   /** The vBucket's state when the stream began; any change ends the stream (STATE_CHANGED). */
   readonly state: VBucketState;
   readonly listener = (w: PendingWrite): void => this.enqueue(w);
@@ -77,6 +81,11 @@ class Stream {
     }
     this.producer.schedule();
   }
+}
+
+function endDiskSnapshot(s: Stream): void {
+  s.disk?.close();
+  s.disk = null;
 }
 
 export class DcpProducer {
@@ -173,7 +182,10 @@ export class DcpProducer {
   close(): void {
     this.closed = true;
     if (this.noopTimer) clearInterval(this.noopTimer);
-    for (const s of this.streams.values()) s.vb.listeners.delete(s.listener);
+    for (const s of this.streams.values()) {
+      s.vb.listeners.delete(s.listener);
+      endDiskSnapshot(s);
+    }
     this.streams.clear();
   }
 
@@ -240,6 +252,8 @@ export class DcpProducer {
       const target = Math.min(vb.persistedHighSeqno, s.end);
       if (target <= s.lastSent) return this.switchToMemory(s);
       s.backfillEnd = target;
+      // Opened in the same turn persistedHighSeqno was read: it sees exactly that commit.
+      s.disk = this.engine.backfill.openSnapshot();
       wrote += this.marker(s, s.lastSent + 1, target, SNAPSHOT_FLAG.DISK | SNAPSHOT_FLAG.CHECKPOINT);
     }
     const r = this.sendFromDisk(s, s.lastSent + 1, s.backfillEnd, BACKFILL_CHUNK);
@@ -249,6 +263,7 @@ export class DcpProducer {
     s.lastSent = Math.max(s.lastSent, reached);
     if (s.lastSent >= s.backfillEnd) {
       s.backfillEnd = 0;
+      endDiskSnapshot(s);
       if (s.lastSent >= s.end) this.finish(s, STREAM_END_FLAG.OK);
     }
     return Math.max(wrote, 1);
@@ -285,7 +300,7 @@ export class DcpProducer {
     let wrote = 0;
     let reached = from - 1;
     let count = 0;
-    for (const { seqno, itemKey, record } of this.engine.committedBySeqno(s.vb.id, from, to)) {
+    for (const { seqno, itemKey, record } of this.engine.backfill.committedBySeqno(s.vb.id, from, to, s.disk ?? undefined)) {
       reached = seqno;
       wrote += this.item(s, itemKey, record, false);
       if (++count >= limit || (limit !== Infinity && !this.canSend())) break;
@@ -346,6 +361,7 @@ export class DcpProducer {
   /** Ends a stream; with a flag, tells the consumer (DCP_STREAM_END). */
   private finish(s: Stream, flag: number | null): void {
     s.phase = 'ended';
+    endDiskSnapshot(s);
     s.vb.listeners.delete(s.listener);
     this.streams.delete(s.vb.id);
     if (flag === null) return;

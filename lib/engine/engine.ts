@@ -10,7 +10,7 @@ import { NO_TEST_HOOKS, type TestHooks } from '../test-hooks.js';
 import { CasGenerator } from './cas.js';
 import { applyDelta, parseCounter } from './counter.js';
 import { absoluteExpiry, isExpired, nowSeconds } from './expiry.js';
-import { ItemStorage, type DiskProbe, type StorageStats } from './item-storage.js';
+import { ItemStorage, type BackfillSource, type DiskProbe, type StorageStats } from './item-storage.js';
 import { KVBucket } from './kv-bucket.js';
 import { Outcome } from './outcome.js';
 import { StoreMode, type ArithArgs, type ConcatArgs, type ItemView, type KeyRef, type MutationResult, type StoreArgs } from './requests.js';
@@ -280,9 +280,9 @@ export class Engine {
     return this.flushBarrier.hides(record);
   }
 
-  /** Committed items of one vBucket by seqno (DCP backfill); records are LMDB views. */
-  committedBySeqno(vbid: number, from: number, to: number): Generator<{ seqno: number; itemKey: Buffer; record: Buffer }> {
-    return this.storage.committedBySeqno(vbid, from, to);
+  /** Committed items by seqno, from the latest commit or one point in time (DCP backfill). */
+  get backfill(): BackfillSource {
+    return this.storage;
   }
 
   /** Commits as they happen (--ack=persist replies wait for theirs). */

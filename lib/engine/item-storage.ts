@@ -7,7 +7,7 @@
  */
 import { ItemKeyScratch, encodeItemKey, vbucketPrefixString } from '../store/key-codec.js';
 import { ItemState, recordSeqno, recordState } from '../store/record.js';
-import type { Store, VBStateRecord } from '../store/store.js';
+import type { ReadSnapshot, Store, VBStateRecord } from '../store/store.js';
 import { Flusher, type CommitWatch, type FlusherPacing } from './flusher.js';
 import { ItemCache } from './item-cache.js';
 import type { KeyRef } from './requests.js';
@@ -50,7 +50,14 @@ export interface StorageStats {
   ejections: number;
 }
 
-export class ItemStorage {
+/** What a DCP backfill reads: committed items by seqno, from the latest commit or from one
+ * point in time held open for the whole disk snapshot. */
+export interface BackfillSource {
+  committedBySeqno(vbid: number, from: number, to: number, snapshot?: ReadSnapshot): Generator<{ seqno: number; itemKey: Buffer; record: Buffer }>;
+  openSnapshot(): ReadSnapshot;
+}
+
+export class ItemStorage implements BackfillSource {
   private readonly cache: ItemCache;
   private readonly flusher: Flusher;
   private readonly scratch = new ItemKeyScratch();
@@ -108,11 +115,18 @@ export class ItemStorage {
     return this.store.getItem(itemKey);
   }
 
-  /** Committed items of one vBucket with seqnos in [from, to], in seqno order (DCP backfill).
-   * Records are LMDB views, valid until the next store call. */
-  *committedBySeqno(vbid: number, from: number, to: number): Generator<{ seqno: number; itemKey: Buffer; record: Buffer }> {
-    for (const { seqno, itemKey } of this.store.scanSeqnos(vbid, from, to)) {
-      const record = this.store.getItem(itemKey);
+  /** The latest commit as one point in time. */
+  openSnapshot(): ReadSnapshot {
+    return this.store.openSnapshot();
+  }
+
+  /** Committed items of one vBucket with seqnos in [from, to], in seqno order (DCP backfill),
+   * from `snapshot` when given, else from the latest commit. Records are LMDB views, valid
+   * until the next store call. */
+  *committedBySeqno(vbid: number, from: number, to: number, snapshot?: ReadSnapshot): Generator<{ seqno: number; itemKey: Buffer; record: Buffer }> {
+    const reader = snapshot ?? this.store;
+    for (const { seqno, itemKey } of reader.scanSeqnos(vbid, from, to)) {
+      const record = reader.getItem(itemKey);
       // The index and the items come from one read snapshot, so the seqnos agree.
       if (record !== undefined && recordSeqno(record) === seqno) yield { seqno, itemKey, record };
     }

@@ -14,11 +14,11 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { checkLmdbFile } from './lmdb-file-check.js';
 import { encodeSeqnoKey, encodeItemKey, itemKeyVbid, seqnoKeySeqno, userKeyOf, vbucketKeyRange } from './key-codec.js';
 import { checkRecordFormat, recordSeqno } from './record.js';
-import type { ItemWrite, ScannedItem, Store, VBStateRecord } from './store.js';
+import type { ItemWrite, ReadSnapshot, ScannedItem, Store, VBStateRecord } from './store.js';
 
 /**
  * Whether an unhandled rejection is lmdb-js echoing a failed commit. lmdb-js rejects promises
@@ -59,6 +59,12 @@ class CommitPromises {
   }
 }
 
+/** lmdb-js's getBinaryFast takes a read transaction at run time (read.js), though its typings
+ * omit the parameter. */
+interface FastReadIn {
+  getBinaryFast(id: Buffer, options: { transaction: Transaction }): Buffer | undefined;
+}
+
 export interface LmdbStoreOptions {
   path: string;
   /** LMDB map size in bytes; it grows as needed, this is the initial reservation. */
@@ -83,8 +89,8 @@ export class LmdbStore implements Store {
     this.meta = this.env.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' });
   }
 
-  getItem(itemKey: Buffer): Buffer | undefined {
-    const shared = this.items.getBinaryFast(itemKey);
+  getItem(itemKey: Buffer, transaction?: Transaction): Buffer | undefined {
+    const shared = transaction === undefined ? this.items.getBinaryFast(itemKey) : (this.items as unknown as FastReadIn).getBinaryFast(itemKey, { transaction });
     if (shared === undefined) return undefined;
     // getBinaryFast answers with lmdb-js's shared read buffer whose `length` is patched to the
     // record's; Buffer methods that ignore `length` (copy, Buffer.from) would see 16 MiB, so
@@ -117,8 +123,23 @@ export class LmdbStore implements Store {
     }
   }
 
-  *scanSeqnos(vbid: number, from: number, to: number): Generator<{ seqno: number; itemKey: Buffer }> {
-    for (const { key, value } of this.seqnos.getRange({ start: encodeSeqnoKey(vbid, from), end: encodeSeqnoKey(vbid, to + 1) })) {
+  /** A read transaction held until `close()` (lmdb-js keeps it apart from the shared one that
+   * `refreshReads` renews). */
+  openSnapshot(): ReadSnapshot {
+    const txn = this.env.useReadTransaction();
+    let open = true;
+    return {
+      getItem: (itemKey) => this.getItem(itemKey, txn),
+      scanSeqnos: (vbid, from, to) => this.scanSeqnos(vbid, from, to, txn),
+      close: () => {
+        if (open) txn.done();
+        open = false;
+      },
+    };
+  }
+
+  *scanSeqnos(vbid: number, from: number, to: number, transaction?: Transaction): Generator<{ seqno: number; itemKey: Buffer }> {
+    for (const { key, value } of this.seqnos.getRange({ start: encodeSeqnoKey(vbid, from), end: encodeSeqnoKey(vbid, to + 1), transaction })) {
       yield { seqno: seqnoKeySeqno(key), itemKey: encodeItemKey(vbid, value, 0, value.length) };
     }
   }

@@ -42,7 +42,20 @@ export interface ScannedItem {
   record: Buffer;
 }
 
+/** One point in time of the store, for reads that span event-loop turns (a DCP disk
+ * snapshot): it sees the commit that was the latest when it was opened, however many follow,
+ * until `close()`. Holding it open keeps the pages of that commit from being reused. */
+export interface ReadSnapshot {
+  /** As Store.getItem, at the snapshot's point in time. */
+  getItem(itemKey: Buffer): Buffer | undefined;
+  /** As Store.scanSeqnos, at the snapshot's point in time. */
+  scanSeqnos(vbid: number, from: number, to: number): Generator<{ seqno: number; itemKey: Buffer }>;
+  close(): void;
+}
+
 export interface Store {
+  /** A point-in-time view of the latest commit (see ReadSnapshot). */
+  openSnapshot(): ReadSnapshot;
   /** The committed record for an item key, as a view valid until the next store call. Throws
    * DataFormatError for a record this build cannot read. */
   getItem(itemKey: Buffer): Buffer | undefined;

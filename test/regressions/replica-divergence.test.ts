@@ -71,7 +71,10 @@ async function scenario(t: Test, legacy: boolean): Promise<Outcome> {
   const copy = new Copy();
   const consumer = await DcpConsumer.connect('127.0.0.1', a.port, copy.events(), { name: 'replica', bufferSize: 64 * 1024 });
   await consumer.stream(0);
-  for (let i = 0; i < TAIL; i++) await w.call({ opcode: Op.SET, key: `tail-${i}`, extras: setExtras(0, 0), value: `t${i}` });
+  // One pipeline: with --ack=memory a write is acknowledged before its commit only while the
+  // oldest uncommitted write is younger than 20 ms; sequential writes on a slow machine would
+  // wait for the held commit and persist the tail.
+  await w.pipeline(...Array.from({ length: TAIL }, (_, i) => ({ opcode: Op.SET, key: `tail-${i}`, extras: setExtras(0, 0), value: `t${i}` })));
   const high = (await details(a.port)).high;
   await until(() => copy.highSeqno >= high, 'the consumer to receive the unpersisted tail');
   // Read again right before the kill: the tail must still be unpersisted (the flusher is held

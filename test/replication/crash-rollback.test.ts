@@ -17,6 +17,8 @@ import { until } from '../fixtures/wait.js';
 const KEEP = 10;
 const EXPIRING = 15;
 const TAIL = 5;
+/** Seconds: long enough to outlive the clean restart's warmup scan on a slow machine. */
+const TTL = 4;
 
 interface Result {
   persistedAtCrash: number;
@@ -32,26 +34,39 @@ async function scenario(t: Test, legacy: boolean): Promise<Result> {
   const hookEnv: Record<string, string> = legacy ? { LMCACHED_WARMUP_LEGACY_ORDER: '1' } : {};
   const [pa, pb, pCrash] = [await freePort(), await freePort(), await freePort()];
 
-  const a = await startNode(pa, { dataDir: dirA, env: { ...hookEnv, LMCACHED_FLUSH_DELAY_MS: '4000' } });
+  // The first items, written and persisted by a clean shutdown (no failover entry added).
+  const first = await startNode(pa, { dataDir: dirA });
+  const w0 = await RawClient.connect(pa);
+  for (let i = 0; i < KEEP; i++) await w0.call({ opcode: Op.SET, key: `keep-${i}`, extras: setExtras(0, 0), value: `k${i}` });
+  for (let i = 0; i < EXPIRING; i++) await w0.call({ opcode: Op.SET, key: `ttl-${i}`, extras: setExtras(0, TTL), value: `e${i}` });
+  const expireAt = Date.now() + TTL * 1000 + 1100;
+  w0.end();
+  await first.stop('SIGTERM');
+
+  // A again, its flusher held back long enough for the tail to stay unpersisted however slow
+  // the machine; B follows it.
+  const a = await startNode(pa, { dataDir: dirA, env: { ...hookEnv, LMCACHED_FLUSH_DELAY_MS: '20000' } });
   const b = await startNode(pb, { dataDir: dirB, replicaOf: pa });
   t.teardown(() => b.stop('SIGKILL'));
   const w = await RawClient.connect(pa);
-  for (let i = 0; i < KEEP; i++) await w.call({ opcode: Op.SET, key: `keep-${i}`, extras: setExtras(0, 0), value: `k${i}` });
-  for (let i = 0; i < EXPIRING; i++) await w.call({ opcode: Op.SET, key: `ttl-${i}`, extras: setExtras(0, 1), value: `e${i}` });
-  await until(async () => {
-    const d = await vbDetails(w, 0);
-    return d.persisted === d.high;
-  }, 'the first items to be persisted on A');
-  for (let i = 0; i < TAIL; i++) t.equal((await w.call({ opcode: Op.SET, key: `tail-${i}`, extras: setExtras(0, 0), value: `t${i}` })).status, St.SUCCESS);
-  await caughtUp(pa, pb, 'B to receive the tail');
+  const r = await RawClient.connect(pb);
+  const replicaHigh = async (): Promise<number> => Number((await r.stats('vbucket-details 0')).get('vb_0:high_seqno'));
+  await until(async () => (await replicaHigh()) === KEEP + EXPIRING, 'B to copy the first items');
+  // One pipeline: with --ack=memory a write is acknowledged before its commit only while the
+  // oldest uncommitted write is younger than 20 ms; sequential writes on a slow machine would
+  // wait for the (held) commit.
+  const tail = await w.pipeline(...Array.from({ length: TAIL }, (_, i) => ({ opcode: Op.SET, key: `tail-${i}`, extras: setExtras(0, 0), value: `t${i}` })));
+  t.ok(tail.every((x) => x.status === St.SUCCESS), 'the tail is acknowledged');
+  await until(async () => (await replicaHigh()) === KEEP + EXPIRING + TAIL, 'B to receive the tail');
+  r.end();
   const atCrash = await vbDetails(w, 0);
-  t.equal(atCrash.high - atCrash.persisted, TAIL, `B holds ${TAIL} seqnos A has not persisted`);
+  t.equal(atCrash.high - atCrash.persisted, TAIL, `B holds ${TAIL} seqnos A has not persisted (high ${atCrash.high}, persisted ${atCrash.persisted})`);
   w.end();
   await a.stop('SIGKILL');
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, expireAt - Date.now()))); // every TTL item has expired
 
   // On another port, so B cannot meet this run: warmup expires more items than the tail and
   // dies once those expirations are persisted.
-  await new Promise((r) => setTimeout(r, 1100));
   const crash = await runToExit({ dataDir: dirA, args: ['-p', String(pCrash), '--vbuckets', '4'], env: { ...hookEnv, LMCACHED_CRASH_AFTER_EXPIRIES: String(TAIL + 1) } });
   t.match(crash.log, /test hook: SIGKILL \d+ warmup expiries persisted/, 'the warmup run died after persisting its expirations');
 
