@@ -39,6 +39,8 @@ export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
 /** What `stats replication` reports per replica vBucket. */
 export interface VbLink {
   streaming: boolean;
+  /** The seqno the last stream request started from (after any rollback). */
+  streamedFrom: number;
   lastReceivedSeqno: number;
   lastItemAt: number;
   /** The high seqno of the active's latest snapshot marker: lag in items is this minus the last received. */
@@ -97,7 +99,7 @@ export class Replicator {
   private link(vbid: number): VbLink {
     let l = this.vbs.get(vbid);
     if (l === undefined) {
-      l = { streaming: false, lastReceivedSeqno: 0, lastItemAt: 0, activeSnapEnd: 0, rollbacks: 0, resyncs: 0, conflict: false };
+      l = { streaming: false, streamedFrom: 0, lastReceivedSeqno: 0, lastItemAt: 0, activeSnapEnd: 0, rollbacks: 0, resyncs: 0, conflict: false };
       this.vbs.set(vbid, l);
     }
     return l;
@@ -151,6 +153,7 @@ export class Replicator {
     const l = this.link(vb.id);
     const from: VbPosition = this.engine.replicas.position(vb);
     try {
+      l.streamedFrom = from.seqno;
       await consumer.stream(vb.id, from);
       l.streaming = true;
       l.conflict = false;
@@ -223,6 +226,7 @@ export class Replicator {
     const l = this.link(vbid);
     l.rollbacks++;
     if (r.resync) l.resyncs++;
+    l.streamedFrom = r.position.seqno;
     log.warn(`replication: vb ${vbid}: the active asked for a rollback to seqno ${to} (from ${vb.highSeqno}); ${r.resync ? 'items dropped, copying the vBucket again' : 'nothing newer was held, resuming there'}`);
     return r.position;
   }

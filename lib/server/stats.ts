@@ -155,6 +155,7 @@ function replicationStats(ctx: ServerContext, arg: string | undefined): StatPair
     out.push(
       [`${p}:state`, VBUCKET_STATE_NAMES[vb.state]],
       [`${p}:streaming`, l?.streaming === true ? 1 : 0],
+      [`${p}:streamed_from_seqno`, l?.streamedFrom ?? 0],
       [`${p}:last_received_seqno`, l?.lastReceivedSeqno ?? 0],
       [`${p}:high_seqno`, vb.highSeqno],
       [`${p}:persisted_seqno`, vb.persistedHighSeqno],
