@@ -58,12 +58,13 @@ export async function startMemcached(threads = 1): Promise<RunningServer> {
   return { name: `memcached -t ${threads}`, port, stop: stopper(proc) };
 }
 
-/** `cli`: another build's build/lib/cli.js, to compare two builds (BENCH_VERSUS). */
-export async function startLmcached(ack: 'memory' | 'persist' = 'memory', cli = resolve(import.meta.dirname, '../lib/cli.js')): Promise<RunningServer> {
+/** `cli`: another build's build/lib/cli.js, to compare two builds (BENCH_VERSUS); `args`: more
+ * flags (--replica-of for a replica). */
+export async function startLmcached(ack: 'memory' | 'persist' = 'memory', cli = resolve(import.meta.dirname, '../lib/cli.js'), args: string[] = []): Promise<RunningServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'lmcached-bench-'));
   // BENCH_LMCACHED_ARGS: more flags for lmcached, e.g. "--helper-nice 19".
-  const extra = (process.env.BENCH_LMCACHED_ARGS ?? '').split(' ').filter((a) => a.length > 0);
+  const extra = [...(process.env.BENCH_LMCACHED_ARGS ?? '').split(' ').filter((a) => a.length > 0), ...args];
   const proc = spawn(process.execPath, [cli, '-p', String(port), '--data-dir', dataDir, '--ack', ack, ...extra], { stdio: 'ignore' });
   await waitForPort(port, proc);
   const build = cli === resolve(import.meta.dirname, '../lib/cli.js') ? '' : ` (${cli})`;
