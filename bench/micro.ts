@@ -64,7 +64,7 @@ async function storeOps(): Promise<void> {
     const k = Buffer.from(`memtier-${i}`);
     return encodeItemKey(0, k, 0, k.length);
   });
-  const record = encodeRecord({ state: ItemState.Live, datatype: 0, flags: 0, expiry: 0, cas: 1, seqno: 1 }, Buffer.alloc(100, 1), 0, 100);
+  const record = encodeRecord({ state: ItemState.Live, datatype: 0, flags: 0, expiry: 0, cas: 1, seqno: 1, revSeqno: 1 }, Buffer.alloc(100, 1), 0, 100);
   let t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i += 1000) await store.writeBatch(keys.slice(i, i + 1000).map((itemKey, j) => ({ itemKey, record, seqno: i + j + 1, prevSeqno: -1 })), none, none);
   let ns = Number(process.hrtime.bigint() - t0);

@@ -19,7 +19,7 @@ import {
 } from '../../protocol/dcp.js';
 import { HEADER_LENGTH } from '../../protocol/header.js';
 import type { Engine } from '../engine/engine.js';
-import { ItemState, RECORD_HEADER_LENGTH, recordCas, recordDatatype, recordExpiry, recordFlags, recordSeqno, recordState } from '../store/record.js';
+import { ItemState, recordCas, recordRevSeqno, recordValueLength, recordValueOffset, recordDatatype, recordExpiry, recordFlags, recordSeqno, recordState } from '../store/record.js';
 import { USER_KEY_OFFSET, userKeyLength } from '../store/key-codec.js';
 import { VBucketState, type PendingWrite, type VBucket } from '../engine/vbucket.js';
 import { log } from '../log.js';
@@ -338,7 +338,7 @@ export class DcpProducer {
     const m = this.meta;
     m.seqno = recordSeqno(rec);
     m.cas = recordCas(rec);
-    // rev seqno stays 1: lmcached keeps no revision count yet.
+    m.revSeqno = recordRevSeqno(rec);
     this.stats.itemsSent++;
     const state = recordState(rec);
     const keyLength = userKeyLength(itemKey);
@@ -346,7 +346,7 @@ export class DcpProducer {
       m.flags = recordFlags(rec);
       m.expiry = recordExpiry(rec);
       m.datatype = recordDatatype(rec);
-      return this.sent(writeMutation(this.sink.out, s.vb.id, s.opaque, m, itemKey, USER_KEY_OFFSET, keyLength, rec, RECORD_HEADER_LENGTH, rec.length - RECORD_HEADER_LENGTH, stable));
+      return this.sent(writeMutation(this.sink.out, s.vb.id, s.opaque, m, itemKey, USER_KEY_OFFSET, keyLength, rec, recordValueOffset(rec), recordValueLength(rec), stable));
     }
     const expiration = state === ItemState.Expired && this.expiryOpcode;
     return this.sent(writeDeletion(this.sink.out, s.vb.id, s.opaque, m, itemKey, USER_KEY_OFFSET, keyLength, expiration));

@@ -4,13 +4,14 @@
  * store through ItemStorage. Results go into objects the caller passes in (requests.ts).
  */
 import type { Store } from '../store/store.js';
-import { ItemState, RECORD_HEADER_LENGTH, encodeRecord, recordCas, recordDatatype, recordExpiry, recordFlags, recordSeqno, recordState, recordValueLength, withExpiry } from '../store/record.js';
+import { ItemState, encodeRecord, recordCas, recordDatatype, recordExpiry, recordFlags, recordRevSeqno, recordSeqno, recordState, recordValueLength, recordValueOffset, withExpiry } from '../store/record.js';
+import { fillView, setResult } from './results.js';
 import { itemKeyVbid, USER_KEY_OFFSET, userKeyLength } from '../store/key-codec.js';
 import { NO_TEST_HOOKS, type TestHooks } from '../test-hooks.js';
 import { CasGenerator } from './cas.js';
 import { applyDelta, parseCounter } from './counter.js';
 import { absoluteExpiry, isExpired, nowSeconds } from './expiry.js';
-import { ItemStorage, type BackfillSource, type DiskProbe, type StorageStats } from './item-storage.js';
+import { ItemStorage, newDiskProbe, type BackfillSource, type DiskProbe, type StorageStats } from './item-storage.js';
 import { KVBucket } from './kv-bucket.js';
 import { Outcome } from './outcome.js';
 import { StoreMode, type ArithArgs, type ConcatArgs, type ItemView, type KeyRef, type MutationResult, type StoreArgs } from './requests.js';
@@ -41,7 +42,7 @@ export class Engine {
   private readonly storage: ItemStorage;
   private readonly flushBarrier: FlushBarrier;
   /** Reused by the GET path, which never writes (the writing operations pass their own). */
-  private readonly readProbe: DiskProbe = { diskSeqno: -1 };
+  private readonly readProbe: DiskProbe = newDiskProbe();
 
   constructor(
     store: Store,
@@ -80,14 +81,14 @@ export class Engine {
     this.stats.cmd_touch++;
     const vb = this.writableVb(key.vbid);
     if (typeof vb === 'number') return vb;
-    const probe: DiskProbe = { diskSeqno: -1 };
+    const probe = newDiskProbe();
     const rec = this.findLive(vb, key, view, probe);
     if (rec === null) {
       this.stats.touch_misses++;
       return Outcome.NotFound;
     }
     this.stats.touch_hits++;
-    const updated = withExpiry(rec, absoluteExpiry(exptime, nowSeconds()), vb.nextSeqno());
+    const updated = withExpiry(rec, absoluteExpiry(exptime, nowSeconds()), vb.nextSeqno(), nextRev(vb, probe));
     this.write(vb, key, updated, probe, result);
     fillView(view, updated);
     return Outcome.Success;
@@ -99,7 +100,7 @@ export class Engine {
     this.stats.cmd_set++;
     const vb = this.writableVb(a.key.vbid);
     if (typeof vb === 'number') return vb;
-    const probe: DiskProbe = { diskSeqno: -1 };
+    const probe = newDiskProbe();
     const old = this.findLive(vb, a.key, null, probe);
     if (a.cas !== 0) {
       // Any store with a CAS is a compare-and-swap (memcached NREAD_CAS).
@@ -117,7 +118,7 @@ export class Engine {
     } else if (a.mode === StoreMode.Replace && !old) {
       return Outcome.NotStored;
     }
-    const fields = { state: ItemState.Live, datatype: a.datatype, flags: a.flags, expiry: absoluteExpiry(a.exptime, nowSeconds()), cas: this.cas.next(), seqno: vb.nextSeqno() };
+    const fields = { state: ItemState.Live, datatype: a.datatype, flags: a.flags, expiry: absoluteExpiry(a.exptime, nowSeconds()), cas: this.cas.next(), seqno: vb.nextSeqno(), revSeqno: nextRev(vb, probe) };
     const rec = encodeRecord(fields, a.value, a.valueOffset, a.valueLength);
     this.replaceLive(vb, old, rec);
     this.write(vb, a.key, rec, probe, result);
@@ -128,7 +129,7 @@ export class Engine {
   dropForOversizedSet(key: KeyRef): void {
     const vb = this.writableVb(key.vbid);
     if (typeof vb === 'number') return;
-    const probe: DiskProbe = { diskSeqno: -1 };
+    const probe = newDiskProbe();
     const old = this.findLive(vb, key, null, probe);
     if (old) this.tombstone(vb, key, old, ItemState.Deleted, probe, null, false);
   }
@@ -137,21 +138,22 @@ export class Engine {
     this.stats.cmd_set++;
     const vb = this.writableVb(a.key.vbid);
     if (typeof vb === 'number') return vb;
-    const probe: DiskProbe = { diskSeqno: -1 };
+    const probe = newDiskProbe();
     const old = this.findLive(vb, a.key, null, probe);
     if (!old) return Outcome.NotStored;
     if (a.cas !== 0 && recordCas(old) !== a.cas) return Outcome.Exists;
     const oldLength = recordValueLength(old);
     if (oldLength + a.valueLength > this.options.maxValueLength) return Outcome.TooLarge;
-    const fields = { state: ItemState.Live, datatype: recordDatatype(old), flags: recordFlags(old), expiry: recordExpiry(old), cas: this.cas.next(), seqno: vb.nextSeqno() };
+    const fields = { state: ItemState.Live, datatype: recordDatatype(old), flags: recordFlags(old), expiry: recordExpiry(old), cas: this.cas.next(), seqno: vb.nextSeqno(), revSeqno: nextRev(vb, probe) };
     const rec = encodeRecord(fields, null, 0, oldLength + a.valueLength);
-    const at = RECORD_HEADER_LENGTH;
+    const at = recordValueOffset(rec);
+    const from = recordValueOffset(old);
     if (a.append) {
-      old.copy(rec, at, at, old.length);
+      old.copy(rec, at, from, old.length);
       a.value.copy(rec, at + oldLength, a.valueOffset, a.valueOffset + a.valueLength);
     } else {
       a.value.copy(rec, at, a.valueOffset, a.valueOffset + a.valueLength);
-      old.copy(rec, at + a.valueLength, at, old.length);
+      old.copy(rec, at + a.valueLength, from, old.length);
     }
     this.replaceLive(vb, old, rec);
     this.write(vb, a.key, rec, probe, result);
@@ -161,7 +163,7 @@ export class Engine {
   arith(a: ArithArgs, result: MutationResult): Outcome {
     const vb = this.writableVb(a.key.vbid);
     if (typeof vb === 'number') return vb;
-    const probe: DiskProbe = { diskSeqno: -1 };
+    const probe = newDiskProbe();
     const old = this.findLive(vb, a.key, null, probe);
     let value: bigint;
     let flags = 0;
@@ -175,7 +177,7 @@ export class Engine {
       value = a.initial;
       expiry = absoluteExpiry(a.exptime, nowSeconds());
     } else {
-      const current = parseCounter(old, RECORD_HEADER_LENGTH);
+      const current = parseCounter(old, recordValueOffset(old));
       if (current === null) return Outcome.NonNumeric;
       if (a.cas !== 0 && recordCas(old) !== a.cas) return Outcome.Exists;
       if (a.incr) this.stats.incr_hits++;
@@ -185,7 +187,7 @@ export class Engine {
       expiry = recordExpiry(old);
     }
     const text = Buffer.from(value.toString(), 'latin1');
-    const rec = encodeRecord({ state: ItemState.Live, datatype: 0, flags, expiry, cas: this.cas.next(), seqno: vb.nextSeqno() }, text, 0, text.length);
+    const rec = encodeRecord({ state: ItemState.Live, datatype: 0, flags, expiry, cas: this.cas.next(), seqno: vb.nextSeqno(), revSeqno: nextRev(vb, probe) }, text, 0, text.length);
     this.replaceLive(vb, old, rec);
     this.write(vb, a.key, rec, probe, result);
     result.counter = value;
@@ -195,7 +197,7 @@ export class Engine {
   delete(key: KeyRef, cas: number, result: MutationResult): Outcome {
     const vb = this.writableVb(key.vbid);
     if (typeof vb === 'number') return vb;
-    const probe: DiskProbe = { diskSeqno: -1 };
+    const probe = newDiskProbe();
     const old = this.findLive(vb, key, null, probe);
     if (!old) {
       this.stats.delete_misses++;
@@ -245,7 +247,7 @@ export class Engine {
   expireFromWarmup(itemKey: Buffer, snapshotSeqno: number): boolean {
     const vb = this.vbuckets.get(itemKeyVbid(itemKey));
     if (vb === undefined || vb.state !== VBucketState.Active) return false;
-    const probe: DiskProbe = { diskSeqno: -1 };
+    const probe = newDiskProbe();
     const rec = this.storage.current(itemKey, probe);
     if (rec === undefined || recordSeqno(rec) !== snapshotSeqno || recordState(rec) !== ItemState.Live) return false;
     this.tombstone(vb, keyRefOf(itemKey), rec, ItemState.Expired, probe, null, true);
@@ -265,9 +267,13 @@ export class Engine {
   purge(itemKey: Buffer, snapshotSeqno: number): boolean {
     const vb = this.vbuckets.get(itemKeyVbid(itemKey));
     if (vb === undefined || !this.storage.writable) return false;
-    const rec = this.storage.current(itemKey, { diskSeqno: -1 });
+    const rec = this.storage.current(itemKey, newDiskProbe());
     if (rec === undefined || recordSeqno(rec) !== snapshotSeqno) return false;
-    if (recordState(rec) !== ItemState.Live && snapshotSeqno > vb.purgeSeqno) vb.purgeSeqno = snapshotSeqno;
+    if (recordState(rec) !== ItemState.Live) {
+      if (snapshotSeqno > vb.purgeSeqno) vb.purgeSeqno = snapshotSeqno;
+      // A key recreated after its tombstone is gone continues above its old revision.
+      vb.maxDeletedRevSeqno = Math.max(vb.maxDeletedRevSeqno, recordRevSeqno(rec));
+    }
     this.storage.remove(vb, itemKey, snapshotSeqno);
     this.stats.purged++;
     return true;
@@ -317,6 +323,7 @@ export class Engine {
    * uncommitted write is), or read from LMDB, copied and kept resident. */
   private findLive(vb: VBucket, key: KeyRef, view: ItemView | null, probe: DiskProbe): Buffer | null {
     let rec = this.storage.lookup(key, probe);
+    probe.rev = rec === undefined ? 0 : recordRevSeqno(rec);
     if (rec === undefined || recordState(rec) !== ItemState.Live) return null;
     const fromDisk = probe.diskSeqno >= 0;
     if (fromDisk) rec = Buffer.from(rec);
@@ -356,7 +363,8 @@ export class Engine {
     vb.numBytes -= recordValueLength(old);
     if (state === ItemState.Expired) this.stats.reclaimed++;
     // A tombstone's expiry field holds its deletion time, which the purger ages it by.
-    const rec = encodeRecord({ state, datatype: 0, flags: 0, expiry: nowSeconds(), cas: this.cas.next(), seqno: vb.nextSeqno() }, null, 0, 0);
+    const rec = encodeRecord({ state, datatype: 0, flags: 0, expiry: nowSeconds(), cas: this.cas.next(), seqno: vb.nextSeqno(), revSeqno: recordRevSeqno(old) + 1 }, null, 0, 0);
+    probe.rev = recordRevSeqno(rec);
     const batch = this.storage.write(vb, key, rec, recordSeqno(rec), probe.diskSeqno, warmupExpiry);
     if (result) setResult(result, vb, rec, batch);
   }
@@ -377,20 +385,10 @@ export class Engine {
   }
 }
 
-function fillView(v: ItemView, rec: Buffer): void {
-  v.cas = recordCas(rec);
-  v.flags = recordFlags(rec);
-  v.datatype = recordDatatype(rec);
-  v.value = rec;
-  v.valueOffset = RECORD_HEADER_LENGTH;
-  v.valueLength = rec.length - RECORD_HEADER_LENGTH;
-}
-
-function setResult(r: MutationResult, vb: VBucket, rec: Buffer, batch: number): void {
-  r.cas = recordCas(rec);
-  r.seqno = recordSeqno(rec);
-  r.vbuuid = vb.uuid;
-  r.batch = batch;
+/** kv_engine's rule: a mutation's revision is one more than the key's last (live or deleted),
+ * and never at or below one a purged tombstone of the vBucket had. */
+function nextRev(vb: VBucket, probe: DiskProbe): number {
+  return Math.max(probe.rev, vb.maxDeletedRevSeqno) + 1;
 }
 
 /** A KeyRef naming the client's key inside an item key. */

@@ -17,6 +17,12 @@ import type { PendingWrite, VBucket } from './vbucket.js';
  * holds for the key (0 none), or -1 when the lookup did not read LMDB. */
 export interface DiskProbe {
   diskSeqno: number;
+  /** The revision seqno of whatever record the lookup found, tombstones included (0: none). */
+  rev: number;
+}
+
+export function newDiskProbe(): DiskProbe {
+  return { diskSeqno: -1, rev: 0 };
 }
 
 export interface ItemStorageOptions {

@@ -5,7 +5,7 @@
  * A replica issues no seqno of its own: it never expires, and GET_REPLICA only hides an
  * expired item. Rollback and the adoption of the active's failover log live here too.
  */
-import { ItemState, RECORD_HEADER_LENGTH, encodeRecord, recordCas, recordDatatype, recordExpiry, recordFlags, recordState, recordValueLength } from '../store/record.js';
+import { ItemState, encodeRecord, recordValueOffset, recordCas, recordDatatype, recordExpiry, recordFlags, recordState, recordValueLength } from '../store/record.js';
 import type { Store } from '../store/store.js';
 import type { CasGenerator } from './cas.js';
 import { isExpired, nowSeconds } from './expiry.js';
@@ -27,6 +27,7 @@ export interface ReplicatedItem {
   flags: number;
   expiry: number;
   datatype: number;
+  revSeqno: number;
   key: Buffer;
   /** Null for a deletion or expiration. */
   value: Buffer | null;
@@ -41,7 +42,7 @@ export interface ReplicaPosition {
 }
 
 export class ReplicaVBuckets {
-  private readonly probe: DiskProbe = { diskSeqno: -1 };
+  private readonly probe: DiskProbe = { diskSeqno: -1, rev: 0 };
 
   constructor(
     private readonly store: Store,
@@ -92,7 +93,7 @@ export class ReplicaVBuckets {
     const oldLength = oldLive === null ? 0 : recordValueLength(oldLive);
     const live = item.state === ItemState.Live;
     // A tombstone's expiry field holds its deletion time, which the purger ages it by.
-    const fields = { state: item.state, datatype: live ? item.datatype : 0, flags: live ? item.flags : 0, expiry: live ? item.expiry : nowSeconds(), cas: item.cas, seqno: item.seqno };
+    const fields = { state: item.state, datatype: live ? item.datatype : 0, flags: live ? item.flags : 0, expiry: live ? item.expiry : nowSeconds(), cas: item.cas, seqno: item.seqno, revSeqno: item.revSeqno };
     const value = live ? item.value : null;
     const rec = encodeRecord(fields, value, 0, value === null ? 0 : value.length);
     const newLength = live ? recordValueLength(rec) : 0;
@@ -124,8 +125,8 @@ export class ReplicaVBuckets {
     view.flags = recordFlags(stable);
     view.datatype = recordDatatype(stable);
     view.value = stable;
-    view.valueOffset = RECORD_HEADER_LENGTH;
-    view.valueLength = stable.length - RECORD_HEADER_LENGTH;
+    view.valueOffset = recordValueOffset(stable);
+    view.valueLength = recordValueLength(stable);
     return Outcome.Success;
   }
 

@@ -48,6 +48,9 @@ export class VBucket {
   /** Highest seqno committed to LMDB. */
   persistedHighSeqno = 0;
   purgeSeqno = 0;
+  /** The highest revision seqno of a tombstone the purger removed (kv_engine's
+   * max_deleted_revseqno): a key recreated after that continues above it. */
+  maxDeletedRevSeqno = 0;
   snapStart = 0;
   snapEnd = 0;
   numItems = 0;
@@ -118,6 +121,7 @@ export class VBucket {
       state: this.state,
       highSeqno: this.persistedHighSeqno,
       purgeSeqno: this.purgeSeqno,
+      maxDeletedRevSeqno: this.maxDeletedRevSeqno,
       maxCas,
       snapStart: this.snapStart,
       snapEnd: this.snapEnd,
@@ -135,6 +139,7 @@ export class VBucket {
     vb.highSeqno = r.highSeqno;
     vb.persistedHighSeqno = r.highSeqno;
     vb.purgeSeqno = r.purgeSeqno;
+    vb.maxDeletedRevSeqno = r.maxDeletedRevSeqno ?? 0;
     vb.snapStart = r.snapStart;
     vb.snapEnd = r.snapEnd;
     vb.receivedSnapStart = r.snapStart;

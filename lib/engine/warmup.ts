@@ -20,7 +20,11 @@ import { isExpired, nowSeconds } from './expiry.js';
 import { FailoverTable } from './failover-table.js';
 import { VBucket, VBucketState } from './vbucket.js';
 
-export const DATA_FORMAT_VERSION = 1;
+/** The data directory format this build writes. 2: item records may be format 2 (revision
+ * seqnos) and vBucket states may hold maxDeletedRevSeqno. A format-1 directory is read as it is
+ * (format-1 records stay readable) and marked 2 by persistVBState. */
+export const DATA_FORMAT_VERSION = 2;
+const READABLE_FORMATS: readonly number[] = [1, 2];
 const META_FORMAT = 'formatVersion';
 const META_CLEAN_SHUTDOWN = 'cleanShutdown';
 
@@ -62,7 +66,7 @@ const initialize: WarmupStep = {
   expectedDuration: 'constant',
   run(ctx) {
     const version = ctx.store.getMeta<number>(META_FORMAT);
-    if (version !== undefined && version !== DATA_FORMAT_VERSION) throw new DataFormatError(`data format ${String(version)} is not ${DATA_FORMAT_VERSION}, the one this build reads`);
+    if (version !== undefined && !READABLE_FORMATS.includes(version)) throw new DataFormatError(`data format ${String(version)} is not one this build reads (${READABLE_FORMATS.join(', ')})`);
     ctx.fresh = version === undefined;
     ctx.unclean = !ctx.fresh && ctx.store.getMeta<boolean>(META_CLEAN_SHUTDOWN) !== true;
   },

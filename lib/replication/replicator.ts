@@ -63,7 +63,7 @@ export class Replicator {
   private backoff = RECONNECT_FIRST_MS;
   private stopped = false;
   /** Reused for every item applied. */
-  private readonly item: ReplicatedItem = { vbid: 0, state: ItemState.Live, seqno: 0, cas: 0, flags: 0, expiry: 0, datatype: 0, key: Buffer.alloc(0), value: null };
+  private readonly item: ReplicatedItem = { vbid: 0, state: ItemState.Live, seqno: 0, cas: 0, flags: 0, expiry: 0, datatype: 0, revSeqno: 0, key: Buffer.alloc(0), value: null };
   private readonly events: ConsumerEvents = {
     accepted: (vb, failoverLog) => this.accepted(vb, failoverLog),
     snapshot: (vb, start, end) => this.snapshot(vb, start, end),
@@ -195,6 +195,7 @@ export class Replicator {
     it.flags = flags;
     it.expiry = expiry;
     it.datatype = meta.datatype;
+    it.revSeqno = meta.revSeqno;
     it.key = key;
     it.value = value;
     if (this.engine.replicas.apply(it) !== Outcome.Success) return this.refused(vbid);

@@ -4,20 +4,40 @@
  * layout; a record of any other format is refused on read (`checkRecordFormat`), never guessed
  * at. A change of layout takes a new format number, read (or migrated) by every later build.
  *
- *   0 u8 format (1) | 1 u8 state | 2 u8 datatype | 3 u8 reserved
- *   4 u32 flags | 8 u32 expiry (unix seconds, 0 = never) | 12 u64 CAS | 20 u64 seqno | 28 value
+ *   0 u8 format | 1 u8 state | 2 u8 datatype | 3 u8 reserved
+ *   4 u32 flags | 8 u32 expiry (unix seconds, 0 = never) | 12 u64 CAS | 20 u64 seqno
+ *   format 1: 28 value
+ *   format 2: 28 u64 revision seqno (kv_engine's rev seqno) | 36 value
+ *
+ * Format 2 is written; format 1 (written before revision seqnos) is read as it is, with
+ * revision seqno 1, so no warmup has to rewrite a data set. Accessors take any readable format;
+ * code that copies a value uses recordValueOffset, never a fixed header length.
  */
 import { readU64, writeU64 } from '../../protocol/header.js';
 import { putU32be, u32be } from '../../protocol/bytes.js';
 import { DataFormatError } from './store.js';
 
-export const RECORD_FORMAT = 1;
-export const RECORD_HEADER_LENGTH = 28;
+/** The format this build writes, and the header length of each format it reads. */
+export const RECORD_FORMAT = 2;
+const HEADER_LENGTHS: Readonly<Record<number, number>> = { 1: 28, 2: 36 };
+/** The header length of the format written. */
+export const RECORD_HEADER_LENGTH = HEADER_LENGTHS[RECORD_FORMAT];
 
-/** Throws DataFormatError unless `rec` is a whole record of the format this build writes. */
+/** Throws DataFormatError unless `rec` is a whole record of a format this build reads. */
 export function checkRecordFormat(rec: Uint8Array): void {
-  if (rec.length < RECORD_HEADER_LENGTH) throw new DataFormatError(`item record of ${rec.length} bytes, shorter than its ${RECORD_HEADER_LENGTH}-byte header`);
-  if (rec[0] !== RECORD_FORMAT) throw new DataFormatError(`item record of unknown format ${rec[0]} (this build reads format ${RECORD_FORMAT})`);
+  const header = HEADER_LENGTHS[rec[0]];
+  if (header === undefined) throw new DataFormatError(`item record of unknown format ${rec[0]} (this build reads formats ${Object.keys(HEADER_LENGTHS).join(' and ')})`);
+  if (rec.length < header) throw new DataFormatError(`item record of ${rec.length} bytes, shorter than its ${header}-byte header`);
+}
+
+/** Where the value starts: after the header of the record's own format. */
+export function recordValueOffset(rec: Buffer): number {
+  return rec[0] === 1 ? 28 : RECORD_HEADER_LENGTH;
+}
+
+/** kv_engine's revision seqno: how many times the key was mutated (1 for format 1 records). */
+export function recordRevSeqno(rec: Buffer): number {
+  return rec[0] === 1 ? 1 : readU64(rec, 28);
 }
 
 export const ItemState = {
@@ -34,6 +54,7 @@ export interface RecordFields {
   expiry: number;
   cas: number;
   seqno: number;
+  revSeqno: number;
 }
 
 /** Allocates a record and copies `valueLength` bytes of `src` from `srcOffset` into it. */
@@ -47,6 +68,7 @@ export function encodeRecord(f: RecordFields, src: Buffer | null, srcOffset: num
   putU32be(rec, 8, f.expiry);
   writeU64(rec, 12, f.cas);
   writeU64(rec, 20, f.seqno);
+  writeU64(rec, 28, f.revSeqno);
   if (src && valueLength > 0) src.copy(rec, RECORD_HEADER_LENGTH, srcOffset, srcOffset + valueLength);
   return rec;
 }
@@ -76,13 +98,12 @@ export function recordSeqno(rec: Buffer): number {
 }
 
 export function recordValueLength(rec: Buffer): number {
-  return rec.length - RECORD_HEADER_LENGTH;
+  return rec.length - recordValueOffset(rec);
 }
 
-/** Rewrites only the expiry of a record copy (TOUCH/GAT keep value, flags and CAS). */
-export function withExpiry(rec: Buffer, expiry: number, seqno: number): Buffer {
-  const copy = Buffer.from(rec);
-  putU32be(copy, 8, expiry);
-  writeU64(copy, 20, seqno);
-  return copy;
+/** A new record with another expiry, seqno and revision and the same value, flags and CAS
+ * (TOUCH/GAT), in the format written. */
+export function withExpiry(rec: Buffer, expiry: number, seqno: number, revSeqno: number): Buffer {
+  const fields = { state: recordState(rec), datatype: recordDatatype(rec), flags: recordFlags(rec), expiry, cas: recordCas(rec), seqno, revSeqno };
+  return encodeRecord(fields, rec, recordValueOffset(rec), recordValueLength(rec));
 }

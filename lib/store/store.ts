@@ -20,6 +20,8 @@ export interface VBStateRecord {
   state: number;
   highSeqno: number;
   purgeSeqno: number;
+  /** Absent in states written before revision seqnos (read as 0). */
+  maxDeletedRevSeqno?: number;
   maxCas: number;
   snapStart: number;
   snapEnd: number;

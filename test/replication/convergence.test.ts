@@ -2,7 +2,7 @@
  * A active, B --replica-of A, two real processes: a mixed load on A (sets, deletes, touches,
  * arithmetic, appends, items expiring), half of it before B exists (backfill) and half while B
  * follows (live). B's replica vBuckets then hold exactly A's items: value, flags, expiry, CAS,
- * seqno and tombstones, and B's high seqnos equal A's. On B the replica vBuckets answer
+ * seqno, revision seqno and tombstones, and B's high seqnos equal A's. On B the replica vBuckets answer
  * GET_REPLICA and refuse ordinary item commands with NOT_MY_VBUCKET.
  */
 import t, { type Test } from 'tap';
@@ -54,7 +54,8 @@ t.test('a replica fed over DCP converges to its active exactly', async (t) => {
   const onA = await content(pa);
   const onB = await content(pb);
   t.ok(onA.size > 400, `A holds ${onA.size} keys and tombstones`);
-  t.same([...onB.entries()], [...onA.entries()], 'B holds exactly what A holds: values, flags, expiry, CAS, seqnos, tombstones');
+  t.same([...onB.entries()], [...onA.entries()], 'B holds exactly what A holds: values, flags, expiry, CAS, seqnos, revisions, tombstones');
+  t.ok([...onB.values()].some((s) => s.rev > 1), 'revision seqnos above 1 were replicated');
   t.ok([...onB.values()].some((s) => s.kind === 'expiration'), 'expirations were replicated as expirations');
 
   const r = await RawClient.connect(pb);
