@@ -165,6 +165,14 @@ export function writeStreamEnd(out: DcpMessageWriter, vbid: number, opaque: numb
   return HEADER_LENGTH + STREAM_END_EXTRAS_LENGTH;
 }
 
+/** DCP_FLUSH (0x5a, kv_engine's old flush message, no body): every item of the stream's
+ * vBucket with a CAS at or below `barrierCas` (carried in the CAS field, lmcached's use) is
+ * gone. Sent only to consumers that asked for it (DCP_CONTROL lmcached_flush=true). */
+export function writeFlush(out: DcpMessageWriter, vbid: number, opaque: number, barrierCas: number): number {
+  out.request(OP.DCP_FLUSH, vbid, opaque, barrierCas, 0, 0, 0);
+  return HEADER_LENGTH;
+}
+
 export function writeNoop(out: DcpMessageWriter, opaque: number): number {
   out.request(OP.DCP_NOOP, 0, opaque, 0, 0, 0, 0);
   return HEADER_LENGTH;

@@ -41,6 +41,8 @@ export interface ConsumerEvents {
    * position to stream from instead (a full resync returns seqno 0). */
   rollback?(vb: number, seqno: number): void | VbPosition | Promise<void | VbPosition>;
   streamEnd?(vb: number, flags: number): void;
+  /** DCP_FLUSH (with `flush` in the options): items with a CAS at or below `barrierCas` are gone. */
+  flush?(vb: number, barrierCas: number): void;
   /** The producer accepted a stream; called before any of its messages is delivered, with the
    * producer's failover log (newest first). */
   accepted?(vb: number, failoverLog: Array<{ uuid: bigint; seqno: number }>): void;
@@ -61,6 +63,8 @@ export interface ConsumerOptions {
   bufferSize?: number;
   /** NOOP interval in seconds; 0 disables NOOPs. */
   noopSeconds?: number;
+  /** Ask an lmcached producer for DCP_FLUSH messages (lmcached_flush). */
+  flush?: boolean;
 }
 
 interface Reply {
@@ -124,6 +128,7 @@ export class DcpConsumer {
     await c.expect(OP.DCP_OPEN, { key: options.name, extras: encodeOpenExtras(DCP_OPEN_PRODUCER) });
     await c.expect(OP.DCP_CONTROL, { key: 'enable_expiry_opcode', value: 'true' });
     if (c.bufferSize > 0) await c.expect(OP.DCP_CONTROL, { key: 'connection_buffer_size', value: String(c.bufferSize) });
+    if (options.flush === true) await c.expect(OP.DCP_CONTROL, { key: 'lmcached_flush', value: 'true' });
     if ((options.noopSeconds ?? 0) > 0) {
       await c.expect(OP.DCP_CONTROL, { key: 'set_noop_interval', value: String(options.noopSeconds) });
       await c.expect(OP.DCP_CONTROL, { key: 'enable_noop', value: 'true' });
@@ -230,6 +235,9 @@ export class DcpConsumer {
       }
       case OP.DCP_STREAM_END:
         this.events.streamEnd?.(vb, extras.readUInt32BE(0));
+        break;
+      case OP.DCP_FLUSH:
+        this.events.flush?.(vb, f.cas);
         break;
       default:
         return;

@@ -10,6 +10,7 @@ import {
   SNAPSHOT_FLAG,
   STREAM_END_FLAG,
   writeDeletion,
+  writeFlush,
   writeMutation,
   writeNoop,
   writeSnapshotMarker,
@@ -53,6 +54,8 @@ class Stream {
   /** The point in time the current disk snapshot is read from (open while backfillEnd > 0):
    * a key overwritten meanwhile is still sent at its old seqno, as the marker promised. */
   disk: ReadSnapshot | null = null;
+  /** A flush barrier to tell the consumer before anything else (0: none). */
+  pendingFlush = 0;
   /** The vBucket's state when the stream began; any change ends the stream (STATE_CHANGED). */
   readonly state: VBucketState;
   readonly listener = (w: PendingWrite): void => this.enqueue(w);
@@ -94,6 +97,13 @@ export class DcpProducer {
   bufferSize = 0;
   unacked = 0;
   expiryOpcode = false;
+  /** DCP_CONTROL lmcached_flush: send DCP_FLUSH with the barrier at stream start and on each
+   * FLUSH (what a replica needs to drop flushed items). */
+  flushMessages = false;
+  private readonly onFlush = (barrier: number): void => {
+    for (const s of this.streams.values()) s.pendingFlush = barrier;
+    this.schedule();
+  };
   private noopTimer: NodeJS.Timeout | null = null;
   private noopOutstanding = false;
   private noopOpaque = 0x10000000;
@@ -129,6 +139,12 @@ export class DcpProducer {
       case 'enable_expiry_opcode':
         if (value !== 'true' && value !== 'false') return false;
         this.expiryOpcode = value === 'true';
+        return true;
+      case 'lmcached_flush':
+        if (value !== 'true' && value !== 'false') return false;
+        this.flushMessages = value === 'true';
+        if (this.flushMessages) this.engine.flushes.listeners.add(this.onFlush);
+        else this.engine.flushes.listeners.delete(this.onFlush);
         return true;
       default:
         return false;
@@ -167,6 +183,7 @@ export class DcpProducer {
 
   addStream(vb: VBucket, opaque: number, start: number, end: number): void {
     const s = new Stream(vb, opaque, start, end, this);
+    if (this.flushMessages) s.pendingFlush = this.engine.flushes.barrier;
     this.streams.set(vb.id, s);
     this.schedule();
   }
@@ -181,6 +198,7 @@ export class DcpProducer {
   /** The connection is gone. */
   close(): void {
     this.closed = true;
+    this.engine.flushes.listeners.delete(this.onFlush);
     if (this.noopTimer) clearInterval(this.noopTimer);
     for (const s of this.streams.values()) {
       s.vb.listeners.delete(s.listener);
@@ -230,7 +248,7 @@ export class DcpProducer {
 
   private hasWork(s: Stream): boolean {
     if (s.phase === 'backfill') return true;
-    return s.phase === 'live' && s.queue.length > 0;
+    return s.pendingFlush > 0 || (s.phase === 'live' && s.queue.length > 0);
   }
 
   /** One unit of work for a stream; returns the bytes written. */
@@ -238,6 +256,11 @@ export class DcpProducer {
     if (s.vb.deleted || s.vb.state !== s.state) {
       this.finish(s, STREAM_END_FLAG.STATE_CHANGED);
       return HEADER_LENGTH;
+    }
+    if (s.pendingFlush > 0) {
+      const barrier = s.pendingFlush;
+      s.pendingFlush = 0;
+      return this.sent(writeFlush(this.sink.out, s.vb.id, s.opaque, barrier));
     }
     if (s.phase === 'backfill') return this.backfill(s);
     if (s.phase === 'live' && s.queue.length > 0) return this.sendLive(s);
@@ -334,7 +357,7 @@ export class DcpProducer {
 
   /** A mutation, deletion or expiration for a record (an LMDB view unless `stable`). */
   private item(s: Stream, itemKey: Buffer, rec: Buffer, stable: boolean): number {
-    if (this.engine.isFlushed(rec)) return 0;
+    if (this.engine.flushes.hides(rec)) return 0;
     const m = this.meta;
     m.seqno = recordSeqno(rec);
     m.cas = recordCas(rec);

@@ -16,7 +16,7 @@ import { KVBucket } from './kv-bucket.js';
 import { Outcome } from './outcome.js';
 import { StoreMode, type ArithArgs, type ConcatArgs, type ItemView, type KeyRef, type MutationResult, type StoreArgs } from './requests.js';
 import { EngineStats } from './stats.js';
-import { FlushBarrier } from './flush-barrier.js';
+import { FlushBarrier, type FlushEvents } from './flush-barrier.js';
 import type { CommitWatch } from './flusher.js';
 import { VBucketState, type VBucket } from './vbucket.js';
 import { ReplicaVBuckets } from './replica-vbuckets.js';
@@ -281,9 +281,9 @@ export class Engine {
 
   // ---- what the server and DCP read ----
 
-  /** Whether a record is invisible because a FLUSH came after it. */
-  isFlushed(record: Buffer): boolean {
-    return this.flushBarrier.hides(record);
+  /** FLUSH as change streams see it: the barrier, which records it hides, each new one. */
+  get flushes(): FlushEvents {
+    return this.flushBarrier;
   }
 
   /** Committed items by seqno, from the latest commit or one point in time (DCP backfill). */

@@ -12,9 +12,18 @@ import type { ItemStorage } from './item-storage.js';
 const META_FLUSH_CAS = 'flushCas';
 const META_FLUSH_AT = 'flushAt';
 
-export class FlushBarrier {
+/** What change streams see of FLUSH: the barrier now, and each new one as it takes effect. */
+export interface FlushEvents {
+  readonly barrier: number;
+  /** Whether a record is invisible because a FLUSH came after it. */
+  hides(record: Buffer): boolean;
+  readonly listeners: Set<(barrier: number) => void>;
+}
+
+export class FlushBarrier implements FlushEvents {
   /** Items with CAS at or below this were flushed. */
-  private barrier: number;
+  barrier: number;
+  readonly listeners = new Set<(barrier: number) => void>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -53,7 +62,21 @@ export class FlushBarrier {
     this.barrier = this.cas.next();
     this.flushed();
     this.storage.setMeta(META_FLUSH_AT, 0);
-    return this.storage.setMeta(META_FLUSH_CAS, this.barrier);
+    const batch = this.storage.setMeta(META_FLUSH_CAS, this.barrier);
+    for (const l of this.listeners) l(this.barrier);
+    return batch;
+  }
+
+  /** A replica takes the active's barrier (a DCP flush message); an older one changes nothing.
+   * Returns the batch that persists it, or 0. */
+  adopt(barrier: number): number {
+    if (barrier <= this.barrier) return 0;
+    this.cas.observe(barrier);
+    this.barrier = barrier;
+    this.flushed();
+    const batch = this.storage.setMeta(META_FLUSH_CAS, barrier);
+    for (const l of this.listeners) l(barrier);
+    return batch;
   }
 
   private schedule(at: number): void {

@@ -96,8 +96,10 @@ export class ReplicaVBuckets {
     const fields = { state: item.state, datatype: live ? item.datatype : 0, flags: live ? item.flags : 0, expiry: live ? item.expiry : nowSeconds(), cas: item.cas, seqno: item.seqno, revSeqno: item.revSeqno };
     const value = live ? item.value : null;
     const rec = encodeRecord(fields, value, 0, value === null ? 0 : value.length);
-    const newLength = live ? recordValueLength(rec) : 0;
-    const itemsDelta = (live ? 1 : 0) - (oldLive === null ? 0 : 1);
+    // An item the active flushed before we were told (its CAS under the barrier) is not counted.
+    const counted = live && !this.flushBarrier.hides(rec);
+    const newLength = counted ? recordValueLength(rec) : 0;
+    const itemsDelta = (counted ? 1 : 0) - (oldLive === null ? 0 : 1);
     this.stats.curr_items += itemsDelta;
     vb.numItems += itemsDelta;
     this.stats.bytes += newLength - oldLength;
@@ -107,6 +109,11 @@ export class ReplicaVBuckets {
     this.cas.observe(item.cas);
     this.storage.write(vb, key, rec, item.seqno, this.probe.diskSeqno, false);
     return Outcome.Success;
+  }
+
+  /** The active flushed: every item with a CAS at or below `barrier` is gone here too. */
+  flush(barrier: number): void {
+    this.flushBarrier.adopt(barrier);
   }
 
   /** GET_REPLICA: the item in a replica vBucket; an expired one is hidden, never deleted (only

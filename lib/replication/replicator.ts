@@ -57,6 +57,8 @@ class HistoryConflict extends Error {}
 export class Replicator {
   state: LinkState = 'disconnected';
   reconnects = 0;
+  /** Flushes of the active applied here. */
+  flushes = 0;
   readonly vbs = new Map<number, VbLink>();
   private consumer: DcpConsumer | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -72,6 +74,7 @@ export class Replicator {
     expiration: (vb, seqno, key, cas, meta) => this.apply(vb, ItemState.Expired, seqno, key, null, 0, 0, cas, meta),
     rollback: (vb, seqno) => this.rollback(vb, seqno),
     streamEnd: (vb, flags) => this.streamEnded(vb, flags),
+    flush: (_vb, barrier) => this.flushed(barrier),
     closed: (reason) => this.disconnected(reason),
   };
 
@@ -110,7 +113,7 @@ export class Replicator {
     this.state = 'connecting';
     let consumer: DcpConsumer;
     try {
-      consumer = await DcpConsumer.connect(this.options.host, this.options.port, this.events, { name: this.options.name, bufferSize: BUFFER_BYTES, noopSeconds: NOOP_SECONDS });
+      consumer = await DcpConsumer.connect(this.options.host, this.options.port, this.events, { name: this.options.name, bufferSize: BUFFER_BYTES, noopSeconds: NOOP_SECONDS, flush: true });
     } catch (err) {
       return this.retry(`cannot connect to ${this.source}: ${message(err)}`);
     }
@@ -230,6 +233,15 @@ export class Replicator {
     l.streamedFrom = r.position.seqno;
     log.warn(`replication: vb ${vbid}: the active asked for a rollback to seqno ${to} (from ${vb.highSeqno}); ${r.resync ? 'items dropped, copying the vBucket again' : 'nothing newer was held, resuming there'}`);
     return r.position;
+  }
+
+  /** The active flushed (or had flushed before this stream began): so does this node. The
+   * barrier is global, so one message per stream is one too many but harmless. */
+  private flushed(barrier: number): void {
+    if (barrier <= this.engine.flushes.barrier) return;
+    this.flushes++;
+    log.info(`replication: the active flushed (barrier CAS ${barrier}); flushed here too`);
+    this.engine.replicas.flush(barrier);
   }
 
   private streamEnded(vbid: number, flags: number): void {

@@ -144,6 +144,7 @@ function replicationStats(ctx: ServerContext, arg: string | undefined): StatPair
     ['replication_source', r === null ? '' : r.source],
     ['replication_state', r === null ? 'none' : r.state],
     ['replication_reconnects', r?.reconnects ?? 0],
+    ['replication_flushes', r?.flushes ?? 0],
   ];
   let rollbacks = 0;
   const now = Date.now();
@@ -166,7 +167,7 @@ function replicationStats(ctx: ServerContext, arg: string | undefined): StatPair
       [`${p}:conflict`, l?.conflict === true ? 1 : 0],
     );
   }
-  out.splice(3, 0, ['replication_rollbacks', rollbacks]);
+  out.splice(4, 0, ['replication_rollbacks', rollbacks]);
   return out;
 }
 
