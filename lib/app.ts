@@ -8,7 +8,6 @@ import { Engine } from './engine/engine.js';
 import { ACTIVE_ROLE, Warmup, markCleanShutdown } from './engine/warmup.js';
 import { VBucketState } from './engine/vbucket.js';
 import { Replicator } from './replication/replicator.js';
-import { hostname } from 'node:os';
 import { log } from './log.js';
 import { newServerContext } from './server/context.js';
 import { Server } from './server/server.js';
@@ -59,8 +58,7 @@ export async function startApp(settings: Settings): Promise<App> {
   const role = replicaOf === null ? ACTIVE_ROLE : { freshState: VBucketState.Replica, demoteActive: settings.replicaForce };
   const warmup = new Warmup(store, engine, testHooks, role);
   const ctx = newServerContext({ engine, warmup, settings, version: VERSION });
-  const replicator = replicaOf === null ? null : new Replicator(engine, { ...replicaOf, force: settings.replicaForce, name: `replication:${hostname()}:${process.pid}` });
-  ctx.replicator = replicator;
+
   const server = new Server(ctx, testHooks.streamReads);
   const address = await server.listen().catch((err: unknown) => {
     void store.close();
@@ -68,6 +66,27 @@ export async function startApp(settings: Settings): Promise<App> {
     throw new StartupError(EXIT.listen, `failed to listen on one of interface(s) ${settings.listen}: ${listenError(err)}`);
   });
   log.info(`lmcached ${VERSION} listening on ${address.address}:${address.port} (ack=${settings.ack})`);
+  // The DCP connection name tells the active where this node serves: after a takeover the
+  // active becomes this node's replica and follows it there.
+  const replicationName = `replication:${address.address}:${address.port}`;
+  let replicator = replicaOf === null ? null : new Replicator(engine, { ...replicaOf, force: settings.replicaForce, name: replicationName });
+  ctx.replicator = replicator;
+  ctx.takeoverDone = (vbid, consumerName) => {
+    const m = /^replication:(.+):(\d+)$/.exec(consumerName);
+    if (m === null) return log.warn(`vb ${vbid} handed to ${consumerName}, which is not an lmcached replica; it stays dead here`);
+    const source = `${m[1]}:${m[2]}`;
+    if (replicator !== null && replicator.source !== source) return log.error(`vb ${vbid} handed to ${source}, but this node follows ${replicator.source}; it stays dead here`);
+    void engine.vbuckets.setState(vbid, VBucketState.Replica).then(() => {
+      if (replicator === null) {
+        replicator = new Replicator(engine, { host: m[1], port: Number(m[2]), force: false, name: replicationName });
+        ctx.replicator = replicator;
+        replicator.start();
+      } else {
+        replicator.follow(vbid);
+      }
+      log.info(`vb ${vbid} is a replica of ${source} now`);
+    });
+  };
   const purger = new Purger(store, engine, { maxAge: settings.purgeAge, interval: settings.purgeInterval });
   const helpers = new HelperThreadPriority(settings.helperNice);
   const warmupDone = warmup.run().then(() => {

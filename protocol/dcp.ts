@@ -22,6 +22,13 @@ export const SNAPSHOT_FLAG = {
   MEMORY: 0x01,
   DISK: 0x02,
   CHECKPOINT: 0x04,
+  /** The consumer answers the marker (a takeover stream's). */
+  ACK: 0x08,
+} as const;
+
+/** DCP_STREAM_REQ / DCP_ADD_STREAM flags. */
+export const STREAM_FLAG = {
+  TAKEOVER: 0x01,
 } as const;
 
 export const STREAM_END_FLAG = {
@@ -171,6 +178,21 @@ export function writeStreamEnd(out: DcpMessageWriter, vbid: number, opaque: numb
 export function writeFlush(out: DcpMessageWriter, vbid: number, opaque: number, barrierCas: number): number {
   out.request(OP.DCP_FLUSH, vbid, opaque, barrierCas, 0, 0, 0);
   return HEADER_LENGTH;
+}
+
+/** DCP_SET_VBUCKET_STATE (0x5b): a takeover stream moves the consumer's vBucket to `state`
+ * (pending, then active); the consumer answers. */
+export function writeSetVBucketState(out: DcpMessageWriter, vbid: number, opaque: number, state: number): number {
+  out.request(OP.DCP_SET_VBUCKET_STATE, vbid, opaque, 0, 1, 0, 1);
+  out.bytes(Buffer.of(state), 0, 1);
+  return HEADER_LENGTH + 1;
+}
+
+/** A consumer's answer to a producer message that wants one (a marker with ACK, a state). */
+export function encodeDcpResponse(opcode: number, opaque: number, status = 0): Buffer {
+  const b = Buffer.alloc(HEADER_LENGTH);
+  encodeHeader(b, 0, MAGIC_RESPONSE, opcode, status, 0, 0, 0, opaque, 0);
+  return b;
 }
 
 export function writeNoop(out: DcpMessageWriter, opaque: number): number {

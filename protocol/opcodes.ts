@@ -80,7 +80,9 @@ export const OP = {
   DCP_MUTATION: 0x57,
   DCP_DELETION: 0x58,
   DCP_EXPIRATION: 0x59,
+  DCP_ADD_STREAM: 0x51,
   DCP_FLUSH: 0x5a,
+  DCP_SET_VBUCKET_STATE: 0x5b,
   DCP_NOOP: 0x5c,
   DCP_BUFFER_ACKNOWLEDGEMENT: 0x5d,
   DCP_CONTROL: 0x5e,
@@ -153,6 +155,8 @@ const KV_DEFINITIONS: ReadonlyArray<readonly [string, number, Shape, Check | und
   ['GET_REPLICA', OP.GET_REPLICA, { extras: [0], key: 'nonzero', value: 'zero' }, undefined],
   // DCP (docs/dcp/documentation/commands): what a consumer sends to a producer.
   ['DCP_OPEN', OP.DCP_OPEN, { extras: [EXTRAS_LENGTH.dcpOpen], key: 'nonzero', value: 'any' }, undefined],
+  // On a replica node: take this vBucket over from its active (flag TAKEOVER), as ns_server asks.
+  ['DCP_ADD_STREAM', OP.DCP_ADD_STREAM, { extras: [4], key: 'zero', value: 'zero' }, undefined],
   ['DCP_CONTROL', OP.DCP_CONTROL, { extras: [0], key: 'nonzero', value: 'any' }, undefined],
   ['DCP_STREAM_REQ', OP.DCP_STREAM_REQ, { extras: [EXTRAS_LENGTH.dcpStreamReq], key: 'zero', value: 'any' }, undefined],
   ['DCP_CLOSE_STREAM', OP.DCP_CLOSE_STREAM, { extras: [0], key: 'zero', value: 'zero' }, undefined],

@@ -8,7 +8,9 @@ import {
   DCP_OPEN_PRODUCER,
   END_SEQNO_INFINITE,
   decodeItemMeta,
+  SNAPSHOT_FLAG,
   decodeSnapshotMarker,
+  encodeDcpResponse,
   encodeNoopResponse,
   encodeOpenExtras,
   encodeStreamRequest,
@@ -41,6 +43,9 @@ export interface ConsumerEvents {
    * position to stream from instead (a full resync returns seqno 0). */
   rollback?(vb: number, seqno: number): void | VbPosition | Promise<void | VbPosition>;
   streamEnd?(vb: number, flags: number): void;
+  /** DCP_SET_VBUCKET_STATE of a takeover stream; answered once this settles (a rejection
+   * answers an error). */
+  setVBucketState?(vb: number, state: number): void | Promise<void>;
   /** DCP_FLUSH (with `flush` in the options): items with a CAS at or below `barrierCas` are gone. */
   flush?(vb: number, barrierCas: number): void;
   /** The producer accepted a stream; called before any of its messages is delivered, with the
@@ -138,11 +143,11 @@ export class DcpConsumer {
 
   /** Starts streaming `vb` from `from` (default: everything), rolling back as told. Resolves
    * with the producer's failover log once it accepted the stream. */
-  async stream(vb: number, from?: VbPosition, end: bigint = END_SEQNO_INFINITE): Promise<Array<{ uuid: bigint; seqno: number }>> {
+  async stream(vb: number, from?: VbPosition, end: bigint = END_SEQNO_INFINITE, flags = 0): Promise<Array<{ uuid: bigint; seqno: number }>> {
     let pos: VbPosition = from ?? { vbuuid: 0n, seqno: 0, snapStart: 0, snapEnd: 0 };
     for (let attempt = 0; attempt < 10; attempt++) {
       this.positions.set(vb, pos);
-      const extras = encodeStreamRequest({ flags: 0, start: BigInt(pos.seqno), end, vbuuid: pos.vbuuid, snapStart: BigInt(pos.snapStart), snapEnd: BigInt(pos.snapEnd) });
+      const extras = encodeStreamRequest({ flags, start: BigInt(pos.seqno), end, vbuuid: pos.vbuuid, snapStart: BigInt(pos.snapStart), snapEnd: BigInt(pos.snapEnd) });
       const r = await this.request(OP.DCP_STREAM_REQ, { extras, vbucket: vb }, vb);
       if (r.status === STATUS_CODE.SUCCESS) {
         if (r.value.length >= 16) pos.vbuuid = r.value.readBigUInt64BE(0);
@@ -213,6 +218,16 @@ export class DcpConsumer {
           pos.snapEnd = m.end;
         }
         this.events.snapshot?.(vb, m.start, m.end, m.flags);
+        if ((m.flags & SNAPSHOT_FLAG.ACK) !== 0) this.socket.write(encodeDcpResponse(OP.DCP_SNAPSHOT_MARKER, f.opaque));
+        break;
+      }
+      case OP.DCP_SET_VBUCKET_STATE: {
+        const opaque = f.opaque;
+        const state = f.buf[f.extrasOffset];
+        Promise.resolve(this.events.setVBucketState?.(vb, state)).then(
+          () => this.socket.write(encodeDcpResponse(OP.DCP_SET_VBUCKET_STATE, opaque)),
+          () => this.socket.write(encodeDcpResponse(OP.DCP_SET_VBUCKET_STATE, opaque, STATUS_CODE.EINVAL)),
+        );
         break;
       }
       case OP.DCP_MUTATION: {

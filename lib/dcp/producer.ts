@@ -12,6 +12,7 @@ import {
   writeDeletion,
   writeFlush,
   writeMutation,
+  writeSetVBucketState,
   writeNoop,
   writeSnapshotMarker,
   writeStreamEnd,
@@ -19,12 +20,13 @@ import {
   type DcpMessageWriter,
 } from '../../protocol/dcp.js';
 import { HEADER_LENGTH } from '../../protocol/header.js';
+import { OP } from '../../protocol/opcodes.js';
 import type { Engine } from '../engine/engine.js';
 import { ItemState, recordCas, recordRevSeqno, recordValueLength, recordValueOffset, recordDatatype, recordExpiry, recordFlags, recordSeqno, recordState } from '../store/record.js';
 import { USER_KEY_OFFSET, userKeyLength } from '../store/key-codec.js';
-import { VBucketState, type PendingWrite, type VBucket } from '../engine/vbucket.js';
+import { VBucketState, type VBucket } from '../engine/vbucket.js';
 import { log } from '../log.js';
-import type { ReadSnapshot } from '../store/store.js';
+import { Stream, endDiskSnapshot } from './stream.js';
 
 /** What the producer needs from its connection. */
 export interface ProducerSink {
@@ -34,63 +36,13 @@ export interface ProducerSink {
   /** Moves encoded output to the socket. */
   push(): void;
   close(): void;
+  /** A takeover stream handed `vbid` to this connection's consumer; it is dead here now. */
+  takeoverDone(vbid: number): void;
 }
 
 /** Items per backfill read; bytes written before the pump yields to the event loop. */
 const BACKFILL_CHUNK = 1000;
 const PUMP_BUDGET_BYTES = 512 * 1024;
-/** A live queue beyond this is dropped; the stream re-reads from disk (cursor dropping). */
-const LIVE_QUEUE_LIMIT = 20_000;
-
-class Stream {
-  /** Every seqno up to here is covered: sent, or superseded by a later one. */
-  lastSent: number;
-  phase: 'backfill' | 'live' | 'ended' = 'backfill';
-  /** End of the snapshot whose marker was sent and whose items are still going out. */
-  snapshotEnd = 0;
-  queue: PendingWrite[] = [];
-  /** Backfill position inside the current disk snapshot. */
-  backfillEnd = 0;
-  /** The point in time the current disk snapshot is read from (open while backfillEnd > 0):
-   * a key overwritten meanwhile is still sent at its old seqno, as the marker promised. */
-  disk: ReadSnapshot | null = null;
-  /** A flush barrier to tell the consumer before anything else (0: none). */
-  pendingFlush = 0;
-  /** The vBucket's state when the stream began; any change ends the stream (STATE_CHANGED). */
-  readonly state: VBucketState;
-  readonly listener = (w: PendingWrite): void => this.enqueue(w);
-
-  constructor(
-    readonly vb: VBucket,
-    readonly opaque: number,
-    start: number,
-    readonly end: number,
-    private readonly producer: DcpProducer,
-  ) {
-    this.lastSent = start;
-    this.state = vb.state;
-  }
-
-  private enqueue(w: PendingWrite): void {
-    if (this.phase !== 'live') return;
-    if (this.queue.length >= LIVE_QUEUE_LIMIT) {
-      // The consumer is too slow to follow memory: forget the queue and catch up from disk.
-      this.queue = [];
-      this.phase = 'backfill';
-      this.vb.listeners.delete(this.listener);
-      this.producer.stats.cursorsDropped++;
-    } else {
-      this.queue.push(w);
-    }
-    this.producer.schedule();
-  }
-}
-
-function endDiskSnapshot(s: Stream): void {
-  s.disk?.close();
-  s.disk = null;
-}
-
 export class DcpProducer {
   readonly streams = new Map<number, Stream>();
   readonly stats = { itemsSent: 0, bytesSent: 0, cursorsDropped: 0 };
@@ -181,8 +133,9 @@ export class DcpProducer {
     this.schedule();
   }
 
-  addStream(vb: VBucket, opaque: number, start: number, end: number): void {
+  addStream(vb: VBucket, opaque: number, start: number, end: number, takeover = false): void {
     const s = new Stream(vb, opaque, start, end, this);
+    s.takeover = takeover;
     if (this.flushMessages) s.pendingFlush = this.engine.flushes.barrier;
     this.streams.set(vb.id, s);
     this.schedule();
@@ -237,6 +190,30 @@ export class DcpProducer {
     if (this.canSend() && [...this.streams.values()].some((s) => this.hasWork(s))) this.schedule();
   }
 
+  /** The consumer answered a message of a takeover stream (a marker with ACK, a state). */
+  answered(opcode: number, opaque: number, status: number): void {
+    const s = [...this.streams.values()].find((x) => x.opaque === opaque);
+    if (s === undefined || !s.takeover) return;
+    if (status !== 0) {
+      log.warn(`dcp ${this.name}: takeover of vb ${s.vb.id} refused by the consumer (status ${status})`);
+      return this.finish(s, STREAM_END_FLAG.STATE_CHANGED);
+    }
+    if (opcode === OP.DCP_SNAPSHOT_MARKER) s.markerAcks = Math.max(0, s.markerAcks - 1);
+    else if (opcode === OP.DCP_SET_VBUCKET_STATE && s.takeoverPhase === 'pendingSent') {
+      // No write may be acknowledged here from now on: dead, then send what is left.
+      s.takeoverPhase = 'settingDead';
+      void this.engine.vbuckets.setState(s.vb.id, VBucketState.Dead).then(() => {
+        s.takeoverPhase = 'dead';
+        this.schedule();
+      });
+    } else if (opcode === OP.DCP_SET_VBUCKET_STATE && s.takeoverPhase === 'activeSent') {
+      log.info(`dcp ${this.name}: vb ${s.vb.id} taken over`);
+      this.finish(s, STREAM_END_FLAG.OK);
+      this.sink.takeoverDone(s.vb.id);
+    }
+    this.schedule();
+  }
+
   /** Called when the socket drained. */
   resume(): void {
     this.schedule();
@@ -248,12 +225,14 @@ export class DcpProducer {
 
   private hasWork(s: Stream): boolean {
     if (s.phase === 'backfill') return true;
+    if (s.takeover && s.phase === 'live' && ((s.takeoverPhase === 'streaming' && s.queue.length === 0) || (s.takeoverPhase === 'dead' && s.markerAcks === 0))) return true;
     return s.pendingFlush > 0 || (s.phase === 'live' && s.queue.length > 0);
   }
 
   /** One unit of work for a stream; returns the bytes written. */
   private step(s: Stream): number {
-    if (s.vb.deleted || s.vb.state !== s.state) {
+    // A takeover stream outlives the state change it makes itself.
+    if (s.vb.deleted || (s.vb.state !== s.state && s.takeoverPhase === 'streaming')) {
       this.finish(s, STREAM_END_FLAG.STATE_CHANGED);
       return HEADER_LENGTH;
     }
@@ -264,6 +243,22 @@ export class DcpProducer {
     }
     if (s.phase === 'backfill') return this.backfill(s);
     if (s.phase === 'live' && s.queue.length > 0) return this.sendLive(s);
+    if (s.takeover && s.phase === 'live') return this.takeoverStep(s);
+    return 0;
+  }
+
+  /** A caught-up takeover stream: ask the consumer to go pending; once this side is dead and
+   * everything is sent and every marker answered, tell it to go active. */
+  private takeoverStep(s: Stream): number {
+    if (s.snapshotEnd > s.lastSent) return 0;
+    if (s.takeoverPhase === 'streaming') {
+      s.takeoverPhase = 'pendingSent';
+      return this.sent(writeSetVBucketState(this.sink.out, s.vb.id, s.opaque, VBucketState.Pending));
+    }
+    if (s.takeoverPhase === 'dead' && s.markerAcks === 0) {
+      s.takeoverPhase = 'activeSent';
+      return this.sent(writeSetVBucketState(this.sink.out, s.vb.id, s.opaque, VBucketState.Active));
+    }
     return 0;
   }
 
@@ -352,6 +347,10 @@ export class DcpProducer {
   }
 
   private marker(s: Stream, start: number, end: number, flags: number): number {
+    if (s.takeover) {
+      flags |= SNAPSHOT_FLAG.ACK;
+      s.markerAcks++;
+    }
     return this.sent(writeSnapshotMarker(this.sink.out, s.vb.id, s.opaque, start, end, flags));
   }
 

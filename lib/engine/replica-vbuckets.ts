@@ -57,7 +57,8 @@ export class ReplicaVBuckets {
   private target(vbid: number): VBucket | Outcome {
     if (!this.vbuckets.trafficEnabled) return Outcome.TempFail;
     const vb = this.vbuckets.get(vbid);
-    if (vb === undefined || vb.state !== VBucketState.Replica || !vb.acceptsReplication) return Outcome.NotMyVBucket;
+    // Pending: the last phase of a takeover, which still brings items.
+    if (vb === undefined || (vb.state !== VBucketState.Replica && vb.state !== VBucketState.Pending) || !vb.acceptsReplication) return Outcome.NotMyVBucket;
     return vb;
   }
 

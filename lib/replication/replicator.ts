@@ -15,6 +15,7 @@ import { VBucketState, type VBucket } from '../engine/vbucket.js';
 import { log } from '../log.js';
 import { ItemState } from '../store/record.js';
 import { STATUS_CODE } from '../../protocol/status.js';
+import { STREAM_FLAG } from '../../protocol/dcp.js';
 
 export interface ReplicatorOptions {
   host: string;
@@ -66,6 +67,8 @@ export class Replicator {
   private stopped = false;
   /** Reused for every item applied. */
   private readonly item: ReplicatedItem = { vbid: 0, state: ItemState.Live, seqno: 0, cas: 0, flags: 0, expiry: 0, datatype: 0, revSeqno: 0, key: Buffer.alloc(0), value: null };
+  /** Takeovers under way: vBucket → settles when it is active here (or failed). */
+  private readonly takeovers = new Map<number, { resolve(): void; reject(err: Error): void }>();
   private readonly events: ConsumerEvents = {
     accepted: (vb, failoverLog) => this.accepted(vb, failoverLog),
     snapshot: (vb, start, end) => this.snapshot(vb, start, end),
@@ -75,6 +78,7 @@ export class Replicator {
     rollback: (vb, seqno) => this.rollback(vb, seqno),
     streamEnd: (vb, flags) => this.streamEnded(vb, flags),
     flush: (_vb, barrier) => this.flushed(barrier),
+    setVBucketState: (vb, state) => this.takeoverState(vb, state),
     closed: (reason) => this.disconnected(reason),
   };
 
@@ -148,16 +152,71 @@ export class Replicator {
   private disconnected(reason: Error): void {
     if (this.consumer === null) return;
     this.consumer = null;
+    for (const [vbid, t] of this.takeovers) t.reject(new Error(`vb ${vbid}: connection lost during the takeover`));
+    this.takeovers.clear();
     this.retry(`connection to ${this.source} lost (${reason.message})`);
   }
 
+  /** A vBucket that just became a replica here (after a takeover handed it to the source):
+   * stream it now if connected (otherwise the next connection does). */
+  follow(vbid: number): void {
+    const vb = this.engine.vbuckets.get(vbid);
+    if (this.consumer === null || vb === undefined || vb.state !== VBucketState.Replica) return;
+    this.openStream(this.consumer, vb).catch((err: unknown) => log.warn(`replication: vb ${vbid}: ${message(err)}`));
+  }
+
+  /** A planned switchover (kv_engine's takeover stream): the active streams the rest, goes
+   * dead, and hands the vBucket over; every write it acknowledged is here first. Resolves once
+   * the vBucket is active here. */
+  async takeover(vbid: number): Promise<void> {
+    const consumer = this.consumer;
+    const vb = this.engine.vbuckets.get(vbid);
+    if (consumer === null) throw new Error(`not connected to ${this.source}`);
+    if (vb === undefined || vb.state !== VBucketState.Replica) throw new Error(`vb ${vbid} is not a replica here`);
+    if (this.takeovers.has(vbid)) throw new Error(`vb ${vbid}: a takeover is already under way`);
+    const done = new Promise<void>((resolve, reject) => this.takeovers.set(vbid, { resolve, reject }));
+    const link = this.link(vbid);
+    if (link.streaming) {
+      link.streaming = false;
+      await consumer.closeStream(vbid).catch(() => undefined);
+    }
+    log.info(`replication: taking vb ${vbid} over from ${this.source}`);
+    try {
+      await this.openStream(consumer, vb, STREAM_FLAG.TAKEOVER);
+    } catch (err) {
+      this.takeovers.delete(vbid);
+      throw err;
+    }
+    return done;
+  }
+
+  /** DCP_SET_VBUCKET_STATE of a takeover stream: pending while the active sends the rest,
+   * then active (a new failover entry, persisted before the answer). */
+  private async takeoverState(vbid: number, state: number): Promise<void> {
+    const t = this.takeovers.get(vbid);
+    if (state !== VBucketState.Pending && state !== VBucketState.Active) throw new Error(`takeover to state ${state}`);
+    try {
+      await this.engine.vbuckets.setState(vbid, state);
+    } catch (err) {
+      this.takeovers.delete(vbid);
+      t?.reject(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }
+    if (state === VBucketState.Active) {
+      this.takeovers.delete(vbid);
+      this.link(vbid).streaming = false;
+      log.info(`replication: vb ${vbid} taken over from ${this.source}; active here`);
+      t?.resolve();
+    }
+  }
+
   /** Requests the stream of one replica vBucket from where it stands. */
-  private async openStream(consumer: DcpConsumer, vb: VBucket): Promise<void> {
+  private async openStream(consumer: DcpConsumer, vb: VBucket, flags = 0): Promise<void> {
     const l = this.link(vb.id);
     const from: VbPosition = this.engine.replicas.position(vb);
     try {
       l.streamedFrom = from.seqno;
-      await consumer.stream(vb.id, from);
+      await consumer.stream(vb.id, from, undefined, flags);
       l.streaming = true;
       l.conflict = false;
     } catch (err) {

@@ -140,6 +140,7 @@ export class Connection implements Flushable, HandlerContext {
       writable: () => !conn.closing && conn.socket.writableLength < OUTPUT_HIGH_WATER,
       push: () => conn.flushOutput(),
       close: () => conn.socket.destroy(),
+      takeoverDone: (vbid) => conn.server.takeoverDone(vbid, name),
     });
     this.producer = producer;
     this.server.producers.add(producer);
@@ -244,6 +245,10 @@ export class Connection implements Flushable, HandlerContext {
       // wrong magic, and memcached closes the connection without a reply.
       if (this.producer !== null && f.opcode === OP.DCP_NOOP) {
         this.producer.noopAnswered();
+        return true;
+      }
+      if (this.producer !== null && (f.opcode === OP.DCP_SNAPSHOT_MARKER || f.opcode === OP.DCP_SET_VBUCKET_STATE)) {
+        this.producer.answered(f.opcode, f.opaque, f.vbucket);
         return true;
       }
       this.closeAfterWrite();

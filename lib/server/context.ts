@@ -22,8 +22,10 @@ export interface ServerContext {
   /** Open DCP producers, for `stats dcp`. */
   producers: Set<DcpProducer>;
   settings: Settings;
-  /** The link to the active node (--replica-of), for `stats replication`. */
+  /** The link to the active node (--replica-of, or the node a takeover handed vBuckets to). */
   replicator: Replicator | null;
+  /** A takeover stream of this node handed `vbid` to the consumer named `consumerName`. */
+  takeoverDone(vbid: number, consumerName: string): void;
   counters: ServerCounters;
   startedAt: number;
   version: string;
@@ -36,6 +38,7 @@ export function newServerContext(parts: Pick<ServerContext, 'engine' | 'warmup' 
     ...parts,
     producers: new Set(),
     replicator: null,
+    takeoverDone: () => undefined,
     counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0 },
     startedAt: Date.now(),
     verbosity: parts.settings.verbosity,

@@ -15,7 +15,7 @@ import { handleNoop, handleQuit, handleSaslListMechs, handleVerbosity, handleVer
 import { handleStat } from './handlers/stat.js';
 import { handleUpdate } from './handlers/update.js';
 import { handleHello } from './handlers/hello.js';
-import { handleDcpBufferAck, handleDcpCloseStream, handleDcpControl, handleDcpGetFailoverLog, handleDcpOpen, handleDcpStreamReq } from './handlers/dcp.js';
+import { handleDcpAddStream, handleDcpBufferAck, handleDcpCloseStream, handleDcpControl, handleDcpGetFailoverLog, handleDcpOpen, handleDcpStreamReq } from './handlers/dcp.js';
 import { handleDelVBucket, handleGetAllVbSeqnos, handleGetFailoverLog, handleGetVBucket, handleObserveSeqno, handleSetVBucket } from './handlers/vbucket.js';
 
 export type Handler = (h: HandlerContext, frame: Frame, quiet: boolean) => void;
@@ -47,6 +47,7 @@ export const HANDLERS: Handler[] = (() => {
   set([OP.DCP_STREAM_REQ], handleDcpStreamReq);
   set([OP.DCP_CLOSE_STREAM], handleDcpCloseStream);
   set([OP.DCP_GET_FAILOVER_LOG], handleDcpGetFailoverLog);
+  set([OP.DCP_ADD_STREAM], handleDcpAddStream);
   set([OP.DCP_BUFFER_ACKNOWLEDGEMENT], handleDcpBufferAck);
   // A DCP_NOOP *request* from a client is not something a producer answers.
   set([OP.DCP_NOOP], (h, f) => h.fail(f, STATUS_CODE.EINVAL, 'DCP_NOOP is sent by the producer'));

@@ -3,7 +3,8 @@
  * DCP_STREAM_REQ (with kv_engine's rollback rules), DCP_CLOSE_STREAM, DCP_GET_FAILOVER_LOG and
  * DCP_BUFFER_ACKNOWLEDGEMENT. NOOP answers arrive as responses and are handled by the connection.
  */
-import { DCP_OPEN_PRODUCER, END_SEQNO_INFINITE, decodeStreamRequest } from '../../../protocol/dcp.js';
+import { DCP_OPEN_PRODUCER, END_SEQNO_INFINITE, STREAM_FLAG, decodeStreamRequest } from '../../../protocol/dcp.js';
+import { VBucketState } from '../../engine/vbucket.js';
 import type { Frame } from '../../../protocol/framer.js';
 import { STATUS_CODE } from '../../../protocol/status.js';
 import { rollbackSeqno } from '../../dcp/rollback.js';
@@ -50,9 +51,11 @@ export function handleDcpStreamReq(h: HandlerContext, f: Frame): void {
     h.out.u64(BigInt(rollback));
     return;
   }
+  const takeover = (r.flags & STREAM_FLAG.TAKEOVER) !== 0;
+  if (takeover && (vb.state !== VBucketState.Active || end !== MAX_SEQNO)) return h.fail(f, STATUS_CODE.EINVAL, 'a takeover stream is of an active vBucket, to no end seqno');
   // Success carries the failover log, then the stream's messages follow with its opaque.
   handleGetFailoverLog(h, f);
-  producer.addStream(vb, f.opaque, start, end);
+  producer.addStream(vb, f.opaque, start, end, takeover);
 }
 
 export function handleDcpCloseStream(h: HandlerContext, f: Frame): void {
@@ -63,6 +66,24 @@ export function handleDcpCloseStream(h: HandlerContext, f: Frame): void {
 
 export function handleDcpGetFailoverLog(h: HandlerContext, f: Frame): void {
   handleGetFailoverLog(h, f);
+}
+
+/** DCP_ADD_STREAM with the TAKEOVER flag, sent to a replica node (as ns_server does): take the
+ * vBucket over from the active this node follows. Answered once it is active here. */
+export function handleDcpAddStream(h: HandlerContext, f: Frame): void {
+  const flags = f.buf.readUInt32BE(f.extrasOffset);
+  if ((flags & STREAM_FLAG.TAKEOVER) === 0) return h.fail(f, STATUS_CODE.NOT_SUPPORTED, 'lmcached adds only takeover streams');
+  const replicator = h.server.replicator;
+  if (replicator === null) return h.fail(f, STATUS_CODE.NOT_SUPPORTED, 'this node follows no active (--replica-of)');
+  const vb = h.engine.vbuckets.get(f.vbucket);
+  if (vb === undefined || vb.state !== VBucketState.Replica) return h.fail(f, STATUS_CODE.NOT_MY_VBUCKET, 'not a replica vBucket here');
+  const { opcode, opaque } = f;
+  h.runAsync(
+    replicator.takeover(vb.id).then(
+      () => h.out.simple(opcode, STATUS_CODE.SUCCESS, opaque, 0),
+      (err: unknown) => h.out.error(opcode, STATUS_CODE.ETMPFAIL, opaque, err instanceof Error ? err.message : String(err)),
+    ),
+  );
 }
 
 /** No reply: the consumer acknowledges bytes it has processed, re-opening its window. */
