@@ -69,6 +69,7 @@ export async function startApp(settings: Settings): Promise<App> {
   // The DCP connection name tells the active where this node serves: after a takeover the
   // active becomes this node's replica and follows it there.
   const replicationName = `replication:${address.address}:${address.port}`;
+  ctx.selfAddress = `${address.address}:${address.port}`;
   let replicator = replicaOf === null ? null : new Replicator(engine, { ...replicaOf, force: settings.replicaForce, name: replicationName });
   ctx.replicator = replicator;
   ctx.takeoverDone = (vbid, consumerName) => {

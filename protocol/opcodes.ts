@@ -71,6 +71,7 @@ export const OP = {
   OBSERVE_SEQNO: 0x91,
   GET_FAILOVER_LOG: 0x96,
   GET_REPLICA: 0x83,
+  GET_CLUSTER_CONFIG: 0xb5,
   DCP_OPEN: 0x50,
   DCP_CLOSE_STREAM: 0x52,
   DCP_STREAM_REQ: 0x53,
@@ -153,6 +154,7 @@ const KV_DEFINITIONS: ReadonlyArray<readonly [string, number, Shape, Check | und
   ['OBSERVE_SEQNO', OP.OBSERVE_SEQNO, { extras: [0], key: 'zero', value: 'nonzero' }, (_v, _o, len) => (len === 8 ? null : 'Request value must be of length 8')],
   ['GET_FAILOVER_LOG', OP.GET_FAILOVER_LOG, { extras: [0], key: 'zero', value: 'zero' }, undefined],
   ['GET_REPLICA', OP.GET_REPLICA, { extras: [0], key: 'nonzero', value: 'zero' }, undefined],
+  ['GET_CLUSTER_CONFIG', OP.GET_CLUSTER_CONFIG, { extras: [0], key: 'zero', value: 'zero' }, undefined],
   // DCP (docs/dcp/documentation/commands): what a consumer sends to a producer.
   ['DCP_OPEN', OP.DCP_OPEN, { extras: [EXTRAS_LENGTH.dcpOpen], key: 'nonzero', value: 'any' }, undefined],
   // On a replica node: take this vBucket over from its active (flag TAKEOVER), as ns_server asks.

@@ -20,6 +20,7 @@ import type { ConnectionFeatures, HandlerContext } from './handler-context.js';
 import { DcpProducer } from '../dcp/producer.js';
 import { TextSession } from './text-session.js';
 import { MAGIC_REQUEST, MAGIC_RESPONSE } from '../../protocol/header.js';
+import { clusterConfig } from './cluster-config.js';
 
 /** Stop framing when this much output is waiting (socket buffer or held replies). */
 const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
@@ -123,10 +124,10 @@ export class Connection implements Flushable, HandlerContext {
   }
 
   /** Errors are always answered, quiet or not (memcached write_bin_error). With XERROR a
-   * context string goes back as kv_engine's JSON error body. */
+   * context string goes back as kv_engine's JSON error body; NOT_MY_VBUCKET carries the map. */
   fail(f: Frame, status: number, context?: string): void {
     if (context !== undefined && this.features.xerror) this.out.error(f.opcode, status, f.opaque, JSON.stringify({ error: { context } }));
-    else this.out.error(f.opcode, status, f.opaque);
+    else this.out.error(f.opcode, status, f.opaque, status === STATUS_CODE.NOT_MY_VBUCKET ? clusterConfig(this.server) : undefined);
   }
 
   setNoDelay(on: boolean): void {

@@ -7,6 +7,7 @@ import type { Warmup } from '../engine/warmup.js';
 import type { DcpProducer } from '../dcp/producer.js';
 import type { Settings } from '../settings.js';
 import type { Replicator } from '../replication/replicator.js';
+import { ClusterMap } from '../replication/cluster-map.js';
 
 export interface ServerCounters {
   curr_connections: number;
@@ -24,6 +25,9 @@ export interface ServerContext {
   settings: Settings;
   /** The link to the active node (--replica-of, or the node a takeover handed vBuckets to). */
   replicator: Replicator | null;
+  /** Where this node serves (host:port), once listening. */
+  selfAddress: string;
+  clusterMap: ClusterMap;
   /** A takeover stream of this node handed `vbid` to the consumer named `consumerName`. */
   takeoverDone(vbid: number, consumerName: string): void;
   counters: ServerCounters;
@@ -39,6 +43,8 @@ export function newServerContext(parts: Pick<ServerContext, 'engine' | 'warmup' 
     producers: new Set(),
     replicator: null,
     takeoverDone: () => undefined,
+    selfAddress: '',
+    clusterMap: new ClusterMap(),
     counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0 },
     startedAt: Date.now(),
     verbosity: parts.settings.verbosity,

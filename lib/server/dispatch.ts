@@ -16,7 +16,7 @@ import { handleStat } from './handlers/stat.js';
 import { handleUpdate } from './handlers/update.js';
 import { handleHello } from './handlers/hello.js';
 import { handleDcpAddStream, handleDcpBufferAck, handleDcpCloseStream, handleDcpControl, handleDcpGetFailoverLog, handleDcpOpen, handleDcpStreamReq } from './handlers/dcp.js';
-import { handleDelVBucket, handleGetAllVbSeqnos, handleGetFailoverLog, handleGetVBucket, handleObserveSeqno, handleSetVBucket } from './handlers/vbucket.js';
+import { handleDelVBucket, handleGetAllVbSeqnos, handleGetClusterConfig, handleGetFailoverLog, handleGetVBucket, handleObserveSeqno, handleSetVBucket } from './handlers/vbucket.js';
 
 export type Handler = (h: HandlerContext, frame: Frame, quiet: boolean) => void;
 
@@ -42,6 +42,7 @@ export const HANDLERS: Handler[] = (() => {
   set([OP.GET_ALL_VB_SEQNOS], handleGetAllVbSeqnos);
   set([OP.OBSERVE_SEQNO], handleObserveSeqno);
   set([OP.GET_FAILOVER_LOG], handleGetFailoverLog);
+  set([OP.GET_CLUSTER_CONFIG], handleGetClusterConfig);
   set([OP.DCP_OPEN], handleDcpOpen);
   set([OP.DCP_CONTROL], handleDcpControl);
   set([OP.DCP_STREAM_REQ], handleDcpStreamReq);

@@ -1,6 +1,7 @@
 /**
  * vBucket administration and history: SET_VBUCKET, GET_VBUCKET, DEL_VBUCKET,
- * GET_ALL_VB_SEQNOS, OBSERVE_SEQNO and GET_FAILOVER_LOG, with kv_engine's layouts.
+ * GET_ALL_VB_SEQNOS, OBSERVE_SEQNO, GET_FAILOVER_LOG and GET_CLUSTER_CONFIG, with kv_engine's
+ * layouts.
  */
 import { EXTRAS_LENGTH } from '../../../protocol/extras.js';
 import type { Frame } from '../../../protocol/framer.js';
@@ -10,6 +11,7 @@ import { Outcome } from '../../engine/outcome.js';
 import { VBucketState, type VBucket } from '../../engine/vbucket.js';
 import type { HandlerContext } from '../handler-context.js';
 import { statusOf } from '../outcome-status.js';
+import { clusterConfig } from '../cluster-config.js';
 
 function reply(h: HandlerContext, opcode: number, opaque: number, body: Buffer): void {
   h.out.header(opcode, STATUS_CODE.SUCCESS, opaque, 0, 0, 0, body.length);
@@ -101,6 +103,11 @@ export function handleObserveSeqno(h: HandlerContext, f: Frame): void {
   body.writeBigUInt64BE(uuid, 27);
   body.writeBigUInt64BE(BigInt(branchEnd), 35);
   reply(h, f.opcode, f.opaque, body);
+}
+
+/** The pair's vBucket map (cluster-config.ts), as JSON. */
+export function handleGetClusterConfig(h: HandlerContext, f: Frame): void {
+  reply(h, f.opcode, f.opaque, Buffer.from(clusterConfig(h.server)));
 }
 
 export function handleGetFailoverLog(h: HandlerContext, f: Frame): void {
