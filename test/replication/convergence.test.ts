@@ -5,6 +5,7 @@
  * seqno, revision seqno and tombstones, and B's high seqnos equal A's. On B the replica vBuckets answer
  * GET_REPLICA and refuse ordinary item commands with NOT_MY_VBUCKET.
  */
+import { createRequire } from 'node:module';
 import t, { type Test } from 'tap';
 import { RawClient } from '../fixtures/client.js';
 import { Op, St, arithExtras, setExtras, u32 } from '../fixtures/frames.js';
@@ -12,6 +13,29 @@ import { VBUCKETS, caughtUp, content, freePort, startNode } from '../fixtures/pa
 import { removeDataDir, tempDataDir } from '../fixtures/server.js';
 
 const GET_REPLICA = 0x83;
+
+interface Memjs {
+  set(key: string, value: string, opts?: { expires?: number }): Promise<boolean>;
+  delete(key: string): Promise<boolean>;
+  increment(key: string, by: number, opts: { initial?: number }): Promise<{ value: number | null }>;
+  append(key: string, value: string): Promise<boolean>;
+  close(): void;
+}
+// memjs ships no types: load it with require and give it the slice of its API we use.
+const memjs = createRequire(import.meta.url)('memjs') as { Client: { create(servers: string, opts: object): Memjs } };
+
+/** A real client's writes (memjs uses vBucket 0). */
+async function memjsLoad(port: number, round: string): Promise<void> {
+  const mc = memjs.Client.create(`127.0.0.1:${port}`, { retries: 0, logger: { log: () => {} } });
+  try {
+    for (let i = 0; i < 30; i++) await mc.set(`${round}-memjs${i}`, `m${i}`, { expires: i % 3 === 0 ? 3600 : 0 });
+    for (let i = 0; i < 30; i += 4) await mc.delete(`${round}-memjs${i}`);
+    for (let i = 1; i < 30; i += 5) if (i % 4 !== 0) await mc.append(`${round}-memjs${i}`, '+m');
+    for (let i = 0; i < 5; i++) await mc.increment(`${round}-memjs-ctr`, 2, { initial: 1 });
+  } finally {
+    mc.close();
+  }
+}
 
 async function load(t: Test, c: RawClient, round: string): Promise<void> {
   const frames = [];
@@ -44,10 +68,12 @@ t.test('a replica fed over DCP converges to its active exactly', async (t) => {
   t.teardown(() => c.end());
 
   await load(t, c, 'before');
+  await memjsLoad(pa, 'before');
   await expire(t, c, 'before');
   const b = await startNode(pb, { dataDir: dirB, replicaOf: pa });
   t.teardown(() => b.stop('SIGKILL'));
   await load(t, c, 'after');
+  await memjsLoad(pa, 'after');
   await expire(t, c, 'after');
   await caughtUp(pa, pb);
 
@@ -60,8 +86,8 @@ t.test('a replica fed over DCP converges to its active exactly', async (t) => {
 
   const r = await RawClient.connect(pb);
   t.teardown(() => r.end());
-  for (const key of ['after-k1', 'after-k2', 'before-k3', 'after-ctr0']) {
-    const vbucket = Number(/\d+$/.exec(key)?.[0]) % VBUCKETS;
+  for (const key of ['after-k1', 'after-k2', 'before-k3', 'after-ctr0', 'after-memjs1', 'after-memjs-ctr']) {
+    const vbucket = key.includes('memjs') ? 0 : Number(/\d+$/.exec(key)?.[0]) % VBUCKETS;
     const onActive = await c.call({ opcode: Op.GET, key, vbucket });
     const onReplica = await r.call({ opcode: GET_REPLICA, key, vbucket });
     t.equal(onReplica.status, St.SUCCESS, `GET_REPLICA ${key} on B`);
