@@ -11,6 +11,8 @@ import { join, resolve } from 'node:path';
 export interface RunningServer {
   name: string;
   port: number;
+  /** lmcached's data directory. */
+  dataDir?: string;
   stop(): Promise<void>;
 }
 
@@ -68,5 +70,5 @@ export async function startLmcached(ack: 'memory' | 'persist' = 'memory', cli = 
   const proc = spawn(process.execPath, [cli, '-p', String(port), '--data-dir', dataDir, '--ack', ack, ...extra], { stdio: 'ignore' });
   await waitForPort(port, proc);
   const build = cli === resolve(import.meta.dirname, '../lib/cli.js') ? '' : ` (${cli})`;
-  return { name: `lmcached${build} --ack=${ack}${extra.length > 0 ? ` ${extra.join(' ')}` : ''}`, port, stop: stopper(proc, () => rmSync(dataDir, { recursive: true, force: true })) };
+  return { name: `lmcached${build} --ack=${ack}${extra.length > 0 ? ` ${extra.join(' ')}` : ''}`, port, dataDir, stop: stopper(proc, () => rmSync(dataDir, { recursive: true, force: true })) };
 }

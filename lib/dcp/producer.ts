@@ -6,19 +6,8 @@
  * stream falls back to backfilling from disk; output stops while the socket or the consumer's
  * buffer is full; the pump yields to the event loop between chunks so other clients are served.
  */
-import {
-  SNAPSHOT_FLAG,
-  STREAM_END_FLAG,
-  writeDeletion,
-  writeFlush,
-  writeMutation,
-  writeSetVBucketState,
-  writeNoop,
-  writeSnapshotMarker,
-  writeStreamEnd,
-  type DcpItemMeta,
-  type DcpMessageWriter,
-} from '../../protocol/dcp.js';
+import { SNAPSHOT_FLAG, STREAM_END_FLAG, writeDeletion, writeFlush, writeMutation, writeNoop, writeSetVBucketState, writeSnapshotMarker, writeStreamEnd } from '../../protocol/dcp.js';
+import type { DcpItemMeta, DcpMessageWriter } from '../../protocol/dcp.js';
 import { HEADER_LENGTH } from '../../protocol/header.js';
 import { OP } from '../../protocol/opcodes.js';
 import type { Engine } from '../engine/engine.js';
@@ -26,7 +15,8 @@ import { ItemState, recordCas, recordRevSeqno, recordValueLength, recordValueOff
 import { USER_KEY_OFFSET, userKeyLength } from '../store/key-codec.js';
 import { VBucketState, type VBucket } from '../engine/vbucket.js';
 import { log } from '../log.js';
-import { Stream, endDiskSnapshot } from './stream.js';
+import { Stream, endBackfillSnapshot, endDiskSnapshot } from './stream.js';
+import { SNAPSHOT_COPY_BUDGET, SNAPSHOT_HOLD_MS, copyRest, fromRest } from './disk-snapshot.js';
 
 /** What the producer needs from its connection. */
 export interface ProducerSink {
@@ -43,6 +33,7 @@ export interface ProducerSink {
 /** Items per backfill read; bytes written before the pump yields to the event loop. */
 const BACKFILL_CHUNK = 1000;
 const PUMP_BUDGET_BYTES = 512 * 1024;
+
 export class DcpProducer {
   readonly streams = new Map<number, Stream>();
   readonly stats = { itemsSent: 0, bytesSent: 0, cursorsDropped: 0 };
@@ -272,8 +263,10 @@ export class DcpProducer {
       s.backfillEnd = target;
       // Opened in the same turn persistedHighSeqno was read: it sees exactly that commit.
       s.disk = this.engine.backfill.openSnapshot();
+      s.diskOpenedAt = Date.now();
       wrote += this.marker(s, s.lastSent + 1, target, SNAPSHOT_FLAG.DISK | SNAPSHOT_FLAG.CHECKPOINT);
     }
+    if (s.disk !== null && Date.now() - s.diskOpenedAt > SNAPSHOT_HOLD_MS && !this.releaseSnapshot(s)) return wrote + HEADER_LENGTH;
     const r = this.sendFromDisk(s, s.lastSent + 1, s.backfillEnd, BACKFILL_CHUNK);
     wrote += r.wrote;
     let reached = r.reached;
@@ -281,7 +274,7 @@ export class DcpProducer {
     s.lastSent = Math.max(s.lastSent, reached);
     if (s.lastSent >= s.backfillEnd) {
       s.backfillEnd = 0;
-      endDiskSnapshot(s);
+      endBackfillSnapshot(s);
       if (s.lastSent >= s.end) this.finish(s, STREAM_END_FLAG.OK);
     }
     return Math.max(wrote, 1);
@@ -312,15 +305,25 @@ export class DcpProducer {
     return Math.max(wrote, 1);
   }
 
+  /** Releases a long-held disk snapshot (disk-snapshot.ts); false: the stream ended TOO_SLOW. */
+  private releaseSnapshot(s: Stream): boolean {
+    let budget = SNAPSHOT_COPY_BUDGET;
+    for (const other of this.streams.values()) budget -= other.restBytes;
+    if (copyRest(this.engine.backfill, s, budget)) return true;
+    log.warn(`dcp ${this.name}: vb ${s.vb.id}: consumer too slow for its disk snapshot; ending the stream (TOO_SLOW)`);
+    this.finish(s, STREAM_END_FLAG.TOO_SLOW);
+    return false;
+  }
+
   /** Sends the committed items whose seqnos lie in [from, to], at most `limit` of them (and
    * no more once flow control closes, when `limit` is finite). */
   private sendFromDisk(s: Stream, from: number, to: number, limit: number): { wrote: number; reached: number; count: number } {
     let wrote = 0;
     let reached = from - 1;
     let count = 0;
-    for (const { seqno, itemKey, record } of this.engine.backfill.committedBySeqno(s.vb.id, from, to, s.disk ?? undefined)) {
+    for (const { seqno, itemKey, record } of s.rest !== null ? fromRest(s, from, to) : this.engine.backfill.committedBySeqno(s.vb.id, from, to, s.disk ?? undefined)) {
       reached = seqno;
-      wrote += this.item(s, itemKey, record, false);
+      wrote += this.item(s, itemKey, record, s.rest !== null);
       if (++count >= limit || (limit !== Infinity && !this.canSend())) break;
     }
     return { wrote, reached, count };
@@ -383,7 +386,7 @@ export class DcpProducer {
   /** Ends a stream; with a flag, tells the consumer (DCP_STREAM_END). */
   private finish(s: Stream, flag: number | null): void {
     s.phase = 'ended';
-    endDiskSnapshot(s);
+    endBackfillSnapshot(s);
     s.vb.listeners.delete(s.listener);
     this.streams.delete(s.vb.id);
     if (flag === null) return;

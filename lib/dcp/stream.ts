@@ -27,6 +27,12 @@ export class Stream {
   /** The point in time the current disk snapshot is read from (open while backfillEnd > 0):
    * a key overwritten meanwhile is still sent at its old seqno, as the marker promised. */
   disk: ReadSnapshot | null = null;
+  diskOpenedAt = 0;
+  /** The rest of the current disk snapshot, copied out of a snapshot held too long (which
+   * would keep LMDB from reusing pages and grow the file); `restBytes` is what it holds. */
+  rest: Array<{ seqno: number; itemKey: Buffer; record: Buffer }> | null = null;
+  restAt = 0;
+  restBytes = 0;
   /** A flush barrier to tell the consumer before anything else (0: none). */
   pendingFlush = 0;
   /** A takeover stream (kv_engine's TAKEOVER flag): once caught up it moves the vBucket to the
@@ -68,5 +74,13 @@ export class Stream {
 export function endDiskSnapshot(s: Stream): void {
   s.disk?.close();
   s.disk = null;
+}
+
+/** The disk snapshot is sent whole: forget its copied rest too. */
+export function endBackfillSnapshot(s: Stream): void {
+  endDiskSnapshot(s);
+  s.rest = null;
+  s.restAt = 0;
+  s.restBytes = 0;
 }
 
