@@ -70,6 +70,9 @@ export interface ConsumerOptions {
   noopSeconds?: number;
   /** Ask an lmcached producer for DCP_FLUSH messages (lmcached_flush). */
   flush?: boolean;
+  /** Flow control waits while this says no (a replica whose disk is behind): processed bytes
+   * are acknowledged only once it says yes again (see `releaseAcks`). */
+  mayAcknowledge?: () => boolean;
 }
 
 interface Reply {
@@ -103,6 +106,7 @@ export class DcpConsumer {
     private readonly socket: net.Socket,
     private readonly events: ConsumerEvents,
     private readonly bufferSize: number,
+    private readonly mayAcknowledge: () => boolean,
   ) {
     this.framer = new Framer(
       {
@@ -129,7 +133,7 @@ export class DcpConsumer {
       s.once('error', reject);
     });
     socket.setNoDelay(true);
-    const c = new DcpConsumer(socket, events, options.bufferSize ?? 0);
+    const c = new DcpConsumer(socket, events, options.bufferSize ?? 0, options.mayAcknowledge ?? (() => true));
     await c.expect(OP.DCP_OPEN, { key: options.name, extras: encodeOpenExtras(DCP_OPEN_PRODUCER) });
     await c.expect(OP.DCP_CONTROL, { key: 'enable_expiry_opcode', value: 'true' });
     if (c.bufferSize > 0) await c.expect(OP.DCP_CONTROL, { key: 'connection_buffer_size', value: String(c.bufferSize) });
@@ -264,9 +268,14 @@ export class DcpConsumer {
   private acknowledge(bytes: number): void {
     if (this.bufferSize === 0) return;
     this.unackedBytes += bytes;
-    if (this.unackedBytes >= this.bufferSize / 2) {
-      this.socket.write(encodeRequest({ opcode: OP.DCP_BUFFER_ACKNOWLEDGEMENT, extras: u32Extras(this.unackedBytes) }));
-      this.unackedBytes = 0;
-    }
+    if (this.unackedBytes >= this.bufferSize / 2) this.releaseAcks();
+  }
+
+  /** Acknowledges what was processed, if `mayAcknowledge` allows; the owner calls this again
+   * when it may have changed its mind. */
+  releaseAcks(): void {
+    if (this.unackedBytes === 0 || this.closedReason !== null || !this.mayAcknowledge()) return;
+    this.socket.write(encodeRequest({ opcode: OP.DCP_BUFFER_ACKNOWLEDGEMENT, extras: u32Extras(this.unackedBytes) }));
+    this.unackedBytes = 0;
   }
 }

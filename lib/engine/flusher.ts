@@ -17,6 +17,8 @@ export interface CommitWatch {
   readonly committedBatch: number;
   /** Bytes of writes issued and not yet committed (keys and records). */
   readonly unpersistedBytes: number;
+  /** True while commits fail (disk full, I/O errors) and are retried. */
+  readonly blocked: boolean;
   /** When (performance.now()) the oldest write not yet committed was issued; 0 for none. */
   readonly oldestUnpersistedAt: number;
   onCommit(listener: CommitListener): void;

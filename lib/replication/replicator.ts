@@ -32,6 +32,11 @@ const BUFFER_BYTES = 10 * 1024 * 1024;
 const NOOP_SECONDS = 10;
 const RECONNECT_FIRST_MS = 100;
 const RECONNECT_MAX_MS = 5000;
+/** The active's stream waits (flow control) while this much is applied here and not yet
+ * committed, or while commits fail: a replica's memory stays bounded when its disk is slow or
+ * full. */
+const APPLY_BACKLOG_BYTES = 16 * 1024 * 1024;
+const ACK_CHECK_MS = 50;
 /** A stream the active ended (its vBucket changed state) is asked for again after this. */
 const STREAM_RETRY_MS = 1000;
 
@@ -63,6 +68,7 @@ export class Replicator {
   readonly vbs = new Map<number, VbLink>();
   private consumer: DcpConsumer | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
+  private ackTimer: NodeJS.Timeout | null = null;
   private backoff = RECONNECT_FIRST_MS;
   private stopped = false;
   /** Reused for every item applied. */
@@ -93,11 +99,20 @@ export class Replicator {
 
   start(): void {
     void this.connect();
+    // Acknowledgements held back while the disk was behind go out once it has caught up.
+    this.ackTimer = setInterval(() => this.consumer?.releaseAcks(), ACK_CHECK_MS);
+    this.ackTimer.unref();
+  }
+
+  private diskKeepsUp(): boolean {
+    const commits = this.engine.commits;
+    return !commits.blocked && commits.unpersistedBytes < APPLY_BACKLOG_BYTES;
   }
 
   stop(): void {
     this.stopped = true;
     this.state = 'stopped';
+    if (this.ackTimer) clearInterval(this.ackTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.consumer?.close();
     this.consumer = null;
@@ -117,7 +132,7 @@ export class Replicator {
     this.state = 'connecting';
     let consumer: DcpConsumer;
     try {
-      consumer = await DcpConsumer.connect(this.options.host, this.options.port, this.events, { name: this.options.name, bufferSize: BUFFER_BYTES, noopSeconds: NOOP_SECONDS, flush: true });
+      consumer = await DcpConsumer.connect(this.options.host, this.options.port, this.events, { name: this.options.name, bufferSize: BUFFER_BYTES, noopSeconds: NOOP_SECONDS, flush: true, mayAcknowledge: () => this.diskKeepsUp() });
     } catch (err) {
       return this.retry(`cannot connect to ${this.source}: ${message(err)}`);
     }
