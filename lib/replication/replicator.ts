@@ -51,6 +51,9 @@ export interface VbLink {
   lastItemAt: number;
   /** The high seqno of the active's latest snapshot marker: lag in items is this minus the last received. */
   activeSnapEnd: number;
+  /** When this replica last fell behind (a marker announced seqnos not yet applied); 0 while
+   * caught up. Lag in milliseconds is the time since. */
+  behindSince: number;
   rollbacks: number;
   resyncs: number;
   /** The active's history shares nothing with this copy: left alone (see --replica-force). */
@@ -121,7 +124,7 @@ export class Replicator {
   private link(vbid: number): VbLink {
     let l = this.vbs.get(vbid);
     if (l === undefined) {
-      l = { streaming: false, streamedFrom: 0, lastReceivedSeqno: 0, lastItemAt: 0, activeSnapEnd: 0, rollbacks: 0, resyncs: 0, conflict: false };
+      l = { streaming: false, streamedFrom: 0, lastReceivedSeqno: 0, lastItemAt: 0, activeSnapEnd: 0, behindSince: 0, rollbacks: 0, resyncs: 0, conflict: false };
       this.vbs.set(vbid, l);
     }
     return l;
@@ -259,8 +262,10 @@ export class Replicator {
   }
 
   private snapshot(vbid: number, start: number, end: number): void {
-    if (this.engine.replicas.snapshot(vbid, start, end) === Outcome.Success) this.link(vbid).activeSnapEnd = end;
-    else this.refused(vbid);
+    if (this.engine.replicas.snapshot(vbid, start, end) !== Outcome.Success) return this.refused(vbid);
+    const l = this.link(vbid);
+    l.activeSnapEnd = end;
+    if (l.behindSince === 0) l.behindSince = Date.now();
   }
 
   private apply(vbid: number, state: ItemState, seqno: number, key: Buffer, value: Buffer | null, flags: number, expiry: number, cas: number, meta: ReceivedMeta): void {
@@ -279,6 +284,7 @@ export class Replicator {
     const l = this.link(vbid);
     l.lastReceivedSeqno = seqno;
     l.lastItemAt = Date.now();
+    if (seqno >= l.activeSnapEnd) l.behindSince = 0;
   }
 
   /** The vBucket no longer takes the stream (promoted, deleted): close it once. */

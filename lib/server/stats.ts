@@ -161,6 +161,7 @@ function replicationStats(ctx: ServerContext, arg: string | undefined): StatPair
       [`${p}:high_seqno`, vb.highSeqno],
       [`${p}:persisted_seqno`, vb.persistedHighSeqno],
       [`${p}:lag_items`, Math.max(0, (l?.activeSnapEnd ?? 0) - vb.highSeqno)],
+      [`${p}:lag_ms`, l === undefined || l.behindSince === 0 ? 0 : now - l.behindSince],
       [`${p}:last_item_age_ms`, l === undefined || l.lastItemAt === 0 ? -1 : now - l.lastItemAt],
       [`${p}:rollbacks`, l?.rollbacks ?? 0],
       [`${p}:resyncs`, l?.resyncs ?? 0],

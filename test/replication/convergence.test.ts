@@ -74,6 +74,8 @@ t.test('a replica fed over DCP converges to its active exactly', async (t) => {
   t.teardown(() => b.stop('SIGKILL'));
   await load(t, c, 'after');
   await memjsLoad(pa, 'after');
+  // Expires unseen: nobody reads it on A, so only the clock says it is gone.
+  t.equal((await c.call({ opcode: Op.SET, key: 'ghost', vbucket: 1, extras: setExtras(0, 1), value: 'boo' })).status, St.SUCCESS);
   await expire(t, c, 'after');
   await caughtUp(pa, pb);
 
@@ -94,6 +96,8 @@ t.test('a replica fed over DCP converges to its active exactly', async (t) => {
     t.same([onReplica.value.toString(), onReplica.extras, onReplica.cas], [onActive.value.toString(), onActive.extras, onActive.cas], `${key}: same value, flags and CAS`);
   }
   t.equal((await r.call({ opcode: GET_REPLICA, key: 'after-k0', vbucket: 0 })).status, St.KEY_ENOENT, 'a deleted key is not found on the replica');
+  t.equal((await r.call({ opcode: GET_REPLICA, key: 'ghost', vbucket: 1 })).status, St.KEY_ENOENT, 'GET_REPLICA hides an expired item');
+  t.equal(onB.get('1/ghost')?.kind, 'mutation', 'without deleting it: the replica waits for the active\'s expiration');
   t.equal((await r.call({ opcode: Op.GET, key: 'after-k1', vbucket: 1 })).status, St.NOT_MY_VBUCKET, 'GET on a replica vBucket: NOT_MY_VBUCKET');
   t.equal((await r.call({ opcode: Op.SET, key: 'x', vbucket: 1, extras: setExtras(0, 0), value: 'y' })).status, St.NOT_MY_VBUCKET, 'SET on a replica vBucket: NOT_MY_VBUCKET');
   t.equal((await c.call({ opcode: GET_REPLICA, key: 'after-k1', vbucket: 1 })).status, St.NOT_MY_VBUCKET, 'GET_REPLICA on an active vBucket: NOT_MY_VBUCKET');
@@ -102,4 +106,5 @@ t.test('a replica fed over DCP converges to its active exactly', async (t) => {
   t.equal(stats.get('replication_state'), 'connected');
   t.equal(stats.get('vb_1:streaming'), '1');
   t.equal(stats.get('vb_1:lag_items'), '0');
+  t.equal(stats.get('vb_1:lag_ms'), '0', 'caught up: no lag in milliseconds either');
 });

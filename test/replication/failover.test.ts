@@ -56,6 +56,9 @@ t.test('failover: promote the replica, the old active rejoins as its replica and
   for (let vb = 0; vb < VBUCKETS; vb++) t.equal((await cb.call({ opcode: KvOp.SET_VBUCKET, vbucket: vb, extras: Buffer.from([1]) })).status, St.SUCCESS, `vb ${vb} promoted on B`);
   const logB = await failoverLog(cb, 0);
   t.equal(logB.length, 2, 'B\'s table: its promotion entry over the history it adopted from A');
+  const maxReplicated = [...(await content(pb)).values()].reduce((m, x) => (x.cas > m ? x.cas : m), 0n);
+  const first = await cb.call({ opcode: Op.SET, key: 'first-on-b', vbucket: 0, extras: setExtras(0, 0), value: 'x' });
+  t.ok(first.cas > maxReplicated, `B's first CAS (${first.cas}) is above every CAS it replicated (${maxReplicated})`);
   await writeBatch(cb, 'after', 100);
   t.equal((await cb.call({ opcode: Op.GET, key: 'tail-0', vbucket: 0 })).status, St.KEY_ENOENT, 'B never had A\'s tail');
 
