@@ -5,7 +5,8 @@
  * A replica issues no seqno of its own: it never expires, and GET_REPLICA only hides an
  * expired item. Rollback and the adoption of the active's failover log live here too.
  */
-import { ItemState, encodeRecord, recordValueOffset, recordCas, recordDatatype, recordExpiry, recordFlags, recordState, recordValueLength } from '../store/record.js';
+import { ItemState, encodeRecord, recordExpiry, recordState, recordValueLength } from '../store/record.js';
+import { fillView } from './results.js';
 import type { Store } from '../store/store.js';
 import type { CasGenerator } from './cas.js';
 import { isExpired, nowSeconds } from './expiry.js';
@@ -128,13 +129,7 @@ export class ReplicaVBuckets {
     const expiry = recordExpiry(rec);
     if (expiry !== 0 && isExpired(expiry, nowSeconds())) return Outcome.NotFound;
     // A view from LMDB is valid only until the next store call: the reply gets a copy.
-    const stable = this.probe.diskSeqno >= 0 ? Buffer.from(rec) : rec;
-    view.cas = recordCas(stable);
-    view.flags = recordFlags(stable);
-    view.datatype = recordDatatype(stable);
-    view.value = stable;
-    view.valueOffset = recordValueOffset(stable);
-    view.valueLength = recordValueLength(stable);
+    fillView(view, this.probe.diskSeqno >= 0 ? Buffer.from(rec) : rec);
     return Outcome.Success;
   }
 

@@ -6,8 +6,7 @@
 import t from 'tap';
 import { RawClient } from '../fixtures/client.js';
 import { Op, St, setExtras, u32 } from '../fixtures/frames.js';
-import { VBUCKETS, freePort, startNode } from '../fixtures/pair.js';
-import { removeDataDir, tempDataDir } from '../fixtures/server.js';
+import { startPair, VBUCKETS } from '../fixtures/pair.js';
 import { until } from '../fixtures/wait.js';
 
 const GET_CLUSTER_CONFIG = 0xb5;
@@ -37,14 +36,7 @@ function named(c: Config): Array<Array<string | null>> {
 }
 
 t.test('the pair\'s vBucket map, from either node, before and after a takeover', async (t) => {
-  const dirA = tempDataDir();
-  const dirB = tempDataDir();
-  t.teardown(() => (removeDataDir(dirA), removeDataDir(dirB)));
-  const [pa, pb] = [await freePort(), await freePort()];
-  const a = await startNode(pa, { dataDir: dirA });
-  t.teardown(() => a.stop('SIGKILL'));
-  const b = await startNode(pb, { dataDir: dirB, replicaOf: pa });
-  t.teardown(() => b.stop('SIGKILL'));
+  const { pa, pb } = await startPair(t);
   const A = `127.0.0.1:${pa}`;
   const B = `127.0.0.1:${pb}`;
   await until(async () => (await config(pa)).vBucketServerMap.serverList.length === 2, 'A to see its replica');

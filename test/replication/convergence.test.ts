@@ -9,8 +9,7 @@ import { createRequire } from 'node:module';
 import t, { type Test } from 'tap';
 import { RawClient } from '../fixtures/client.js';
 import { Op, St, arithExtras, setExtras, u32 } from '../fixtures/frames.js';
-import { VBUCKETS, caughtUp, content, freePort, startNode } from '../fixtures/pair.js';
-import { removeDataDir, tempDataDir } from '../fixtures/server.js';
+import { caughtUp, content, pairPlaces, startNode, VBUCKETS } from '../fixtures/pair.js';
 
 const GET_REPLICA = 0x83;
 
@@ -58,10 +57,7 @@ async function expire(t: Test, c: RawClient, round: string): Promise<void> {
 }
 
 t.test('a replica fed over DCP converges to its active exactly', async (t) => {
-  const dirA = tempDataDir();
-  const dirB = tempDataDir();
-  t.teardown(() => (removeDataDir(dirA), removeDataDir(dirB)));
-  const [pa, pb] = [await freePort(), await freePort()];
+  const { dirA, dirB, pa, pb } = await pairPlaces(t);
   const a = await startNode(pa, { dataDir: dirA });
   t.teardown(() => a.stop('SIGKILL'));
   const c = await RawClient.connect(pa);

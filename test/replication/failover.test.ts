@@ -9,8 +9,7 @@ import t from 'tap';
 import { RawClient } from '../fixtures/client.js';
 import { Op, St, setExtras } from '../fixtures/frames.js';
 import { KvOp, failoverLog, vbDetails } from '../fixtures/kv.js';
-import { VBUCKETS, caughtUp, content, freePort, startNode, vbHighs } from '../fixtures/pair.js';
-import { removeDataDir, tempDataDir } from '../fixtures/server.js';
+import { caughtUp, content, pairPlaces, startNode, vbHighs, VBUCKETS } from '../fixtures/pair.js';
 import { until } from '../fixtures/wait.js';
 
 async function writeBatch(c: RawClient, prefix: string, n: number): Promise<void> {
@@ -21,10 +20,7 @@ async function writeBatch(c: RawClient, prefix: string, n: number): Promise<void
 }
 
 t.test('failover: promote the replica, the old active rejoins as its replica and rolls back its tail', async (t) => {
-  const dirA = tempDataDir();
-  const dirB = tempDataDir();
-  t.teardown(() => (removeDataDir(dirA), removeDataDir(dirB)));
-  const [pa, pb] = [await freePort(), await freePort()];
+  const { dirA, dirB, pa, pb } = await pairPlaces(t);
   const a = await startNode(pa, { dataDir: dirA });
   let b = await startNode(pb, { dataDir: dirB, replicaOf: pa });
   t.teardown(() => b.stop('SIGKILL'));

@@ -6,8 +6,7 @@
 import t from 'tap';
 import { RawClient } from '../fixtures/client.js';
 import { Op, St, setExtras } from '../fixtures/frames.js';
-import { VBUCKETS, caughtUp, content, freePort, startNode } from '../fixtures/pair.js';
-import { removeDataDir, tempDataDir } from '../fixtures/server.js';
+import { caughtUp, content, pairPlaces, startNode, VBUCKETS } from '../fixtures/pair.js';
 import { until } from '../fixtures/wait.js';
 import { vbDetails } from '../fixtures/kv.js';
 
@@ -53,10 +52,7 @@ async function items(port: number): Promise<number> {
 }
 
 t.test('a FLUSH on the active reaches its replica', async (t) => {
-  const dirA = tempDataDir();
-  const dirB = tempDataDir();
-  t.teardown(() => (removeDataDir(dirA), removeDataDir(dirB)));
-  const [pa, pb] = [await freePort(), await freePort()];
+  const { dirA, dirB, pa, pb } = await pairPlaces(t);
   const a = await startNode(pa, { dataDir: dirA });
   t.teardown(() => a.stop('SIGKILL'));
   let b = await startNode(pb, { dataDir: dirB, replicaOf: pa });

@@ -5,17 +5,13 @@
 import t from 'tap';
 import { RawClient } from '../fixtures/client.js';
 import { Op, setExtras } from '../fixtures/frames.js';
-import { VBUCKETS, caughtUp, content, freePort, startNode } from '../fixtures/pair.js';
-import { removeDataDir, tempDataDir } from '../fixtures/server.js';
+import { caughtUp, content, pairPlaces, startNode, VBUCKETS } from '../fixtures/pair.js';
 import { until } from '../fixtures/wait.js';
 
 const ITEMS = 40_000;
 
 t.test('a replica killed mid-backfill resumes from its persisted snapshot and converges', async (t) => {
-  const dirA = tempDataDir();
-  const dirB = tempDataDir();
-  t.teardown(() => (removeDataDir(dirA), removeDataDir(dirB)));
-  const [pa, pb] = [await freePort(), await freePort()];
+  const { dirA, dirB, pa, pb } = await pairPlaces(t);
   const a = await startNode(pa, { dataDir: dirA });
   t.teardown(() => a.stop('SIGKILL'));
   const w = await RawClient.connect(pa);

@@ -9,8 +9,7 @@
 import t, { type Test } from 'tap';
 import { RawClient } from '../fixtures/client.js';
 import { Op, St, setExtras, u32 } from '../fixtures/frames.js';
-import { VBUCKETS, caughtUp, freePort, startNode, vbHighs } from '../fixtures/pair.js';
-import { removeDataDir, tempDataDir } from '../fixtures/server.js';
+import { caughtUp, startPair, vbHighs, VBUCKETS } from '../fixtures/pair.js';
 import { until } from '../fixtures/wait.js';
 
 const DCP_ADD_STREAM = 0x51;
@@ -59,14 +58,7 @@ async function states(port: number): Promise<string[]> {
 }
 
 t.test('every vBucket moves A → B and back under load; no acknowledged write is lost', async (t) => {
-  const dirA = tempDataDir();
-  const dirB = tempDataDir();
-  t.teardown(() => (removeDataDir(dirA), removeDataDir(dirB)));
-  const [pa, pb] = [await freePort(), await freePort()];
-  const a = await startNode(pa, { dataDir: dirA });
-  t.teardown(() => a.stop('SIGKILL'));
-  const b = await startNode(pb, { dataDir: dirB, replicaOf: pa });
-  t.teardown(() => b.stop('SIGKILL'));
+  const { pa, pb } = await startPair(t);
   await until(async () => {
     const c = await RawClient.connect(pb);
     const streaming = (await c.stats('replication')).get('vb_3:streaming');
