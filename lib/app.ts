@@ -8,6 +8,7 @@ import { Engine } from './engine/engine.js';
 import { ACTIVE_ROLE, Warmup, markCleanShutdown } from './engine/warmup.js';
 import { VBucketState } from './engine/vbucket.js';
 import { Replicator } from './replication/replicator.js';
+import { PasswordFileError, SaslUsers } from './server/sasl.js';
 import { log } from './log.js';
 import { newServerContext } from './server/context.js';
 import { Server } from './server/server.js';
@@ -57,7 +58,19 @@ export async function startApp(settings: Settings): Promise<App> {
   const replicaOf = settings.replicaOf;
   const role = replicaOf === null ? ACTIVE_ROLE : { freshState: VBucketState.Replica, demoteActive: settings.replicaForce };
   const warmup = new Warmup(store, engine, testHooks, role);
-  const ctx = newServerContext({ engine, warmup, settings, version: VERSION });
+  const sasl = loadSaslUsers(settings);
+  const ctx = newServerContext({ engine, warmup, settings, version: VERSION, sasl: sasl?.users ?? null });
+  if (sasl !== null) {
+    // memcached re-reads its password file on SIGHUP; a bad file keeps the users it had.
+    process.on('SIGHUP', () => {
+      try {
+        ctx.sasl = SaslUsers.load(sasl.path);
+        log.info(`sasl: reloaded ${ctx.sasl.size} users from ${sasl.path}`);
+      } catch (err) {
+        log.error(`sasl: ${err instanceof Error ? err.message : String(err)}; keeping the users loaded before`);
+      }
+    });
+  }
 
   const server = new Server(ctx, testHooks.streamReads);
   const address = await server.listen().catch((err: unknown) => {
@@ -130,6 +143,25 @@ export async function startApp(settings: Settings): Promise<App> {
       return stopping;
     },
   };
+}
+
+/** The SASL users with -S, or null; a missing or malformed file stops the start (EX_CONFIG). */
+function loadSaslUsers(settings: Settings): { users: SaslUsers; path: string } | null {
+  const loopback = /^(127\.|::1$|localhost$)/.test(settings.listen);
+  if (!settings.enableSasl) {
+    if (!loopback) log.warn(`listening on ${settings.listen} without -S: anyone who can reach the port can read, write and flush everything`);
+    return null;
+  }
+  const path = settings.saslPwdb ?? process.env.MEMCACHED_SASL_PWDB;
+  if (path === undefined || path === '') throw new StartupError(EXIT.config, '-S needs the SASL users: --sasl-pwdb FILE or MEMCACHED_SASL_PWDB');
+  try {
+    const users = SaslUsers.load(path);
+    log.info(`sasl: ${users.size} users from ${path}`);
+    return { users, path };
+  } catch (err) {
+    if (err instanceof PasswordFileError) throw new StartupError(EXIT.config, err.message);
+    throw err;
+  }
 }
 
 /** Roles live on disk: says which vBuckets are replicas and whether they have a source, and

@@ -33,6 +33,10 @@ export interface Settings {
   /** With replicaOf: demote active vBuckets found on disk to replicas, and let a replica wipe
    * and resync a vBucket whose history the active does not share. */
   replicaForce: boolean;
+  /** memcached's -S: SASL authentication on the binary protocol. */
+  enableSasl: boolean;
+  /** The SASL password file (memcached's MEMCACHED_SASL_PWDB format); null: that variable. */
+  saslPwdb: string | null;
 }
 
 /** --ack=memory acks before the commit, so batching every 5 ms costs clients nothing, and under
@@ -63,6 +67,8 @@ export const DEFAULTS: Settings = {
   idleTimeout: 0,
   replicaOf: null,
   replicaForce: false,
+  enableSasl: false,
+  saslPwdb: null,
 };
 
 export const HELP = `Usage: lmcached [options]
@@ -76,6 +82,9 @@ A memcached binary-protocol server whose data lives in LMDB.
   -m, --memory-limit <MB>      item memory in megabytes: items cached in front of LMDB;
                                every item stays on disk, 0 reads all from LMDB (default: 64)
   -v, --verbose                more logging (-vv for the most)
+  -S, --enable-sasl            require SASL authentication (PLAIN) on the binary protocol
+      --sasl-pwdb <file>       the SASL users, one user:password a line (default: the
+                               file named by MEMCACHED_SASL_PWDB)
   -o, --extended <opts>        memcached's comma-separated options; lmcached knows
                                idle_timeout=<seconds>: close client connections idle
                                that long (default: 0, never)
@@ -206,6 +215,13 @@ export function parseArgs(argv: readonly string[]): { settings: Settings; action
       }
       case '--replica-force':
         s.replicaForce = true;
+        break;
+      case '-S':
+      case '--enable-sasl':
+        s.enableSasl = true;
+        break;
+      case '--sasl-pwdb':
+        s.saslPwdb = value();
         break;
       case '-h':
       case '--help':

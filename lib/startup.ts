@@ -16,6 +16,8 @@ export const EXIT = {
   dataDir: 73,
   /** The store could not be opened for another reason. */
   ioError: 74,
+  /** A configuration file (the SASL password file) is missing or malformed. */
+  config: 78,
 } as const;
 
 export class StartupError extends Error {

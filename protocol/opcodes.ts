@@ -63,6 +63,8 @@ export const OP = {
   GATK: 0x23,
   GATKQ: 0x24,
   SASL_LIST_MECHS: 0x20,
+  SASL_AUTH: 0x21,
+  SASL_STEP: 0x22,
   HELLO: 0x1f,
   SET_VBUCKET: 0x3d,
   GET_VBUCKET: 0x3e,
@@ -133,6 +135,8 @@ const DEFINITIONS: ReadonlyArray<readonly [string, number, number, Shape, boolea
   ['GATK', OP.GATK, -1, TOUCH_SHAPE, false],
   ['GATKQ', OP.GATKQ, OP.GATK, TOUCH_SHAPE, false],
   ['SASL_LIST_MECHS', OP.SASL_LIST_MECHS, -1, NONE, false],
+  ['SASL_AUTH', OP.SASL_AUTH, -1, { extras: [0], key: 'nonzero', value: 'any' }, false],
+  ['SASL_STEP', OP.SASL_STEP, -1, { extras: [0], key: 'nonzero', value: 'any' }, false],
 ];
 
 type Check = NonNullable<OpcodeInfo['check']>;

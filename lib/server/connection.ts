@@ -14,7 +14,8 @@ import type { Engine } from '../engine/engine.js';
 import { newItemView, newMutationResult, type KeyRef, type MutationResult } from '../engine/requests.js';
 import { log } from '../log.js';
 import type { ServerContext } from './context.js';
-import { HANDLERS } from './dispatch.js';
+import { runRequest } from './dispatch.js';
+import { ConnectionAuth } from './sasl.js';
 import { deferFlush, type Flushable } from './flush-queue.js';
 import type { ConnectionFeatures, HandlerContext } from './handler-context.js';
 import { DcpProducer } from '../dcp/producer.js';
@@ -24,11 +25,9 @@ import { clusterConfig } from './cluster-config.js';
 
 /** Stop framing when this much output is waiting (socket buffer or held replies). */
 const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
-/** With --ack=memory, writes are acknowledged before their commit only while less than this
- * is waiting to be committed; past it replies wait for the commit, as with --ack=persist. */
+/** --ack=memory acknowledges before the commit only while less than this is uncommitted. */
 export const MEMORY_ACK_BACKLOG_BYTES = 8 * 1024 * 1024;
-/** With --ack=memory, writes are acknowledged before their commit only while the oldest write
- * not yet committed is younger than this. */
+/** ... and while the oldest uncommitted write is younger than this (ms). */
 export const MEMORY_ACK_LAG_MS = 20;
 /** Largest body accepted at all (memcached's ITEM_SIZE_MAX_UPPER_LIMIT is about 1 GiB). */
 const HARD_BODY_CAP = 1024 * 1024 * 1024 + 65535 + 255;
@@ -49,6 +48,7 @@ export class Connection implements Flushable, HandlerContext {
   readonly result = newMutationResult();
   producer: DcpProducer | null = null;
   readonly features: ConnectionFeatures = { mutationSeqno: false, xerror: false, tcpNoDelay: true };
+  readonly auth: ConnectionAuth;
   flushQueued = false;
   /** Set by every read; the idle sweep clears it and counts the sweeps that found it clear. */
   private active = false;
@@ -71,6 +71,7 @@ export class Connection implements Flushable, HandlerContext {
     readonly server: ServerContext,
   ) {
     this.engine = server.engine;
+    this.auth = new ConnectionAuth(server.sasl);
     this.framer = new Framer(
       {
         frame: (f) => this.dispatch(f),
@@ -268,7 +269,7 @@ export class Connection implements Flushable, HandlerContext {
         this.closeAfterWrite();
         return false;
       }
-      HANDLERS[info.loud](this, f, info.quiet);
+      runRequest(this, f, info);
     }
     return !this.closing && !this.asyncPending && this.out.pending < OUTPUT_HIGH_WATER;
   }

@@ -8,6 +8,7 @@ import type { DcpProducer } from '../dcp/producer.js';
 import type { Settings } from '../settings.js';
 import type { Replicator } from '../replication/replicator.js';
 import { ClusterMap } from '../replication/cluster-map.js';
+import type { SaslUsers } from './sasl.js';
 
 export interface ServerCounters {
   curr_connections: number;
@@ -15,6 +16,8 @@ export interface ServerCounters {
   rejected_connections: number;
   bytes_read: number;
   bytes_written: number;
+  auth_cmds: number;
+  auth_errors: number;
 }
 
 export interface ServerContext {
@@ -23,6 +26,8 @@ export interface ServerContext {
   /** Open DCP producers, for `stats dcp`. */
   producers: Set<DcpProducer>;
   settings: Settings;
+  /** The SASL users with -S; null without. */
+  sasl: SaslUsers | null;
   /** The link to the active node (--replica-of, or the node a takeover handed vBuckets to). */
   replicator: Replicator | null;
   /** Where this node serves (host:port), once listening. */
@@ -37,15 +42,16 @@ export interface ServerContext {
 }
 
 /** A context for a server starting now: no producers, counters at zero. */
-export function newServerContext(parts: Pick<ServerContext, 'engine' | 'warmup' | 'settings' | 'version'>): ServerContext {
+export function newServerContext(parts: Pick<ServerContext, 'engine' | 'warmup' | 'settings' | 'version'> & { sasl?: SaslUsers | null }): ServerContext {
   return {
     ...parts,
+    sasl: parts.sasl ?? null,
     producers: new Set(),
     replicator: null,
     takeoverDone: () => undefined,
     selfAddress: '',
     clusterMap: new ClusterMap(),
-    counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0 },
+    counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0, auth_cmds: 0, auth_errors: 0 },
     startedAt: Date.now(),
     verbosity: parts.settings.verbosity,
   };

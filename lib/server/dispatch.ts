@@ -3,7 +3,7 @@
  * never appear here: the connection calls the loud twin's handler with quiet = true.
  */
 import type { Frame } from '../../protocol/framer.js';
-import { OP } from '../../protocol/opcodes.js';
+import { OP, type OpcodeInfo } from '../../protocol/opcodes.js';
 import { STATUS_CODE } from '../../protocol/status.js';
 import type { HandlerContext } from './handler-context.js';
 import { handleArith } from './handlers/arith.js';
@@ -11,7 +11,8 @@ import { handleConcat } from './handlers/concat.js';
 import { handleDelete } from './handlers/delete.js';
 import { handleFlush } from './handlers/flush.js';
 import { handleGetOrTouch } from './handlers/get-or-touch.js';
-import { handleNoop, handleQuit, handleSaslListMechs, handleVerbosity, handleVersion } from './handlers/misc.js';
+import { handleNoop, handleQuit, handleVerbosity, handleVersion } from './handlers/misc.js';
+import { handleSaslAuth, handleSaslListMechs, handleSaslStep } from './handlers/sasl.js';
 import { handleStat } from './handlers/stat.js';
 import { handleUpdate } from './handlers/update.js';
 import { handleHello } from './handlers/hello.js';
@@ -19,6 +20,13 @@ import { handleDcpAddStream, handleDcpBufferAck, handleDcpCloseStream, handleDcp
 import { handleDelVBucket, handleGetAllVbSeqnos, handleGetClusterConfig, handleGetFailoverLog, handleGetVBucket, handleObserveSeqno, handleSetVBucket } from './handlers/vbucket.js';
 
 export type Handler = (h: HandlerContext, frame: Frame, quiet: boolean) => void;
+
+/** Runs a validated request: with -S, AUTH_ERROR until the connection authenticated (except
+ * what memcached allows before), then its handler. */
+export function runRequest(h: HandlerContext, f: Frame, info: OpcodeInfo): void {
+  if (!h.auth.allows(f.opcode)) return h.fail(f, STATUS_CODE.AUTH_ERROR);
+  HANDLERS[info.loud](h, f, info.quiet);
+}
 
 export const HANDLERS: Handler[] = (() => {
   const table: Handler[] = new Array<Handler>(256);
@@ -35,6 +43,8 @@ export const HANDLERS: Handler[] = (() => {
   set([OP.QUIT], handleQuit);
   set([OP.VERBOSITY], handleVerbosity);
   set([OP.SASL_LIST_MECHS], handleSaslListMechs);
+  set([OP.SASL_AUTH], handleSaslAuth);
+  set([OP.SASL_STEP], handleSaslStep);
   set([OP.HELLO], handleHello);
   set([OP.SET_VBUCKET], handleSetVBucket);
   set([OP.GET_VBUCKET], handleGetVBucket);

@@ -11,6 +11,7 @@ import type { DcpProducer } from '../dcp/producer.js';
 import type { Engine } from '../engine/engine.js';
 import type { ItemView, KeyRef, MutationResult } from '../engine/requests.js';
 import type { ServerContext } from './context.js';
+import type { ConnectionAuth } from './sasl.js';
 
 /** Features a connection enabled with HELLO. */
 export interface ConnectionFeatures {
@@ -28,6 +29,8 @@ export interface HandlerContext {
   readonly view: ItemView;
   readonly result: MutationResult;
   readonly features: ConnectionFeatures;
+  /** Whether this connection authenticated (-S). */
+  readonly auth: ConnectionAuth;
   /** A reused KeyRef pointing at the frame's key. */
   keyOf(f: Frame): KeyRef;
   /** Success without a body; quiet commands stay silent. */

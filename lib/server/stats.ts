@@ -50,6 +50,8 @@ export function generalStats(ctx: ServerContext): StatPairs {
     ['curr_connections', ctx.counters.curr_connections],
     ['total_connections', ctx.counters.total_connections],
     ['rejected_connections', ctx.counters.rejected_connections],
+    ['auth_cmds', ctx.counters.auth_cmds],
+    ['auth_errors', ctx.counters.auth_errors],
     ['cmd_get', s.cmd_get],
     ['cmd_set', s.cmd_set],
     ['cmd_flush', s.cmd_flush],
@@ -107,6 +109,7 @@ function settingsStats(ctx: ServerContext): StatPairs {
     // lmcached keeps every item until it expires or is deleted: nothing is ever evicted.
     ['evictions', 'off'],
     ['cas_enabled', 'yes'],
+    ['auth_enabled_sasl', ctx.sasl === null ? 'no' : 'yes'],
     ['flush_enabled', 'yes'],
     ['maxbytes', st.memoryLimitMb * 1024 * 1024],
     ['item_size_max', st.maxItemSize],

@@ -46,6 +46,12 @@ export class TextSession {
 
   /** Runs one line; returns what the framer expects next (see AsciiSink.line). */
   private line(text: string): number | false {
+    if (this.host.server.sasl !== null) {
+      // With -S the text protocol could bypass authentication (its own, -Y, is not built yet).
+      this.reply('CLIENT_ERROR unauthenticated');
+      this.host.closeAfterWrite();
+      return false;
+    }
     const c = parseTextCommand(text);
     const { engine, result } = this.host;
     switch (c.kind) {

@@ -16,7 +16,7 @@ const run = (...args: string[]): { status: number | null; stdout: string; stderr
 t.test('--help and --version', async (t) => {
   const help = run('--help');
   t.equal(help.status, 0);
-  for (const flag of ['-p, --port', '-l, --listen', '-c, --max-connections', '-I, --max-item-size', '-m, --memory-limit', '-v, --verbose', '-o, --extended', '--data-dir', '--ack', '--vbuckets', '--flush-interval-ms', '--purge-age', '--purge-interval', '--helper-nice', '--replica-of', '--replica-force', 'lmcached tail']) {
+  for (const flag of ['-p, --port', '-l, --listen', '-c, --max-connections', '-I, --max-item-size', '-m, --memory-limit', '-v, --verbose', '-o, --extended', '--data-dir', '--ack', '--vbuckets', '--flush-interval-ms', '--purge-age', '--purge-interval', '--helper-nice', '--replica-of', '--replica-force', '-S, --enable-sasl', '--sasl-pwdb', 'lmcached tail']) {
     t.match(help.stdout, flag, `lists ${flag}`);
   }
   t.match(run('-V').stdout, /^lmcached \d+\.\d+\.\d+\n$/);

@@ -1,5 +1,5 @@
 /**
- * NOOP, VERSION, QUIT, VERBOSITY and SASL_LIST_MECHS: commands that touch no item.
+ * NOOP, VERSION, QUIT and VERBOSITY: commands that touch no item.
  */
 import { u32Extra } from '../../../protocol/extras.js';
 import type { Frame } from '../../../protocol/framer.js';
@@ -27,10 +27,5 @@ export function handleQuit(h: HandlerContext, f: Frame, quiet: boolean): void {
 export function handleVerbosity(h: HandlerContext, f: Frame): void {
   h.server.verbosity = u32Extra(f.buf, f.extrasOffset);
   setVerbosity(h.server.verbosity);
-  h.ok(f, false, 0);
-}
-
-/** No authentication yet, so no mechanisms: an empty successful list. */
-export function handleSaslListMechs(h: HandlerContext, f: Frame): void {
   h.ok(f, false, 0);
 }

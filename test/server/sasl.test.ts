@@ -1,0 +1,138 @@
+/**
+ * memcached's -S: SASL PLAIN on the binary protocol against a password file. Before it has
+ * authenticated, a connection gets AUTH_ERROR for every command but SASL_LIST_MECHS, SASL_AUTH,
+ * SASL_STEP and VERSION (memcached's list), DCP and vBucket commands included; wrong passwords,
+ * unknown users and mechanisms, empty and garbage payloads fail and leave it unauthenticated;
+ * one connection's authentication is not another's. Real clients: memjs and pylibmc.
+ */
+import { spawnSync } from 'node:child_process';
+import net from 'node:net';
+import { createRequire } from 'node:module';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { RawClient } from '../fixtures/client.js';
+import { Op, St, setExtras } from '../fixtures/frames.js';
+import { removeDataDir, runToExit, startServer, tempDataDir } from '../fixtures/server.js';
+
+const SASL_LIST_MECHS = 0x20;
+const SASL_AUTH = 0x21;
+const SASL_STEP = 0x22;
+const AUTH_ERROR = 0x20;
+
+const plain = (user: string, password: string): Buffer => Buffer.from(`\0${user}\0${password}`);
+
+function passwordFile(t: Test, text: string): string {
+  const dir = tempDataDir();
+  t.teardown(() => removeDataDir(dir));
+  const path = join(dir, 'users');
+  writeFileSync(path, text);
+  return path;
+}
+
+t.test('with -S, nothing but authentication before authentication', async (t) => {
+  const pwdb = passwordFile(t, 'alice:s3cret\nbob:hunter2\n');
+  const server = await startServer({ args: ['-S', '--sasl-pwdb', pwdb] });
+  t.teardown(() => server.stop('SIGKILL'));
+  const c = await RawClient.connect(server.port);
+  t.teardown(() => c.end());
+
+  const refused: Array<[string, { opcode: number; key?: string; extras?: Buffer; value?: string }]> = [
+    ['GET', { opcode: Op.GET, key: 'k' }],
+    ['SET', { opcode: Op.SET, key: 'k', extras: setExtras(0, 0), value: 'v' }],
+    ['DELETE', { opcode: Op.DELETE, key: 'k' }],
+    ['FLUSH', { opcode: Op.FLUSH }],
+    ['STAT', { opcode: Op.STAT }],
+    ['NOOP', { opcode: Op.NOOP }],
+    ['DCP_OPEN', { opcode: 0x50, key: 'x', extras: Buffer.from([0, 0, 0, 0, 0, 0, 0, 1]) }],
+    ['SET_VBUCKET', { opcode: 0x3d, extras: Buffer.from([1]) }],
+    ['GET_FAILOVER_LOG', { opcode: 0x96 }],
+    ['GET_CLUSTER_CONFIG', { opcode: 0xb5 }],
+  ];
+  for (const [name, req] of refused) t.equal((await c.call(req)).status, AUTH_ERROR, `${name} before authentication: AUTH_ERROR`);
+  t.equal((await c.call({ opcode: Op.VERSION })).status, St.SUCCESS, 'VERSION is allowed, as in memcached');
+  const mechs = await c.call({ opcode: SASL_LIST_MECHS });
+  t.same([mechs.status, mechs.value.toString()], [St.SUCCESS, 'PLAIN'], 'SASL_LIST_MECHS lists PLAIN');
+
+  const failures: Array<[string, string, Buffer]> = [
+    ['wrong password', 'PLAIN', plain('alice', 'nope')],
+    ['unknown user', 'PLAIN', plain('mallory', 's3cret')],
+    ['unknown mechanism', 'SCRAM-SHA-1', plain('alice', 's3cret')],
+    ['empty payload', 'PLAIN', Buffer.alloc(0)],
+    ['garbage payload', 'PLAIN', Buffer.from([0xff, 0x00, 0x41])],
+    ['another user\'s password', 'PLAIN', plain('bob', 's3cret')],
+  ];
+  for (const [name, mech, payload] of failures) t.equal((await c.call({ opcode: SASL_AUTH, key: mech, value: payload })).status, AUTH_ERROR, `${name}: AUTH_ERROR`);
+  t.equal((await c.call({ opcode: SASL_STEP, key: 'PLAIN', value: 'x' })).status, AUTH_ERROR, 'SASL_STEP with nothing to continue: AUTH_ERROR');
+  t.equal((await c.call({ opcode: Op.GET, key: 'k' })).status, AUTH_ERROR, 'still unauthenticated after the failures');
+
+  const ok = await c.call({ opcode: SASL_AUTH, key: 'PLAIN', value: plain('alice', 's3cret') });
+  t.same([ok.status, ok.value.toString()], [St.SUCCESS, 'Authenticated'], 'the right password authenticates');
+  t.equal((await c.call({ opcode: Op.SET, key: 'k', extras: setExtras(0, 0), value: 'v' })).status, St.SUCCESS, 'then commands run');
+  t.equal((await c.call({ opcode: Op.GET, key: 'k' })).value.toString(), 'v');
+
+  const text = await new Promise<string>((resolve) => {
+    const sock = net.connect(server.port, '127.0.0.1', () => sock.write('get k\r\n'));
+    let got = '';
+    sock.on('data', (d: Buffer) => (got += d.toString()));
+    sock.on('close', () => resolve(got));
+  });
+  t.equal(text, 'CLIENT_ERROR unauthenticated\r\n', 'a text connection gets an error and is closed (no text auth yet)');
+
+  const other = await RawClient.connect(server.port);
+  t.equal((await other.call({ opcode: Op.GET, key: 'k' })).status, AUTH_ERROR, 'another connection is not authenticated by the first');
+  other.end();
+
+  const stats = await c.stats();
+  t.equal(stats.get('auth_cmds'), '8', 'auth_cmds counts every SASL_AUTH and SASL_STEP');
+  t.equal(stats.get('auth_errors'), '7', 'auth_errors the failed ones');
+  t.equal((await c.stats('settings')).get('auth_enabled_sasl'), 'yes');
+  t.match(server.log(), /authentication failed \(mechanism "PLAIN", user "mallory"\)/, 'a failure logs the user name');
+  t.notMatch(server.log(), /nope|hunter2|s3cret/, 'never a password');
+});
+
+t.test('real clients authenticate: memjs (PLAIN) and pylibmc (binary, SASL)', async (t) => {
+  const pwdb = passwordFile(t, 'alice:s3cret\n');
+  const server = await startServer({ args: ['-S'], env: { MEMCACHED_SASL_PWDB: pwdb } });
+  t.teardown(() => server.stop('SIGKILL'));
+  const memjs = createRequire(import.meta.url)('memjs') as { Client: { create(s: string, o: object): { set(k: string, v: string): Promise<boolean>; get(k: string): Promise<{ value: Buffer | null }>; close(): void } } };
+  const good = memjs.Client.create(`127.0.0.1:${server.port}`, { username: 'alice', password: 's3cret', retries: 0, logger: { log: () => {} } });
+  t.equal(await good.set('m', 'from-memjs'), true, 'memjs with the right password stores');
+  t.equal((await good.get('m')).value?.toString(), 'from-memjs');
+  good.close();
+  const bad = memjs.Client.create(`127.0.0.1:${server.port}`, { username: 'alice', password: 'wrong', retries: 0, logger: { log: () => {} } });
+  await t.rejects(bad.set('m', 'x'), 'memjs with a wrong password is refused');
+  bad.close();
+
+  const script = `
+import sys, pylibmc
+port = int(sys.argv[1])
+mc = pylibmc.Client(["127.0.0.1:%d" % port], binary=True, username="alice", password="s3cret")
+assert mc.set("p", "from-pylibmc") is True, "set"
+assert mc.get("p") in ("from-pylibmc", b"from-pylibmc"), "get %r" % (mc.get("p"),)
+assert mc.get("m") in ("from-memjs", b"from-memjs"), "memjs's item %r" % (mc.get("m"),)
+bad = pylibmc.Client(["127.0.0.1:%d" % port], binary=True, username="alice", password="wrong")
+try:
+    bad.set("p", "x")
+    print("FAIL wrong password accepted")
+    sys.exit(1)
+except pylibmc.Error:
+    pass
+print("PASS")
+`;
+  const run = spawnSync('/usr/bin/python3', ['-c', script, String(server.port)], { encoding: 'utf8', timeout: 60_000 });
+  t.equal(run.stdout.trim(), 'PASS', `pylibmc with SASL (${run.stderr.trim().split('\n').pop() ?? ''})`);
+});
+
+t.test('-S without users, or with a malformed file, stops the start with one line', async (t) => {
+  const dataDir = tempDataDir();
+  t.teardown(() => removeDataDir(dataDir));
+  const none = await runToExit({ dataDir, args: ['-S'], env: { MEMCACHED_SASL_PWDB: '' } });
+  t.equal(none.code, 78, 'no password file: exit 78 (EX_CONFIG)');
+  t.match(none.log, /-S needs the SASL users/);
+  const bad = passwordFile(t, 'alice:s3cret\nno-colon-here\n');
+  const malformed = await runToExit({ dataDir, args: ['-S', '--sasl-pwdb', bad] });
+  t.equal(malformed.code, 78);
+  t.match(malformed.log, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: not "user:password"`), 'names the file and the line');
+  t.notMatch(malformed.log, /\n\s+at /, 'no stack trace');
+});
