@@ -4,6 +4,7 @@
  * order: stop accepting, answer what was sent, commit, mark the shutdown clean, close.
  */
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { Engine } from './engine/engine.js';
 import { ACTIVE_ROLE, Warmup, markCleanShutdown } from './engine/warmup.js';
 import { VBucketState } from './engine/vbucket.js';
@@ -59,6 +60,7 @@ export async function startApp(settings: Settings): Promise<App> {
   const role = replicaOf === null ? ACTIVE_ROLE : { freshState: VBucketState.Replica, demoteActive: settings.replicaForce };
   const warmup = new Warmup(store, engine, testHooks, role);
   const sasl = loadSaslUsers(settings);
+  const auth = replicaAuth(settings);
   const ctx = newServerContext({ engine, warmup, settings, version: VERSION, sasl: sasl?.users ?? null });
   if (sasl !== null) {
     // memcached re-reads its password file on SIGHUP; a bad file keeps the users it had.
@@ -83,7 +85,7 @@ export async function startApp(settings: Settings): Promise<App> {
   // active becomes this node's replica and follows it there.
   const replicationName = `replication:${address.address}:${address.port}`;
   ctx.selfAddress = `${address.address}:${address.port}`;
-  let replicator = replicaOf === null ? null : new Replicator(engine, { ...replicaOf, force: settings.replicaForce, name: replicationName });
+  let replicator = replicaOf === null ? null : new Replicator(engine, { ...replicaOf, force: settings.replicaForce, name: replicationName, auth });
   ctx.replicator = replicator;
   ctx.takeoverDone = (vbid, consumerName) => {
     const m = /^replication:(.+):(\d+)$/.exec(consumerName);
@@ -92,7 +94,7 @@ export async function startApp(settings: Settings): Promise<App> {
     if (replicator !== null && replicator.source !== source) return log.error(`vb ${vbid} handed to ${source}, but this node follows ${replicator.source}; it stays dead here`);
     void engine.vbuckets.setState(vbid, VBucketState.Replica).then(() => {
       if (replicator === null) {
-        replicator = new Replicator(engine, { host: m[1], port: Number(m[2]), force: false, name: replicationName });
+        replicator = new Replicator(engine, { host: m[1], port: Number(m[2]), force: false, name: replicationName, auth });
         ctx.replicator = replicator;
         replicator.start();
       } else {
@@ -161,6 +163,16 @@ function loadSaslUsers(settings: Settings): { users: SaslUsers; path: string } |
   } catch (err) {
     if (err instanceof PasswordFileError) throw new StartupError(EXIT.config, err.message);
     throw err;
+  }
+}
+
+/** The credentials a replica presents to its active, read from the password file once. */
+function replicaAuth(settings: Settings): { user: string; password: string } | undefined {
+  if (settings.replicaUser === null || settings.replicaPasswordFile === null) return undefined;
+  try {
+    return { user: settings.replicaUser, password: readFileSync(settings.replicaPasswordFile, 'utf8').replace(/\r?\n$/, '') };
+  } catch (err) {
+    throw new StartupError(EXIT.config, `${settings.replicaPasswordFile}: cannot read the replica's password (${err instanceof Error ? err.message : String(err)})`);
   }
 }
 

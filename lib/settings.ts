@@ -37,6 +37,10 @@ export interface Settings {
   enableSasl: boolean;
   /** The SASL password file (memcached's MEMCACHED_SASL_PWDB format); null: that variable. */
   saslPwdb: string | null;
+  /** How this node authenticates to the active it follows: a user and a file holding the
+   * password (so it is not on the command line). */
+  replicaUser: string | null;
+  replicaPasswordFile: string | null;
 }
 
 /** --ack=memory acks before the commit, so batching every 5 ms costs clients nothing, and under
@@ -69,6 +73,8 @@ export const DEFAULTS: Settings = {
   replicaForce: false,
   enableSasl: false,
   saslPwdb: null,
+  replicaUser: null,
+  replicaPasswordFile: null,
 };
 
 export const HELP = `Usage: lmcached [options]
@@ -103,6 +109,8 @@ A memcached binary-protocol server whose data lives in LMDB.
       --replica-of <host:port> keep this node's vBuckets as replicas of the active node at
                                host:port, fed over DCP (a fresh data directory starts
                                with replica vBuckets; vBuckets stored as active stay active)
+      --replica-user <user>    the SASL user this node authenticates as to its active
+      --replica-password-file <file>  the file holding that user's password
       --replica-force          with --replica-of: also demote vBuckets stored as active,
                                and let a vBucket whose history the active does not share
                                be wiped and copied again (otherwise logged and left alone)
@@ -216,6 +224,12 @@ export function parseArgs(argv: readonly string[]): { settings: Settings; action
       case '--replica-force':
         s.replicaForce = true;
         break;
+      case '--replica-user':
+        s.replicaUser = value();
+        break;
+      case '--replica-password-file':
+        s.replicaPasswordFile = value();
+        break;
       case '-S':
       case '--enable-sasl':
         s.enableSasl = true;
@@ -236,6 +250,7 @@ export function parseArgs(argv: readonly string[]): { settings: Settings; action
     }
   }
   if (s.replicaForce && s.replicaOf === null) throw new UsageError('--replica-force needs --replica-of');
+  if ((s.replicaUser === null) !== (s.replicaPasswordFile === null)) throw new UsageError('--replica-user and --replica-password-file go together');
   if (s.flushIntervalMs < 0) s.flushIntervalMs = DEFAULT_FLUSH_INTERVAL[s.ack];
   if (s.helperNice < 0) s.helperNice = DEFAULT_HELPER_NICE[s.ack];
   return { settings: s, action };

@@ -70,6 +70,8 @@ export interface ConsumerOptions {
   noopSeconds?: number;
   /** Ask an lmcached producer for DCP_FLUSH messages (lmcached_flush). */
   flush?: boolean;
+  /** SASL PLAIN credentials for a producer started with -S. */
+  auth?: { user: string; password: string };
   /** Flow control waits while this says no (a replica whose disk is behind): processed bytes
    * are acknowledged only once it says yes again (see `releaseAcks`). */
   mayAcknowledge?: () => boolean;
@@ -134,6 +136,7 @@ export class DcpConsumer {
     });
     socket.setNoDelay(true);
     const c = new DcpConsumer(socket, events, options.bufferSize ?? 0, options.mayAcknowledge ?? (() => true));
+    if (options.auth !== undefined) await c.expect(OP.SASL_AUTH, { key: 'PLAIN', value: `\0${options.auth.user}\0${options.auth.password}` }).catch((err: unknown) => (c.close(), Promise.reject(err)));
     await c.expect(OP.DCP_OPEN, { key: options.name, extras: encodeOpenExtras(DCP_OPEN_PRODUCER) });
     await c.expect(OP.DCP_CONTROL, { key: 'enable_expiry_opcode', value: 'true' });
     if (c.bufferSize > 0) await c.expect(OP.DCP_CONTROL, { key: 'connection_buffer_size', value: String(c.bufferSize) });

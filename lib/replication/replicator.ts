@@ -24,6 +24,8 @@ export interface ReplicatorOptions {
   force: boolean;
   /** The DCP connection name the active sees. */
   name: string;
+  /** SASL credentials for an active started with -S (--replica-user, --replica-password-file). */
+  auth?: { user: string; password: string };
 }
 
 /** The flow-control window the active may fill before we acknowledge. */
@@ -135,7 +137,7 @@ export class Replicator {
     this.state = 'connecting';
     let consumer: DcpConsumer;
     try {
-      consumer = await DcpConsumer.connect(this.options.host, this.options.port, this.events, { name: this.options.name, bufferSize: BUFFER_BYTES, noopSeconds: NOOP_SECONDS, flush: true, mayAcknowledge: () => this.diskKeepsUp() });
+      consumer = await DcpConsumer.connect(this.options.host, this.options.port, this.events, { name: this.options.name, bufferSize: BUFFER_BYTES, noopSeconds: NOOP_SECONDS, flush: true, mayAcknowledge: () => this.diskKeepsUp(), auth: this.options.auth });
     } catch (err) {
       return this.retry(`cannot connect to ${this.source}: ${message(err)}`);
     }

@@ -24,7 +24,7 @@ t.test('--help and --version', async (t) => {
 });
 
 t.test('bad flags are usage errors', async (t) => {
-  for (const args of [['--bogus'], ['--ack', 'sometimes'], ['-p', 'x'], ['-p', '70000'], ['-I', '5q'], ['-I', '10'], ['-m', 'lots'], ['-m', '-1'], ['--helper-nice', '20'], ['--port'], ['-o', 'bogus=1'], ['-o', 'idle_timeout'], ['-o', 'idle_timeout=x'], ['-o'], ['--replica-of', 'nohost'], ['--replica-of', 'h:0'], ['--replica-of', 'h:x'], ['--replica-force']]) {
+  for (const args of [['--bogus'], ['--ack', 'sometimes'], ['-p', 'x'], ['-p', '70000'], ['-I', '5q'], ['-I', '10'], ['-m', 'lots'], ['-m', '-1'], ['--helper-nice', '20'], ['--port'], ['-o', 'bogus=1'], ['-o', 'idle_timeout'], ['-o', 'idle_timeout=x'], ['-o'], ['--replica-of', 'nohost'], ['--replica-of', 'h:0'], ['--replica-of', 'h:x'], ['--replica-force'], ['--replica-user', 'u'], ['--replica-password-file', 'f']]) {
     const r = run(...args);
     t.equal(r.status, 64, `${args.join(' ')}: exit 64`);
     t.match(r.stderr, /^lmcached: .+\n\nUsage: lmcached/, `${args.join(' ')}: says why, then the usage`);
