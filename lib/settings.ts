@@ -88,7 +88,8 @@ A memcached binary-protocol server whose data lives in LMDB.
   -m, --memory-limit <MB>      item memory in megabytes: items cached in front of LMDB;
                                every item stays on disk, 0 reads all from LMDB (default: 64)
   -v, --verbose                more logging (-vv for the most)
-  -S, --enable-sasl            require SASL authentication (PLAIN) on the binary protocol
+  -S, --enable-sasl            require SASL authentication (SCRAM-SHA-512/256, PLAIN) on
+                               the binary protocol
       --sasl-pwdb <file>       the SASL users, one user:password a line (default: the
                                file named by MEMCACHED_SASL_PWDB)
   -o, --extended <opts>        memcached's comma-separated options; lmcached knows

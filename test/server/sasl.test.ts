@@ -3,10 +3,12 @@
  * authenticated, a connection gets AUTH_ERROR for every command but SASL_LIST_MECHS, SASL_AUTH,
  * SASL_STEP and VERSION (memcached's list), DCP and vBucket commands included; wrong passwords,
  * unknown users and mechanisms, empty and garbage payloads fail and leave it unauthenticated;
- * one connection's authentication is not another's. Real clients: memjs and pylibmc.
+ * one connection's authentication is not another's. SCRAM-SHA-256/512 with a client written
+ * here from RFC 5802. Real clients: memjs and pylibmc.
  */
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +21,7 @@ const SASL_LIST_MECHS = 0x20;
 const SASL_AUTH = 0x21;
 const SASL_STEP = 0x22;
 const AUTH_ERROR = 0x20;
+const AUTH_CONTINUE = 0x21;
 
 const plain = (user: string, password: string): Buffer => Buffer.from(`\0${user}\0${password}`);
 
@@ -52,7 +55,7 @@ t.test('with -S, nothing but authentication before authentication', async (t) =>
   for (const [name, req] of refused) t.equal((await c.call(req)).status, AUTH_ERROR, `${name} before authentication: AUTH_ERROR`);
   t.equal((await c.call({ opcode: Op.VERSION })).status, St.SUCCESS, 'VERSION is allowed, as in memcached');
   const mechs = await c.call({ opcode: SASL_LIST_MECHS });
-  t.same([mechs.status, mechs.value.toString()], [St.SUCCESS, 'PLAIN'], 'SASL_LIST_MECHS lists PLAIN');
+  t.same([mechs.status, mechs.value.toString()], [St.SUCCESS, 'SCRAM-SHA-512 SCRAM-SHA-256 PLAIN'], 'SASL_LIST_MECHS lists SCRAM and PLAIN, strongest first');
 
   const failures: Array<[string, string, Buffer]> = [
     ['wrong password', 'PLAIN', plain('alice', 'nope')],
@@ -91,7 +94,53 @@ t.test('with -S, nothing but authentication before authentication', async (t) =>
   t.notMatch(server.log(), /nope|hunter2|s3cret/, 'never a password');
 });
 
-t.test('real clients authenticate: memjs (PLAIN) and pylibmc (binary, SASL)', async (t) => {
+/** A SCRAM client (RFC 5802) over SASL_AUTH / SASL_STEP; resolves with the final status and
+ * whether the server's signature checked out. */
+async function scram(c: RawClient, mechanism: string, hash: 'sha256' | 'sha512', user: string, password: string, tamper = false): Promise<{ status: number; serverVerified: boolean }> {
+  const cnonce = randomBytes(12).toString('base64');
+  const clientFirstBare = `n=${user},r=${cnonce}`;
+  const first = await c.call({ opcode: SASL_AUTH, key: mechanism, value: `n,,${clientFirstBare}` });
+  if (first.status !== AUTH_CONTINUE) return { status: first.status, serverVerified: false };
+  const serverFirst = first.value.toString();
+  const fields = new Map(serverFirst.split(',').map((kv) => [kv[0], kv.slice(2)] as const));
+  const nonce = fields.get('r') ?? '';
+  const salted = pbkdf2Sync(password, Buffer.from(fields.get('s') ?? '', 'base64'), Number(fields.get('i')), hash === 'sha256' ? 32 : 64, hash);
+  const clientKey = createHmac(hash, salted).update('Client Key').digest();
+  const storedKey = createHash(hash).update(clientKey).digest();
+  const withoutProof = `c=biws,r=${nonce}`;
+  const authMessage = `${clientFirstBare},${serverFirst},${withoutProof}`;
+  const signature = createHmac(hash, storedKey).update(authMessage).digest();
+  const proof = Buffer.from(clientKey.map((b, i) => b ^ signature[i]));
+  if (tamper) proof[0] ^= 1;
+  const final = await c.call({ opcode: SASL_STEP, key: mechanism, value: `${withoutProof},p=${proof.toString('base64')}` });
+  const serverKey = createHmac(hash, salted).update('Server Key').digest();
+  const expected = `v=${createHmac(hash, serverKey).update(authMessage).digest('base64')}`;
+  return { status: final.status, serverVerified: final.value.toString() === expected };
+}
+
+t.test('SCRAM-SHA-256 and SCRAM-SHA-512: the right password, a wrong one, a tampered proof', async (t) => {
+  const pwdb = passwordFile(t, 'alice:s3cret\n');
+  const server = await startServer({ args: ['-S', '--sasl-pwdb', pwdb] });
+  t.teardown(() => server.stop('SIGKILL'));
+  for (const [mechanism, hash] of [['SCRAM-SHA-256', 'sha256'], ['SCRAM-SHA-512', 'sha512']] as const) {
+    const c = await RawClient.connect(server.port);
+    const ok = await scram(c, mechanism, hash, 'alice', 's3cret');
+    t.same(ok, { status: St.SUCCESS, serverVerified: true }, `${mechanism}: authenticated, and the server proved it knows the password too`);
+    t.equal((await c.call({ opcode: Op.SET, key: 'k', extras: setExtras(0, 0), value: 'v' })).status, St.SUCCESS, 'then commands run');
+    c.end();
+    const d = await RawClient.connect(server.port);
+    t.equal((await scram(d, mechanism, hash, 'alice', 'wrong')).status, AUTH_ERROR, `${mechanism}: a wrong password fails at the proof`);
+    t.equal((await scram(d, mechanism, hash, 'mallory', 's3cret')).status, AUTH_ERROR, `${mechanism}: an unknown user fails at the proof too`);
+    t.equal((await scram(d, mechanism, hash, 'alice', 's3cret', true)).status, AUTH_ERROR, `${mechanism}: a tampered proof fails`);
+    t.equal((await d.call({ opcode: SASL_AUTH, key: mechanism, value: 'garbage' })).status, AUTH_ERROR, `${mechanism}: a malformed first message fails`);
+    t.equal((await d.call({ opcode: Op.GET, key: 'k' })).status, AUTH_ERROR, 'still unauthenticated');
+    d.end();
+  }
+});
+
+// pylibmc's libmemcached asks Cyrus SASL, which picks SCRAM-SHA-512 from the list (with an
+// authzid in its GS2 header): a second, independent SCRAM client.
+t.test('real clients authenticate: memjs (PLAIN) and pylibmc (binary, SCRAM through Cyrus SASL)', async (t) => {
   const pwdb = passwordFile(t, 'alice:s3cret\n');
   const server = await startServer({ args: ['-S'], env: { MEMCACHED_SASL_PWDB: pwdb } });
   t.teardown(() => server.stop('SIGKILL'));
