@@ -185,3 +185,12 @@ t.test('-S without users, or with a malformed file, stops the start with one lin
   t.match(malformed.log, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: not "user:password"`), 'names the file and the line');
   t.notMatch(malformed.log, /\n\s+at /, 'no stack trace');
 });
+
+t.test('listening beyond loopback without -S is warned about at start', async (t) => {
+  const open = await startServer({ args: ['-l', '0.0.0.0'] });
+  t.teardown(() => open.stop('SIGKILL'));
+  t.match(open.log(), /listening on 0\.0\.0\.0 without -S: anyone who can reach the port/, 'warned');
+  const local = await startServer();
+  t.teardown(() => local.stop('SIGKILL'));
+  t.notMatch(local.log(), /without -S/, 'not on loopback');
+});
