@@ -4,12 +4,11 @@
  * order: stop accepting, answer what was sent, commit, mark the shutdown clean, close.
  */
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
 import { Engine } from './engine/engine.js';
 import { ACTIVE_ROLE, Warmup, markCleanShutdown } from './engine/warmup.js';
 import { VBucketState } from './engine/vbucket.js';
 import { Replicator } from './replication/replicator.js';
-import { PasswordFileError, SaslUsers } from './server/sasl.js';
+import { loadSecurity, watchSecurity } from './security.js';
 import { log } from './log.js';
 import { newServerContext } from './server/context.js';
 import { Server } from './server/server.js';
@@ -59,33 +58,24 @@ export async function startApp(settings: Settings): Promise<App> {
   const replicaOf = settings.replicaOf;
   const role = replicaOf === null ? ACTIVE_ROLE : { freshState: VBucketState.Replica, demoteActive: settings.replicaForce };
   const warmup = new Warmup(store, engine, testHooks, role);
-  const sasl = loadSaslUsers(settings);
-  const auth = replicaAuth(settings);
-  const ctx = newServerContext({ engine, warmup, settings, version: VERSION, sasl: sasl?.users ?? null });
-  if (sasl !== null) {
-    // memcached re-reads its password file on SIGHUP; a bad file keeps the users it had.
-    process.on('SIGHUP', () => {
-      try {
-        ctx.sasl = SaslUsers.load(sasl.path);
-        log.info(`sasl: reloaded ${ctx.sasl.size} users from ${sasl.path}`);
-      } catch (err) {
-        log.error(`sasl: ${err instanceof Error ? err.message : String(err)}; keeping the users loaded before`);
-      }
-    });
-  }
-
-  const server = new Server(ctx, testHooks.streamReads);
+  const security = loadSecurity(settings);
+  const auth = security.replicaAuth;
+  const tls = security.replicaTls;
+  const ctx = newServerContext({ engine, warmup, settings, version: VERSION, sasl: security.sasl, asciiUsers: security.ascii });
+  const server = new Server(ctx, testHooks.streamReads, security.tls);
+  ctx.tlsLoadedAt = security.tls?.loadedAt ?? 0;
+  watchSecurity(settings, ctx, (config) => server.reloadTls(config));
   const address = await server.listen().catch((err: unknown) => {
     void store.close();
     // memcached's words and exit code.
     throw new StartupError(EXIT.listen, `failed to listen on one of interface(s) ${settings.listen}: ${listenError(err)}`);
   });
-  log.info(`lmcached ${VERSION} listening on ${address.address}:${address.port} (ack=${settings.ack})`);
+  log.info(`lmcached ${VERSION} listening on ${address.address}:${address.port}${security.tls === null ? '' : ' (TLS)'} (ack=${settings.ack})`);
   // The DCP connection name tells the active where this node serves: after a takeover the
   // active becomes this node's replica and follows it there.
   const replicationName = `replication:${address.address}:${address.port}`;
   ctx.selfAddress = `${address.address}:${address.port}`;
-  let replicator = replicaOf === null ? null : new Replicator(engine, { ...replicaOf, force: settings.replicaForce, name: replicationName, auth });
+  let replicator = replicaOf === null ? null : new Replicator(engine, { ...replicaOf, force: settings.replicaForce, name: replicationName, auth, tls });
   ctx.replicator = replicator;
   ctx.takeoverDone = (vbid, consumerName) => {
     const m = /^replication:(.+):(\d+)$/.exec(consumerName);
@@ -94,7 +84,7 @@ export async function startApp(settings: Settings): Promise<App> {
     if (replicator !== null && replicator.source !== source) return log.error(`vb ${vbid} handed to ${source}, but this node follows ${replicator.source}; it stays dead here`);
     void engine.vbuckets.setState(vbid, VBucketState.Replica).then(() => {
       if (replicator === null) {
-        replicator = new Replicator(engine, { host: m[1], port: Number(m[2]), force: false, name: replicationName, auth });
+        replicator = new Replicator(engine, { host: m[1], port: Number(m[2]), force: false, name: replicationName, auth, tls });
         ctx.replicator = replicator;
         replicator.start();
       } else {
@@ -145,35 +135,6 @@ export async function startApp(settings: Settings): Promise<App> {
       return stopping;
     },
   };
-}
-
-/** The SASL users with -S, or null; a missing or malformed file stops the start (EX_CONFIG). */
-function loadSaslUsers(settings: Settings): { users: SaslUsers; path: string } | null {
-  const loopback = /^(127\.|::1$|localhost$)/.test(settings.listen);
-  if (!settings.enableSasl) {
-    if (!loopback) log.warn(`listening on ${settings.listen} without -S: anyone who can reach the port can read, write and flush everything`);
-    return null;
-  }
-  const path = settings.saslPwdb ?? process.env.MEMCACHED_SASL_PWDB;
-  if (path === undefined || path === '') throw new StartupError(EXIT.config, '-S needs the SASL users: --sasl-pwdb FILE or MEMCACHED_SASL_PWDB');
-  try {
-    const users = SaslUsers.load(path);
-    log.info(`sasl: ${users.size} users from ${path}`);
-    return { users, path };
-  } catch (err) {
-    if (err instanceof PasswordFileError) throw new StartupError(EXIT.config, err.message);
-    throw err;
-  }
-}
-
-/** The credentials a replica presents to its active, read from the password file once. */
-function replicaAuth(settings: Settings): { user: string; password: string } | undefined {
-  if (settings.replicaUser === null || settings.replicaPasswordFile === null) return undefined;
-  try {
-    return { user: settings.replicaUser, password: readFileSync(settings.replicaPasswordFile, 'utf8').replace(/\r?\n$/, '') };
-  } catch (err) {
-    throw new StartupError(EXIT.config, `${settings.replicaPasswordFile}: cannot read the replica's password (${err instanceof Error ? err.message : String(err)})`);
-  }
 }
 
 /** Roles live on disk: says which vBuckets are replicas and whether they have a source, and

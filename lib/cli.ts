@@ -8,11 +8,18 @@ import { log, setVerbosity } from './log.js';
 import { HELP, UsageError, parseArgs } from './settings.js';
 import { LMCACHED_VERSION } from './version.js';
 import { runTail } from './tail.js';
+import { runPasswd } from './passwd.js';
 import { isFailedCommitEcho } from './store/lmdb-store.js';
 import { EXIT, StartupError } from './startup.js';
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'tail') return runTail(argv.slice(1));
+  if (argv[0] === 'passwd') {
+    return runPasswd(argv.slice(1)).catch((err: unknown) => {
+      process.stderr.write(`lmcached passwd: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    });
+  }
   let parsed;
   try {
     parsed = parseArgs(argv);

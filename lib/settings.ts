@@ -41,6 +41,34 @@ export interface Settings {
    * password (so it is not on the command line). */
   replicaUser: string | null;
   replicaPasswordFile: string | null;
+  /** memcached's -Y: the users of the text protocol's authentication (`user:password` lines). */
+  authFile: string | null;
+  /** memcached's -Z: TLS on the listening port, for both protocols. */
+  enableSsl: boolean;
+  /** memcached's -o ssl_* options (read with -Z only, as memcached does). */
+  ssl: TlsServerSettings;
+  /** TLS on the replication link to the active (--replica-tls and its files); null: plain TCP. */
+  replicaTls: TlsClientSettings | null;
+}
+
+/** memcached's ssl_verify_mode: 0 none, 1 request (checked if given), 2 require, 3 once. */
+export type SslVerifyMode = 0 | 1 | 2 | 3;
+
+export interface TlsServerSettings {
+  chainCert: string | null;
+  key: string | null;
+  caCert: string | null;
+  verifyMode: SslVerifyMode;
+  minVersion: 'tlsv1' | 'tlsv1.1' | 'tlsv1.2' | 'tlsv1.3';
+  ciphers: string | null;
+}
+
+/** A TLS client's files: the CA that signed the server's certificate (default: the system's),
+ * and a certificate and key of its own for a server with ssl_verify_mode 2 or 3. */
+export interface TlsClientSettings {
+  ca: string | null;
+  cert: string | null;
+  key: string | null;
 }
 
 /** --ack=memory acks before the commit, so batching every 5 ms costs clients nothing, and under
@@ -75,10 +103,56 @@ export const DEFAULTS: Settings = {
   saslPwdb: null,
   replicaUser: null,
   replicaPasswordFile: null,
+  authFile: null,
+  enableSsl: false,
+  ssl: { chainCert: null, key: null, caCert: null, verifyMode: 0, minVersion: 'tlsv1.2', ciphers: null },
+  replicaTls: null,
 };
+
+const SSL_MIN_VERSIONS = ['tlsv1', 'tlsv1.1', 'tlsv1.2', 'tlsv1.3'] as const;
+
+/** One memcached -o option; throws UsageError for one lmcached does not know. */
+function extendedOption(s: Settings, opt: string): void {
+  const eq = opt.indexOf('=');
+  const name = eq < 0 ? opt : opt.slice(0, eq);
+  const v = eq < 0 ? undefined : opt.slice(eq + 1);
+  if (v === undefined || v === '') throw new UsageError(`unknown or incomplete -o option: ${opt}`);
+  switch (name) {
+    case 'idle_timeout':
+      s.idleTimeout = parseInteger(v, 'idle_timeout', 0, 365 * 24 * 3600);
+      return;
+    case 'ssl_chain_cert':
+      s.ssl.chainCert = v;
+      return;
+    case 'ssl_key':
+      s.ssl.key = v;
+      return;
+    case 'ssl_ca_cert':
+      s.ssl.caCert = v;
+      return;
+    case 'ssl_verify_mode': {
+      const mode = /^[0-3]$/.test(v) ? Number(v) : -1;
+      if (mode !== 0 && mode !== 1 && mode !== 2 && mode !== 3) throw new UsageError(`ssl_verify_mode must be 0 (none), 1 (request), 2 (require) or 3 (once): ${v}`);
+      s.ssl.verifyMode = mode;
+      return;
+    }
+    case 'ssl_min_version': {
+      const version = SSL_MIN_VERSIONS.find((x) => x === v);
+      if (version === undefined) throw new UsageError(`ssl_min_version must be one of ${SSL_MIN_VERSIONS.join(', ')}: ${v}`);
+      s.ssl.minVersion = version;
+      return;
+    }
+    case 'ssl_ciphers':
+      s.ssl.ciphers = v;
+      return;
+    default:
+      throw new UsageError(`unknown or incomplete -o option: ${opt}`);
+  }
+}
 
 export const HELP = `Usage: lmcached [options]
        lmcached tail [--host H] [--port P] [--vbucket N]   (print the change stream; tail --help)
+       lmcached passwd [--file F] USER   (a salted password entry; passwd --help)
 A memcached binary-protocol server whose data lives in LMDB.
 
   -p, --port <num>             TCP port to listen on (default: 11211)
@@ -92,9 +166,23 @@ A memcached binary-protocol server whose data lives in LMDB.
                                the binary protocol
       --sasl-pwdb <file>       the SASL users, one user:password a line (default: the
                                file named by MEMCACHED_SASL_PWDB)
+  -Y, --auth-file <file>       require the text protocol's authentication (memcached's
+                               ASCII auth: a first \`set\` whose data is "user password");
+                               users one user:password a line; without -S the binary
+                               protocol then needs SASL with the same users
+  -Z, --enable-ssl             TLS on the listening port, both protocols (needs
+                               -o ssl_chain_cert=FILE)
   -o, --extended <opts>        memcached's comma-separated options; lmcached knows
                                idle_timeout=<seconds>: close client connections idle
                                that long (default: 0, never)
+                               ssl_chain_cert=<file>: certificate chain, PEM
+                               ssl_key=<file>: its private key, PEM (default: in the chain)
+                               ssl_ca_cert=<file>: CAs accepted for client certificates
+                               ssl_verify_mode=<0-3>: client certificates: 0 not asked
+                               (default), 1 checked if sent, 2 and 3 required
+                               ssl_min_version=<version>: oldest TLS accepted: tlsv1,
+                               tlsv1.1, tlsv1.2 (default) or tlsv1.3
+                               ssl_ciphers=<list>: OpenSSL cipher list (TLS 1.2)
       --data-dir <dir>         where LMDB keeps the data (default: ./data)
       --ack <memory|persist>   acknowledge writes from memory (default) or only after the
                                LMDB commit that holds them
@@ -112,6 +200,11 @@ A memcached binary-protocol server whose data lives in LMDB.
                                with replica vBuckets; vBuckets stored as active stay active)
       --replica-user <user>    the SASL user this node authenticates as to its active
       --replica-password-file <file>  the file holding that user's password
+      --replica-tls            connect to the active over TLS (its -Z)
+      --replica-tls-ca <file>  the CA that signed the active's certificate (default: the
+                               system's CAs); implies --replica-tls
+      --replica-tls-cert <file>, --replica-tls-key <file>
+                               a client certificate, for an active with ssl_verify_mode 2
       --replica-force          with --replica-of: also demote vBuckets stored as active,
                                and let a vBucket whose history the active does not share
                                be wiped and copied again (otherwise logged and left alone)
@@ -138,7 +231,7 @@ function parseInteger(text: string, name: string, min: number, max: number): num
 /** Parses argv (without node and script): the settings, and whether to run or only print the
  * help or the version. Throws UsageError for a bad flag. */
 export function parseArgs(argv: readonly string[]): { settings: Settings; action: 'run' | 'help' | 'version' } {
-  const s: Settings = { ...DEFAULTS };
+  const s: Settings = { ...DEFAULTS, ssl: { ...DEFAULTS.ssl } };
   let action: 'run' | 'help' | 'version' = 'run';
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
@@ -188,11 +281,7 @@ export function parseArgs(argv: readonly string[]): { settings: Settings; action
         break;
       case '-o':
       case '--extended':
-        for (const opt of value().split(',')) {
-          const [name, v] = opt.split('=', 2);
-          if (name === 'idle_timeout' && v !== undefined) s.idleTimeout = parseInteger(v, 'idle_timeout', 0, 365 * 24 * 3600);
-          else throw new UsageError(`unknown or incomplete -o option: ${opt}`);
-        }
+        for (const opt of value().split(',')) extendedOption(s, opt);
         break;
       case '--ack': {
         const v = value();
@@ -238,6 +327,26 @@ export function parseArgs(argv: readonly string[]): { settings: Settings; action
       case '--sasl-pwdb':
         s.saslPwdb = value();
         break;
+      case '-Y':
+      case '--auth-file':
+        s.authFile = value();
+        break;
+      case '-Z':
+      case '--enable-ssl':
+        s.enableSsl = true;
+        break;
+      case '--replica-tls':
+        s.replicaTls ??= { ca: null, cert: null, key: null };
+        break;
+      case '--replica-tls-ca':
+        (s.replicaTls ??= { ca: null, cert: null, key: null }).ca = value();
+        break;
+      case '--replica-tls-cert':
+        (s.replicaTls ??= { ca: null, cert: null, key: null }).cert = value();
+        break;
+      case '--replica-tls-key':
+        (s.replicaTls ??= { ca: null, cert: null, key: null }).key = value();
+        break;
       case '-h':
       case '--help':
         action = 'help';
@@ -252,6 +361,8 @@ export function parseArgs(argv: readonly string[]): { settings: Settings; action
   }
   if (s.replicaForce && s.replicaOf === null) throw new UsageError('--replica-force needs --replica-of');
   if ((s.replicaUser === null) !== (s.replicaPasswordFile === null)) throw new UsageError('--replica-user and --replica-password-file go together');
+  if (s.enableSsl && s.ssl.chainCert === null) throw new UsageError('-Z needs -o ssl_chain_cert=FILE (and ssl_key=FILE unless the key is in that file)');
+  if (s.replicaTls !== null && (s.replicaTls.cert === null) !== (s.replicaTls.key === null)) throw new UsageError('--replica-tls-cert and --replica-tls-key go together');
   if (s.flushIntervalMs < 0) s.flushIntervalMs = DEFAULT_FLUSH_INTERVAL[s.ack];
   if (s.helperNice < 0) s.helperNice = DEFAULT_HELPER_NICE[s.ack];
   return { settings: s, action };

@@ -2,10 +2,10 @@
  * `lmcached tail`: prints a server's change stream, one line per mutation, deletion and
  * expiration, following it live. Streams every vBucket, or one with --vbucket.
  */
-import { OP } from '../protocol/opcodes.js';
-import { encodeRequest } from '../protocol/request-encoder.js';
-import { requestOnce } from './client/one-request.js';
+import { readFileSync } from 'node:fs';
 import { DcpConsumer } from './dcp/consumer.js';
+import { loadClientTls } from './tls/client-tls.js';
+import type { TlsClientSettings } from './settings.js';
 
 export const TAIL_HELP = `Usage: lmcached tail [options]
 Print the change stream (DCP) of an lmcached server: one line per mutation, deletion and
@@ -14,6 +14,11 @@ expiration, with vbucket, seqno and key; then follow new changes until interrupt
   --host <addr>      server address (default: 127.0.0.1)
   --port <num>       server port (default: 11211)
   --vbucket <num>    only this vBucket (default: every active vBucket)
+  --user <name>      authenticate as this SASL user (a server started with -S)
+  --password-file <file>  the file holding that user's password
+  --tls              connect over TLS (a server started with -Z)
+  --tls-ca <file>    the CA that signed the server's certificate (implies --tls)
+  --tls-cert <file>, --tls-key <file>  a client certificate (ssl_verify_mode 2)
   -h, --help         print this help and exit
 `;
 
@@ -21,10 +26,14 @@ interface TailOptions {
   host: string;
   port: number;
   vbucket: number | null;
+  user: string | null;
+  passwordFile: string | null;
+  tls: TlsClientSettings | null;
 }
 
 function parse(argv: readonly string[]): TailOptions | null {
-  const o: TailOptions = { host: '127.0.0.1', port: 11211, vbucket: null };
+  const o: TailOptions = { host: '127.0.0.1', port: 11211, vbucket: null, user: null, passwordFile: null, tls: null };
+  const tls = (): TlsClientSettings => (o.tls ??= { ca: null, cert: null, key: null });
   for (let i = 0; i < argv.length; i++) {
     const v = (): string => {
       const x = argv[++i];
@@ -41,6 +50,24 @@ function parse(argv: readonly string[]): TailOptions | null {
       case '--vbucket':
         o.vbucket = Number(v());
         break;
+      case '--user':
+        o.user = v();
+        break;
+      case '--password-file':
+        o.passwordFile = v();
+        break;
+      case '--tls':
+        tls();
+        break;
+      case '--tls-ca':
+        tls().ca = v();
+        break;
+      case '--tls-cert':
+        tls().cert = v();
+        break;
+      case '--tls-key':
+        tls().key = v();
+        break;
       case '-h':
       case '--help':
         return null;
@@ -48,13 +75,8 @@ function parse(argv: readonly string[]): TailOptions | null {
         throw new Error(`unknown option: ${argv[i]}`);
     }
   }
+  if ((o.user === null) !== (o.passwordFile === null)) throw new Error('--user and --password-file go together');
   return o;
-}
-
-/** The active vBuckets, from GET_ALL_VB_SEQNOS. */
-async function activeVBuckets(host: string, port: number): Promise<number[]> {
-  const { value: body } = await requestOnce(host, port, encodeRequest({ opcode: OP.GET_ALL_VB_SEQNOS, extras: Buffer.from([0, 0, 0, 1]) }));
-  return Array.from({ length: body.length / 10 }, (_, i) => body.readUInt16BE(i * 10));
 }
 
 const show = (key: Buffer): string => JSON.stringify(key.toString('utf8'));
@@ -65,7 +87,7 @@ export async function runTail(argv: readonly string[], write: (line: string) => 
     process.stdout.write(TAIL_HELP);
     return;
   }
-  const vbs = o.vbucket === null ? await activeVBuckets(o.host, o.port) : [o.vbucket];
+  const auth = o.user === null || o.passwordFile === null ? undefined : { user: o.user, password: readFileSync(o.passwordFile, 'utf8').replace(/\r?\n$/, '') };
   const consumer = await DcpConsumer.connect(
     o.host,
     o.port,
@@ -75,8 +97,9 @@ export async function runTail(argv: readonly string[], write: (line: string) => 
       expiration: (vb, seqno, key) => write(`vb=${vb} seqno=${seqno} expiration key=${show(key)}`),
       streamEnd: (vb, flags) => write(`vb=${vb} stream-end flags=${flags}`),
     },
-    { name: `lmcached-tail:${process.pid}`, bufferSize: 1024 * 1024, noopSeconds: 60 },
+    { name: `lmcached-tail:${process.pid}`, bufferSize: 1024 * 1024, noopSeconds: 60, auth, tls: o.tls === null ? null : loadClientTls(o.tls) },
   );
+  const vbs = o.vbucket === null ? await consumer.vbuckets() : [o.vbucket];
   for (const vb of vbs) await consumer.stream(vb);
   process.once('SIGINT', () => consumer.close());
   process.once('SIGTERM', () => consumer.close());

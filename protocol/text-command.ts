@@ -20,6 +20,7 @@ export type TextCommand =
   | { kind: 'verbosity'; level: number; noreply: boolean }
   | { kind: 'stats'; group: string }
   | { kind: 'quit' }
+  | { kind: 'refresh_certs'; noreply: boolean }
   /** The line is answered with `reply` (unless `noreply`: memcached's out_string stays silent
    * for a noreply command's argument errors) and nothing else happens. */
   | { kind: 'error'; reply: string; noreply: boolean };
@@ -104,6 +105,8 @@ export function parseTextCommand(line: string): TextCommand {
       return { kind: 'stats', group: t.slice(1).join(' ') };
     case 'quit':
       return { kind: 'quit' };
+    case 'refresh_certs':
+      return { kind: 'refresh_certs', noreply: t[1] === 'noreply' };
     default:
       return error(TEXT_ERROR.unknown);
   }

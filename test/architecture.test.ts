@@ -2,7 +2,8 @@
  * The layering rules, checked on the source: no import circle anywhere in lib/ and protocol/
  * (type-only imports count: they are circles for a reader too); protocol/ imports nothing from
  * lib/ nor node:net nor lmdb; only lib/store/lmdb-store.ts imports lmdb; the engine never
- * imports the server or DCP; no file in lib/ or protocol/ is over 400 lines.
+ * imports the server or DCP; only lib/tls/ imports node:tls; no file in lib/ or protocol/ is
+ * over 400 lines.
  */
 import t from 'tap';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -79,6 +80,12 @@ t.test('only the LMDB store imports lmdb; the engine imports neither server nor 
     const bad = (graph.get(f) ?? []).filter((d) => d.startsWith('lib/') && !d.startsWith('lib/store/'));
     t.same(bad, [], `${f} depends on no other part of lib/`);
   }
+});
+
+t.test('TLS lives in lib/tls/ alone', async (t) => {
+  const tlsUsers = files.filter((f) => graph.get(f)?.some((d) => d === 'node:tls' || d === 'tls'));
+  t.ok(tlsUsers.length > 0, 'something uses node:tls');
+  t.same(tlsUsers.filter((f) => !f.startsWith('lib/tls/')), [], 'only lib/tls/ imports node:tls');
 });
 
 t.test(`no file over ${MAX_LINES} lines`, async (t) => {

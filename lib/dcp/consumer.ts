@@ -3,7 +3,7 @@
  * per vBucket, acknowledges bytes for flow control, answers NOOPs, and on a ROLLBACK answer
  * asks its owner to roll back and then resumes from the seqno the producer named.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import {
   DCP_OPEN_PRODUCER,
   END_SEQNO_INFINITE,
@@ -20,6 +20,8 @@ import { MAGIC_RESPONSE } from '../../protocol/header.js';
 import { OP } from '../../protocol/opcodes.js';
 import { encodeRequest, u32Extras } from '../../protocol/request-encoder.js';
 import { STATUS_CODE, statusName } from '../../protocol/status.js';
+import { ScramClient } from '../client/scram-client.js';
+import { connectTo, type ClientTls } from '../tls/client-tls.js';
 
 export interface VbPosition {
   vbuuid: bigint;
@@ -70,8 +72,10 @@ export interface ConsumerOptions {
   noopSeconds?: number;
   /** Ask an lmcached producer for DCP_FLUSH messages (lmcached_flush). */
   flush?: boolean;
-  /** SASL PLAIN credentials for a producer started with -S. */
+  /** Credentials for a producer started with -S (SCRAM-SHA-512: no password on the wire). */
   auth?: { user: string; password: string };
+  /** Connect over TLS (a producer started with -Z). */
+  tls?: ClientTls | null;
   /** Flow control waits while this says no (a replica whose disk is behind): processed bytes
    * are acknowledged only once it says yes again (see `releaseAcks`). */
   mayAcknowledge?: () => boolean;
@@ -130,13 +134,10 @@ export class DcpConsumer {
 
   /** Connects, opens a producer connection and applies the controls. */
   static async connect(host: string, port: number, events: ConsumerEvents, options: ConsumerOptions): Promise<DcpConsumer> {
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect(port, host, () => resolve(s));
-      s.once('error', reject);
-    });
+    const socket = await connectTo(host, port, options.tls ?? null);
     socket.setNoDelay(true);
     const c = new DcpConsumer(socket, events, options.bufferSize ?? 0, options.mayAcknowledge ?? (() => true));
-    if (options.auth !== undefined) await c.expect(OP.SASL_AUTH, { key: 'PLAIN', value: `\0${options.auth.user}\0${options.auth.password}` }).catch((err: unknown) => (c.close(), Promise.reject(err)));
+    if (options.auth !== undefined) await c.authenticate(options.auth.user, options.auth.password).catch((err: unknown) => (c.close(), Promise.reject(err)));
     await c.expect(OP.DCP_OPEN, { key: options.name, extras: encodeOpenExtras(DCP_OPEN_PRODUCER) });
     await c.expect(OP.DCP_CONTROL, { key: 'enable_expiry_opcode', value: 'true' });
     if (c.bufferSize > 0) await c.expect(OP.DCP_CONTROL, { key: 'connection_buffer_size', value: String(c.bufferSize) });
@@ -173,6 +174,12 @@ export class DcpConsumer {
     return decodeFailoverLog((await this.expect(OP.DCP_GET_FAILOVER_LOG, { vbucket: vb })).value);
   }
 
+  /** The vBuckets the producer holds in `state` (1: active), from GET_ALL_VB_SEQNOS. */
+  async vbuckets(state = 1): Promise<number[]> {
+    const { value } = await this.expect(OP.GET_ALL_VB_SEQNOS, { extras: u32Extras(state) });
+    return Array.from({ length: Math.floor(value.length / 10) }, (_, i) => value.readUInt16BE(i * 10));
+  }
+
   async closeStream(vb: number): Promise<void> {
     await this.expect(OP.DCP_CLOSE_STREAM, { vbucket: vb });
   }
@@ -180,6 +187,16 @@ export class DcpConsumer {
   close(): void {
     this.closedByUs = true;
     this.socket.destroy();
+  }
+
+  /** SCRAM-SHA-512, kv_engine's way: SASL_AUTH answered AUTH_CONTINUE, then SASL_STEP. */
+  private async authenticate(user: string, password: string): Promise<void> {
+    const mechanism = 'SCRAM-SHA-512';
+    const scram = new ScramClient('sha512', user, password);
+    const first = await this.request(OP.SASL_AUTH, { key: mechanism, value: scram.first() });
+    if (first.status !== STATUS_CODE.AUTH_CONTINUE) throw new DcpError(`authentication as ${user}: ${first.status < 0 ? 'connection closed' : statusName(first.status)}`, first.status);
+    const last = await this.expect(OP.SASL_STEP, { key: mechanism, value: scram.final(first.value.toString('utf8')) });
+    if (!scram.verify(last.value.toString('utf8'))) throw new DcpError(`authentication as ${user}: the server did not prove it knows the user`, STATUS_CODE.AUTH_ERROR);
   }
 
   private async expect(opcode: number, fields: { key?: string; value?: string; extras?: Buffer; vbucket?: number }): Promise<Reply> {

@@ -16,6 +16,7 @@ import { log } from '../log.js';
 import { ItemState } from '../store/record.js';
 import { STATUS_CODE } from '../../protocol/status.js';
 import { STREAM_FLAG } from '../../protocol/dcp.js';
+import type { ClientTls } from '../tls/client-tls.js';
 
 export interface ReplicatorOptions {
   host: string;
@@ -26,6 +27,8 @@ export interface ReplicatorOptions {
   name: string;
   /** SASL credentials for an active started with -S (--replica-user, --replica-password-file). */
   auth?: { user: string; password: string };
+  /** TLS to an active started with -Z (--replica-tls); null or absent: plain TCP. */
+  tls?: ClientTls | null;
 }
 
 /** The flow-control window the active may fill before we acknowledge. */
@@ -137,7 +140,7 @@ export class Replicator {
     this.state = 'connecting';
     let consumer: DcpConsumer;
     try {
-      consumer = await DcpConsumer.connect(this.options.host, this.options.port, this.events, { name: this.options.name, bufferSize: BUFFER_BYTES, noopSeconds: NOOP_SECONDS, flush: true, mayAcknowledge: () => this.diskKeepsUp(), auth: this.options.auth });
+      consumer = await DcpConsumer.connect(this.options.host, this.options.port, this.events, { name: this.options.name, bufferSize: BUFFER_BYTES, noopSeconds: NOOP_SECONDS, flush: true, mayAcknowledge: () => this.diskKeepsUp(), auth: this.options.auth, tls: this.options.tls });
     } catch (err) {
       return this.retry(`cannot connect to ${this.source}: ${message(err)}`);
     }

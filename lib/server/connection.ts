@@ -227,7 +227,7 @@ export class Connection implements Flushable, HandlerContext {
     try {
       if (!this.protocolChosen) {
         this.protocolChosen = true;
-        if (chunk[0] !== MAGIC_REQUEST) this.text = new TextSession(this);
+        if (chunk[0] !== MAGIC_REQUEST) this.text = new TextSession(this, `${this.socket.remoteAddress}:${this.socket.remotePort}`);
       }
       if (this.text !== null) this.text.framer.push(chunk, transient);
       else this.framer.push(chunk, transient);

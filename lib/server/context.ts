@@ -18,6 +18,7 @@ export interface ServerCounters {
   bytes_written: number;
   auth_cmds: number;
   auth_errors: number;
+  ssl_handshake_errors: number;
 }
 
 export interface ServerContext {
@@ -26,8 +27,14 @@ export interface ServerContext {
   /** Open DCP producers, for `stats dcp`. */
   producers: Set<DcpProducer>;
   settings: Settings;
-  /** The SASL users with -S; null without. */
+  /** The SASL users with -S (or -Y alone: the same users); null without. */
   sasl: SaslUsers | null;
+  /** The text protocol's users with -Y; null without. */
+  asciiUsers: SaslUsers | null;
+  /** With -Z: when the certificate was last loaded (ms), and how to load it again (the text
+   * command refresh_certs); the reload returns an error message, or null. */
+  tlsLoadedAt: number;
+  refreshCerts(): string | null;
   /** The link to the active node (--replica-of, or the node a takeover handed vBuckets to). */
   replicator: Replicator | null;
   /** Where this node serves (host:port), once listening. */
@@ -42,16 +49,19 @@ export interface ServerContext {
 }
 
 /** A context for a server starting now: no producers, counters at zero. */
-export function newServerContext(parts: Pick<ServerContext, 'engine' | 'warmup' | 'settings' | 'version'> & { sasl?: SaslUsers | null }): ServerContext {
+export function newServerContext(parts: Pick<ServerContext, 'engine' | 'warmup' | 'settings' | 'version'> & { sasl?: SaslUsers | null; asciiUsers?: SaslUsers | null }): ServerContext {
   return {
     ...parts,
     sasl: parts.sasl ?? null,
+    asciiUsers: parts.asciiUsers ?? null,
+    tlsLoadedAt: 0,
+    refreshCerts: () => 'TLS is not enabled',
     producers: new Set(),
     replicator: null,
     takeoverDone: () => undefined,
     selfAddress: '',
     clusterMap: new ClusterMap(),
-    counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0, auth_cmds: 0, auth_errors: 0 },
+    counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0, auth_cmds: 0, auth_errors: 0, ssl_handshake_errors: 0 },
     startedAt: Date.now(),
     verbosity: parts.settings.verbosity,
   };

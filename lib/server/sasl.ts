@@ -4,13 +4,11 @@
  * per-connection gate that answers AUTH_ERROR to every command but the few memcached allows
  * before authentication.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { OP } from '../../protocol/opcodes.js';
-import { ScramExchange, scramCredentials, type ScramCredentials, type ScramHash } from './scram.js';
+import { ScramExchange, type ScramHash } from './scram.js';
+import { readPasswordFile, saltedEntry, userOf, type User } from './password-file.js';
 
-/** A user database file that cannot be used; the message names the file and the line. */
-export class PasswordFileError extends Error {}
+export { PasswordFileError } from './password-file.js';
 
 /** Commands a connection may send before it authenticated (memcached's `authenticated()`). */
 const BEFORE_AUTH = new Set<number>([OP.SASL_LIST_MECHS, OP.SASL_AUTH, OP.SASL_STEP, OP.VERSION]);
@@ -18,53 +16,47 @@ const BEFORE_AUTH = new Set<number>([OP.SASL_LIST_MECHS, OP.SASL_AUTH, OP.SASL_S
 /** Strongest first, as kv_engine lists them. */
 export const SASL_MECHANISMS = ['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN'] as const;
 
-interface User {
-  /** SHA-256 of the password, for PLAIN's constant-time check. */
-  plain: Buffer;
-  scram: Record<ScramHash, ScramCredentials>;
-}
-
-const digest = (text: Buffer | string): Buffer => createHash('sha256').update(text).digest();
+/** Checked for a user that does not exist, so the answer takes as long as for one that does:
+ * a clear entry, and a salted one if the file has any. */
+const NOBODY_CLEAR = userOf('\0no password\0');
+let nobodySalted: User | null = null;
 
 export class SaslUsers {
-  private constructor(private readonly users: ReadonlyMap<string, User>) {}
+  private constructor(
+    private readonly users: ReadonlyMap<string, User>,
+    private readonly anySalted: boolean,
+  ) {}
 
   /** Reads memcached's password file; throws PasswordFileError naming a bad line. */
   static load(path: string): SaslUsers {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      throw new PasswordFileError(`${path}: cannot read the SASL password file (${err instanceof Error ? err.message : String(err)})`);
-    }
-    const users = new Map<string, User>();
-    text.split('\n').forEach((raw, i) => {
-      const line = raw.replace(/\r$/, '');
-      if (line === '') return;
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw new PasswordFileError(`${path}:${i + 1}: not "user:password"`);
-      const password = line.slice(colon + 1);
-      users.set(line.slice(0, colon), { plain: digest(password), scram: { sha256: scramCredentials('sha256', password), sha512: scramCredentials('sha512', password) } });
-    });
-    return new SaslUsers(users);
+    const users = readPasswordFile(path);
+    return new SaslUsers(users, [...users.values()].some((u) => u.salted));
   }
 
   get size(): number {
     return this.users.size;
   }
 
-  /** PLAIN (RFC 4616): `authzid NUL authcid NUL password`. Returns the user on success, or
-   * null with the user name it claimed (for the log; never the password). */
+  /** Whether `password` is `user`'s (PLAIN and -Y): never faster for an unknown user. */
+  checkPassword(user: string, password: Buffer): boolean {
+    const known = this.users.get(user);
+    if (known !== undefined) return known.checks(password);
+    NOBODY_CLEAR?.checks(password);
+    if (this.anySalted) {
+      nobodySalted ??= userOf(saltedEntry('nobody', '\0no password\0').slice('nobody:'.length));
+      nobodySalted?.checks(password);
+    }
+    return false;
+  }
+
+  /** PLAIN (RFC 4616): `authzid NUL authcid NUL password`. Says whether it passed, with the
+   * user name it claimed (for the log; never the password). */
   checkPlain(payload: Buffer): { ok: boolean; user: string } {
     const first = payload.indexOf(0);
     const second = first < 0 ? -1 : payload.indexOf(0, first + 1);
     if (second < 0) return { ok: false, user: '' };
     const user = payload.toString('utf8', first + 1, second);
-    const stored = this.users.get(user)?.plain;
-    // Hash both sides so the comparison takes the same time whatever the lengths.
-    const given = digest(payload.subarray(second + 1));
-    const ok = timingSafeEqual(given, stored ?? digest('\0unknown user\0')) && stored !== undefined;
-    return { ok, user };
+    return { ok: this.checkPassword(user, payload.subarray(second + 1)), user };
   }
 
   /** A SCRAM exchange against these users. */

@@ -1,12 +1,13 @@
 /**
- * The TCP listener: accepts connections (up to -c), gives each a Connection, and on shutdown
- * stops accepting and closes every connection.
+ * The TCP listener, plain or TLS (-Z): accepts connections (up to -c), gives each a Connection,
+ * and on shutdown stops accepting and closes every connection.
  */
 import net from 'node:net';
 import { log } from '../log.js';
 import { Connection } from './connection.js';
 import { startReading } from './socket-reader.js';
 import type { ServerContext } from './context.js';
+import { createTlsListener, type ServerTlsConfig, type TlsListener } from '../tls/server-tls.js';
 
 const TOO_MANY_CONNECTIONS = 'ERROR Too many open connections\r\n';
 
@@ -15,13 +16,30 @@ export class Server {
   private readonly sockets = new Set<net.Socket>();
   private readonly connections = new Set<Connection>();
   private idleTimer: NodeJS.Timeout | null = null;
+  private readonly tls: TlsListener | null = null;
 
   constructor(
     private readonly ctx: ServerContext,
     /** Read through Node's stream 'data' events, not the shared read buffer (a test hook). */
     private readonly streamReads = false,
+    tlsConfig: ServerTlsConfig | null = null,
   ) {
-    this.server = net.createServer({ noDelay: true, pauseOnConnect: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    if (tlsConfig === null) {
+      this.server = net.createServer({ noDelay: true, pauseOnConnect: true, allowHalfOpen: true }, (socket) => this.accept(socket, this.streamReads));
+    } else {
+      // TLS sockets decrypt in Node's stream path: the shared read buffer (socket-reader.ts)
+      // reads raw TCP and is for plain connections only.
+      this.tls = createTlsListener(
+        tlsConfig,
+        { noDelay: true, allowHalfOpen: true },
+        (socket) => this.accept(socket, true),
+        (err) => {
+          this.ctx.counters.ssl_handshake_errors++;
+          log.debug(`tls: handshake failed: ${err.message}`);
+        },
+      );
+      this.server = this.tls.server;
+    }
     const idle = ctx.settings.idleTimeout;
     if (idle > 0) {
       this.idleTimer = setInterval(() => {
@@ -66,7 +84,12 @@ export class Server {
     clearTimeout(deadline);
   }
 
-  private accept(accepted: net.Socket): void {
+  /** New certificate, key and CAs for connections accepted from now on (-Z only). */
+  reloadTls(config: ServerTlsConfig): void {
+    this.tls?.reload(config);
+  }
+
+  private accept(accepted: net.Socket, streamReads: boolean): void {
     if (this.sockets.size >= this.ctx.settings.maxConnections) {
       // memcached tells the client why (in its text protocol's words, to either protocol) and
       // closes at once.
@@ -76,7 +99,7 @@ export class Server {
       accepted.end(TOO_MANY_CONNECTIONS, () => accepted.destroy());
       return;
     }
-    const { socket, bind } = startReading(accepted, this.streamReads);
+    const { socket, bind } = startReading(accepted, streamReads);
     this.ctx.counters.curr_connections++;
     this.ctx.counters.total_connections++;
     this.sockets.add(socket);

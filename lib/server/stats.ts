@@ -52,6 +52,13 @@ export function generalStats(ctx: ServerContext): StatPairs {
     ['rejected_connections', ctx.counters.rejected_connections],
     ['auth_cmds', ctx.counters.auth_cmds],
     ['auth_errors', ctx.counters.auth_errors],
+    // As memcached: present with -Z only.
+    ...(ctx.settings.enableSsl
+      ? ([
+          ['ssl_handshake_errors', ctx.counters.ssl_handshake_errors],
+          ['time_since_server_cert_refresh', Math.floor((now - ctx.tlsLoadedAt) / 1000)],
+        ] satisfies StatPairs)
+      : []),
     ['cmd_get', s.cmd_get],
     ['cmd_set', s.cmd_set],
     ['cmd_flush', s.cmd_flush],
@@ -110,6 +117,7 @@ function settingsStats(ctx: ServerContext): StatPairs {
     ['evictions', 'off'],
     ['cas_enabled', 'yes'],
     ['auth_enabled_sasl', ctx.sasl === null ? 'no' : 'yes'],
+    ['auth_enabled_ascii', st.authFile ?? 'no'],
     ['flush_enabled', 'yes'],
     ['maxbytes', st.memoryLimitMb * 1024 * 1024],
     ['item_size_max', st.maxItemSize],
@@ -123,6 +131,14 @@ function settingsStats(ctx: ServerContext): StatPairs {
     ['helper_nice', st.helperNice],
     ['vbuckets', st.vbuckets],
     ['idle_timeout', st.idleTimeout],
+    // memcached's names and its words for unset files.
+    ['ssl_enabled', st.enableSsl ? 'yes' : 'no'],
+    ['ssl_chain_cert', st.ssl.chainCert ?? '(null)'],
+    ['ssl_key', st.ssl.key ?? '(null)'],
+    ['ssl_verify_mode', st.ssl.verifyMode],
+    ['ssl_ciphers', st.ssl.ciphers ?? 'NULL'],
+    ['ssl_ca_cert', st.ssl.caCert ?? 'NULL'],
+    ['ssl_min_version', st.ssl.minVersion],
   ];
 }
 

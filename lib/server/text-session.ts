@@ -13,6 +13,7 @@ import { setVerbosity } from '../log.js';
 import type { HandlerContext } from './handler-context.js';
 import { textReplyOf } from './outcome-status.js';
 import { generalStats } from './stats.js';
+import { AsciiAuthGate } from './ascii-auth.js';
 
 /** What the text session needs of its connection. */
 export type TextHost = Pick<HandlerContext, 'engine' | 'server' | 'out' | 'view' | 'result' | 'holdUntil' | 'closeAfterWrite'>;
@@ -28,8 +29,19 @@ export class TextSession {
   readonly framer: AsciiFramer;
   /** A storage command waiting for its data block. */
   private pending: StoreCommand | null = null;
+  /** -Y: the authentication every command waits for; null once passed or without -Y. */
+  private gate: AsciiAuthGate | null;
+  /** The gate's `set` waits for its data block. */
+  private gatePending = false;
+  /** -S without -Y: text connections are refused, as memcached refuses them. */
+  private readonly refused: boolean;
 
-  constructor(private readonly host: TextHost) {
+  constructor(
+    private readonly host: TextHost,
+    peer = '',
+  ) {
+    this.gate = host.server.settings.authFile === null ? null : new AsciiAuthGate(host.server, peer);
+    this.refused = this.gate === null && host.server.sasl !== null;
     this.framer = new AsciiFramer({
       line: (buf, start, end) => this.line(buf.toString('latin1', start, end)),
       data: (buf, start, length, ok) => this.data(buf, start, length, ok),
@@ -46,8 +58,9 @@ export class TextSession {
 
   /** Runs one line; returns what the framer expects next (see AsciiSink.line). */
   private line(text: string): number | false {
-    if (this.host.server.sasl !== null) {
-      // With -S the text protocol could bypass authentication (its own, -Y, is not built yet).
+    if (this.gate !== null) return this.gateLine(this.gate, text);
+    if (this.refused) {
+      // The text protocol has no SASL, so it would be a way around it.
       this.reply('CLIENT_ERROR unauthenticated');
       this.host.closeAfterWrite();
       return false;
@@ -99,7 +112,28 @@ export class TextSession {
       case 'quit':
         this.host.closeAfterWrite();
         return false;
+      case 'refresh_certs': {
+        // memcached's replies: OK, or its error text as is.
+        const error = this.host.server.settings.enableSsl ? this.host.server.refreshCerts() : 'TLS not enabled';
+        if (error === null) this.reply('OK', c.noreply);
+        else this.reply(`Error ${error}`);
+        return -1;
+      }
     }
+  }
+
+  private gateLine(gate: AsciiAuthGate, text: string): number {
+    const step = gate.line(text);
+    if ('read' in step) {
+      this.gatePending = true;
+      return step.read;
+    }
+    this.reply(step.reply);
+    if ('skip' in step) {
+      this.framer.skipBytes(step.skip);
+      return ASCII_SKIP;
+    }
+    return -1;
   }
 
   /** In --ack=persist mode a successful write's reply waits for its commit. */
@@ -142,6 +176,12 @@ export class TextSession {
   }
 
   private data(buf: Buffer, start: number, length: number, ok: boolean): boolean {
+    if (this.gatePending && this.gate !== null) {
+      this.gatePending = false;
+      this.reply(this.gate.data(buf.subarray(start, start + length), ok));
+      if (this.gate.authenticated) this.gate = null;
+      return true;
+    }
     const c = this.pending;
     this.pending = null;
     if (c === null) return true;
