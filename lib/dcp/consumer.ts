@@ -161,7 +161,7 @@ export class DcpConsumer {
         if (r.value.length >= 16) pos.vbuuid = r.value.readBigUInt64BE(0);
         return decodeFailoverLog(r.value);
       }
-      if (r.status !== STATUS_CODE.ROLLBACK) throw new DcpError(`stream request vb ${vb}: ${r.status < 0 ? 'connection closed' : statusName(r.status)}`, r.status);
+      if (r.status !== STATUS_CODE.ROLLBACK) throw new DcpError(`stream request vb ${vb}: ${this.outcome(r.status)}`, r.status);
       const to = Number(r.value.readBigUInt64BE(0));
       const chosen = await this.events.rollback?.(vb, to);
       pos = chosen ?? { vbuuid: to === 0 ? 0n : pos.vbuuid, seqno: to, snapStart: to, snapEnd: to };
@@ -194,14 +194,21 @@ export class DcpConsumer {
     const mechanism = 'SCRAM-SHA-512';
     const scram = new ScramClient('sha512', user, password);
     const first = await this.request(OP.SASL_AUTH, { key: mechanism, value: scram.first() });
-    if (first.status !== STATUS_CODE.AUTH_CONTINUE) throw new DcpError(`authentication as ${user}: ${first.status < 0 ? 'connection closed' : statusName(first.status)}`, first.status);
+    if (first.status !== STATUS_CODE.AUTH_CONTINUE) throw new DcpError(`authentication as ${user}: ${this.outcome(first.status)}`, first.status);
     const last = await this.expect(OP.SASL_STEP, { key: mechanism, value: scram.final(first.value.toString('utf8')) });
     if (!scram.verify(last.value.toString('utf8'))) throw new DcpError(`authentication as ${user}: the server did not prove it knows the user`, STATUS_CODE.AUTH_ERROR);
   }
 
+  /** A reply's status by name, or why the connection closed before it came (a TLS alert). */
+  private outcome(status: number): string {
+    if (status >= 0) return statusName(status);
+    const reason = (this.closedReason?.message ?? '').replace(/\s+/g, ' ').trim();
+    return reason === '' || reason === 'connection closed' ? 'connection closed' : `connection closed (${reason})`;
+  }
+
   private async expect(opcode: number, fields: { key?: string; value?: string; extras?: Buffer; vbucket?: number }): Promise<Reply> {
     const r = await this.request(opcode, fields);
-    if (r.status !== STATUS_CODE.SUCCESS) throw new DcpError(`opcode 0x${opcode.toString(16)}: ${r.status < 0 ? 'connection closed' : statusName(r.status)}`, r.status);
+    if (r.status !== STATUS_CODE.SUCCESS) throw new DcpError(`opcode 0x${opcode.toString(16)}: ${this.outcome(r.status)}`, r.status);
     return r;
   }
 
