@@ -5,13 +5,20 @@
 const LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 
 let threshold = 2; // info
+/** Set once stderr has failed (its reader went away: EPIPE). A server outlives its log reader:
+ * lines are dropped from then on. Without this, each failed write raised an error whose report
+ * was another failed write, and the process spun at 100% CPU. */
+let stderrGone = false;
+process.stderr.on('error', () => {
+  stderrGone = true;
+});
 
 export function setVerbosity(v: number): void {
   threshold = v > 0 ? 3 : 2;
 }
 
 function emit(level: number, message: string): void {
-  if (level > threshold) return;
+  if (level > threshold || stderrGone) return;
   process.stderr.write(`${new Date().toISOString()} ${LEVELS[level]} ${message}\n`);
 }
 
