@@ -32,6 +32,7 @@ t.test('a replica authenticates to an active started with -S', async (t) => {
   t.ok(writes.every((r) => r.status === St.SUCCESS));
 
   const wrong = await startNode(pb, { dataDir: dirB, replicaOf: pa, extra: ['--replica-user', 'replicator', '--replica-password-file', badPassword] });
+  t.teardown(() => wrong.stop('SIGKILL'));
   await until(() => /replication: cannot connect to .*AUTH_ERROR/.test(wrong.log()), 'the wrong password to be refused');
   t.match(a.log(), /authentication failed \(mechanism "SCRAM-SHA-512", user "replicator"\)/, 'the active logs the refused user: the replica uses SCRAM, no password on the wire');
   const r = await RawClient.connect(pb);

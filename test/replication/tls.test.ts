@@ -73,6 +73,7 @@ t.test('a replica follows its active over TLS with SASL; without the right certi
 
   // No client certificate: the active's ssl_verify_mode 2 refuses the link.
   const noCert = await startNode(pb, { dataDir: dirB, replicaOf: pa, extra: secureArgs(s, { withCert: false }) });
+  t.teardown(() => noCert.stop('SIGKILL'));
   await until(() => /replication: cannot connect to 127\.0\.0\.1:\d+: .*alert certificate required/.test(noCert.log()), 'the link without a certificate to fail', 10_000).catch((err: unknown) => {
     console.error(noCert.log());
     throw err;
@@ -80,10 +81,12 @@ t.test('a replica follows its active over TLS with SASL; without the right certi
   await noCert.stop('SIGTERM');
   // Trusting another CA: the replica refuses the active.
   const wrongCa = await startNode(pb, { dataDir: dirB, replicaOf: pa, extra: secureArgs(s, { ca: certs.otherCa }) });
+  t.teardown(() => wrongCa.stop('SIGKILL'));
   await until(() => /replication: cannot connect to .*(self.signed|unable to (get|verify)|certificate)/i.test(wrongCa.log()), 'the untrusted active to be refused');
   await wrongCa.stop('SIGTERM');
   // The right certificate and a wrong password: SASL still refuses.
   const wrongPassword = await startNode(pb, { dataDir: dirB, replicaOf: pa, extra: secureArgs({ ...s, password: s.wrongPassword }) });
+  t.teardown(() => wrongPassword.stop('SIGKILL'));
   await until(() => /replication: cannot connect to .*AUTH_ERROR/.test(wrongPassword.log()), 'the wrong password to be refused');
   await wrongPassword.stop('SIGTERM');
   t.match(a.log(), /authentication failed \(mechanism "SCRAM-SHA-512", user "replicator"\)/);
