@@ -4,6 +4,7 @@
  * fixed-size values. Reports ops/s and latency percentiles.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { OP } from '../protocol/opcodes.js';
 import { encodeRequest, storeExtras } from '../protocol/request-encoder.js';
 import { Framer, PEER_LIMITS, responseStatus } from '../protocol/framer.js';
@@ -20,6 +21,8 @@ export interface LoadOptions {
   pipeline: number;
   /** Issue only SETs over every key once, in order, then stop (a prefill). */
   prefill?: boolean;
+  /** Connect over TLS (the server's certificate is not checked: a benchmark, not a client). */
+  tls?: boolean;
 }
 
 export interface LoadResult {
@@ -66,7 +69,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
   await Promise.all(
     Array.from({ length: o.connections }, () => new Promise<void>((resolve, reject) => {
-      const socket = net.connect(o.port, o.host);
+      const socket = o.tls === true ? tls.connect({ port: o.port, host: o.host, rejectUnauthorized: false }) : net.connect(o.port, o.host);
       socket.setNoDelay(true);
       const sentAt: bigint[] = [];
       let inFlight = 0;
@@ -84,7 +87,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         }
         if (done && inFlight === 0) socket.end();
       };
-      socket.on('connect', send);
+      socket.on(o.tls === true ? 'secureConnect' : 'connect', send);
       const framer = new Framer(
         {
           frame: (res) => {

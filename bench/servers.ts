@@ -51,13 +51,14 @@ function stopper(proc: ChildProcess, cleanup?: () => void): () => Promise<void> 
   };
 }
 
-export async function startMemcached(threads = 1): Promise<RunningServer> {
+/** `more`: more flags (-Z and its -o options for TLS). */
+export async function startMemcached(threads = 1, more: string[] = []): Promise<RunningServer> {
   const port = await freePort();
-  const args = ['-p', String(port), '-l', '127.0.0.1', '-U', '0', '-t', String(threads), '-m', '1024'];
+  const args = ['-p', String(port), '-l', '127.0.0.1', '-U', '0', '-t', String(threads), '-m', '1024', ...more];
   if (process.getuid?.() === 0) args.push('-u', 'root');
   const proc = spawn(process.env.MEMCACHED ?? 'memcached', args, { stdio: 'ignore' });
   await waitForPort(port, proc);
-  return { name: `memcached -t ${threads}`, port, stop: stopper(proc) };
+  return { name: `memcached -t ${threads}${more.length > 0 ? ` ${more[0]}` : ''}`, port, stop: stopper(proc) };
 }
 
 /** `cli`: another build's build/lib/cli.js, to compare two builds (BENCH_VERSUS); `args`: more
