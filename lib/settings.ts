@@ -43,6 +43,8 @@ export interface Settings {
   replicaPasswordFile: string | null;
   /** memcached's -Y: the users of the text protocol's authentication (`user:password` lines). */
   authFile: string | null;
+  /** memcached's -A: the text command `shutdown` stops the server. */
+  enableShutdown: boolean;
   /** memcached's -Z: TLS on the listening port, for both protocols. */
   enableSsl: boolean;
   /** memcached's -o ssl_* options (read with -Z only, as memcached does). */
@@ -104,6 +106,7 @@ export const DEFAULTS: Settings = {
   replicaUser: null,
   replicaPasswordFile: null,
   authFile: null,
+  enableShutdown: false,
   enableSsl: false,
   ssl: { chainCert: null, key: null, caCert: null, verifyMode: 0, minVersion: 'tlsv1.2', ciphers: null },
   replicaTls: null,
@@ -170,6 +173,7 @@ A memcached binary-protocol server whose data lives in LMDB.
                                ASCII auth: a first \`set\` whose data is "user password");
                                users one user:password a line; without -S the binary
                                protocol then needs SASL with the same users
+  -A, --enable-shutdown        enable the text protocol's "shutdown" command
   -Z, --enable-ssl             TLS on the listening port, both protocols (needs
                                -o ssl_chain_cert=FILE)
   -o, --extended <opts>        memcached's comma-separated options; lmcached knows
@@ -330,6 +334,10 @@ export function parseArgs(argv: readonly string[]): { settings: Settings; action
       case '-Y':
       case '--auth-file':
         s.authFile = value();
+        break;
+      case '-A':
+      case '--enable-shutdown':
+        s.enableShutdown = true;
         break;
       case '-Z':
       case '--enable-ssl':

@@ -16,8 +16,12 @@ export interface AsciiSink {
   tooLong(): void;
 }
 
-/** memcached refuses command lines over 2048 bytes (a multi-get may be longer; we allow 64 KiB). */
-const MAX_LINE = 64 * 1024;
+/** memcached closes a connection that sent 2048 bytes without a line end, unless the line is a
+ * get or gets (a multi-get may name thousands of keys): those are read whole. */
+const MAX_LINE = 2048;
+/** ... up to this much: past it a get line is refused too (memcached's bound is its memory). */
+const MAX_GET_LINE = 2 * 1024 * 1024;
+const GET_PREFIX = /^ {0,100}gets? /;
 
 export const ASCII_SKIP = -2;
 
@@ -84,7 +88,7 @@ export class AsciiFramer {
       }
       const nl = this.buf.indexOf(0x0a, this.off);
       if (nl < 0 || nl >= this.off + this.len) {
-        if (this.len > MAX_LINE) {
+        if (this.len > MAX_LINE && (this.len > MAX_GET_LINE || !GET_PREFIX.test(this.buf.toString('latin1', this.off, this.off + 110)))) {
           this.sink.tooLong();
           this.stop();
         }

@@ -296,6 +296,9 @@ export class Engine {
     return this.storage.commits;
   }
 
+  /** The resident table's quota (-m; memcached's cache_memlimit at run time). */
+  setCacheQuota = (bytes: number): void => this.storage.setCacheQuota(bytes);
+
   storageStats(): StorageStats {
     return this.storage.stats();
   }

@@ -79,7 +79,14 @@ export class ItemCache {
   /** Number of buckets - 1 (a power of two). */
   private mask = INITIAL_ENTRIES * 2 - 1;
 
-  constructor(readonly quotaBytes: number) {}
+  constructor(public quotaBytes: number) {}
+
+  /** A new quota (memcached's cache_memlimit): clean entries over it are ejected at once;
+   * pinned ones (uncommitted writes) stay until their commit. */
+  setQuota(bytes: number): void {
+    this.quotaBytes = bytes;
+    if (bytes > 0 && this.bytes > bytes) this.eject(-1);
+  }
 
   get items(): number {
     return this.count;

@@ -228,4 +228,9 @@ export class ItemStorage implements BackfillSource {
       this.options.warmupExpiriesPersisted(this.warmupExpiries);
     }
   }
+
+  /** The resident table's quota in bytes (memcached's cache_memlimit). */
+  setCacheQuota(bytes: number): void {
+    this.cache.setQuota(bytes);
+  }
 }

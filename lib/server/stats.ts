@@ -119,6 +119,7 @@ function settingsStats(ctx: ServerContext): StatPairs {
     ['auth_enabled_sasl', ctx.sasl === null ? 'no' : 'yes'],
     ['auth_enabled_ascii', st.authFile ?? 'no'],
     ['flush_enabled', 'yes'],
+    ['shutdown_command', st.enableShutdown ? 'yes' : 'no'],
     ['maxbytes', st.memoryLimitMb * 1024 * 1024],
     ['item_size_max', st.maxItemSize],
     ['binding_protocol', 'binary'],

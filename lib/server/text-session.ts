@@ -2,17 +2,18 @@
  * memcached's text protocol on the same port (memcached picks the protocol by a connection's
  * first byte; 0x80 means binary). Lines are framed and parsed in protocol/ (ascii-framer.ts,
  * text-command.ts); this runs each command on the engine and answers with the replies of
- * outcome-status.ts: get, gets, set, add, replace, append, prepend, cas, delete, incr, decr,
- * touch, flush_all, version, verbosity, stats and quit, with noreply. Keys live in vBucket 0.
+ * outcome-status.ts: get, gets, gat, gats, set, add, replace, append, prepend, cas, delete,
+ * incr, decr, touch, flush_all, version, verbosity, stats (text-stats.ts), cache_memlimit,
+ * shutdown (-A), refresh_certs and quit, with noreply. Keys live in vBucket 0.
  */
 import { ASCII_SKIP, AsciiFramer } from '../../protocol/ascii-framer.js';
-import { TEXT_ERROR, isValidTextKey, parseTextCommand, type TextCommand } from '../../protocol/text-command.js';
+import { TEXT_ERROR, parseTextCommand, type TextCommand } from '../../protocol/text-command.js';
 import { Outcome } from '../engine/outcome.js';
 import { StoreMode, type KeyRef } from '../engine/requests.js';
-import { setVerbosity } from '../log.js';
+import { log, setVerbosity } from '../log.js';
 import type { HandlerContext } from './handler-context.js';
 import { textReplyOf } from './outcome-status.js';
-import { generalStats } from './stats.js';
+import { setMemoryLimit, textStats } from './text-stats.js';
 import { AsciiAuthGate } from './ascii-auth.js';
 
 /** What the text session needs of its connection. */
@@ -45,10 +46,9 @@ export class TextSession {
     this.framer = new AsciiFramer({
       line: (buf, start, end) => this.line(buf.toString('latin1', start, end)),
       data: (buf, start, length, ok) => this.data(buf, start, length, ok),
-      tooLong: () => {
-        this.reply('SERVER_ERROR line too long');
-        this.host.closeAfterWrite();
-      },
+      // 2 KiB without a line end that is not a get (or a get line over 2 MiB): memcached
+      // closes the connection without a word.
+      tooLong: () => this.host.closeAfterWrite(),
     });
   }
 
@@ -72,7 +72,7 @@ export class TextSession {
         this.reply(c.reply, c.noreply);
         return -1;
       case 'get':
-        return this.get(c.keys, c.withCas);
+        return this.get(c.keys, c.withCas, c.touch);
       case 'store':
         return this.storage(c);
       case 'delete': {
@@ -108,10 +108,19 @@ export class TextSession {
         this.reply('OK', c.noreply);
         return -1;
       case 'stats':
-        return this.stats(c.group);
+        for (const line of textStats(this.host.server, c.args)) this.host.out.ascii(line);
+        return -1;
       case 'quit':
         this.host.closeAfterWrite();
         return false;
+      case 'close':
+        this.host.closeAfterWrite();
+        return false;
+      case 'shutdown':
+        return this.shutdown(c.mode);
+      case 'cache_memlimit':
+        this.reply(setMemoryLimit(this.host.server, c.megabytes), c.noreply);
+        return -1;
       case 'refresh_certs': {
         // memcached's replies: OK, or its error text as is.
         const error = this.host.server.settings.enableSsl ? this.host.server.refreshCerts() : 'TLS not enabled';
@@ -119,6 +128,10 @@ export class TextSession {
         else this.reply(`Error ${error}`);
         return -1;
       }
+      case 'meta':
+        // The meta protocol is not built yet: answered as memcached answers an unknown command.
+        this.reply(TEXT_ERROR.unknown);
+        return -1;
     }
   }
 
@@ -136,25 +149,41 @@ export class TextSession {
     return -1;
   }
 
+  /** memcached's -A: shutdown (and shutdown graceful) stop the server as SIGTERM does. */
+  private shutdown(mode: 'now' | 'graceful' | 'invalid'): number | false {
+    if (!this.host.server.settings.enableShutdown) {
+      this.reply('ERROR: shutdown not enabled');
+      return -1;
+    }
+    if (mode === 'invalid') {
+      this.reply('CLIENT_ERROR invalid shutdown mode');
+      return -1;
+    }
+    log.info(`text command: shutdown${mode === 'graceful' ? ' graceful' : ''}`);
+    this.host.closeAfterWrite();
+    process.kill(process.pid, 'SIGTERM');
+    return false;
+  }
+
   /** In --ack=persist mode a successful write's reply waits for its commit. */
   private written(o: Outcome): void {
     if (o === Outcome.Success) this.host.holdUntil(this.host.result.batch);
   }
 
-  private get(keys: string[], withCas: boolean): number {
-    const { engine, out, view } = this.host;
+  /** get/gets, and gat/gats when `touch` holds the new expiry. Keys were checked by the
+   * parser: memcached answers a bad one with an error alone. */
+  private get(keys: string[], withCas: boolean, touch: number | null): number {
+    const { engine, out, view, result } = this.host;
     for (const k of keys) {
-      if (!isValidTextKey(k)) {
-        this.reply(TEXT_ERROR.badFormat);
-        return -1;
-      }
-      const o = engine.get(keyRef(k), view);
+      const key = keyRef(k);
+      const o = touch === null ? engine.get(key, view) : engine.touch(key, touch, view, result);
       if (o === Outcome.NotFound) continue;
       // Not a miss: warming up, or vBucket 0 not active. Say so instead of a silent END.
       if (o !== Outcome.Success) {
         this.reply(textReplyOf(o, 'get'));
         return -1;
       }
+      if (touch !== null) this.written(o);
       out.ascii(`VALUE ${k} ${view.flags} ${view.valueLength}${withCas ? ` ${view.cas}` : ''}\r\n`);
       out.bytes(view.value, view.valueOffset, view.valueLength, true);
       out.ascii('\r\n');
@@ -192,24 +221,20 @@ export class TextSession {
     const { engine, result } = this.host;
     const key = keyRef(c.key);
     let o: Outcome;
+    if (c.cmd === 'cas' && c.cas === 0n) {
+      // memcached compares 0 like any unique: no item has it, so EXISTS (or NOT_FOUND).
+      const found = engine.get(key, this.host.view);
+      this.reply(found === Outcome.Success ? 'EXISTS' : textReplyOf(found === Outcome.NotFound ? Outcome.NotFound : found, 'cas'), c.noreply);
+      return true;
+    }
     if (c.cmd === 'append' || c.cmd === 'prepend') {
       o = engine.concat({ append: c.cmd === 'append', key, cas: 0, value: buf, valueOffset: start, valueLength: length }, result);
     } else {
       const mode = c.cmd === 'add' ? StoreMode.Add : c.cmd === 'replace' ? StoreMode.Replace : StoreMode.Set;
-      o = engine.store({ mode, key, flags: c.flags, exptime: c.exptime, cas: c.cas, value: buf, valueOffset: start, valueLength: length, datatype: 0 }, result);
+      o = engine.store({ mode, key, flags: c.flags, exptime: c.exptime, cas: Number(c.cas), value: buf, valueOffset: start, valueLength: length, datatype: 0 }, result);
     }
     this.written(o);
     this.reply(textReplyOf(o, c.cmd === 'cas' ? 'cas' : 'store'), c.noreply);
     return true;
-  }
-
-  private stats(group: string): number {
-    if (group !== '') {
-      this.reply(TEXT_ERROR.unknown);
-      return -1;
-    }
-    for (const [name, value] of generalStats(this.host.server)) this.host.out.ascii(`STAT ${name} ${value}\r\n`);
-    this.reply('END');
-    return -1;
   }
 }
