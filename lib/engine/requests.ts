@@ -17,6 +17,8 @@ export interface KeyRef {
 export interface ItemView {
   cas: number;
   flags: number;
+  /** Absolute Unix seconds; 0: never. */
+  expiry: number;
   datatype: number;
   value: Buffer;
   valueOffset: number;
@@ -35,7 +37,7 @@ export interface MutationResult {
 }
 
 export function newItemView(): ItemView {
-  return { cas: 0, flags: 0, datatype: 0, value: Buffer.alloc(0), valueOffset: 0, valueLength: 0 };
+  return { cas: 0, flags: 0, expiry: 0, datatype: 0, value: Buffer.alloc(0), valueOffset: 0, valueLength: 0 };
 }
 
 export function newMutationResult(): MutationResult {

@@ -2,7 +2,7 @@
  * Filling the caller-owned result objects (requests.ts) from a record: what a read found, what
  * a mutation did.
  */
-import { recordCas, recordDatatype, recordFlags, recordSeqno, recordValueLength, recordValueOffset } from '../store/record.js';
+import { recordCas, recordDatatype, recordExpiry, recordFlags, recordSeqno, recordValueLength, recordValueOffset } from '../store/record.js';
 import type { ItemView, MutationResult } from './requests.js';
 import type { VBucket } from './vbucket.js';
 
@@ -10,6 +10,7 @@ import type { VBucket } from './vbucket.js';
 export function fillView(v: ItemView, rec: Buffer): void {
   v.cas = recordCas(rec);
   v.flags = recordFlags(rec);
+  v.expiry = recordExpiry(rec);
   v.datatype = recordDatatype(rec);
   v.value = rec;
   v.valueOffset = recordValueOffset(rec);

@@ -51,3 +51,6 @@ export interface HandlerContext {
   readonly producer: DcpProducer | null;
   openProducer(name: string): DcpProducer;
 }
+
+/** What a text session (and its meta commands) needs of its connection. */
+export type TextHost = Pick<HandlerContext, 'engine' | 'server' | 'out' | 'view' | 'result' | 'holdUntil' | 'closeAfterWrite'>;

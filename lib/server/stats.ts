@@ -50,6 +50,11 @@ export function generalStats(ctx: ServerContext): StatPairs {
     ['curr_connections', ctx.counters.curr_connections],
     ['total_connections', ctx.counters.total_connections],
     ['rejected_connections', ctx.counters.rejected_connections],
+    ['connection_structures', ctx.counters.curr_connections],
+    ['accepting_conns', 1],
+    ['listen_disabled_num', 0],
+    ['time_in_listen_disabled_us', 0],
+    ['cmd_meta', ctx.counters.cmd_meta],
     ['auth_cmds', ctx.counters.auth_cmds],
     ['auth_errors', ctx.counters.auth_errors],
     // As memcached: present with -Z only.
@@ -111,6 +116,9 @@ function settingsStats(ctx: ServerContext): StatPairs {
   return [
     ['maxconns', st.maxConnections],
     ['tcpport', st.port],
+    ['udpport', 0],
+    ['inter', st.listen],
+    // The pre-rename name lmcached printed before; kept for scripts that read it.
     ['interface', st.listen],
     ['verbosity', ctx.verbosity],
     // lmcached keeps every item until it expires or is deleted: nothing is ever evicted.
@@ -122,7 +130,15 @@ function settingsStats(ctx: ServerContext): StatPairs {
     ['shutdown_command', st.enableShutdown ? 'yes' : 'no'],
     ['maxbytes', st.memoryLimitMb * 1024 * 1024],
     ['item_size_max', st.maxItemSize],
-    ['binding_protocol', 'binary'],
+    // Chosen per connection by its first byte, as memcached's default.
+    ['binding_protocol', 'auto-negotiate'],
+    ['domain_socket', 'NULL'],
+    ['maxconns_fast', 'yes'],
+    ['tcp_backlog', 511],
+    ['detail_enabled', 'no'],
+    ['dump_enabled', 'no'],
+    ['track_sizes', 'no'],
+    ['stat_key_prefix', ':'],
     ['num_threads', 1],
     ['data_dir', st.dataDir],
     ['ack', st.ack],
@@ -140,6 +156,9 @@ function settingsStats(ctx: ServerContext): StatPairs {
     ['ssl_ciphers', st.ssl.ciphers ?? 'NULL'],
     ['ssl_ca_cert', st.ssl.caCert ?? 'NULL'],
     ['ssl_min_version', st.ssl.minVersion],
+    ['ssl_keyformat', 1],
+    ['ssl_session_cache', 'no'],
+    ['ssl_kernel_tls', 'no'],
   ];
 }
 

@@ -7,17 +7,17 @@
  * shutdown (-A), refresh_certs and quit, with noreply. Keys live in vBucket 0.
  */
 import { ASCII_SKIP, AsciiFramer } from '../../protocol/ascii-framer.js';
-import { TEXT_ERROR, parseTextCommand, type TextCommand } from '../../protocol/text-command.js';
+import { parseTextCommand, type TextCommand } from '../../protocol/text-command.js';
 import { Outcome } from '../engine/outcome.js';
 import { StoreMode, type KeyRef } from '../engine/requests.js';
 import { log, setVerbosity } from '../log.js';
-import type { HandlerContext } from './handler-context.js';
+import type { TextHost } from './handler-context.js';
+import { MetaSession } from './meta-session.js';
 import { textReplyOf } from './outcome-status.js';
 import { setMemoryLimit, textStats } from './text-stats.js';
 import { AsciiAuthGate } from './ascii-auth.js';
 
-/** What the text session needs of its connection. */
-export type TextHost = Pick<HandlerContext, 'engine' | 'server' | 'out' | 'view' | 'result' | 'holdUntil' | 'closeAfterWrite'>;
+export type { TextHost } from './handler-context.js';
 
 type StoreCommand = Extract<TextCommand, { kind: 'store' }>;
 
@@ -36,6 +36,7 @@ export class TextSession {
   private gatePending = false;
   /** -S without -Y: text connections are refused, as memcached refuses them. */
   private readonly refused: boolean;
+  private readonly meta: MetaSession;
 
   constructor(
     private readonly host: TextHost,
@@ -43,6 +44,7 @@ export class TextSession {
   ) {
     this.gate = host.server.settings.authFile === null ? null : new AsciiAuthGate(host.server, peer);
     this.refused = this.gate === null && host.server.sasl !== null;
+    this.meta = new MetaSession(host);
     this.framer = new AsciiFramer({
       line: (buf, start, end) => this.line(buf.toString('latin1', start, end)),
       data: (buf, start, length, ok) => this.data(buf, start, length, ok),
@@ -128,10 +130,13 @@ export class TextSession {
         else this.reply(`Error ${error}`);
         return -1;
       }
-      case 'meta':
-        // The meta protocol is not built yet: answered as memcached answers an unknown command.
-        this.reply(TEXT_ERROR.unknown);
-        return -1;
+      case 'meta': {
+        const step = this.meta.run(c.tokens);
+        if (step === null) return -1;
+        if ('read' in step) return step.read;
+        this.framer.skipBytes(step.skip);
+        return ASCII_SKIP;
+      }
     }
   }
 
@@ -209,6 +214,10 @@ export class TextSession {
       this.gatePending = false;
       this.reply(this.gate.data(buf.subarray(start, start + length), ok));
       if (this.gate.authenticated) this.gate = null;
+      return true;
+    }
+    if (this.meta.waiting) {
+      this.meta.data(buf, start, length, ok);
       return true;
     }
     const c = this.pending;

@@ -1,0 +1,64 @@
+/**
+ * memcached's meta commands (mn, me, mg, ms, md, ma), byte for byte as memcached 1.6.18 answers
+ * them, CAS values aside (each server has its own: a c<number> becomes c<cas> on both sides).
+ * Each expected reply is checked against lmcached and against Debian's memcached started by
+ * the test. The flags lmcached does not build (h, l, mg's N, R, I) answer an error of their own.
+ */
+import t from 'tap';
+import { exchange, memcachedAvailable, startMemcached } from '../fixtures/memcached.js';
+import { removeDataDir, startServer } from '../fixtures/server.js';
+
+const CASES: Array<[string, string, string]> = [
+  ['mn', 'mn\r\n', 'MN\r\n'],
+  ['ms with flags, TTL, and the c k O echo', 'ms m1 2 T0 F5 c k O123\r\nhi\r\n', 'HD c<cas> km1 O123\r\n'],
+  ['mg with every value flag', 'mg m1 v s f t k O9 c\r\n', 'VA 2 s2 f5 t-1 km1 O9 c<cas>\r\nhi\r\n'],
+  ['mg without v: HD', 'mg m1\r\nmg m1 s\r\n', 'HD\r\nHD s2\r\n'],
+  ['mg miss: EN with O and k', 'mg nokey v O1 k\r\n', 'EN O1 knokey\r\n'],
+  ['mg miss in quiet mode: nothing', 'mg nokey v q\r\nmn\r\n', 'MN\r\n'],
+  ['mg T touches', 'ms m2 1 T100\r\nx\r\nmg m2 T0 t v\r\nmg m2 t\r\n', 'HD\r\nVA 1 t-1\r\nx\r\nHD t-1\r\n'],
+  ['md, quiet success, then a miss', 'md m1 q\r\nmg m1 v\r\nmd m1\r\nmd m1 q\r\n', 'EN\r\nNF\r\nNF\r\n'],
+  ['md with a wrong CAS', 'ms m3 1\r\nx\r\nmd m3 C1\r\nmg m3 v\r\n', 'HD\r\nEX\r\nVA 1\r\nx\r\n'],
+  ['ma on a miss, then vivified', 'ma c1\r\nma c1 N0 J10 v\r\nma c1 v\r\nma c1 v MD D3\r\nma c1 M- D100 v\r\n', 'NF\r\nVA 2\r\n10\r\nVA 2\r\n11\r\nVA 1\r\n8\r\nVA 1\r\n0\r\n'],
+  ['ma quiet and echo', 'ma c1 q\r\nma c1 O5 k v\r\nma nokey O6 k\r\n', 'VA 1 O5 kc1\r\n2\r\nNF O6 knokey\r\n'],
+  ['ma on a non-number', 'ms c2 1\r\nx\r\nma c2\r\n', 'HD\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n'],
+  ['ms modes: add, append, prepend, replace', 'ms m4 2 ME\r\nab\r\nms m4 2 ME\r\ncd\r\nms m4 2 MA\r\nef\r\nms m4 2 MP\r\ngh\r\nms nom4 1 MR\r\nx\r\nms nom4 1 MA\r\nx\r\nmg m4 v\r\n', 'HD\r\nNS\r\nHD\r\nHD\r\nNS\r\nNS\r\nVA 6\r\nghabef\r\n'],
+  ['ms with a wrong CAS, and on a missing key', 'ms m4 1 C1\r\nx\r\nms nom5 1 C1\r\nx\r\n', 'EX\r\nNF\r\n'],
+  ['ms quiet', 'ms m6 1 q\r\nx\r\nmn\r\n', 'MN\r\n'],
+  ['base64 keys', 'ms bWs0 2 b k\r\nxy\r\nmg bWs0 b v k\r\nmg !!!! b v\r\n', 'HD kbWs0 b\r\nVA 2 kbWs0 b\r\nxy\r\nCLIENT_ERROR error decoding key\r\n'],
+  ['bad modes', 'ma c1 MX\r\nms m7 2 MZ\r\nhi\r\nms m7 2 MSS\r\nhi\r\n', 'CLIENT_ERROR invalid mode for ma M token\r\nCLIENT_ERROR invalid mode for ms M token\r\nCLIENT_ERROR incorrect length for M token\r\n'],
+  ['flag errors', 'mg m4 zz\r\nmg m4 v v\r\nmg m4 Tx\r\nmd m4 zz\r\nma m4 Dx\r\nma m4 Jx N0\r\n', 'CLIENT_ERROR invalid flag\r\nCLIENT_ERROR duplicate flag\r\nCLIENT_ERROR bad token in command line format\r\nCLIENT_ERROR invalid or duplicate flag\r\nCLIENT_ERROR invalid or duplicate flag\r\nCLIENT_ERROR invalid or duplicate flag\r\n'],
+  ['ms argument errors (no data block is swallowed before the size is read)', 'ms m8\r\nms m8 abc\r\nms m8 -1\r\n', 'CLIENT_ERROR bad command line format\r\nCLIENT_ERROR bad command line format\r\nCLIENT_ERROR bad command line format\r\n'],
+  ['a bad data chunk', 'ms m9 2\r\nabc\r\n', 'CLIENT_ERROR bad data chunk\r\nERROR\r\n'],
+  ['mg and md without a key, and unknown meta commands', 'mg\r\nmd\r\nmz k\r\n', 'ERROR\r\nERROR\r\nERROR\r\n'],
+  ['a 251-byte key', `mg ${'x'.repeat(251)} v\r\n`, 'CLIENT_ERROR bad command line format\r\n'],
+  ['an opaque over 32 bytes', `mg m4 O${'9'.repeat(33)}\r\n`, 'CLIENT_ERROR opaque token too long\r\n'],
+  ['me', 'me nokey\r\nme\r\n', 'EN\r\nCLIENT_ERROR bad command line format\r\n'],
+  ['meta and classic on the same items', 'set cl1 3 0 2\r\nab\r\nmg cl1 v f\r\nms cl2 2 F9\r\ncd\r\nget cl2\r\n', 'STORED\r\nVA 2 f3\r\nab\r\nHD\r\nVALUE cl2 9 2\r\ncd\r\nEND\r\n'],
+];
+
+const normal = (s: string): string => s.replace(/ c\d+/g, ' c<cas>');
+
+t.test('meta commands answer as memcached 1.6.18', async (t) => {
+  const server = await startServer();
+  t.teardown(async () => {
+    await server.stop('SIGKILL');
+    removeDataDir(server.dataDir);
+  });
+  const reference = memcachedAvailable() ? await startMemcached(t) : null;
+  if (reference === null) t.fail('Debian\'s memcached is needed to check the expectations (.ci/run installs it)');
+  for (const [what, input, expected] of CASES) {
+    if (reference !== null) t.equal(normal(await exchange(reference, input)), expected, `memcached: ${what}`);
+    t.equal(normal(await exchange(server.port, input)), expected, `lmcached: ${what}`);
+  }
+});
+
+t.test('flags lmcached does not build answer an error, and stats count meta commands', async (t) => {
+  const server = await startServer();
+  t.teardown(async () => {
+    await server.stop('SIGKILL');
+    removeDataDir(server.dataDir);
+  });
+  t.equal(await exchange(server.port, 'mg k h\r\nmg k l\r\nmg k N30\r\nmg k R30\r\nmd k I\r\nms k 1 I\r\nx\r\n'), 'CLIENT_ERROR unsupported flag\r\n'.repeat(6));
+  const stats = await exchange(server.port, 'stats\r\n');
+  t.match(stats, /STAT cmd_meta 6\r\n/);
+});
