@@ -9,7 +9,7 @@
  *
  * Environment: BENCH_SECONDS per run (default 5), BENCH_ROUNDS (8), BENCH_CLIENTS (50),
  * BENCH_KEYS (100000), BENCH_PIPELINE (runs a pipelined pass too, default 16; 0 to skip),
- * BENCH_ACK (memory), BENCH_LMCACHED_ARGS (more lmcached flags, e.g. "--helper-nice 19"),
+ * BENCH_ACK (memory), BENCH_PROTOCOL (memtier's: memcache_binary, or memcache_text), BENCH_LMCACHED_ARGS (more lmcached flags, e.g. "--helper-nice 19"),
  * BENCH_VERSUS (another build's build/lib/cli.js: it replaces memcached as the yardstick, to
  * find a regression between two builds).
  */
@@ -32,6 +32,8 @@ const pipeline = Number(process.env.BENCH_PIPELINE ?? 16);
 const ack = process.env.BENCH_ACK === 'persist' ? 'persist' : 'memory';
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 8));
 const versus = process.env.BENCH_VERSUS;
+/** memtier's protocol: memcache_binary (default) or memcache_text (BENCH_PROTOCOL). */
+const protocol = process.env.BENCH_PROTOCOL === 'memcache_text' ? 'memcache_text' : 'memcache_binary';
 
 function which(cmd: string): string | null {
   const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
@@ -39,7 +41,7 @@ function which(cmd: string): string | null {
 }
 
 function memtierCommand(memtier: string, port: number, extra: string[]): string[] {
-  return [memtier, '-s', '127.0.0.1', '-p', String(port), '--protocol=memcache_binary', '--threads=1', `--clients=${clients}`, '-d', '100', `--key-maximum=${keys}`, '--hide-histogram', ...extra];
+  return [memtier, '-s', '127.0.0.1', '-p', String(port), `--protocol=${protocol}`, '--threads=1', `--clients=${clients}`, '-d', '100', `--key-maximum=${keys}`, '--hide-histogram', ...extra];
 }
 
 function runMemtier(cmd: string[]): Figures {
@@ -110,7 +112,7 @@ const fmt = (n: number | undefined, d = 3): string => (n === undefined || Number
 async function main(): Promise<void> {
   const { tool, list } = scenarios();
   const startYardstick = (): Promise<RunningServer> => (versus === undefined ? startMemcached(1) : startLmcached(ack, versus));
-  console.log(`# lmcached vs ${versus ?? 'memcached'} — ${tool}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${new Date().toISOString()}`);
+  console.log(`# lmcached vs ${versus ?? 'memcached'} — ${tool}${tool === 'memtier_benchmark' ? ` --protocol=${protocol}` : ''}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${new Date().toISOString()}`);
   for (const s of list) {
     console.log(`\n## ${s.name}, ${rounds} alternating rounds of ${seconds} s\n`);
     console.log('| round | server | ops/s | p50 ms | p99 ms | p99.9 ms | ratio |');
