@@ -37,6 +37,8 @@ export interface ServerContext {
    * command refresh_certs); the reload returns an error message, or null. */
   tlsLoadedAt: number;
   refreshCerts(): string | null;
+  /** memcached's `stats conns`: the listener and each client connection (set by the server). */
+  connectionStats(): Array<readonly [string, string | number]>;
   /** The link to the active node (--replica-of, or the node a takeover handed vBuckets to). */
   replicator: Replicator | null;
   /** Where this node serves (host:port), once listening. */
@@ -58,6 +60,7 @@ export function newServerContext(parts: Pick<ServerContext, 'engine' | 'warmup' 
     asciiUsers: parts.asciiUsers ?? null,
     tlsLoadedAt: 0,
     refreshCerts: () => 'TLS is not enabled',
+    connectionStats: () => [],
     producers: new Set(),
     replicator: null,
     takeoverDone: () => undefined,

@@ -17,6 +17,9 @@ export class Server {
   private readonly connections = new Set<Connection>();
   private idleTimer: NodeJS.Timeout | null = null;
   private readonly tls: TlsListener | null = null;
+  /** Per client connection, for `stats conns`: an id, its addresses, when it last sent. */
+  private readonly peers = new Map<net.Socket, { id: number; remote: string; local: string; lastReadAt: number }>();
+  private nextPeerId = 1;
 
   constructor(
     private readonly ctx: ServerContext,
@@ -40,6 +43,7 @@ export class Server {
       );
       this.server = this.tls.server;
     }
+    ctx.connectionStats = () => this.connectionStats();
     const idle = ctx.settings.idleTimeout;
     if (idle > 0) {
       this.idleTimer = setInterval(() => {
@@ -84,6 +88,19 @@ export class Server {
     clearTimeout(deadline);
   }
 
+  /** memcached's `stats conns` lines: the listener, then each client connection. memcached
+   * numbers them by file descriptor; lmcached by the order they were accepted. */
+  private connectionStats(): Array<readonly [string, string | number]> {
+    const now = Date.now();
+    const a = this.server.address();
+    const listen = a !== null && typeof a === 'object' ? `${a.family === 'IPv6' ? 'tcp6' : 'tcp'}:${a.address}:${a.port}` : '';
+    const out: Array<readonly [string, string | number]> = [['0:addr', listen], ['0:state', 'conn_listening'], ['0:secs_since_last_cmd', 0]];
+    for (const p of this.peers.values()) {
+      out.push([`${p.id}:addr`, p.remote], [`${p.id}:listen_addr`, p.local], [`${p.id}:state`, 'conn_parse_cmd'], [`${p.id}:secs_since_last_cmd`, Math.floor((now - p.lastReadAt) / 1000)]);
+    }
+    return out;
+  }
+
   /** New certificate, key and CAs for connections accepted from now on (-Z only). */
   reloadTls(config: ServerTlsConfig): void {
     this.tls?.reload(config);
@@ -106,7 +123,16 @@ export class Server {
     socket.on('close', () => this.sockets.delete(socket));
     const conn = new Connection(socket, this.ctx);
     this.connections.add(conn);
-    socket.on('close', () => this.connections.delete(conn));
-    bind((chunk, transient) => conn.receive(chunk, transient));
+    const tcp = (address: string | undefined, port: number | undefined): string => `${address?.includes(':') === true ? 'tcp6' : 'tcp'}:${address ?? ''}:${port ?? 0}`;
+    const peer = { id: this.nextPeerId++, remote: tcp(socket.remoteAddress, socket.remotePort), local: tcp(socket.localAddress, socket.localPort), lastReadAt: Date.now() };
+    this.peers.set(socket, peer);
+    socket.on('close', () => {
+      this.connections.delete(conn);
+      this.peers.delete(socket);
+    });
+    bind((chunk, transient) => {
+      peer.lastReadAt = Date.now();
+      conn.receive(chunk, transient);
+    });
   }
 }

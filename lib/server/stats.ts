@@ -20,6 +20,7 @@ const GROUPS: Record<string, (ctx: ServerContext, arg: string | undefined) => St
   dcp: dcpStats,
   detail: detailStats,
   replication: replicationStats,
+  conns: (ctx) => ctx.connectionStats(),
 };
 
 /** The pairs of a `stats` request's key ("group" or "group arg"), or null for an unknown

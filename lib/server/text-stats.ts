@@ -1,6 +1,6 @@
 /**
  * The text protocol's `stats` and `cache_memlimit`, in memcached 1.6.18's words: `stats` with
- * no group, `reset`, `detail on|off|dump`, `settings`, `items`, `slabs`, `sizes`, and the
+ * no group, `reset`, `detail on|off|dump`, `settings`, `items`, `slabs`, `sizes`, `conns`, and the
  * groups the binary STAT knows (vbucket, failovers, warmup, dcp, replication). lmcached has no
  * slab allocator: `stats slabs` reports its resident table as one class, 1 (README says so).
  */
@@ -49,6 +49,8 @@ export function textStats(ctx: ServerContext, args: readonly string[]): string[]
     }
     case 'slabs':
       return lines(slabStats(ctx));
+    case 'conns':
+      return lines(ctx.connectionStats());
     case 'sizes':
       // memcached without -o track_sizes says the same.
       return lines([['sizes_status', 'disabled']]);

@@ -130,3 +130,23 @@ t.test('-A enables shutdown; cache_memlimit sets the resident table; stats group
   t.equal(server.proc.exitCode, 0, 'and the server stops cleanly');
   t.match(server.log(), /text command: shutdown[\s\S]*shutdown complete/);
 });
+
+t.test('stats conns lists the listener and every client connection, as memcached', async (t) => {
+  const server = await startServer();
+  t.teardown(async () => {
+    await server.stop('SIGKILL');
+    removeDataDir(server.dataDir);
+  });
+  const idle = net.connect(server.port, '127.0.0.1');
+  t.teardown(() => idle.destroy());
+  await new Promise((r) => idle.once('connect', r));
+  const got = await exchange(server.port, 'stats conns\r\n');
+  const lines = got.split('\r\n').filter((l) => l.startsWith('STAT '));
+  t.match(lines[0], new RegExp(`^STAT 0:addr tcp:127\\.0\\.0\\.1:${server.port}$`), 'the listener first');
+  t.equal(lines[1], 'STAT 0:state conn_listening');
+  const clients = lines.filter((l) => /^STAT \d+:listen_addr /.test(l));
+  t.equal(clients.length, 2, 'one block per client connection (the idle one and this one)');
+  t.ok(clients.every((l) => l.endsWith(`tcp:127.0.0.1:${server.port}`)), 'each names the address it came in on');
+  t.ok(lines.some((l) => /^STAT \d+:addr tcp:127\.0\.0\.1:\d+$/.test(l) && !l.startsWith('STAT 0:')), 'and its peer');
+  t.ok(got.endsWith('END\r\n'));
+});
