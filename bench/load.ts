@@ -1,13 +1,15 @@
 /**
  * lmcached's own load generator, for machines without memtier or memcaslap: N connections,
  * each with one request in flight (or `pipeline` of them), a get/set mix over a key range,
- * fixed-size values. Reports ops/s and latency percentiles.
+ * fixed-size values, over the binary protocol or memcached's meta commands. Reports ops/s and
+ * latency percentiles.
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import { OP } from '../protocol/opcodes.js';
 import { encodeRequest, storeExtras } from '../protocol/request-encoder.js';
 import { Framer, PEER_LIMITS, responseStatus } from '../protocol/framer.js';
+import { MetaReplyReader } from './meta-replies.js';
 
 export interface LoadOptions {
   host: string;
@@ -23,6 +25,8 @@ export interface LoadOptions {
   prefill?: boolean;
   /** Connect over TLS (the server's certificate is not checked: a benchmark, not a client). */
   tls?: boolean;
+  /** Speak memcached's meta commands (mg v / ms) instead of the binary protocol. */
+  meta?: boolean;
 }
 
 export interface LoadResult {
@@ -57,14 +61,16 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     return seed / 0x7fffffff;
   };
 
+  const set = (key: string): Buffer => (o.meta === true ? Buffer.concat([Buffer.from(`ms ${key} ${o.valueSize}\r\n`), value, Buffer.from('\r\n')]) : encodeRequest({ opcode: OP.SET, key, extras, value }));
+  const get = (key: string): Buffer => (o.meta === true ? Buffer.from(`mg ${key} v\r\n`) : encodeRequest({ opcode: OP.GET, key }));
   const nextRequest = (): Buffer | null => {
     if (o.prefill) {
       if (nextPrefillKey >= o.keyMaximum) return null;
-      return encodeRequest({ opcode: OP.SET, key: `memtier-${nextPrefillKey++}`, extras, value });
+      return set(`memtier-${nextPrefillKey++}`);
     }
     if (Date.now() >= deadline) return null;
     const key = `memtier-${Math.floor(random() * o.keyMaximum)}`;
-    return random() < o.setRatio ? encodeRequest({ opcode: OP.SET, key, extras, value }) : encodeRequest({ opcode: OP.GET, key });
+    return random() < o.setRatio ? set(key) : get(key);
   };
 
   await Promise.all(
@@ -88,13 +94,16 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         if (done && inFlight === 0) socket.end();
       };
       socket.on(o.tls === true ? 'secureConnect' : 'connect', send);
+      const answered = (): void => {
+        const t0 = sentAt.shift() as bigint;
+        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        inFlight--;
+        ops++;
+      };
       const framer = new Framer(
         {
           frame: (res) => {
-            const t0 = sentAt.shift() as bigint;
-            latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-            inFlight--;
-            ops++;
+            answered();
             if (res.opcode === OP.GET) {
               if (responseStatus(res) === 0) hits++;
               else misses++;
@@ -106,8 +115,14 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         },
         PEER_LIMITS,
       );
+      const meta = new MetaReplyReader((r) => {
+        answered();
+        if (r === 'hit') hits++;
+        else if (r === 'miss') misses++;
+      });
       socket.on('data', (chunk: Buffer) => {
-        framer.push(chunk);
+        if (o.meta === true) meta.push(chunk);
+        else framer.push(chunk);
         send();
       });
       socket.on('close', () => resolve());

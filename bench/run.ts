@@ -32,8 +32,10 @@ const pipeline = Number(process.env.BENCH_PIPELINE ?? 16);
 const ack = process.env.BENCH_ACK === 'persist' ? 'persist' : 'memory';
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 8));
 const versus = process.env.BENCH_VERSUS;
-/** memtier's protocol: memcache_binary (default) or memcache_text (BENCH_PROTOCOL). */
+/** memtier's protocol: memcache_binary (default) or memcache_text (BENCH_PROTOCOL); `meta`
+ * runs our own load generator with meta commands (mg v / ms), memtier having none. */
 const protocol = process.env.BENCH_PROTOCOL === 'memcache_text' ? 'memcache_text' : 'memcache_binary';
+const meta = process.env.BENCH_PROTOCOL === 'meta';
 
 function which(cmd: string): string | null {
   const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
@@ -68,7 +70,7 @@ interface Scenario {
 }
 
 function scenarios(): { tool: string; list: Scenario[] } {
-  const memtier = process.env.MEMTIER ?? which('memtier_benchmark');
+  const memtier = meta ? null : (process.env.MEMTIER ?? which('memtier_benchmark'));
   if (memtier) {
     const prefill = (port: number): void => void runMemtier(memtierCommand(memtier, port, ['--ratio=1:0', '--key-pattern=P:P', `--requests=${Math.ceil(keys / clients)}`]));
     const mk = (name: string, extra: string[]): Scenario => ({
@@ -81,24 +83,20 @@ function scenarios(): { tool: string; list: Scenario[] } {
     if (pipeline > 0) list.push(mk(`90% get / 10% set, --pipeline=${pipeline}`, ['--ratio=1:9', `--test-time=${seconds}`, `--pipeline=${pipeline}`]));
     return { tool: 'memtier_benchmark', list };
   }
-  if (which('memcaslap')) {
+  if (!meta && which('memcaslap')) {
     return {
       tool: 'memcaslap',
       list: [{ name: '90% get / 10% set (memcaslap default mix)', command: (port) => `memcaslap -s 127.0.0.1:${port} -B -c ${clients} -T 1 -X 100 -t ${seconds}s`, run: runMemcaslap }],
     };
   }
-  const load = (port: number, p: number): Promise<Figures> => runLoad({ host: '127.0.0.1', port, connections: clients, seconds, setRatio: 0.1, keyMaximum: keys, valueSize: 100, pipeline: p });
-  return {
-    tool: 'bench/load.ts',
-    list: [
-      {
-        name: '90% get / 10% set, unpipelined',
-        command: () => `bench/load.ts connections=${clients} seconds=${seconds} keys=${keys} value=100B`,
-        run: (port) => load(port, 1),
-        prefill: async (port) => void (await runLoad({ host: '127.0.0.1', port, connections: clients, seconds: 3600, setRatio: 1, keyMaximum: keys, valueSize: 100, pipeline: 1, prefill: true })),
-      },
-    ],
-  };
+  const load = (port: number, p: number): Promise<Figures> => runLoad({ host: '127.0.0.1', port, connections: clients, seconds, setRatio: 0.1, keyMaximum: keys, valueSize: 100, pipeline: p, meta });
+  const prefill = async (port: number): Promise<void> => void (await runLoad({ host: '127.0.0.1', port, connections: clients, seconds: 3600, setRatio: 1, keyMaximum: keys, valueSize: 100, pipeline: 1, prefill: true, meta }));
+  const what = meta ? 'meta commands (mg v / ms)' : 'binary';
+  const list: Scenario[] = [
+    { name: `90% get / 10% set, ${what}, unpipelined`, command: () => `bench/load.ts ${meta ? 'meta ' : ''}connections=${clients} seconds=${seconds} keys=${keys} value=100B`, run: (port) => load(port, 1), prefill },
+  ];
+  if (pipeline > 0) list.push({ name: `90% get / 10% set, ${what}, pipeline ${pipeline}`, command: () => `bench/load.ts ${meta ? 'meta ' : ''}connections=${clients} seconds=${seconds} keys=${keys} value=100B pipeline=${pipeline}`, run: (port) => load(port, pipeline), prefill });
+  return { tool: 'bench/load.ts', list };
 }
 
 async function prepared(start: () => Promise<RunningServer>, s: Scenario): Promise<RunningServer> {
