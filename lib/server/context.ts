@@ -9,6 +9,7 @@ import type { Settings } from '../settings.js';
 import type { Replicator } from '../replication/replicator.js';
 import { ClusterMap } from '../replication/cluster-map.js';
 import type { SaslUsers } from './sasl.js';
+import { MetaStates } from './meta-state.js';
 
 export interface ServerCounters {
   curr_connections: number;
@@ -37,6 +38,8 @@ export interface ServerContext {
    * command refresh_certs); the reload returns an error message, or null. */
   tlsLoadedAt: number;
   refreshCerts(): string | null;
+  /** Stale and win-token state of items, for the meta protocol. */
+  metaStates: MetaStates;
   /** memcached's `stats conns`: the listener and each client connection (set by the server). */
   connectionStats(): Array<readonly [string, string | number]>;
   /** The link to the active node (--replica-of, or the node a takeover handed vBuckets to). */
@@ -61,6 +64,7 @@ export function newServerContext(parts: Pick<ServerContext, 'engine' | 'warmup' 
     tlsLoadedAt: 0,
     refreshCerts: () => 'TLS is not enabled',
     connectionStats: () => [],
+    metaStates: new MetaStates(),
     producers: new Set(),
     replicator: null,
     takeoverDone: () => undefined,

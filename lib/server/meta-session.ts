@@ -3,9 +3,11 @@
  * mg (hit: HD or VA <size> and the value; miss: EN) with b c f k O q s t v T u; ms <key>
  * <size> (HD NS EX NF) with b c C F k O q T and the modes M E A P R S; md (HD NF EX) with
  * b C k O q; ma (HD or VA with the number, NF NS EX) with b C N J D T M q O t c v k.
- * Keys live in vBucket 0 like the rest of the text protocol. Not built: the flags that need an
- * item's fetched/last-access/stale/win state (h, l, mg's N, R, and I on ms and md); they
- * answer `CLIENT_ERROR unsupported flag`.
+ * Stale-while-revalidate: mg N (vivify on miss) and R (recache), md I and ms I (invalidate),
+ * with W, Z and X in replies; the state lives in meta-state.ts. Keys live in vBucket 0 like the
+ * rest of the text protocol. Not built: h and l (an item's fetched bit and last access, which
+ * every read on either protocol would have to record); they answer `CLIENT_ERROR unsupported
+ * flag`.
  */
 import { META_MAX_OPAQUE, META_MAX_TOKENS, decodeBase64Key, parseMetaFlags, type MetaFlags } from '../../protocol/meta-command.js';
 import { parseI32 } from '../../protocol/text-number.js';
@@ -15,7 +17,7 @@ import { StoreMode, type KeyRef } from '../engine/requests.js';
 import type { TextHost } from './handler-context.js';
 
 const BAD_FORMAT = 'CLIENT_ERROR bad command line format';
-const UNSUPPORTED = new Set(['h', 'l', 'R', 'I']);
+const UNSUPPORTED = new Set(['h', 'l']);
 
 /** What the session does next: read a data block, skip one, or nothing. */
 export type MetaStep = { read: number } | { skip: number } | null;
@@ -28,6 +30,7 @@ interface PendingSet {
 }
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+const EMPTY = Buffer.alloc(0);
 
 export class MetaSession {
   private pending: PendingSet | null = null;
@@ -85,7 +88,7 @@ export class MetaSession {
       this.line(anyError ?? f.error);
       return null;
     }
-    const unsupported = [...f.seen].find((c) => UNSUPPORTED.has(c) || (c === 'N' && t[0] === 'mg'));
+    const unsupported = [...f.seen].find((c) => UNSUPPORTED.has(c));
     if (unsupported !== undefined) {
       this.line('CLIENT_ERROR unsupported flag');
       return null;
@@ -124,7 +127,19 @@ export class MetaSession {
     const key = f === null ? null : this.key(t[1], f);
     if (f === null || key === null) return null;
     const { engine, view, result } = this.host;
-    const o = f.ttl === null ? engine.get(key, view) : engine.touch(key, f.ttl, view, result);
+    const states = this.host.server.metaStates;
+    const stateKey = key.buf.toString('latin1');
+    let o = engine.get(key, view);
+    let created = false;
+    if (o === Outcome.NotFound && f.vivify !== null) {
+      // N: a miss creates an empty item with that TTL, and this client wins the right to fill it.
+      o = engine.store({ mode: StoreMode.Add, key, flags: 0, exptime: f.vivify, cas: 0, value: EMPTY, valueOffset: 0, valueLength: 0, datatype: 0 }, result);
+      if (o === Outcome.Success) {
+        this.held(o);
+        created = true;
+        o = engine.get(key, view);
+      }
+    }
     if (o !== Outcome.Success) {
       if (o === Outcome.NotFound) {
         if (!f.quiet) this.line(`EN${this.echo(f, t[1])}`);
@@ -133,15 +148,30 @@ export class MetaSession {
       }
       return null;
     }
-    if (f.ttl !== null) this.held(o);
-    const ttl = view.expiry === 0 ? -1 : Math.max(0, view.expiry - nowSeconds());
-    const flags = this.echo(f, t[1], (c) => {
+    const state = states.get(stateKey, view.cas);
+    const expiryBefore = view.expiry;
+    if (f.ttl !== null && engine.touch(key, f.ttl, view, result) === Outcome.Success) this.held(Outcome.Success);
+    const now = nowSeconds();
+    // R: a hit whose TTL left is under R wins a recache, once.
+    let won = created || (f.recache !== null && state?.tokenSent !== true && expiryBefore !== 0 && expiryBefore < now + f.recache);
+    const ttl = view.expiry === 0 ? -1 : Math.max(0, view.expiry - now);
+    let flags = this.echo(f, t[1], (c) => {
       if (c === 's') return ` s${view.valueLength}`;
       if (c === 't') return ` t${ttl}`;
       if (c === 'c') return ` c${view.cas}`;
       if (c === 'f') return ` f${view.flags}`;
       return '';
     });
+    // memcached's order: Z (another client holds the token), X (stale), W (this one won).
+    if (state?.tokenSent === true) flags += ' Z';
+    if (state?.stale === true) {
+      flags += ' X';
+      if (!state.tokenSent) won = true;
+    }
+    if (won) {
+      flags += ' W';
+      states.set(stateKey, { cas: view.cas, stale: state?.stale === true, tokenSent: true });
+    }
     const out = this.host.out;
     if (!f.value) {
       this.line(`HD${flags}`);
@@ -197,6 +227,7 @@ export class MetaSession {
     const { f, key } = p;
     const mode = f.mode ?? 'S';
     const cas = f.compareCas === null ? 0 : Number(f.compareCas);
+    if (f.seen.has('I') && cas !== 0 && (mode === 'S' || mode === 'R')) return this.staleSet(p, buf, start, length, cas);
     let o: Outcome;
     if (mode === 'A' || mode === 'P') {
       o = engine.concat({ append: mode === 'A', key, cas, value: buf, valueOffset: start, valueLength: length }, result);
@@ -215,10 +246,33 @@ export class MetaSession {
     this.line(`${code}${this.echo(f, p.keyText, (c) => (c === 'c' ? ` c${code === 'HD' ? result.cas : 0}` : ''))}`);
   }
 
+  /** ms with I and C: memcached's CAS_STALE. A CAS older than the item's still stores, as a
+   * stale item (keeping the old TTL and win token); the same CAS stores as usual. */
+  private staleSet(p: PendingSet, buf: Buffer, start: number, length: number, cas: number): void {
+    const { engine, result, view } = this.host;
+    const states = this.host.server.metaStates;
+    const stateKey = p.key.buf.toString('latin1');
+    const found = engine.get(p.key, view);
+    let code = 'NF';
+    if (found === Outcome.Success && (cas === view.cas || cas < view.cas)) {
+      const stale = cas !== view.cas;
+      const old = states.get(stateKey, view.cas);
+      const o = engine.store({ mode: StoreMode.Set, key: p.key, flags: p.f.clientFlags, exptime: stale ? view.expiry : (p.f.ttl ?? 0), cas: view.cas, value: buf, valueOffset: start, valueLength: length, datatype: 0 }, result);
+      this.held(o);
+      code = o === Outcome.Success ? 'HD' : 'EX';
+      if (o === Outcome.Success && stale) states.set(stateKey, { cas: result.cas, stale: true, tokenSent: old?.tokenSent === true });
+    } else if (found === Outcome.Success) {
+      code = 'EX';
+    }
+    if (code === 'HD' && p.f.quiet) return;
+    this.line(`${code}${this.echo(p.f, p.keyText, (c) => (c === 'c' ? ` c${code === 'HD' ? result.cas : 0}` : ''))}`);
+  }
+
   private md(t: string[], n: number): MetaStep {
     const f = this.flags(t, 2, n, 'CLIENT_ERROR options flags too long', 'CLIENT_ERROR invalid or duplicate flag');
     const key = f === null ? null : this.key(t[1], f);
     if (f === null || key === null) return null;
+    if (f.seen.has('I')) return this.invalidate(t, f, key);
     const o = this.host.engine.delete(key, f.compareCas === null ? 0 : Number(f.compareCas), this.host.result);
     this.held(o);
     const code = o === Outcome.Success ? 'HD' : o === Outcome.NotFound ? 'NF' : o === Outcome.Exists ? 'EX' : null;
@@ -260,6 +314,24 @@ export class MetaSession {
     const flags = this.echo(f, t[1], (c) => (c === 'c' ? ` c${cas}` : c === 't' ? ` t${ttl}` : ''));
     if (f.value) this.line(`VA ${counter.length}${flags}\r\n${counter}`);
     else this.line(`HD${flags}`);
+    return null;
+  }
+
+  /** md I: the item stays, marked stale, with a new CAS (and T's TTL); the next mg wins. */
+  private invalidate(t: string[], f: MetaFlags, key: KeyRef): MetaStep {
+    const { engine, view, result } = this.host;
+    const found = engine.get(key, view);
+    let code = found === Outcome.Success ? 'HD' : 'NF';
+    if (found === Outcome.Success && f.compareCas !== null && Number(f.compareCas) !== view.cas) code = 'EX';
+    if (code === 'HD') {
+      // The same value, flags and TTL stored again: a new CAS, as memcached gives it.
+      const value = Buffer.from(view.value.subarray(view.valueOffset, view.valueOffset + view.valueLength));
+      const o = engine.store({ mode: StoreMode.Set, key, flags: view.flags, exptime: f.ttl ?? view.expiry, cas: view.cas, value, valueOffset: 0, valueLength: value.length, datatype: view.datatype }, result);
+      this.held(o);
+      if (o === Outcome.Success) this.host.server.metaStates.set(key.buf.toString('latin1'), { cas: result.cas, stale: true, tokenSent: false });
+      else code = 'EX';
+    }
+    if (!(code === 'HD' && f.quiet)) this.line(`${code}${this.echo(f, t[1])}`);
     return null;
   }
 

@@ -2,11 +2,13 @@
  * memcached's meta commands (mn, me, mg, ms, md, ma), byte for byte as memcached 1.6.18 answers
  * them, CAS values aside (each server has its own: a c<number> becomes c<cas> on both sides).
  * Each expected reply is checked against lmcached and against Debian's memcached started by
- * the test. The flags lmcached does not build (h, l, mg's N, R, I) answer an error of their own.
+ * the test. The flags lmcached does not build (h, l) answer an error of their own.
  */
 import t from 'tap';
 import { exchange, memcachedAvailable, startMemcached } from '../fixtures/memcached.js';
 import { removeDataDir, startServer } from '../fixtures/server.js';
+import { RawClient } from '../fixtures/client.js';
+import { Op, St, setExtras } from '../fixtures/frames.js';
 
 const CASES: Array<[string, string, string]> = [
   ['mn', 'mn\r\n', 'MN\r\n'],
@@ -33,6 +35,11 @@ const CASES: Array<[string, string, string]> = [
   ['a 251-byte key', `mg ${'x'.repeat(251)} v\r\n`, 'CLIENT_ERROR bad command line format\r\n'],
   ['an opaque over 32 bytes', `mg m4 O${'9'.repeat(33)}\r\n`, 'CLIENT_ERROR opaque token too long\r\n'],
   ['me', 'me nokey\r\nme\r\n', 'EN\r\nCLIENT_ERROR bad command line format\r\n'],
+  ['N vivifies a miss: the first client wins (W), the others see Z', 'mg v1 N30 v t\r\nmg v1 N30 v t\r\nms v1 3 T60\r\nnew\r\nmg v1 v\r\n', 'VA 0 t30 W\r\n\r\nVA 0 t30 Z\r\n\r\nHD\r\nVA 3\r\nnew\r\n'],
+  ['md I marks stale (X), one client wins the recache', 'md v1 I T30\r\nmg v1 v t\r\nmg v1 v\r\n', 'HD\r\nVA 3 t30 X W\r\nnew\r\nVA 3 Z X\r\nnew\r\n'],
+  ['ms I with an older CAS stores, a plain ms makes the item fresh', 'ms v1 3 I C1\r\nold\r\nms v1 3\r\nfix\r\nmg v1 v\r\n', 'HD\r\nHD\r\nVA 3\r\nfix\r\n'],
+  ['R wins once when the TTL left is under it', 'ms r1 1 T5\r\nx\r\nmg r1 R10 v\r\nmg r1 R10 v\r\nmg r1 R1 v\r\n', 'HD\r\nVA 1 W\r\nx\r\nVA 1 Z\r\nx\r\nVA 1 Z\r\nx\r\n'],
+  ['md I of a missing key, and with a wrong CAS', 'md nokey I\r\nms i2 1\r\nx\r\nmd i2 I C1\r\nmg i2 v\r\n', 'NF\r\nHD\r\nEX\r\nVA 1\r\nx\r\n'],
   ['meta and classic on the same items', 'set cl1 3 0 2\r\nab\r\nmg cl1 v f\r\nms cl2 2 F9\r\ncd\r\nget cl2\r\n', 'STORED\r\nVA 2 f3\r\nab\r\nHD\r\nVALUE cl2 9 2\r\ncd\r\nEND\r\n'],
 ];
 
@@ -52,13 +59,26 @@ t.test('meta commands answer as memcached 1.6.18', async (t) => {
   }
 });
 
-t.test('flags lmcached does not build answer an error, and stats count meta commands', async (t) => {
+t.test('h and l answer an error of their own, and stats count meta commands', async (t) => {
   const server = await startServer();
   t.teardown(async () => {
     await server.stop('SIGKILL');
     removeDataDir(server.dataDir);
   });
-  t.equal(await exchange(server.port, 'mg k h\r\nmg k l\r\nmg k N30\r\nmg k R30\r\nmd k I\r\nms k 1 I\r\nx\r\n'), 'CLIENT_ERROR unsupported flag\r\n'.repeat(6));
+  t.equal(await exchange(server.port, 'mg k h\r\nmg k l\r\nms k 1 h\r\nx\r\n'), 'CLIENT_ERROR unsupported flag\r\n'.repeat(3));
   const stats = await exchange(server.port, 'stats\r\n');
-  t.match(stats, /STAT cmd_meta 6\r\n/);
+  t.match(stats, /STAT cmd_meta 3\r\n/);
+});
+
+t.test('a stale item overwritten over the binary protocol is fresh again', async (t) => {
+  const server = await startServer();
+  t.teardown(async () => {
+    await server.stop('SIGKILL');
+    removeDataDir(server.dataDir);
+  });
+  t.equal(await exchange(server.port, 'ms s1 3\r\nold\r\nmd s1 I\r\nmg s1 v\r\n'), 'HD\r\nHD\r\nVA 3 X W\r\nold\r\n');
+  const c = await RawClient.connect(server.port);
+  t.teardown(() => c.end());
+  t.equal((await c.call({ opcode: Op.SET, key: 's1', extras: setExtras(0, 0), value: 'new' })).status, St.SUCCESS);
+  t.equal(await exchange(server.port, 'mg s1 v\r\n'), 'VA 3\r\nnew\r\n', 'no X, no Z: the state belonged to the old version');
 });
