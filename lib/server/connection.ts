@@ -281,7 +281,7 @@ export class Connection implements Flushable, HandlerContext {
       return true;
     }
     if (info.carriesItem) {
-      // memcached: E2BIG, swallow the value, and a SET drops the old item so no stale value stays.
+      this.server.counters.store_too_large++; // memcached: E2BIG, value swallowed, a SET drops the old item
       if (f.keyLength > 0 && info.shape.extras.includes(f.extrasLength) && info.loud === OP.SET) {
         this.engine.dropForOversizedSet(this.keyOf(f));
       }

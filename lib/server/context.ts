@@ -22,6 +22,8 @@ export interface ServerCounters {
   ssl_handshake_errors: number;
   /** Meta commands run (memcached's cmd_meta). */
   cmd_meta: number;
+  /** Stores refused for their size (-I), as memcached counts them. */
+  store_too_large: number;
 }
 
 export interface ServerContext {
@@ -70,7 +72,7 @@ export function newServerContext(parts: Pick<ServerContext, 'engine' | 'warmup' 
     takeoverDone: () => undefined,
     selfAddress: '',
     clusterMap: new ClusterMap(),
-    counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0, auth_cmds: 0, auth_errors: 0, ssl_handshake_errors: 0, cmd_meta: 0 },
+    counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0, auth_cmds: 0, auth_errors: 0, ssl_handshake_errors: 0, cmd_meta: 0, store_too_large: 0 },
     startedAt: Date.now(),
     verbosity: parts.settings.verbosity,
   };

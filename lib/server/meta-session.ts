@@ -206,6 +206,7 @@ export class MetaSession {
       return { skip: size + 2 };
     }
     if (size > this.host.server.settings.maxItemSize) {
+      this.host.server.counters.store_too_large++;
       this.line('SERVER_ERROR object too large for cache');
       if ((f.mode ?? 'S') === 'S') this.host.engine.dropForOversizedSet(key);
       return { skip: size + 2 };

@@ -56,6 +56,7 @@ export function generalStats(ctx: ServerContext): StatPairs {
     ['listen_disabled_num', 0],
     ['time_in_listen_disabled_us', 0],
     ['cmd_meta', ctx.counters.cmd_meta],
+    ['store_too_large', ctx.counters.store_too_large],
     ['auth_cmds', ctx.counters.auth_cmds],
     ['auth_errors', ctx.counters.auth_errors],
     // As memcached: present with -Z only.

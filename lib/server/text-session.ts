@@ -199,6 +199,7 @@ export class TextSession {
 
   private storage(c: StoreCommand): number {
     if (c.bytes > this.host.server.settings.maxItemSize) {
+      this.host.server.counters.store_too_large++;
       // memcached: refuse, swallow the data block, and a set drops the old item.
       if (c.cmd === 'set') this.host.engine.dropForOversizedSet(keyRef(c.key));
       this.reply('SERVER_ERROR object too large for cache', c.noreply);

@@ -9,6 +9,8 @@ import net from 'node:net';
 import { exchange, expectMemcachedReplies, memcachedAvailable, startMemcached, type ReplyCase } from '../fixtures/memcached.js';
 import { removeDataDir, startServer } from '../fixtures/server.js';
 import { until } from '../fixtures/wait.js';
+import { RawClient } from '../fixtures/client.js';
+import { Op, St, setExtras } from '../fixtures/frames.js';
 
 const long = 'x'.repeat(251);
 
@@ -117,6 +119,12 @@ t.test('-A enables shutdown; cache_memlimit sets the resident table; stats group
   t.equal((await stat('settings')).get('maxbytes'), String(32 * 1024 * 1024), 'stats settings follows cache_memlimit');
   t.equal((await stat('')).get('limit_maxbytes'), String(32 * 1024 * 1024), 'and so does the resident table');
   t.equal((await stat('settings')).get('shutdown_command'), 'yes');
+  const big = 'z'.repeat(1024 * 1024 + 1);
+  t.equal(await exchange(server.port, `set big 0 0 ${big.length}\r\n${big}\r\nms big ${big.length}\r\n${big}\r\n`), 'SERVER_ERROR object too large for cache\r\n'.repeat(2));
+  const c = await RawClient.connect(server.port);
+  t.equal((await c.call({ opcode: Op.SET, key: 'big', extras: setExtras(0, 0), value: big })).status, St.E2BIG);
+  c.end();
+  t.equal((await stat('')).get('store_too_large'), '3', 'store_too_large counts text, meta and binary refusals');
   t.ok((await stat('items')).has('items:1:number'), 'stats items');
   t.equal((await stat('slabs')).get('active_slabs'), '1', 'stats slabs: the resident table as one class');
   t.equal(await exchange(server.port, 'shutdown now\r\n'), 'CLIENT_ERROR invalid shutdown mode\r\n');
