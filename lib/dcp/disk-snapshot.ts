@@ -35,3 +35,37 @@ export function* fromRest(s: Stream, from: number, to: number): Generator<{ seqn
   while (s.restAt < rest.length && rest[s.restAt].seqno < from) s.restAt++;
   for (let i = s.restAt; i < rest.length && rest[i].seqno <= to; i++) yield rest[i];
 }
+
+/**
+ * Releases held disk snapshots on time while the producer cannot send (flow control closed,
+ * or the socket full): the hold check in the backfill runs only when the producer sends, so a
+ * consumer that stopped acknowledging would otherwise keep its LMDB read transaction, and
+ * data.mdb growing, for as long as it stays connected.
+ */
+export class HeldSnapshotWatch<S extends Stream> {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly streams: () => Iterable<S>,
+    private readonly release: (s: S) => void,
+    /** Flushes what the releases wrote; says whether the producer is still stalled. */
+    private readonly stalled: () => boolean,
+  ) {}
+
+  /** Called when the producer stops for want of room: arm a release if a snapshot is held. */
+  arm(): void {
+    if (this.timer !== null || ![...this.streams()].some((s) => s.disk !== null)) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      const now = Date.now();
+      for (const s of [...this.streams()]) if (s.disk !== null && now - s.diskOpenedAt >= SNAPSHOT_HOLD_MS) this.release(s);
+      if (this.stalled()) this.arm();
+    }, SNAPSHOT_HOLD_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

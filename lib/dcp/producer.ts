@@ -16,7 +16,7 @@ import { USER_KEY_OFFSET, userKeyLength } from '../store/key-codec.js';
 import { VBucketState, type VBucket } from '../engine/vbucket.js';
 import { log } from '../log.js';
 import { Stream, endBackfillSnapshot, endDiskSnapshot } from './stream.js';
-import { SNAPSHOT_COPY_BUDGET, SNAPSHOT_HOLD_MS, copyRest, fromRest } from './disk-snapshot.js';
+import { HeldSnapshotWatch, SNAPSHOT_COPY_BUDGET, SNAPSHOT_HOLD_MS, copyRest, fromRest } from './disk-snapshot.js';
 
 /** What the producer needs from its connection. */
 export interface ProducerSink {
@@ -52,6 +52,7 @@ export class DcpProducer {
   private noopOpaque = 0x10000000;
   private scheduled = false;
   private closed = false;
+  private readonly held = new HeldSnapshotWatch(() => this.streams.values(), (s) => this.releaseSnapshot(s), () => (this.sink.push(), !this.canSend()));
   /** Reused for every item sent. */
   private readonly meta: DcpItemMeta = { seqno: 0, revSeqno: 1, cas: 0, flags: 0, expiry: 0, datatype: 0 };
 
@@ -144,6 +145,7 @@ export class DcpProducer {
     this.closed = true;
     this.engine.flushes.listeners.delete(this.onFlush);
     if (this.noopTimer) clearInterval(this.noopTimer);
+    this.held.stop();
     for (const s of this.streams.values()) {
       s.vb.listeners.delete(s.listener);
       endDiskSnapshot(s);
@@ -177,8 +179,10 @@ export class DcpProducer {
       }
     }
     this.sink.push();
-    // More to do and allowed to: continue on a later turn so other connections get served.
-    if (this.canSend() && [...this.streams.values()].some((s) => this.hasWork(s))) this.schedule();
+    // More to do and allowed to: continue on a later turn so other connections get served;
+    // stalled, a held disk snapshot is released on time all the same.
+    if (!this.canSend()) this.held.arm();
+    else if ([...this.streams.values()].some((s) => this.hasWork(s))) this.schedule();
   }
 
   /** The consumer answered a message of a takeover stream (a marker with ACK, a state). */
