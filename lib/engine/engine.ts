@@ -64,11 +64,12 @@ export class Engine {
 
   // ---- reads ----
 
-  get(key: KeyRef, view: ItemView): Outcome {
+  /** A client's read; `fetch` false (mg's u) leaves the item's fetched bit and access time. */
+  get(key: KeyRef, view: ItemView, fetch = true): Outcome {
     this.stats.cmd_get++;
     const vb = this.vbuckets.readable(key.vbid);
     if (typeof vb === 'number') return vb;
-    if (this.findLive(vb, key, view, this.readProbe) === null) {
+    if (this.findLive(vb, key, view, this.readProbe, fetch) === null) {
       this.stats.get_misses++;
       return Outcome.NotFound;
     }
@@ -82,7 +83,7 @@ export class Engine {
     const vb = this.writableVb(key.vbid);
     if (typeof vb === 'number') return vb;
     const probe = newDiskProbe();
-    const rec = this.findLive(vb, key, view, probe);
+    const rec = this.findLive(vb, key, view, probe, true);
     if (rec === null) {
       this.stats.touch_misses++;
       return Outcome.NotFound;
@@ -299,14 +300,11 @@ export class Engine {
   /** The resident table's quota (-m; memcached's cache_memlimit at run time). */
   setCacheQuota = (bytes: number): void => this.storage.setCacheQuota(bytes);
 
-  storageStats(): StorageStats {
-    return this.storage.stats();
-  }
-
+  storageStats = (): StorageStats => this.storage.stats();
   /** Resolves when everything written so far is committed. */
-  settle(): Promise<void> {
-    return this.storage.settle();
-  }
+  settle = (): Promise<void> => this.storage.settle();
+  /** mg's h and l: a resident item's fetched bit and last access, packed (ItemCache.access). */
+  accessOf = (key: KeyRef): number => this.storage.accessOf(key);
 
   close(): void {
     this.flushBarrier.close();
@@ -324,8 +322,8 @@ export class Engine {
   /** The live record for a key, or null (expired items found here are expired for good);
    * with a `view`, the view describes it. The record is immutable: resident (every
    * uncommitted write is), or read from LMDB, copied and kept resident. */
-  private findLive(vb: VBucket, key: KeyRef, view: ItemView | null, probe: DiskProbe): Buffer | null {
-    let rec = this.storage.lookup(key, probe);
+  private findLive(vb: VBucket, key: KeyRef, view: ItemView | null, probe: DiskProbe, fetch = false): Buffer | null {
+    let rec = this.storage.lookup(key, probe, fetch);
     probe.rev = rec === undefined ? 0 : recordRevSeqno(rec);
     if (rec === undefined || recordState(rec) !== ItemState.Live) return null;
     const fromDisk = probe.diskSeqno >= 0;
@@ -342,7 +340,7 @@ export class Engine {
       if (this.vbuckets.trafficEnabled) this.tombstone(vb, key, rec, ItemState.Expired, probe, null, false);
       return null;
     }
-    if (fromDisk) this.storage.keepResident(key, rec, probe.diskSeqno);
+    if (fromDisk) this.storage.keepResident(key, rec, probe.diskSeqno, fetch);
     if (view) fillView(view, rec);
     return rec;
   }

@@ -31,6 +31,10 @@
  * (tombstones too), a commit turns an entry clean or drops it (a tombstone, a purge), LMDB reads
  * fill it, DEL_VBUCKET and FLUSH empty it.
  */
+import { coarseSeconds } from './coarse-clock.js';
+import { hashBytes, hashString, keyEquals } from './key-hash.js';
+
+export { hashString } from './key-hash.js';
 
 /** Rough per-entry cost beyond key and record bytes: the record's Buffer object, the entry's
  * slots, and its share of the buckets (64 bytes each, between 2 and 4 per entry). */
@@ -43,7 +47,7 @@ const MAX_HAND_STEPS = 256;
 // Bucket layout: 16 int32 (64 bytes, one cache line) per bucket.
 const B_ENTRY = 0; // entry number + 1; 0 = empty bucket
 const B_HASH = 1;
-const B_STATE = 2; // PINNED | REFERENCED
+const B_STATE = 2; // PINNED | REFERENCED | FETCHED
 const B_KEYLEN = 3; // length of the stored key
 const STRIDE = 16;
 /** Byte offset of the inline key within a bucket, and the longest stored key kept inline. */
@@ -51,6 +55,8 @@ const KEY_AT = 16;
 const INLINE_KEY_MAX = 64 - KEY_AT;
 const PINNED = 1;
 const REFERENCED = 2;
+/** Read since this version of the item was stored (memcached's ITEM_FETCHED: mg's h flag). */
+const FETCHED = 4;
 
 const INITIAL_ENTRIES = 1024;
 
@@ -68,6 +74,8 @@ export class ItemCache {
   private bucketOf = new Int32Array(INITIAL_ENTRIES);
   /** Seqno of the key's record in LMDB as of the last commit (0 none, -1 unknown). */
   private diskSeqno = new Float64Array(INITIAL_ENTRIES);
+  /** When the entry was last read or written (Unix seconds; mg's l flag). */
+  private accessedAt = new Uint32Array(INITIAL_ENTRIES);
   private free: number[] = [];
   /** Entry numbers ever handed out (the hand sweeps 0..high-1). */
   private high = 0;
@@ -93,8 +101,9 @@ export class ItemCache {
   }
 
   /** The record for a key given as bytes (`buf[offset, offset+length)`), counted as a hit or
-   * miss; a hit is spared by the next ejection sweep. */
-  get(buf: Uint8Array, offset: number, length: number): Buffer | undefined {
+   * miss; a hit is spared by the next ejection sweep, and a `fetch` (a client's read, not a
+   * write's lookup) marks the entry fetched and accessed now. */
+  get(buf: Uint8Array, offset: number, length: number, fetch = false): Buffer | undefined {
     const h = hashBytes(buf, offset, length);
     const bk = this.buckets;
     const mask = this.mask;
@@ -104,7 +113,12 @@ export class ItemCache {
       if (s === 0) break;
       if (bk[at + B_HASH] === h && this.matches(at, s - 1, buf, offset, length)) {
         this.hits++;
-        bk[at + B_STATE] |= REFERENCED;
+        if (fetch) {
+          bk[at + B_STATE] |= REFERENCED | FETCHED;
+          this.accessedAt[s - 1] = coarseSeconds();
+        } else {
+          bk[at + B_STATE] |= REFERENCED;
+        }
         return this.entries[2 * s - 1] as Buffer;
       }
     }
@@ -127,9 +141,22 @@ export class ItemCache {
 
   /** Keeps a committed record read from LMDB (whose seqno is `seqno`), if the quota has room
    * for it at all. */
-  putClean(key: string, record: Buffer, seqno: number): void {
+  putClean(key: string, record: Buffer, seqno: number, fetched = false): void {
     if (cost(key, record) > this.quotaBytes) return;
-    this.insert(key, record, 0, seqno);
+    this.insert(key, record, fetched ? FETCHED : 0, seqno);
+  }
+
+  /** Whether a resident key was fetched since stored, and when it was last accessed, packed as
+   * accessedAt * 2 + fetched; -1 when it is not resident. Nothing is marked. */
+  access(buf: Uint8Array, offset: number, length: number): number {
+    const h = hashBytes(buf, offset, length);
+    const bk = this.buckets;
+    for (let b = h & this.mask; ; b = (b + 1) & this.mask) {
+      const at = b * STRIDE;
+      const s = bk[at + B_ENTRY];
+      if (s === 0) return -1;
+      if (bk[at + B_HASH] === h && this.matches(at, s - 1, buf, offset, length)) return this.accessedAt[s - 1] * 2 + ((bk[at + B_STATE] & FETCHED) !== 0 ? 1 : 0);
+    }
   }
 
   /** A write of `record` with `seqno` committed. LMDB now holds that seqno for the key; if the
@@ -228,6 +255,7 @@ export class ItemCache {
         this.bytes += cost(key, record) - cost(key, this.entries[2 * e + 1] as Buffer);
         this.entries[2 * e + 1] = record;
         bk[b * STRIDE + B_STATE] = state;
+        this.accessedAt[e] = coarseSeconds();
         // A clean record comes from LMDB, so it tells; a write does not change the disk.
         if (state === 0) this.diskSeqno[e] = diskSeqno;
         this.afterInsert(e);
@@ -240,6 +268,7 @@ export class ItemCache {
     bk[b * STRIDE + B_ENTRY] = e + 1;
     bk[b * STRIDE + B_HASH] = h;
     bk[b * STRIDE + B_STATE] = state;
+    this.accessedAt[e] = coarseSeconds();
     bk[b * STRIDE + B_KEYLEN] = key.length;
     if (key.length <= INLINE_KEY_MAX) {
       const kb = this.bucketBytes;
@@ -269,6 +298,9 @@ export class ItemCache {
       const diskSeqno = new Float64Array(this.diskSeqno.length * 2);
       diskSeqno.set(this.diskSeqno);
       this.diskSeqno = diskSeqno;
+      const accessedAt = new Uint32Array(this.accessedAt.length * 2);
+      accessedAt.set(this.accessedAt);
+      this.accessedAt = accessedAt;
     }
     return e;
   }
@@ -340,35 +372,4 @@ export class ItemCache {
 
 function cost(key: string, record: Buffer): number {
   return key.length + record.length + ENTRY_OVERHEAD;
-}
-
-// FNV-1a over the key bytes, then murmur3's finaliser so the low bits (the bucket) mix. The
-// two forms below must agree: bytes in a buffer, a stored latin1 string.
-
-function hashBytes(buf: Uint8Array, offset: number, length: number): number {
-  let h = 0x811c9dc5;
-  const end = offset + length;
-  for (let i = offset; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
-  return finish(h);
-}
-
-/** Exported for tests, which look for colliding keys. */
-export function hashString(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return finish(h);
-}
-
-function finish(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
-
-function keyEquals(stored: string, buf: Uint8Array, offset: number, length: number): boolean {
-  if (stored.length !== length) return false;
-  for (let i = 0; i < length; i++) if (stored.charCodeAt(i) !== buf[offset + i]) return false;
-  return true;
 }

@@ -90,10 +90,10 @@ export class ItemStorage implements BackfillSource {
 
   /** The newest record of a request's key: resident (counted as a hit), else the committed one
    * as an LMDB view valid until the next store call, with what LMDB holds noted in `probe`. */
-  lookup(key: KeyRef, probe: DiskProbe): Buffer | undefined {
+  lookup(key: KeyRef, probe: DiskProbe, fetch = false): Buffer | undefined {
     probe.diskSeqno = -1;
     const itemKey = this.scratch.view(key.vbid, key.buf, key.offset, key.length);
-    const resident = this.cache.get(itemKey, 0, itemKey.length);
+    const resident = this.cache.get(itemKey, 0, itemKey.length, fetch);
     if (resident !== undefined) return resident;
     const view = this.store.getItem(itemKey);
     probe.diskSeqno = view === undefined ? 0 : recordSeqno(view);
@@ -112,8 +112,14 @@ export class ItemStorage implements BackfillSource {
   }
 
   /** Keeps a committed live record (a copy, never modified) resident as the quota allows. */
-  keepResident(key: KeyRef, record: Buffer, diskSeqno: number): void {
-    this.cache.putClean(this.scratch.view(key.vbid, key.buf, key.offset, key.length).toString('latin1'), record, diskSeqno);
+  keepResident(key: KeyRef, record: Buffer, diskSeqno: number, fetched = false): void {
+    this.cache.putClean(this.scratch.view(key.vbid, key.buf, key.offset, key.length).toString('latin1'), record, diskSeqno, fetched);
+  }
+
+  /** A resident key's fetched bit and last access (ItemCache.access), or -1. */
+  accessOf(key: KeyRef): number {
+    const itemKey = this.scratch.view(key.vbid, key.buf, key.offset, key.length);
+    return this.cache.access(itemKey, 0, itemKey.length);
   }
 
   /** The committed record of an item key; an LMDB view. */

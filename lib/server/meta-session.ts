@@ -5,9 +5,8 @@
  * b C k O q; ma (HD or VA with the number, NF NS EX) with b C N J D T M q O t c v k.
  * Stale-while-revalidate: mg N (vivify on miss) and R (recache), md I and ms I (invalidate),
  * with W, Z and X in replies; the state lives in meta-state.ts. Keys live in vBucket 0 like the
- * rest of the text protocol. Not built: h and l (an item's fetched bit and last access, which
- * every read on either protocol would have to record); they answer `CLIENT_ERROR unsupported
- * flag`.
+ * rest of the text protocol. h and l come from the resident table (ItemCache.access): an item
+ * only on disk has not been fetched since it was loaded, and was last accessed when written.
  */
 import { META_MAX_OPAQUE, META_MAX_TOKENS, decodeBase64Key, parseMetaFlags, type MetaFlags } from '../../protocol/meta-command.js';
 import { parseI32 } from '../../protocol/text-number.js';
@@ -17,7 +16,6 @@ import { StoreMode, type KeyRef } from '../engine/requests.js';
 import type { TextHost } from './handler-context.js';
 
 const BAD_FORMAT = 'CLIENT_ERROR bad command line format';
-const UNSUPPORTED = new Set(['h', 'l']);
 
 /** What the session does next: read a data block, skip one, or nothing. */
 export type MetaStep = { read: number } | { skip: number } | null;
@@ -88,11 +86,6 @@ export class MetaSession {
       this.line(anyError ?? f.error);
       return null;
     }
-    const unsupported = [...f.seen].find((c) => UNSUPPORTED.has(c));
-    if (unsupported !== undefined) {
-      this.line('CLIENT_ERROR unsupported flag');
-      return null;
-    }
     if (f.tokens.some((x) => x[0] === 'O' && x.length > META_MAX_OPAQUE)) {
       this.line('CLIENT_ERROR opaque token too long');
       return null;
@@ -129,7 +122,9 @@ export class MetaSession {
     const { engine, view, result } = this.host;
     const states = this.host.server.metaStates;
     const stateKey = key.buf.toString('latin1');
-    let o = engine.get(key, view);
+    // h and l report the item as it was before this read.
+    const access = f.seen.has('h') || f.seen.has('l') ? engine.accessOf(key) : -1;
+    let o = engine.get(key, view, !f.seen.has('u'));
     let created = false;
     if (o === Outcome.NotFound && f.vivify !== null) {
       // N: a miss creates an empty item with that TTL, and this client wins the right to fill it.
@@ -160,6 +155,8 @@ export class MetaSession {
       if (c === 't') return ` t${ttl}`;
       if (c === 'c') return ` c${view.cas}`;
       if (c === 'f') return ` f${view.flags}`;
+      if (c === 'h') return ` h${access >= 0 && !created ? access % 2 : 0}`;
+      if (c === 'l') return ` l${Math.max(0, now - (access >= 0 && !created ? Math.floor(access / 2) : Math.floor(view.cas / 1e6)))}`;
       return '';
     });
     // memcached's order: Z (another client holds the token), X (stale), W (this one won).
@@ -336,16 +333,20 @@ export class MetaSession {
     return null;
   }
 
-  /** me <key> [b]: memcached's debug line. lmcached tracks no last access or fetched bit. */
+  /** me <key> [b]: memcached's debug line. */
   private me(t: string[]): void {
     if (t.length < 2 || t[1].length > KEY_MAX_LENGTH) return this.line(BAD_FORMAT);
     const base64 = t.length >= 3 && t[2] === 'b';
     const buf = base64 ? decodeBase64Key(t[1]) : Buffer.from(t[1], 'latin1');
     if (buf === null) return this.line(BAD_FORMAT);
     const { engine, view } = this.host;
-    if (engine.get({ vbid: 0, buf, offset: 0, length: buf.length }, view) !== Outcome.Success) return this.line('EN');
-    const exp = view.expiry === 0 ? -1 : view.expiry - nowSeconds();
-    this.line(`ME ${t[1]} exp=${exp} la=0 cas=${view.cas} fetch=no cls=1 size=${view.valueLength}`);
+    const key = { vbid: 0, buf, offset: 0, length: buf.length };
+    const access = engine.accessOf(key);
+    if (engine.get(key, view, false) !== Outcome.Success) return this.line('EN');
+    const now = nowSeconds();
+    const exp = view.expiry === 0 ? -1 : view.expiry - now;
+    const la = now - (access >= 0 ? Math.floor(access / 2) : Math.floor(view.cas / 1e6));
+    this.line(`ME ${t[1]} exp=${exp} la=${Math.max(0, la)} cas=${view.cas} fetch=${access >= 0 && access % 2 === 1 ? 'yes' : 'no'} cls=1 size=${view.valueLength}`);
   }
 
   /** In --ack=persist mode a write's reply waits for its commit. */

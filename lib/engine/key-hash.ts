@@ -1,0 +1,34 @@
+/**
+ * The resident table's key hashing and comparison (item-cache.ts), for keys as bytes where
+ * they lie in a request and as the latin1 strings the table stores.
+ */
+
+// FNV-1a over the key bytes, then murmur3's finaliser so the low bits (the bucket) mix. The
+// two forms below must agree: bytes in a buffer, a stored latin1 string.
+
+export function hashBytes(buf: Uint8Array, offset: number, length: number): number {
+  let h = 0x811c9dc5;
+  const end = offset + length;
+  for (let i = offset; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  return finish(h);
+}
+
+export function hashString(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return finish(h);
+}
+
+function finish(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+export function keyEquals(stored: string, buf: Uint8Array, offset: number, length: number): boolean {
+  if (stored.length !== length) return false;
+  for (let i = 0; i < length; i++) if (stored.charCodeAt(i) !== buf[offset + i]) return false;
+  return true;
+}
