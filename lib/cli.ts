@@ -13,10 +13,12 @@ import { isFailedCommitEcho } from './store/lmdb-store.js';
 import { EXIT, StartupError } from './startup.js';
 
 async function main(argv: string[]): Promise<void> {
-  if (argv[0] === 'tail') return runTail(argv.slice(1));
-  if (argv[0] === 'passwd') {
-    return runPasswd(argv.slice(1)).catch((err: unknown) => {
-      process.stderr.write(`lmcached passwd: ${err instanceof Error ? err.message : String(err)}\n`);
+  const tools: Record<string, (args: string[]) => Promise<void>> = { tail: runTail, passwd: runPasswd };
+  const tool = tools[argv[0] ?? ''];
+  if (tool !== undefined) {
+    // A tool's failure (a bad option, a server it cannot reach) is one line, never a trace.
+    return tool(argv.slice(1)).catch((err: unknown) => {
+      process.stderr.write(`lmcached ${argv[0]}: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exit(1);
     });
   }

@@ -237,6 +237,8 @@ function parseInteger(text: string, name: string, min: number, max: number): num
 export function parseArgs(argv: readonly string[]): { settings: Settings; action: 'run' | 'help' | 'version' } {
   const s: Settings = { ...DEFAULTS, ssl: { ...DEFAULTS.ssl } };
   let action: 'run' | 'help' | 'version' = 'run';
+  // Any of the --replica-tls* flags turns TLS on for the replication link.
+  const replicaTls = (): TlsClientSettings => (s.replicaTls ??= { ca: null, cert: null, key: null });
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let inline: string | undefined;
@@ -344,16 +346,16 @@ export function parseArgs(argv: readonly string[]): { settings: Settings; action
         s.enableSsl = true;
         break;
       case '--replica-tls':
-        s.replicaTls ??= { ca: null, cert: null, key: null };
+        replicaTls();
         break;
       case '--replica-tls-ca':
-        (s.replicaTls ??= { ca: null, cert: null, key: null }).ca = value();
+        replicaTls().ca = value();
         break;
       case '--replica-tls-cert':
-        (s.replicaTls ??= { ca: null, cert: null, key: null }).cert = value();
+        replicaTls().cert = value();
         break;
       case '--replica-tls-key':
-        (s.replicaTls ??= { ca: null, cert: null, key: null }).key = value();
+        replicaTls().key = value();
         break;
       case '-h':
       case '--help':

@@ -48,10 +48,6 @@ export const TEXT_ERROR = {
  * checks compare include one for the end. */
 const MAX_TOKENS = 24;
 
-export function isValidTextKey(key: string | undefined): key is string {
-  return key !== undefined && key.length > 0 && key.length <= KEY_MAX_LENGTH;
-}
-
 /** Splits a command line into tokens (spaces separate them; empty tokens vanish). */
 export function tokenize(line: string): string[] {
   return line.split(' ').filter((x) => x.length > 0);

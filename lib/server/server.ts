@@ -7,6 +7,7 @@ import { log } from '../log.js';
 import { Connection } from './connection.js';
 import { startReading } from './socket-reader.js';
 import type { ServerContext } from './context.js';
+import { coarseSeconds } from '../engine/coarse-clock.js';
 import { createTlsListener, type ServerTlsConfig, type TlsListener } from '../tls/server-tls.js';
 
 const TOO_MANY_CONNECTIONS = 'ERROR Too many open connections\r\n';
@@ -17,7 +18,8 @@ export class Server {
   private readonly connections = new Set<Connection>();
   private idleTimer: NodeJS.Timeout | null = null;
   private readonly tls: TlsListener | null = null;
-  /** Per client connection, for `stats conns`: an id, its addresses, when it last sent. */
+  /** Per client connection, for `stats conns`: an id, its addresses, when it last sent (Unix
+   * seconds from the coarse clock: no clock call per read). */
   private readonly peers = new Map<net.Socket, { id: number; remote: string; local: string; lastReadAt: number }>();
   private nextPeerId = 1;
 
@@ -91,12 +93,12 @@ export class Server {
   /** memcached's `stats conns` lines: the listener, then each client connection. memcached
    * numbers them by file descriptor; lmcached by the order they were accepted. */
   private connectionStats(): Array<readonly [string, string | number]> {
-    const now = Date.now();
+    const now = coarseSeconds();
     const a = this.server.address();
     const listen = a !== null && typeof a === 'object' ? `${a.family === 'IPv6' ? 'tcp6' : 'tcp'}:${a.address}:${a.port}` : '';
     const out: Array<readonly [string, string | number]> = [['0:addr', listen], ['0:state', 'conn_listening'], ['0:secs_since_last_cmd', 0]];
     for (const p of this.peers.values()) {
-      out.push([`${p.id}:addr`, p.remote], [`${p.id}:listen_addr`, p.local], [`${p.id}:state`, 'conn_parse_cmd'], [`${p.id}:secs_since_last_cmd`, Math.floor((now - p.lastReadAt) / 1000)]);
+      out.push([`${p.id}:addr`, p.remote], [`${p.id}:listen_addr`, p.local], [`${p.id}:state`, 'conn_parse_cmd'], [`${p.id}:secs_since_last_cmd`, now - p.lastReadAt]);
     }
     return out;
   }
@@ -124,14 +126,14 @@ export class Server {
     const conn = new Connection(socket, this.ctx);
     this.connections.add(conn);
     const tcp = (address: string | undefined, port: number | undefined): string => `${address?.includes(':') === true ? 'tcp6' : 'tcp'}:${address ?? ''}:${port ?? 0}`;
-    const peer = { id: this.nextPeerId++, remote: tcp(socket.remoteAddress, socket.remotePort), local: tcp(socket.localAddress, socket.localPort), lastReadAt: Date.now() };
+    const peer = { id: this.nextPeerId++, remote: tcp(socket.remoteAddress, socket.remotePort), local: tcp(socket.localAddress, socket.localPort), lastReadAt: coarseSeconds() };
     this.peers.set(socket, peer);
     socket.on('close', () => {
       this.connections.delete(conn);
       this.peers.delete(socket);
     });
     bind((chunk, transient) => {
-      peer.lastReadAt = Date.now();
+      peer.lastReadAt = coarseSeconds();
       conn.receive(chunk, transient);
     });
   }

@@ -113,8 +113,6 @@ export class TextSession {
         for (const line of textStats(this.host.server, c.args)) this.host.out.ascii(line);
         return -1;
       case 'quit':
-        this.host.closeAfterWrite();
-        return false;
       case 'close':
         this.host.closeAfterWrite();
         return false;

@@ -8,11 +8,10 @@
  */
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { RawClient } from '../fixtures/client.js';
 import { Op, St } from '../fixtures/frames.js';
-import { removeDataDir, startServer, tempDataDir, type ServerHandle } from '../fixtures/server.js';
+import { removeDataDir, startServer, tempFile, type ServerHandle } from '../fixtures/server.js';
 import { until } from '../fixtures/wait.js';
 
 /** A text connection that reads replies line by line. */
@@ -65,14 +64,6 @@ class TextClient {
   }
 }
 
-function usersFile(t: Test, text: string): string {
-  const dir = tempDataDir();
-  t.teardown(() => removeDataDir(dir));
-  const path = join(dir, 'users');
-  writeFileSync(path, text);
-  return path;
-}
-
 async function server(t: Test, args: string[]): Promise<ServerHandle> {
   const s = await startServer({ args });
   t.teardown(async () => {
@@ -94,7 +85,7 @@ const auth = (user: string, password: string, extra = ''): string => {
 };
 
 t.test('before authenticating, every command but the set answers unauthenticated', async (t) => {
-  const s = await server(t, ['-Y', usersFile(t, 'alice:secret\n')]);
+  const s = await server(t, ['-Y', tempFile(t, 'alice:secret\n')]);
   const c = await text(t, s.port);
   for (const line of ['get foo', 'version', 'stats', 'delete foo', 'incr n 1', 'flush_all', 'mn', 'quit', 'add k 0 0 1', 'setx k 0 0 1', 'set k 0 0', 'set k 0 0 -1', 'set k 0 0 x', '', 'GET / HTTP/1.1', '\u0001\u0002garbage']) {
     t.same(await c.send(`${line}\r\n`), ['CLIENT_ERROR unauthenticated'], JSON.stringify(line));
@@ -106,7 +97,7 @@ t.test('before authenticating, every command but the set answers unauthenticated
 });
 
 t.test('malformed and wrong tokens, then success', async (t) => {
-  const s = await server(t, ['-Y', usersFile(t, 'alice:secret\nbob:pw2\n')]);
+  const s = await server(t, ['-Y', tempFile(t, 'alice:secret\nbob:pw2\n')]);
   const c = await text(t, s.port);
   t.same(await c.send('set x 0 0 5\r\nalice\r\n'), ['CLIENT_ERROR bad authentication token format'], 'one token');
   t.same(await c.send('set x 0 0 0\r\n\r\n'), ['CLIENT_ERROR bad authentication token format'], 'empty');
@@ -126,7 +117,7 @@ t.test('malformed and wrong tokens, then success', async (t) => {
 });
 
 t.test('memcached\'s tokenizer: extra spaces and tokens around user and password', async (t) => {
-  const s = await server(t, ['-Y', usersFile(t, 'alice:secret\n')]);
+  const s = await server(t, ['-Y', tempFile(t, 'alice:secret\n')]);
   for (const block of ['alice secret ', 'alice  secret', 'alice secret extra']) {
     const c = await text(t, s.port);
     t.same(await c.send(`set x 0 0 ${block.length}\r\n${block}\r\n`), ['STORED'], JSON.stringify(block));
@@ -134,7 +125,7 @@ t.test('memcached\'s tokenizer: extra spaces and tokens around user and password
 });
 
 t.test('counters, a second connection, and stats settings', async (t) => {
-  const s = await server(t, ['-Y', usersFile(t, 'alice:secret\n')]);
+  const s = await server(t, ['-Y', tempFile(t, 'alice:secret\n')]);
   const c = await text(t, s.port);
   await c.send(auth('alice', 'nope'));
   await c.send(auth('alice', 'secret'));
@@ -153,8 +144,8 @@ t.test('counters, a second connection, and stats settings', async (t) => {
 });
 
 t.test('-S and -Y together: each protocol its own users', async (t) => {
-  const ascii = usersFile(t, 'texter:tpass\n');
-  const sasl = usersFile(t, 'binary:bpass\n');
+  const ascii = tempFile(t, 'texter:tpass\n');
+  const sasl = tempFile(t, 'binary:bpass\n');
   const s = await server(t, ['-S', '--sasl-pwdb', sasl, '-Y', ascii]);
   const c = await text(t, s.port);
   t.same(await c.send(auth('binary', 'bpass')), ['CLIENT_ERROR authentication failure'], 'the SASL user is not a text user');
@@ -166,7 +157,7 @@ t.test('-S and -Y together: each protocol its own users', async (t) => {
 });
 
 t.test('SIGHUP re-reads the -Y file; a bad file keeps the users', async (t) => {
-  const path = usersFile(t, 'alice:one\n');
+  const path = tempFile(t, 'alice:one\n');
   const s = await server(t, ['-Y', path]);
   writeFileSync(path, 'alice:two\n');
   s.proc.kill('SIGHUP');

@@ -21,6 +21,11 @@ t.test('--help and --version', async (t) => {
   }
   t.match(run('-V').stdout, /^lmcached \d+\.\d+\.\d+\n$/);
   t.match(run('tail', '--help').stdout, /--vbucket <num>/, 'tail has its own help');
+  for (const args of [['tail', '--bogus'], ['tail', '--user', 'u'], ['tail', '--port', '1']]) {
+    const r = run(...args);
+    t.equal(r.status, 1, `${args.join(' ')}: exit 1`);
+    t.match(r.stderr, /^lmcached tail: .+\n$/, `${args.join(' ')}: one line saying why, no stack trace`);
+  }
 });
 
 t.test('bad flags are usage errors', async (t) => {

@@ -10,12 +10,10 @@ import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { RawClient } from '../fixtures/client.js';
 import { Op, St, setExtras } from '../fixtures/frames.js';
-import { removeDataDir, runToExit, startServer, tempDataDir } from '../fixtures/server.js';
+import { removeDataDir, runToExit, startServer, tempDataDir, tempFile } from '../fixtures/server.js';
 
 const SASL_LIST_MECHS = 0x20;
 const SASL_AUTH = 0x21;
@@ -25,16 +23,8 @@ const AUTH_CONTINUE = 0x21;
 
 const plain = (user: string, password: string): Buffer => Buffer.from(`\0${user}\0${password}`);
 
-function passwordFile(t: Test, text: string): string {
-  const dir = tempDataDir();
-  t.teardown(() => removeDataDir(dir));
-  const path = join(dir, 'users');
-  writeFileSync(path, text);
-  return path;
-}
-
 t.test('with -S, nothing but authentication before authentication', async (t) => {
-  const pwdb = passwordFile(t, 'alice:s3cret\nbob:hunter2\n');
+  const pwdb = tempFile(t, 'alice:s3cret\nbob:hunter2\n');
   const server = await startServer({ args: ['-S', '--sasl-pwdb', pwdb] });
   t.teardown(() => server.stop('SIGKILL'));
   const c = await RawClient.connect(server.port);
@@ -119,7 +109,7 @@ async function scram(c: RawClient, mechanism: string, hash: 'sha256' | 'sha512',
 }
 
 t.test('SCRAM-SHA-256 and SCRAM-SHA-512: the right password, a wrong one, a tampered proof', async (t) => {
-  const pwdb = passwordFile(t, 'alice:s3cret\n');
+  const pwdb = tempFile(t, 'alice:s3cret\n');
   const server = await startServer({ args: ['-S', '--sasl-pwdb', pwdb] });
   t.teardown(() => server.stop('SIGKILL'));
   for (const [mechanism, hash] of [['SCRAM-SHA-256', 'sha256'], ['SCRAM-SHA-512', 'sha512']] as const) {
@@ -141,7 +131,7 @@ t.test('SCRAM-SHA-256 and SCRAM-SHA-512: the right password, a wrong one, a tamp
 // pylibmc's libmemcached asks Cyrus SASL, which picks SCRAM-SHA-512 from the list (with an
 // authzid in its GS2 header): a second, independent SCRAM client.
 t.test('real clients authenticate: memjs (PLAIN) and pylibmc (binary, SCRAM through Cyrus SASL)', async (t) => {
-  const pwdb = passwordFile(t, 'alice:s3cret\n');
+  const pwdb = tempFile(t, 'alice:s3cret\n');
   const server = await startServer({ args: ['-S'], env: { MEMCACHED_SASL_PWDB: pwdb } });
   t.teardown(() => server.stop('SIGKILL'));
   const memjs = createRequire(import.meta.url)('memjs') as { Client: { create(s: string, o: object): { set(k: string, v: string): Promise<boolean>; get(k: string): Promise<{ value: Buffer | null }>; close(): void } } };
@@ -179,7 +169,7 @@ t.test('-S without users, or with a malformed file, stops the start with one lin
   const none = await runToExit({ dataDir, args: ['-S'], env: { MEMCACHED_SASL_PWDB: '' } });
   t.equal(none.code, 78, 'no password file: exit 78 (EX_CONFIG)');
   t.match(none.log, /-S needs the SASL users/);
-  const bad = passwordFile(t, 'alice:s3cret\nno-colon-here\n');
+  const bad = tempFile(t, 'alice:s3cret\nno-colon-here\n');
   const malformed = await runToExit({ dataDir, args: ['-S', '--sasl-pwdb', bad] });
   t.equal(malformed.code, 78);
   t.match(malformed.log, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: not "user:password"`), 'names the file and the line');
