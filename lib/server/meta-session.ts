@@ -14,6 +14,7 @@ import { KEY_MAX_LENGTH } from '../../protocol/validate.js';
 import { Outcome } from '../engine/outcome.js';
 import { StoreMode, type KeyRef } from '../engine/requests.js';
 import type { TextHost } from './handler-context.js';
+import { coarseSeconds } from '../engine/coarse-clock.js';
 
 const BAD_FORMAT = 'CLIENT_ERROR bad command line format';
 
@@ -28,6 +29,16 @@ interface PendingSet {
 }
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/** l and me's la: seconds since the last access, on the coarse clock the resident table stamps
+ * accesses with (a precise clock would read up to a second ahead of it). `access` is
+ * ItemCache.access's packed value (-1: not resident; then the write time, from the CAS, which
+ * is microseconds since the epoch); an item this very request made was accessed now. */
+function secondsSinceAccess(access: number, cas: number, justCreated = false): number {
+  if (justCreated) return 0;
+  const at = access >= 0 ? Math.floor(access / 2) : Math.floor(cas / 1e6);
+  return Math.max(0, coarseSeconds() - at);
+}
 const EMPTY = Buffer.alloc(0);
 
 export class MetaSession {
@@ -156,7 +167,7 @@ export class MetaSession {
       if (c === 'c') return ` c${view.cas}`;
       if (c === 'f') return ` f${view.flags}`;
       if (c === 'h') return ` h${access >= 0 && !created ? access % 2 : 0}`;
-      if (c === 'l') return ` l${Math.max(0, now - (access >= 0 && !created ? Math.floor(access / 2) : Math.floor(view.cas / 1e6)))}`;
+      if (c === 'l') return ` l${secondsSinceAccess(access, view.cas, created)}`;
       return '';
     });
     // memcached's order: Z (another client holds the token), X (stale), W (this one won).
@@ -343,10 +354,8 @@ export class MetaSession {
     const key = { vbid: 0, buf, offset: 0, length: buf.length };
     const access = engine.accessOf(key);
     if (engine.get(key, view, false) !== Outcome.Success) return this.line('EN');
-    const now = nowSeconds();
-    const exp = view.expiry === 0 ? -1 : view.expiry - now;
-    const la = now - (access >= 0 ? Math.floor(access / 2) : Math.floor(view.cas / 1e6));
-    this.line(`ME ${t[1]} exp=${exp} la=${Math.max(0, la)} cas=${view.cas} fetch=${access >= 0 && access % 2 === 1 ? 'yes' : 'no'} cls=1 size=${view.valueLength}`);
+    const exp = view.expiry === 0 ? -1 : view.expiry - nowSeconds();
+    this.line(`ME ${t[1]} exp=${exp} la=${secondsSinceAccess(access, view.cas)} cas=${view.cas} fetch=${access >= 0 && access % 2 === 1 ? 'yes' : 'no'} cls=1 size=${view.valueLength}`);
   }
 
   /** In --ack=persist mode a write's reply waits for its commit. */

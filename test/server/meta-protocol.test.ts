@@ -1,6 +1,7 @@
 /**
  * memcached's meta commands (mn, me, mg, ms, md, ma), byte for byte as memcached 1.6.18 answers
- * them, CAS values aside (each server has its own: a c<number> becomes c<cas> on both sides).
+ * them, CAS values aside (each server has its own: a c<number> becomes c<cas> on both sides)
+ * and l's 0 or 1 (see `normal`).
  * Each expected reply is checked against lmcached and against Debian's memcached started by
  * the test.
  */
@@ -40,14 +41,16 @@ const CASES: ReplyCase[] = [
   ['ms I with an older CAS stores, a plain ms makes the item fresh', 'ms v1 3 I C1\r\nold\r\nms v1 3\r\nfix\r\nmg v1 v\r\n', 'HD\r\nHD\r\nVA 3\r\nfix\r\n'],
   ['R wins once when the TTL left is under it', 'ms r1 1 T5\r\nx\r\nmg r1 R10 v\r\nmg r1 R10 v\r\nmg r1 R1 v\r\n', 'HD\r\nVA 1 W\r\nx\r\nVA 1 Z\r\nx\r\nVA 1 Z\r\nx\r\n'],
   ['md I of a missing key, and with a wrong CAS', 'md nokey I\r\nms i2 1\r\nx\r\nmd i2 I C1\r\nmg i2 v\r\n', 'NF\r\nHD\r\nEX\r\nVA 1\r\nx\r\n'],
-  ['h and l: fetched before, and seconds since the last access', 'ms h1 1\r\nx\r\nmg h1 h l\r\nmg h1 h l\r\nms h1 1\r\ny\r\nmg h1 h\r\n', 'HD\r\nHD h0 l0\r\nHD h1 l0\r\nHD\r\nHD h0\r\n'],
+  ['h and l: fetched before, and seconds since the last access', 'ms h1 1\r\nx\r\nmg h1 h l\r\nmg h1 h l\r\nms h1 1\r\ny\r\nmg h1 h\r\n', 'HD\r\nHD h0 l<0-1>\r\nHD h1 l<0-1>\r\nHD\r\nHD h0\r\n'],
   ['a classic get fetches too', 'ms h2 1\r\nx\r\nget h2\r\nmg h2 h\r\n', 'HD\r\nVALUE h2 0 1\r\nx\r\nEND\r\nHD h1\r\n'],
   ['u reads without marking', 'ms h3 1\r\nx\r\nmg h3 h u\r\nmg h3 h u\r\nmg h3 h\r\nmg h3 h\r\n', 'HD\r\nHD h0\r\nHD h0\r\nHD h0\r\nHD h1\r\n'],
-  ['h and l on a miss, and on a vivified item', 'mg nokey h l\r\nmg h4 N30 h l\r\nmg h4 h\r\n', 'EN\r\nHD h0 l0 W\r\nHD h1 Z\r\n'],
+  ['h and l on a miss, and on a vivified item', 'mg nokey h l\r\nmg h4 N30 h l\r\nmg h4 h\r\n', 'EN\r\nHD h0 l<0-1> W\r\nHD h1 Z\r\n'],
   ['meta and classic on the same items', 'set cl1 3 0 2\r\nab\r\nmg cl1 v f\r\nms cl2 2 F9\r\ncd\r\nget cl2\r\n', 'STORED\r\nVA 2 f3\r\nab\r\nHD\r\nVALUE cl2 9 2\r\ncd\r\nEND\r\n'],
 ];
 
-const normal = (s: string): string => s.replace(/ c\d+/g, ' c<cas>');
+/** CAS values differ by server; l counts whole seconds on a clock that may tick between two
+ * commands, so 0 and 1 both mean "just now" (2 or more still fails). */
+const normal = (s: string): string => s.replace(/ c\d+/g, ' c<cas>').replace(/ l[01](?=[ \r])/g, ' l<0-1>');
 
 t.test('meta commands answer as memcached 1.6.18', async (t) => {
   const server = await startServer();
