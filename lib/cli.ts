@@ -5,7 +5,8 @@
  */
 import { startApp } from './app.js';
 import { log, setVerbosity } from './log.js';
-import { HELP, UsageError, parseArgs } from './settings.js';
+import { UsageError, parseArgs } from './settings.js';
+import { HELP } from './help.js';
 import { LMCACHED_VERSION } from './version.js';
 import { runTail } from './tail.js';
 import { runPasswd } from './passwd.js';

@@ -32,8 +32,21 @@ export class AsciiFramer {
   private want = -1;
   private skip = 0;
   private stopped = false;
+  private paused = false;
 
   constructor(private readonly sink: AsciiSink) {}
+
+  /** Frames nothing more until `resume()` (a command that answers over many turns). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Frames what arrived while paused. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.drain();
+  }
 
   /** Bytes of the next data block to skip unseen (set by the sink before returning ASCII_SKIP). */
   skipBytes(n: number): void {
@@ -67,7 +80,7 @@ export class AsciiFramer {
   }
 
   private drain(): void {
-    while (!this.stopped && this.len > 0) {
+    while (!this.stopped && !this.paused && this.len > 0) {
       if (this.skip > 0) {
         const n = Math.min(this.skip, this.len);
         this.skip -= n;

@@ -29,6 +29,9 @@ export type TextCommand =
   | { kind: 'shutdown'; mode: 'now' | 'graceful' | 'invalid' }
   | { kind: 'cache_memlimit'; megabytes: number; noreply: boolean }
   | { kind: 'refresh_certs'; noreply: boolean }
+  /** memcached's tuning and logging commands (slabs, lru, lru_crawler, watch): the tokens,
+   * the command first, and memcached's ntokens (the tokens kept, plus one for the end). */
+  | { kind: 'admin'; cmd: 'slabs' | 'lru' | 'lru_crawler' | 'watch'; tokens: string[]; n: number }
   /** A meta command (mg, ms, md, ma, mn, me); its tokens, the command first. */
   | { kind: 'meta'; tokens: string[] }
   /** An HTTP request line: memcached closes the connection without a word. */
@@ -120,6 +123,13 @@ export function parseTextCommand(line: string): TextCommand {
     }
     case 'refresh_certs':
       return { kind: 'refresh_certs', noreply };
+    case 'lru':
+      if (n < 3) return error(TEXT_ERROR.unknown);
+      return { kind: 'admin', cmd, tokens: t, n };
+    case 'slabs':
+    case 'lru_crawler':
+    case 'watch':
+      return { kind: 'admin', cmd, tokens: t, n };
     default:
       // An HTTP request line (someone pointed a browser at the port): close, as memcached.
       return t[n - 2].startsWith('HTTP/') ? { kind: 'close' } : error(TEXT_ERROR.unknown);

@@ -49,3 +49,25 @@ export function parseI32(token: string): number | null {
   const v = parseI64(token);
   return v === null ? null : Number(BigInt.asIntN(32, v));
 }
+
+const DOUBLE = /^[ \t\n\v\f\r]*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan|0x(?:[0-9a-f]+\.?[0-9a-f]*|\.[0-9a-f]+)(?:p[+-]?\d+)?)(?:[ \t\n\v\f\r].*)?$/is;
+
+/** safe_strtod: whether strtod reads the token whole as a number (decimal, hex, inf, nan);
+ * the value itself, or null. */
+export function parseDouble(token: string): number | null {
+  if (!DOUBLE.test(token)) return null;
+  const t = token.trim().toLowerCase();
+  const negative = t.startsWith('-');
+  const body = t.replace(/^[+-]/, '').split(/[ \t\n\v\f\r]/)[0];
+  let v: number;
+  if (body.startsWith('inf')) v = Infinity;
+  else if (body === 'nan') v = NaN;
+  else if (body.startsWith('0x')) {
+    const [mant, exp] = body.slice(2).split('p');
+    const [int, frac = ''] = mant.split('.');
+    v = (parseInt(int || '0', 16) + (frac === '' ? 0 : parseInt(frac, 16) / 16 ** frac.length)) * 2 ** Number(exp ?? 0);
+  } else v = Number(body);
+  // strtod sets ERANGE on overflow: memcached refuses it.
+  if (!Number.isFinite(v) && !body.startsWith('inf') && body !== 'nan') return null;
+  return negative ? -v : v;
+}

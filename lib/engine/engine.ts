@@ -6,7 +6,7 @@
 import type { Store } from '../store/store.js';
 import { ItemState, encodeRecord, recordCas, recordDatatype, recordExpiry, recordFlags, recordRevSeqno, recordSeqno, recordState, recordValueLength, recordValueOffset, withExpiry } from '../store/record.js';
 import { fillView, setResult } from './results.js';
-import { itemKeyVbid, USER_KEY_OFFSET, userKeyLength } from '../store/key-codec.js';
+import { itemKeyVbid } from '../store/key-codec.js';
 import { NO_TEST_HOOKS, type TestHooks } from '../test-hooks.js';
 import { CasGenerator } from './cas.js';
 import { applyDelta, parseCounter } from './counter.js';
@@ -14,12 +14,13 @@ import { absoluteExpiry, isExpired, nowSeconds } from './expiry.js';
 import { ItemStorage, newDiskProbe, type BackfillSource, type DiskProbe, type StorageStats } from './item-storage.js';
 import { KVBucket } from './kv-bucket.js';
 import { Outcome } from './outcome.js';
-import { StoreMode, type ArithArgs, type ConcatArgs, type ItemView, type KeyRef, type MutationResult, type StoreArgs } from './requests.js';
+import { keyRefOf, StoreMode, type ArithArgs, type ConcatArgs, type ItemView, type KeyRef, type MutationResult, type StoreArgs } from './requests.js';
 import { EngineStats } from './stats.js';
 import { FlushBarrier, type FlushEvents } from './flush-barrier.js';
 import type { CommitWatch } from './flusher.js';
 import { VBucketState, type VBucket } from './vbucket.js';
 import { ReplicaVBuckets } from './replica-vbuckets.js';
+import { ItemDump } from './item-dump.js';
 
 export interface EngineOptions {
   vbuckets: number;
@@ -41,6 +42,8 @@ export class Engine {
   private readonly cas: CasGenerator;
   private readonly storage: ItemStorage;
   private readonly flushBarrier: FlushBarrier;
+  /** Live items listed for memcached's dump commands (metadump, cachedump). */
+  readonly dump: ItemDump;
   /** Reused by the GET path, which never writes (the writing operations pass their own). */
   private readonly readProbe: DiskProbe = newDiskProbe();
 
@@ -60,6 +63,7 @@ export class Engine {
     this.vbuckets = new KVBucket(store, this.storage, this.stats, options.vbuckets, () => this.cas.current);
     this.flushBarrier = new FlushBarrier(store, this.storage, this.cas, () => this.forgetAllItems());
     this.replicas = new ReplicaVBuckets(store, this.storage, this.vbuckets, this.cas, this.stats, this.flushBarrier);
+    this.dump = new ItemDump(this.storage, this.flushBarrier);
   }
 
   // ---- reads ----
@@ -390,9 +394,4 @@ export class Engine {
  * and never at or below one a purged tombstone of the vBucket had. */
 function nextRev(vb: VBucket, probe: DiskProbe): number {
   return Math.max(probe.rev, vb.maxDeletedRevSeqno) + 1;
-}
-
-/** A KeyRef naming the client's key inside an item key. */
-function keyRefOf(itemKey: Buffer): KeyRef {
-  return { vbid: itemKeyVbid(itemKey), buf: itemKey, offset: USER_KEY_OFFSET, length: userKeyLength(itemKey) };
 }

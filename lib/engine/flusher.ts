@@ -129,6 +129,21 @@ export class Flusher implements CommitWatch {
     this.listeners.delete(listener);
   }
 
+  /** Resolves once every write queued so far is committed, however many follow (idle() waits
+   * for those too). */
+  committedSoFar(): Promise<void> {
+    const target = this.queue.length > 0 || this.meta.size > 0 ? this.openBatch : this.openBatch - 1;
+    if (this.committedBatch >= target) return Promise.resolve();
+    return new Promise((resolve) => {
+      const l: CommitListener = (batch) => {
+        if (batch < target) return;
+        this.offCommit(l);
+        resolve();
+      };
+      this.onCommit(l);
+    });
+  }
+
   /** Resolves once everything queued before the call is committed. */
   idle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();

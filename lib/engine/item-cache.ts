@@ -126,6 +126,14 @@ export class ItemCache {
     return undefined;
   }
 
+  /** Every resident key (a latin1 item key) with its record, in table order. */
+  *residents(): Generator<[string, Buffer]> {
+    for (let e = 0; e < this.high; e++) {
+      const key = this.entries[2 * e];
+      if (key !== undefined) yield [key as string, this.entries[2 * e + 1] as Buffer];
+    }
+  }
+
   /** The record for a stored key, without counting (the engine's own bookkeeping). */
   peek(key: string): Buffer | undefined {
     const b = this.bucketFor(key);

@@ -7,7 +7,7 @@
  */
 import { ItemKeyScratch, encodeItemKey, vbucketPrefixString } from '../store/key-codec.js';
 import { ItemState, recordSeqno, recordState } from '../store/record.js';
-import type { ReadSnapshot, Store, VBStateRecord } from '../store/store.js';
+import type { ReadSnapshot, ScannedItem, Store, VBStateRecord } from '../store/store.js';
 import { Flusher, type CommitWatch, type FlusherPacing } from './flusher.js';
 import { ItemCache } from './item-cache.js';
 import type { KeyRef } from './requests.js';
@@ -122,6 +122,16 @@ export class ItemStorage implements BackfillSource {
     return this.cache.access(itemKey, 0, itemKey.length);
   }
 
+  /** What is resident (ItemCache.residents). */
+  residents(): Generator<[string, Buffer]> {
+    return this.cache.residents();
+  }
+
+  /** Committed items after an item key, from the latest commit (Store.scanItems). */
+  scanCommitted(after: Buffer | null, limit: number): ScannedItem[] {
+    return this.store.scanItems(after, limit);
+  }
+
   /** The committed record of an item key; an LMDB view. */
   committedRecord(itemKey: Buffer): Buffer | undefined {
     return this.store.getItem(itemKey);
@@ -190,6 +200,11 @@ export class ItemStorage implements BackfillSource {
   /** Commits as they happen, for replies held until theirs. */
   get commits(): CommitWatch {
     return this.flusher;
+  }
+
+  /** Resolves once every write made so far is committed, however many follow. */
+  committedSoFar(): Promise<void> {
+    return this.flusher.committedSoFar();
   }
 
   /** Resolves when everything written so far is committed. */

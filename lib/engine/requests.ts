@@ -3,6 +3,7 @@
  * caller owns and passes in (one of each per connection, reused), so a reply is built from the
  * result of its own call and nothing is read back from engine fields afterwards.
  */
+import { itemKeyVbid, USER_KEY_OFFSET, userKeyLength } from '../store/key-codec.js';
 
 /** A key as the request carries it: bytes inside a frame buffer, and its vBucket. */
 export interface KeyRef {
@@ -10,6 +11,11 @@ export interface KeyRef {
   buf: Buffer;
   offset: number;
   length: number;
+}
+
+/** A KeyRef naming the client's key inside an item key. */
+export function keyRefOf(itemKey: Buffer): KeyRef {
+  return { vbid: itemKeyVbid(itemKey), buf: itemKey, offset: USER_KEY_OFFSET, length: userKeyLength(itemKey) };
 }
 
 /** The item a read found. `value` is an immutable record (resident, or copied from LMDB), so a
@@ -34,6 +40,9 @@ export interface MutationResult {
   vbuuid: bigint;
   batch: number;
   counter: bigint;
+  /** The stored item's value length and absolute expiry (0: none), as memcached's watch logs. */
+  valueLength: number;
+  expiry: number;
 }
 
 export function newItemView(): ItemView {
@@ -41,7 +50,7 @@ export function newItemView(): ItemView {
 }
 
 export function newMutationResult(): MutationResult {
-  return { cas: 0, seqno: 0, vbuuid: 0n, batch: 0, counter: 0n };
+  return { cas: 0, seqno: 0, vbuuid: 0n, batch: 0, counter: 0n, valueLength: 0, expiry: 0 };
 }
 
 export const StoreMode = { Set: 0, Add: 1, Replace: 2 } as const;

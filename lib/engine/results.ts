@@ -22,4 +22,6 @@ export function setResult(r: MutationResult, vb: VBucket, rec: Buffer, batch: nu
   r.seqno = recordSeqno(rec);
   r.vbuuid = vb.uuid;
   r.batch = batch;
+  r.valueLength = recordValueLength(rec);
+  r.expiry = recordExpiry(rec);
 }

@@ -22,6 +22,7 @@ import { DcpProducer } from '../dcp/producer.js';
 import { TextSession } from './text-session.js';
 import { MAGIC_REQUEST, MAGIC_RESPONSE } from '../../protocol/header.js';
 import { clusterConfig } from './cluster-config.js';
+import { HeldReplies } from './held-replies.js';
 
 /** Stop framing when this much output is waiting (socket buffer or held replies). */
 const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
@@ -31,12 +32,6 @@ export const MEMORY_ACK_BACKLOG_BYTES = 8 * 1024 * 1024;
 export const MEMORY_ACK_LAG_MS = 20;
 /** Largest body accepted at all (memcached's ITEM_SIZE_MAX_UPPER_LIMIT is about 1 GiB). */
 const HARD_BODY_CAP = 1024 * 1024 * 1024 + 65535 + 255;
-
-interface HeldSegment {
-  batch: number;
-  pieces: Buffer[];
-  bytes: number;
-}
 
 export class Connection implements Flushable, HandlerContext {
   readonly framer: Framer;
@@ -53,8 +48,7 @@ export class Connection implements Flushable, HandlerContext {
   /** Set by every read; the idle sweep clears it and counts the sweeps that found it clear. */
   private active = false;
   private idleSweeps = 0;
-  private held: HeldSegment[] = [];
-  private heldBytes = 0;
+  private readonly held = new HeldReplies();
   private closing = false;
   private endWhenFlushed = false;
   private waitingForDrain = false;
@@ -153,6 +147,7 @@ export class Connection implements Flushable, HandlerContext {
    * connection is processed until it has written its reply, so replies keep request order. */
   runAsync(work: Promise<void>): void {
     this.framer.pause();
+    this.text?.framer.pause();
     this.asyncPending = true;
     work
       .catch((err: unknown) => log.error(`connection: async command failed: ${String(err)}`))
@@ -165,6 +160,32 @@ export class Connection implements Flushable, HandlerContext {
       });
   }
 
+  /** HandlerContext.startWatch: input is ignored from here on. */
+  startWatch(flags: number): boolean {
+    this.flushOutput();
+    if (!this.server.watch.add(this.socket, flags)) return false;
+    this.framer.stop();
+    this.text?.framer.stop();
+    this.asyncPending = true; // never idle-swept, never half-close-ended: it only listens
+    return true;
+  }
+
+  /** HandlerContext.drainOutput. */
+  drainOutput(): Promise<boolean> {
+    this.flushOutput();
+    const open = (): boolean => !this.closing && !this.socket.destroyed;
+    if (!open() || this.socket.writableLength < OUTPUT_HIGH_WATER) return Promise.resolve(open());
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve(open());
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
   /** In --ack=persist mode, and in --ack=memory mode while commits lag by more than
    * MEMORY_ACK_BACKLOG_BYTES or MEMORY_ACK_LAG_MS (back pressure: the loss window stays
    * bounded), everything answered from here on waits for `batch` to commit. */
@@ -172,20 +193,17 @@ export class Connection implements Flushable, HandlerContext {
     const commits = this.engine.commits;
     if (batch <= commits.committedBatch) return;
     if (this.server.settings.ack !== 'persist' && commits.unpersistedBytes <= MEMORY_ACK_BACKLOG_BYTES && !this.lagging(commits.oldestUnpersistedAt)) return;
-    const last = this.lastHeld();
-    if (last && last.batch >= batch) return;
+    if (this.held.lastBatch >= batch) return;
     this.moveOutputToHeld();
-    if (this.held.length === 0) {
-      this.engine.commits.onCommit(this.onCommit);
-    }
-    this.held.push({ batch, pieces: [], bytes: 0 });
+    if (this.held.empty) this.engine.commits.onCommit(this.onCommit);
+    this.held.open(batch);
   }
 
   /** Called once a second with -o idle_timeout: closes the connection after `limit` sweeps
    * with nothing read and nothing outstanding (memcached's idle kick). A DCP producer's
    * connection is kept: its consumer may be idle while the stream is not. */
   sweepIdle(limit: number): void {
-    if (this.active || this.producer !== null || this.held.length > 0 || this.asyncPending) {
+    if (this.active || this.producer !== null || !this.held.empty || this.asyncPending) {
       this.active = false;
       this.idleSweeps = 0;
       return;
@@ -306,22 +324,7 @@ export class Connection implements Flushable, HandlerContext {
   private moveOutputToHeld(): void {
     const pieces = this.out.take();
     if (pieces.length === 0) return;
-    const last = this.lastHeld();
-    if (last) {
-      for (const p of pieces) {
-        last.pieces.push(p);
-        last.bytes += p.length;
-        this.heldBytes += p.length;
-      }
-    } else {
-      this.writePieces(pieces);
-    }
-  }
-
-  /** The newest held segment. Never `held[length - 1]` on an empty array: index -1 is not an
-   * element but a property named "-1", looked up through V8's slow path on every flush. */
-  private lastHeld(): HeldSegment | undefined {
-    return this.held.length > 0 ? this.held[this.held.length - 1] : undefined;
+    if (!this.held.add(pieces)) this.writePieces(pieces);
   }
 
   flushOutput(): void {
@@ -331,12 +334,12 @@ export class Connection implements Flushable, HandlerContext {
   }
 
   private afterOutput(): void {
-    if (this.endWhenFlushed && this.held.length === 0) {
+    if (this.endWhenFlushed && this.held.empty) {
       this.socket.end();
       return;
     }
     if (this.closing) return;
-    const backlog = this.socket.writableLength + this.heldBytes;
+    const backlog = this.socket.writableLength + this.held.bytes;
     if (backlog >= OUTPUT_HIGH_WATER) {
       this.framer.pause();
       this.socket.pause();
@@ -351,9 +354,10 @@ export class Connection implements Flushable, HandlerContext {
 
   private maybeResume(): void {
     if (this.closing || this.waitingForDrain || this.asyncPending) return;
-    if (this.socket.writableLength + this.heldBytes >= OUTPUT_HIGH_WATER) return;
+    if (this.socket.writableLength + this.held.bytes >= OUTPUT_HIGH_WATER) return;
     this.socket.resume();
     this.framer.resume();
+    this.text?.framer.resume();
     this.flushOutput();
     this.endIfDone();
   }
@@ -377,13 +381,9 @@ export class Connection implements Flushable, HandlerContext {
   /** Held replies go out once the commit holding their writes is done; a failing commit is
    * retried by the flusher, so they wait (no reply claims a write that is not on disk). */
   private commitReached(batch: number): void {
-    while (this.held.length > 0 && this.held[0].batch <= batch) {
-      const seg = this.held.shift() as HeldSegment;
-      this.heldBytes -= seg.bytes;
-      this.writePieces(seg.pieces);
-    }
-    if (this.held.length === 0) this.engine.commits.offCommit(this.onCommit);
-    if (this.endWhenFlushed && this.held.length === 0) this.socket.end();
+    this.held.release(batch, (pieces) => this.writePieces(pieces));
+    if (this.held.empty) this.engine.commits.offCommit(this.onCommit);
+    if (this.endWhenFlushed && this.held.empty) this.socket.end();
     else this.maybeResume();
   }
 

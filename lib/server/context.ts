@@ -10,6 +10,7 @@ import type { Replicator } from '../replication/replicator.js';
 import { ClusterMap } from '../replication/cluster-map.js';
 import type { SaslUsers } from './sasl.js';
 import { MetaStates } from './meta-state.js';
+import { WatchLog } from './watch-log.js';
 
 export interface ServerCounters {
   curr_connections: number;
@@ -40,6 +41,8 @@ export interface ServerContext {
    * command refresh_certs); the reload returns an error message, or null. */
   tlsLoadedAt: number;
   refreshCerts(): string | null;
+  /** memcached's `watch` log: its watchers, and the connection being served. */
+  watch: WatchLog;
   /** Stale and win-token state of items, for the meta protocol. */
   metaStates: MetaStates;
   /** memcached's `stats conns`: the listener and each client connection (set by the server). */
@@ -67,6 +70,7 @@ export function newServerContext(parts: Pick<ServerContext, 'engine' | 'warmup' 
     refreshCerts: () => 'TLS is not enabled',
     connectionStats: () => [],
     metaStates: new MetaStates(),
+    watch: new WatchLog(() => parts.settings.watcherBufferKb * 1024),
     producers: new Set(),
     replicator: null,
     takeoverDone: () => undefined,

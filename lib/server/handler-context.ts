@@ -44,6 +44,12 @@ export interface HandlerContext {
   holdUntil(batch: number): void;
   /** Nothing after this command is processed until `work` has written its reply. */
   runAsync(work: Promise<void>): void;
+  /** Writes what is queued; resolves true once the socket can take more, false when the
+   * connection is going. For replies streamed over many turns (inside runAsync). */
+  drainOutput(): Promise<boolean>;
+  /** memcached's `watch`: the connection only receives log lines of `flags` from now on;
+   * false when the watcher limit is reached. */
+  startWatch(flags: number): boolean;
   /** Answer what is queued, then close. */
   closeAfterWrite(): void;
   setNoDelay(on: boolean): void;
@@ -53,4 +59,4 @@ export interface HandlerContext {
 }
 
 /** What a text session (and its meta commands) needs of its connection. */
-export type TextHost = Pick<HandlerContext, 'engine' | 'server' | 'out' | 'view' | 'result' | 'holdUntil' | 'closeAfterWrite'>;
+export type TextHost = Pick<HandlerContext, 'engine' | 'server' | 'out' | 'view' | 'result' | 'holdUntil' | 'closeAfterWrite' | 'runAsync' | 'drainOutput' | 'startWatch'>;

@@ -8,6 +8,7 @@
  * rest of the text protocol. h and l come from the resident table (ItemCache.access): an item
  * only on disk has not been fetched since it was loaded, and was last accessed when written.
  */
+import { WATCH, ttlOf } from './watch-log.js';
 import { META_MAX_OPAQUE, META_MAX_TOKENS, decodeBase64Key, parseMetaFlags, type MetaFlags } from '../../protocol/meta-command.js';
 import { parseI32 } from '../../protocol/text-number.js';
 import { KEY_MAX_LENGTH } from '../../protocol/validate.js';
@@ -136,6 +137,8 @@ export class MetaSession {
     // h and l report the item as it was before this read.
     const access = f.seen.has('h') || f.seen.has('l') ? engine.accessOf(key) : -1;
     let o = engine.get(key, view, !f.seen.has('u'));
+    const watch = this.host.server.watch;
+    if ((watch.flags & WATCH.fetchers) !== 0) watch.itemGet(key.buf.subarray(key.offset, key.offset + key.length), o === Outcome.Success, view.valueLength);
     let created = false;
     if (o === Outcome.NotFound && f.vivify !== null) {
       // N: a miss creates an empty item with that TTL, and this client wins the right to fill it.
@@ -245,6 +248,11 @@ export class MetaSession {
       o = engine.store({ mode: storeMode, key, flags: f.clientFlags, exptime: f.ttl ?? 0, cas: mode === 'E' ? 0 : cas, value: buf, valueOffset: start, valueLength: length, datatype: 0 }, result);
     }
     this.held(o);
+    const watch = this.host.server.watch;
+    if ((watch.flags & WATCH.mutations) !== 0) {
+      const cmd = mode === 'E' ? 'add' : mode === 'A' ? 'append' : mode === 'P' ? 'prepend' : cas !== 0 ? 'cas' : mode === 'R' ? 'replace' : 'set';
+      watch.itemStore(key.buf.subarray(key.offset, key.offset + key.length), o, cmd, result, ttlOf(f.ttl ?? 0), length);
+    }
     // An add (E) of a present key is NOT_STORED in memcached, not a CAS conflict.
     const code = o === Outcome.Success ? 'HD' : o === Outcome.Exists ? (mode === 'E' ? 'NS' : 'EX') : o === Outcome.NotFound ? (mode === 'R' && cas === 0 ? 'NS' : 'NF') : o === Outcome.NotStored ? 'NS' : null;
     if (code === null) {

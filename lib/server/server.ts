@@ -9,6 +9,7 @@ import { startReading } from './socket-reader.js';
 import type { ServerContext } from './context.js';
 import { coarseSeconds } from '../engine/coarse-clock.js';
 import { createTlsListener, type ServerTlsConfig, type TlsListener } from '../tls/server-tls.js';
+import { WATCH } from './watch-log.js';
 
 const TOO_MANY_CONNECTIONS = 'ERROR Too many open connections\r\n';
 
@@ -128,12 +129,18 @@ export class Server {
     const tcp = (address: string | undefined, port: number | undefined): string => `${address?.includes(':') === true ? 'tcp6' : 'tcp'}:${address ?? ''}:${port ?? 0}`;
     const peer = { id: this.nextPeerId++, remote: tcp(socket.remoteAddress, socket.remotePort), local: tcp(socket.localAddress, socket.localPort), lastReadAt: coarseSeconds() };
     this.peers.set(socket, peer);
-    socket.on('close', () => {
+    const watch = this.ctx.watch;
+    const address = socket.remoteAddress ?? '';
+    const port = socket.remotePort ?? 0;
+    if ((watch.flags & WATCH.connevents) !== 0) watch.connNew(address, port, peer.id);
+    socket.on('close', (hadError) => {
       this.connections.delete(conn);
       this.peers.delete(socket);
+      if ((watch.flags & WATCH.connevents) !== 0) watch.connClose(address, port, hadError ? 'error' : 'normal', peer.id);
     });
     bind((chunk, transient) => {
       peer.lastReadAt = coarseSeconds();
+      watch.cfd = peer.id;
       conn.receive(chunk, transient);
     });
   }

@@ -16,10 +16,14 @@ import { MetaSession } from './meta-session.js';
 import { textReplyOf } from './outcome-status.js';
 import { setMemoryLimit, textStats } from './text-stats.js';
 import { AsciiAuthGate } from './ascii-auth.js';
+import { lruCommand, lruCrawlerCommand, slabsCommand } from './text-admin.js';
+import { metadump } from './text-dump.js';
+import { WATCH, ttlOf, watchFlags } from './watch-log.js';
 
 export type { TextHost } from './handler-context.js';
 
 type StoreCommand = Extract<TextCommand, { kind: 'store' }>;
+type AdminCommand = Extract<TextCommand, { kind: 'admin' }>;
 
 function keyRef(text: string): KeyRef {
   const buf = Buffer.from(text, 'latin1');
@@ -37,6 +41,9 @@ export class TextSession {
   /** -S without -Y: text connections are refused, as memcached refuses them. */
   private readonly refused: boolean;
   private readonly meta: MetaSession;
+  /** Whether the previous command was a get, and whether replies wait unsent behind others. */
+  private afterGet = false;
+  private pipelined = false;
 
   constructor(
     private readonly host: TextHost,
@@ -69,6 +76,9 @@ export class TextSession {
     }
     const c = parseTextCommand(text);
     const { engine, result } = this.host;
+    // memcached refuses watch and metadump behind replies still unsent, except a get's.
+    this.pipelined = this.host.out.pending > 0 && !this.afterGet;
+    this.afterGet = c.kind === 'get';
     switch (c.kind) {
       case 'error':
         this.reply(c.reply, c.noreply);
@@ -90,7 +100,10 @@ export class TextSession {
         return -1;
       }
       case 'touch': {
-        const o = engine.touch(keyRef(c.key), c.exptime, this.host.view, result);
+        const key = keyRef(c.key);
+        const o = engine.touch(key, c.exptime, this.host.view, result);
+        const watch = this.host.server.watch;
+        if ((watch.flags & WATCH.fetchers) !== 0) watch.itemGet(key.buf, o === Outcome.Success, this.host.view.valueLength);
         this.written(o);
         this.reply(textReplyOf(o, 'touch'), c.noreply);
         return -1;
@@ -128,6 +141,8 @@ export class TextSession {
         else this.reply(`Error ${error}`);
         return -1;
       }
+      case 'admin':
+        return this.admin(c);
       case 'meta': {
         const step = this.meta.run(c.tokens);
         if (step === null) return -1;
@@ -136,6 +151,49 @@ export class TextSession {
         return ASCII_SKIP;
       }
     }
+  }
+
+  /** slabs, lru, lru_crawler (metadump streams its reply) and watch. */
+  private admin(c: AdminCommand): number | false {
+    const { tokens: t, n } = c;
+    switch (c.cmd) {
+      case 'slabs':
+      case 'lru': {
+        const r = c.cmd === 'slabs' ? slabsCommand(t, n) : lruCommand(t, n);
+        this.reply(r.reply, r.noreply);
+        return -1;
+      }
+      case 'lru_crawler':
+        if (n === 4 && t[1] === 'metadump') metadump(this.host, t[2], this.pipelined);
+        else this.reply(lruCrawlerCommand(this.host.server, t, n));
+        return -1;
+      case 'watch':
+        return this.watch(t, n);
+    }
+  }
+
+  /** memcached's watch: OK, then log lines until the client goes; input is ignored. */
+  private watch(t: readonly string[], n: number): number | false {
+    const noreply = t[n - 2] === 'noreply';
+    if (!this.host.server.settings.watchEnabled) {
+      this.reply('CLIENT_ERROR watch commands not allowed', noreply);
+      return -1;
+    }
+    if (this.pipelined) {
+      this.reply('ERROR cannot pipeline other commands before watch', noreply);
+      return -1;
+    }
+    // memcached reads every token as a flag, noreply too (whose ERROR noreply then silences).
+    const flags = watchFlags(n > 2 ? t.slice(1, n - 1) : []);
+    if (flags === null) {
+      this.reply('ERROR', noreply);
+      return -1;
+    }
+    if (!this.host.startWatch(flags)) {
+      this.reply('WATCHER_TOO_MANY log watcher limit reached', noreply);
+      return -1;
+    }
+    return false;
   }
 
   private gateLine(gate: AsciiAuthGate, text: string): number {
@@ -177,9 +235,11 @@ export class TextSession {
    * parser: memcached answers a bad one with an error alone. */
   private get(keys: string[], withCas: boolean, touch: number | null): number {
     const { engine, out, view, result } = this.host;
+    const watch = this.host.server.watch;
     for (const k of keys) {
       const key = keyRef(k);
       const o = touch === null ? engine.get(key, view) : engine.touch(key, touch, view, result);
+      if ((watch.flags & WATCH.fetchers) !== 0) watch.itemGet(key.buf, o === Outcome.Success, view.valueLength);
       if (o === Outcome.NotFound) continue;
       // Not a miss: warming up, or vBucket 0 not active. Say so instead of a silent END.
       if (o !== Outcome.Success) {
@@ -242,6 +302,8 @@ export class TextSession {
       o = engine.store({ mode, key, flags: c.flags, exptime: c.exptime, cas: Number(c.cas), value: buf, valueOffset: start, valueLength: length, datatype: 0 }, result);
     }
     this.written(o);
+    const watch = this.host.server.watch;
+    if ((watch.flags & WATCH.mutations) !== 0) watch.itemStore(key.buf, o, c.cmd, result, ttlOf(c.exptime), length);
     this.reply(textReplyOf(o, c.cmd === 'cas' ? 'cas' : 'store'), c.noreply);
     return true;
   }

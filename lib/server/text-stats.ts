@@ -6,6 +6,7 @@
  */
 import type { ServerContext } from './context.js';
 import { resetStats, statGroup, type StatPairs } from './stats.js';
+import { cachedump } from './text-dump.js';
 
 const MEGABYTE = 1024 * 1024;
 
@@ -49,6 +50,8 @@ export function textStats(ctx: ServerContext, args: readonly string[]): string[]
     }
     case 'slabs':
       return lines(slabStats(ctx));
+    case 'cachedump':
+      return cachedump(ctx, args);
     case 'conns':
       return lines(ctx.connectionStats());
     case 'sizes':

@@ -123,6 +123,17 @@ export class LmdbStore implements Store {
     }
   }
 
+  scanItems(after: Buffer | null, limit: number): ScannedItem[] {
+    const out: ScannedItem[] = [];
+    for (const { key, value } of this.items.getRange({ start: after ?? undefined, limit: limit + 1 })) {
+      if (after !== null && key.equals(after)) continue;
+      if (out.length === limit) break;
+      checkRecordFormat(value);
+      out.push({ itemKey: key, record: Buffer.from(value) });
+    }
+    return out;
+  }
+
   /** A read transaction held until `close()` (lmdb-js keeps it apart from the shared one that
    * `refreshReads` renews). */
   openSnapshot(): ReadSnapshot {

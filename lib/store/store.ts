@@ -64,6 +64,10 @@ export interface Store {
   /** Every committed item in key order from one snapshot, in chunks (the caller may yield
    * between chunks and still sees one point in time). */
   scanItemsSnapshot(chunk?: number): AsyncGenerator<ScannedItem[]>;
+  /** Up to `limit` committed items after the item key `after` (from the first with null), in
+   * key order, read at the latest commit; records are copies. Holds no read transaction
+   * between calls, so a slow reader costs no disk (lru_crawler metadump). */
+  scanItems(after: Buffer | null, limit: number): ScannedItem[];
   /** One vBucket's seqno index in [from, to], in seqno order: each entry's item key. */
   scanSeqnos(vbid: number, from: number, to: number): Generator<{ seqno: number; itemKey: Buffer }>;
   getMeta<T>(name: string): T | undefined;

@@ -10,6 +10,7 @@ import { STATUS_CODE } from '../../../protocol/status.js';
 import { Outcome } from '../../engine/outcome.js';
 import type { HandlerContext } from '../handler-context.js';
 import { statusOf } from '../outcome-status.js';
+import { WATCH } from '../watch-log.js';
 
 export function handleGetOrTouch(h: HandlerContext, f: Frame, quiet: boolean): void {
   const op = f.opcode;
@@ -17,6 +18,8 @@ export function handleGetOrTouch(h: HandlerContext, f: Frame, quiet: boolean): v
   const touch = op === OP.TOUCH || op === OP.GAT || op === OP.GATQ || op === OP.GATK || op === OP.GATKQ;
   const withKey = op === OP.GETK || op === OP.GETKQ || op === OP.GATK || op === OP.GATKQ;
   const outcome = touch ? h.engine.touch(h.keyOf(f), u32Extra(f.buf, f.extrasOffset), v, h.result) : op === OP.GET_REPLICA ? h.engine.replicas.get(h.keyOf(f), v) : h.engine.get(h.keyOf(f), v);
+  const watch = h.server.watch;
+  if ((watch.flags & WATCH.fetchers) !== 0) watch.itemGet(f.buf.subarray(f.keyOffset, f.keyOffset + f.keyLength), outcome === Outcome.Success, v.valueLength);
   if (outcome === Outcome.NotFound) {
     if (quiet) return;
     if (withKey) {
