@@ -70,6 +70,7 @@ export function parseTextCommand(line: string): TextCommand {
   const want = (...counts: number[]): boolean => counts.includes(n);
   switch (cmd) {
     case 'get':
+    case 'bget': // an undocumented old name of get, which memcached still answers
     case 'gets':
     case 'gat':
     case 'gats':

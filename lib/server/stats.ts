@@ -57,6 +57,9 @@ export function generalStats(ctx: ServerContext): StatPairs {
     ['time_in_listen_disabled_us', 0],
     ['cmd_meta', ctx.counters.cmd_meta],
     ['store_too_large', ctx.counters.store_too_large],
+    ['log_watchers', ctx.watch.watcherCount],
+    ['log_watcher_skipped', ctx.watch.skipped],
+    ['log_watcher_sent', ctx.watch.sent],
     ['auth_cmds', ctx.counters.auth_cmds],
     ['auth_errors', ctx.counters.auth_errors],
     // As memcached: present with -Z only.

@@ -81,11 +81,18 @@ export class WatchLog {
   flags = 0;
   /** The connection being served (memcached's cfd; lmcached's connection number). */
   cfd = 0;
+  /** Lines dropped for watchers too far behind, and lines sent (memcached's log_watcher_*). */
+  skipped = 0;
+  sent = 0;
   private readonly watchers = new Set<Watcher>();
   private gid = 0;
   private flushQueued = false;
 
   constructor(private readonly bufferBytes: () => number) {}
+
+  get watcherCount(): number {
+    return this.watchers.size;
+  }
 
   /** Makes the socket a watcher; false when WATCHER_LIMIT are watching. */
   add(socket: Socket, flags: number): boolean {
@@ -138,6 +145,7 @@ export class WatchLog {
       if ((w.flags & flag) === 0) continue;
       if (w.socket.writableLength + w.pending.length > limit) {
         w.skipped++;
+        this.skipped++;
         continue;
       }
       if (w.skipped > 0) {
@@ -145,6 +153,7 @@ export class WatchLog {
         w.skipped = 0;
       }
       w.pending += line;
+      this.sent++;
     }
     this.queueFlush();
   }

@@ -309,5 +309,9 @@ t.test('watch: a watcher that does not read skips lines and is told how many', a
   const skipped = w.lines.find((l) => l.startsWith('skipped=')) ?? '';
   t.match(skipped, /^skipped=\d+$/, 'memcached\'s skipped line');
   t.ok(Number(skipped.slice(8)) > 0);
+  const stats = await exchange(server.port, 'stats\r\n');
+  t.match(stats, /STAT log_watchers 1\r\n/);
+  t.ok(Number(/STAT log_watcher_skipped (\d+)/.exec(stats)?.[1]) >= Number(skipped.slice(8)), 'log_watcher_skipped counts them');
+  t.ok(Number(/STAT log_watcher_sent (\d+)/.exec(stats)?.[1]) > 0, 'log_watcher_sent counts what went out');
   w.socket.destroy();
 });

@@ -46,6 +46,7 @@ const CASES: ReplyCase[] = [
   ['stats detail', 'stats detail\r\nstats detail on\r\nstats detail dump\r\nstats detail off\r\nstats detail x\r\n', 'CLIENT_ERROR usage: stats detail on|off|dump\r\nOK\r\nEND\r\nOK\r\nCLIENT_ERROR usage: stats detail on|off|dump\r\n'],
   ['stats: an unknown group, sizes, reset', 'stats nonsense\r\nstats sizes\r\nstats reset\r\n', 'ERROR\r\nSTAT sizes_status disabled\r\nEND\r\nRESET\r\n'],
   ['unknown commands and garbage', 'foo\r\n\r\nx\r\nmz\r\nsetx k 0 0 1\r\n\u0001\u0002\u0003\r\n', 'ERROR\r\nERROR\r\nERROR\r\nERROR\r\nERROR\r\nERROR\r\n'],
+  ['bget, an old name of get', 'set bg 0 0 1\r\na\r\nbget bg\r\nbget\r\n', 'STORED\r\nVALUE bg 0 1\r\na\r\nEND\r\nERROR\r\n'],
   ['a line ending in a bare \\n', 'set b1 0 0 1\na\r\nget b1\n', 'STORED\r\nVALUE b1 0 1\r\na\r\nEND\r\n'],
 ];
 
