@@ -1,14 +1,18 @@
 /**
  * `npm run bench:path`: the request path without the network: framer → dispatch → engine →
- * reply encoding → a socket's Writable, for a 90% GET / 10% SET stream of 100-byte values over
- * 100k keys, one request per read as memcaslap sends them, replies flushed per 50 requests.
+ * reply encoding → a socket's Writable, for GET-only, 90% GET / 10% SET and SET-only streams
+ * of 100-byte values over 100k keys (overwrites), one request per read as memcaslap sends
+ * them, replies flushed per 50 requests. BENCH_MODES=get,mix,set picks some;
+ * BENCH_PROFILE=<file> writes a CPU profile (.cpuprofile, for Chrome's DevTools) of the
+ * measured runs alone, without the set-up.
  *
  * Why: on a shared 2-core VM a loopback benchmark varies by a third from run to run, mostly in
  * the kernel; this measures only what lmcached's own code costs, as CPU time of the main thread
  * per request (flusher commits and GC included), so a change to the hot path can be compared
  * in a few seconds. The replies go to a Writable that drops them.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,11 +103,34 @@ async function run(seconds: number, prefill: boolean, setsPerTen = 1): Promise<{
 await run(0, true);
 await engine.settle();
 await run(1, false);
-for (const [name, setsPerTen] of [['GET only', 0], ['90% GET / 10% SET', 1]] as const) {
+const MODES = [
+  ['get', 'GET only', 0],
+  ['mix', '90% GET / 10% SET', 1],
+  ['set', 'SET only', 10],
+] as const;
+const chosen = (process.env.BENCH_MODES ?? 'get,mix,set').split(',');
+const perRequest = new Map<string, number>();
+const profileFile = process.env.BENCH_PROFILE;
+const profiler = profileFile === undefined ? null : new Session();
+if (profiler !== null) {
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
+for (const [id, name, setsPerTen] of MODES) {
+  if (!chosen.includes(id)) continue;
   const { ops, cpu } = await run(SECONDS, false, setsPerTen);
   await engine.settle();
+  perRequest.set(id, (cpu * 1e6) / ops);
   console.log(`request path, ${name}, ${KEYS} keys: ${ops} requests, main thread ${((cpu * 1e6) / ops).toFixed(2)} µs CPU per request`);
 }
+if (profiler !== null && profileFile !== undefined) {
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(profileFile, JSON.stringify(profile));
+}
+const get = perRequest.get('get');
+const set = perRequest.get('set');
+if (get !== undefined && set !== undefined) console.log(`a SET costs ${(set / get).toFixed(2)} GETs of main-thread CPU`);
 await engine.settle();
 await store.close();
 rmSync(dir, { recursive: true, force: true });

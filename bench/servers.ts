@@ -13,6 +13,7 @@ export interface RunningServer {
   port: number;
   /** lmcached's data directory. */
   dataDir?: string;
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -58,7 +59,7 @@ export async function startMemcached(threads = 1, more: string[] = []): Promise<
   if (process.getuid?.() === 0) args.push('-u', 'root');
   const proc = spawn(process.env.MEMCACHED ?? 'memcached', args, { stdio: 'ignore' });
   await waitForPort(port, proc);
-  return { name: `memcached -t ${threads}${more.length > 0 ? ` ${more[0]}` : ''}`, port, stop: stopper(proc) };
+  return { name: `memcached -t ${threads}${more.length > 0 ? ` ${more[0]}` : ''}`, port, pid: proc.pid, stop: stopper(proc) };
 }
 
 /** `cli`: another build's build/lib/cli.js, to compare two builds (BENCH_VERSUS); `args`: more
@@ -71,5 +72,5 @@ export async function startLmcached(ack: 'memory' | 'persist' = 'memory', cli = 
   const proc = spawn(process.execPath, [cli, '-p', String(port), '--data-dir', dataDir, '--ack', ack, ...extra], { stdio: 'ignore' });
   await waitForPort(port, proc);
   const build = cli === resolve(import.meta.dirname, '../lib/cli.js') ? '' : ` (${cli})`;
-  return { name: `lmcached${build} --ack=${ack}${extra.length > 0 ? ` ${extra.join(' ')}` : ''}`, port, dataDir, stop: stopper(proc, () => rmSync(dataDir, { recursive: true, force: true })) };
+  return { name: `lmcached${build} --ack=${ack}${extra.length > 0 ? ` ${extra.join(' ')}` : ''}`, port, dataDir, pid: proc.pid, stop: stopper(proc, () => rmSync(dataDir, { recursive: true, force: true })) };
 }

@@ -12,11 +12,13 @@
  * request's bytes and hashed it. Here a lookup hashes the key bytes where they lie in the
  * request and compares them with the stored key in place. On a table far larger than the CPU
  * caches a lookup costs its cache misses, so the layout is chosen to touch few lines: open
- * addressing with linear probing over one typed array of 64-byte buckets holding entry number,
- * hash, state and, for keys up to 46 bytes, the key itself, so a lookup compares the key in
- * the cache line it already loaded; the record sits in a plain array by entry number (longer
- * keys are compared with the stored string). Deletion shifts later entries back (no
- * tombstones).
+ * addressing with linear probing over one typed array of 32-byte buckets (two to a cache line)
+ * holding entry number, hash, state, key length and, for keys up to 20 bytes (the vBucket's 2
+ * and a client key of up to 18), the key itself, so a lookup compares the key in the line it
+ * already loaded; longer keys are compared with the stored string. Records are by entry number
+ * (entry-records.ts: committed ones in an arena, not one Buffer each). Deletion shifts later
+ * entries back (no tombstones). 32-byte buckets rather than 64 (keys to 46 bytes inline) save
+ * 64 bytes per item (bench:memory).
  *
  * Ejection is CLOCK (second chance, an approximation of LRU): a hand sweeps the entries; one
  * read since the hand last passed is spared once, a pinned one is stepped over.
@@ -33,26 +35,28 @@
  */
 import { coarseSeconds } from './coarse-clock.js';
 import { hashBytes, hashString, keyEquals } from './key-hash.js';
+import { EntryRecords } from './entry-records.js';
 
 export { hashString } from './key-hash.js';
 
-/** Rough per-entry cost beyond key and record bytes: the record's Buffer object, the entry's
- * slots, and its share of the buckets (64 bytes each, between 2 and 4 per entry). */
-export const ENTRY_OVERHEAD = 192;
+/** Rough per-entry cost beyond key and record bytes: the key string's header, the entry's
+ * slots and per-entry arrays, its share of the buckets (32 bytes each, between 2 and 4 per
+ * entry), and the record's chunk rounding. */
+export const ENTRY_OVERHEAD = 160;
 /** Entries the hand may pass per insert while over quota: a table full of pinned or recently
  * read entries must not make one insert walk all of them. It stays over quota until later
  * inserts (or commits) let the hand eject. */
 const MAX_HAND_STEPS = 256;
 
-// Bucket layout: 16 int32 (64 bytes, one cache line) per bucket.
+// Bucket layout: 8 int32 (32 bytes, half a cache line) per bucket.
 const B_ENTRY = 0; // entry number + 1; 0 = empty bucket
 const B_HASH = 1;
-const B_STATE = 2; // PINNED | REFERENCED | FETCHED
-const B_KEYLEN = 3; // length of the stored key
-const STRIDE = 16;
+const B_STATE = 2; // low byte: PINNED | REFERENCED | FETCHED; next byte: the key's length
+const KEYLEN_SHIFT = 8;
+const STRIDE = 8;
 /** Byte offset of the inline key within a bucket, and the longest stored key kept inline. */
-const KEY_AT = 16;
-const INLINE_KEY_MAX = 64 - KEY_AT;
+const KEY_AT = 12;
+const INLINE_KEY_MAX = STRIDE * 4 - KEY_AT;
 const PINNED = 1;
 const REFERENCED = 2;
 /** Read since this version of the item was stored (memcached's ITEM_FETCHED: mg's h flag). */
@@ -68,8 +72,9 @@ export class ItemCache {
   misses = 0;
   private count = 0;
 
-  /** Entry e: key at 2e (latin1 string), record at 2e + 1; both undefined when free. */
-  private entries: Array<string | Buffer | undefined> = [];
+  /** Entry e's key (a latin1 string), undefined when the entry is free, and its record. */
+  private keys: Array<string | undefined> = [];
+  private readonly records = new EntryRecords(INITIAL_ENTRIES);
   /** Bucket each entry sits in (kept exact through shifts, for removal by entry). */
   private bucketOf = new Int32Array(INITIAL_ENTRIES);
   /** Seqno of the key's record in LMDB as of the last commit (0 none, -1 unknown). */
@@ -119,25 +124,30 @@ export class ItemCache {
         } else {
           bk[at + B_STATE] |= REFERENCED;
         }
-        return this.entries[2 * s - 1] as Buffer;
+        return this.records.of(s - 1);
       }
     }
     this.misses++;
     return undefined;
   }
 
+  /** Bytes of arena pages: the memory clean records take. */
+  get arenaBytes(): number {
+    return this.records.arenaBytes;
+  }
+
   /** Every resident key (a latin1 item key) with its record, in table order. */
   *residents(): Generator<[string, Buffer]> {
     for (let e = 0; e < this.high; e++) {
-      const key = this.entries[2 * e];
-      if (key !== undefined) yield [key as string, this.entries[2 * e + 1] as Buffer];
+      const key = this.keys[e];
+      if (key !== undefined) yield [key as string, this.records.of(e)];
     }
   }
 
   /** The record for a stored key, without counting (the engine's own bookkeeping). */
   peek(key: string): Buffer | undefined {
     const b = this.bucketFor(key);
-    return b < 0 ? undefined : (this.entries[2 * this.buckets[b * STRIDE + B_ENTRY] - 1] as Buffer);
+    return b < 0 ? undefined : this.records.of(this.buckets[b * STRIDE + B_ENTRY] - 1);
   }
 
   /** Makes `record` (never modified afterwards) the key's newest record: a write, pinned until
@@ -175,12 +185,13 @@ export class ItemCache {
     if (b < 0) return;
     const e = this.buckets[b * STRIDE + B_ENTRY] - 1;
     this.diskSeqno[e] = seqno;
-    if (this.entries[2 * e + 1] !== record) return;
+    if (!this.records.holds(e, record)) return;
     if (!keep || cost(key, record) > this.quotaBytes) {
       this.remove(e);
       return;
     }
     this.buckets[b * STRIDE + B_STATE] &= ~PINNED;
+    this.records.keepClean(e, record);
     // A burst of writes can leave the table over quota while they were pinned; eject now that
     // they may go, not only on a later insert (reads of resident items insert nothing).
     this.afterInsert(e);
@@ -192,7 +203,7 @@ export class ItemCache {
     const b = this.bucketFor(key);
     if (b < 0) return;
     const e = this.buckets[b * STRIDE + B_ENTRY] - 1;
-    if (recordSeqno(this.entries[2 * e + 1] as Buffer) <= seqno) this.remove(e);
+    if (recordSeqno(this.records.of(e)) <= seqno) this.remove(e);
     else this.diskSeqno[e] = 0;
   }
 
@@ -210,13 +221,14 @@ export class ItemCache {
   /** Forgets every key that starts with `prefix` (one vBucket's keys). */
   dropPrefix(prefix: string): void {
     for (let e = 0; e < this.high; e++) {
-      const k = this.entries[2 * e] as string | undefined;
+      const k = this.keys[e];
       if (k !== undefined && k.startsWith(prefix)) this.remove(e);
     }
   }
 
   clear(): void {
-    this.entries = [];
+    this.keys = [];
+    this.records.clear();
     this.buckets.fill(0);
     this.free = [];
     this.high = 0;
@@ -229,8 +241,8 @@ export class ItemCache {
 
   /** Whether the bucket at int offset `at` (entry `e`) holds the key `buf[offset, +length)`. */
   private matches(at: number, e: number, buf: Uint8Array, offset: number, length: number): boolean {
-    if (this.buckets[at + B_KEYLEN] !== length) return false;
-    if (length > INLINE_KEY_MAX) return keyEquals(this.entries[2 * e] as string, buf, offset, length);
+    if (this.buckets[at + B_STATE] >>> KEYLEN_SHIFT !== length) return false;
+    if (length > INLINE_KEY_MAX) return keyEquals(this.keys[e] as string, buf, offset, length);
     const kb = this.bucketBytes;
     const base = at * 4 + KEY_AT;
     for (let i = 0; i < length; i++) if (kb[base + i] !== buf[offset + i]) return false;
@@ -245,7 +257,7 @@ export class ItemCache {
     for (let b = h & mask; ; b = (b + 1) & mask) {
       const s = bk[b * STRIDE + B_ENTRY];
       if (s === 0) return -1;
-      if (bk[b * STRIDE + B_HASH] === h && this.entries[2 * s - 2] === key) return b;
+      if (bk[b * STRIDE + B_HASH] === h && this.keys[s - 1] === key) return b;
     }
   }
 
@@ -257,12 +269,12 @@ export class ItemCache {
     for (; ; b = (b + 1) & mask) {
       const s = bk[b * STRIDE + B_ENTRY];
       if (s === 0) break;
-      if (bk[b * STRIDE + B_HASH] === h && this.entries[2 * s - 2] === key) {
+      if (bk[b * STRIDE + B_HASH] === h && this.keys[s - 1] === key) {
         // Replace in place: same bucket, same entry number.
         const e = s - 1;
-        this.bytes += cost(key, record) - cost(key, this.entries[2 * e + 1] as Buffer);
-        this.entries[2 * e + 1] = record;
-        bk[b * STRIDE + B_STATE] = state;
+        this.bytes += cost(key, record) - entryCost(key, this.records.length(e));
+        this.records.set(e, record, (state & PINNED) !== 0);
+        bk[b * STRIDE + B_STATE] = state | (key.length << KEYLEN_SHIFT);
         this.accessedAt[e] = coarseSeconds();
         // A clean record comes from LMDB, so it tells; a write does not change the disk.
         if (state === 0) this.diskSeqno[e] = diskSeqno;
@@ -271,13 +283,12 @@ export class ItemCache {
       }
     }
     const e = this.allocEntry();
-    this.entries[2 * e] = key;
-    this.entries[2 * e + 1] = record;
+    this.keys[e] = key;
+    this.records.set(e, record, (state & PINNED) !== 0);
     bk[b * STRIDE + B_ENTRY] = e + 1;
     bk[b * STRIDE + B_HASH] = h;
-    bk[b * STRIDE + B_STATE] = state;
+    bk[b * STRIDE + B_STATE] = state | (key.length << KEYLEN_SHIFT);
     this.accessedAt[e] = coarseSeconds();
-    bk[b * STRIDE + B_KEYLEN] = key.length;
     if (key.length <= INLINE_KEY_MAX) {
       const kb = this.bucketBytes;
       const base = b * STRIDE * 4 + KEY_AT;
@@ -309,6 +320,7 @@ export class ItemCache {
       const accessedAt = new Uint32Array(this.accessedAt.length * 2);
       accessedAt.set(this.accessedAt);
       this.accessedAt = accessedAt;
+      this.records.grow(this.bucketOf.length);
     }
     return e;
   }
@@ -316,9 +328,9 @@ export class ItemCache {
   /** Removes entry `e` and shifts the entries probed after it back into the gap, so every
    * lookup still finds its key before the first empty bucket. */
   private remove(e: number): void {
-    this.bytes -= cost(this.entries[2 * e] as string, this.entries[2 * e + 1] as Buffer);
-    this.entries[2 * e] = undefined;
-    this.entries[2 * e + 1] = undefined;
+    this.bytes -= entryCost(this.keys[e] as string, this.records.length(e));
+    this.records.drop(e);
+    this.keys[e] = undefined;
     this.free.push(e);
     this.count--;
     const bk = this.buckets;
@@ -345,7 +357,7 @@ export class ItemCache {
     const bk = new Int32Array(size * STRIDE);
     const mask = size - 1;
     for (let e = 0; e < this.high; e++) {
-      if (this.entries[2 * e] === undefined) continue;
+      if (this.keys[e] === undefined) continue;
       const from = this.bucketOf[e] * STRIDE;
       let b = old[from + B_HASH] & mask;
       while (bk[b * STRIDE + B_ENTRY] !== 0) b = (b + 1) & mask;
@@ -364,7 +376,7 @@ export class ItemCache {
     for (let steps = 0; steps < MAX_HAND_STEPS && this.bytes > this.quotaBytes; steps++) {
       const e = this.hand;
       this.hand = e + 1 >= this.high ? 0 : e + 1;
-      if (e === keep || this.entries[2 * e] === undefined) continue;
+      if (e === keep || this.keys[e] === undefined) continue;
       const at = this.bucketOf[e] * STRIDE + B_STATE;
       const st = bk[at];
       if ((st & PINNED) !== 0) continue;
@@ -379,5 +391,9 @@ export class ItemCache {
 }
 
 function cost(key: string, record: Buffer): number {
-  return key.length + record.length + ENTRY_OVERHEAD;
+  return entryCost(key, record.length);
+}
+
+function entryCost(key: string, recordLength: number): number {
+  return key.length + recordLength + ENTRY_OVERHEAD;
 }
