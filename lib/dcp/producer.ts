@@ -295,7 +295,7 @@ export class DcpProducer {
     if (high > s.lastSent) {
       wrote += this.marker(s, s.lastSent + 1, high, SNAPSHOT_FLAG.MEMORY | SNAPSHOT_FLAG.CHECKPOINT);
       if (persisted > s.lastSent) wrote += this.sendFromDisk(s, s.lastSent + 1, Math.min(persisted, high), Infinity).wrote;
-      const pending = [...vb.pending.values()].filter((w) => w.seqno > Math.max(persisted, s.lastSent) && w.seqno <= high).sort((x, y) => x.seqno - y.seqno);
+      const pending = vb.pending.between(Math.max(persisted, s.lastSent), high);
       for (const w of pending) if (w.record !== null) wrote += this.item(s, w.itemKey, w.record, true);
       s.lastSent = high;
       s.snapshotEnd = high;

@@ -193,9 +193,9 @@ export class Flusher implements CommitWatch {
       const high = w.record === null ? w.vb.persistedHighSeqno : w.seqno;
       if (high >= (highSeqnos.get(w.vb) ?? 0)) highSeqnos.set(w.vb, high);
       // Within a batch only the newest write of a key matters; a newer write in a later batch
-      // must not suppress this one, or a crash between the two commits would lose an ack.
-      const current = w.vb.pending.get(w.keyString);
-      if (current !== undefined && current !== w && current.batch === batch) continue;
+      // must not suppress this one, or a crash between the two commits would lose an ack
+      // (item-storage.ts marks `superseded` only within a batch).
+      if (w.superseded) continue;
       writes.push({ itemKey: w.itemKey, record: w.record, seqno: w.seqno, prevSeqno: this.hooks.diskSeqno(w) });
     }
     const vbstates = new Map<number, VBStateRecord>();
@@ -221,7 +221,7 @@ export class Flusher implements CommitWatch {
     }
     for (const w of taken) {
       this.unpersistedBytes -= writeBytes(w);
-      if (w.vb.pending.get(w.keyString) === w) w.vb.pending.delete(w.keyString);
+      if (w.record !== null) w.vb.pending.committed(w);
     }
     this.committedBatch = batch;
     this.takenSince = 0;

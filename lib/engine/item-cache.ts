@@ -1,37 +1,23 @@
 /**
  * The resident item table: the newest record of every key with a write not yet committed
- * (dirty, pinned), plus committed live records up to a byte quota (`-m`), in front of LMDB, as
- * kv_engine's hash table keeps dirty and resident items in front of its disk.
+ * (dirty, pinned, never ejected), plus committed live records up to a byte quota (`-m`), in
+ * front of LMDB, as kv_engine's hash table keeps dirty and resident items in front of its disk.
+ * A read answered here costs one hash probe instead of a B-tree descent through the map.
  *
- * Why: a read answered from here costs one hash probe; from LMDB it costs a B-tree descent
- * through the memory map, which on a loaded machine is the largest single part of a GET. A
- * clean entry is also on disk, so dropping it (ejection) loses nothing. Dirty entries are never
- * ejected: the table is where reads find writes not yet on disk.
+ * Not a `Map`, which needs the key as a string built per GET: a lookup hashes the key bytes
+ * where they lie in the request. Open addressing, linear probing, one typed array of 32-byte
+ * buckets (two to a cache line: 64 bytes each cost 64 more bytes per item) holding entry
+ * number, hash, state, key length and, for keys up to 20 bytes (the vBucket's 2 and a client
+ * key of up to 18), the key itself, compared in the line already loaded; longer keys are
+ * compared with the stored string. Deletion shifts later entries back (no tombstones).
+ * Records are by entry number (entry-records.ts: committed ones in an arena). Keys are item
+ * keys (key-codec.ts) as latin1 strings, the form every write builds anyway.
  *
- * Why not a `Map`: a `Map` lookup needs the key as a string, so every GET built one from the
- * request's bytes and hashed it. Here a lookup hashes the key bytes where they lie in the
- * request and compares them with the stored key in place. On a table far larger than the CPU
- * caches a lookup costs its cache misses, so the layout is chosen to touch few lines: open
- * addressing with linear probing over one typed array of 32-byte buckets (two to a cache line)
- * holding entry number, hash, state, key length and, for keys up to 20 bytes (the vBucket's 2
- * and a client key of up to 18), the key itself, so a lookup compares the key in the line it
- * already loaded; longer keys are compared with the stored string. Records are by entry number
- * (entry-records.ts: committed ones in an arena, not one Buffer each). Deletion shifts later
- * entries back (no tombstones). 32-byte buckets rather than 64 (keys to 46 bytes inline) save
- * 64 bytes per item (bench:memory).
- *
- * Ejection is CLOCK (second chance, an approximation of LRU): a hand sweeps the entries; one
- * read since the hand last passed is spared once, a pinned one is stepped over.
- *
- * Keys are opaque bytes to the table (the engine uses item keys, key-codec.ts), stored as
- * latin1 strings, the form the engine already builds for every write; lookups take the bytes
- * where they lie.
- *
- * Each entry also remembers the seqno of the record LMDB holds for its key (0: none, -1: not
- * known), kept through commits, so the flusher can drop a key's old seqno-index entry without
- * reading LMDB first. The engine keeps the table coherent: every write lands here at once
- * (tombstones too), a commit turns an entry clean or drops it (a tombstone, a purge), LMDB reads
- * fill it, DEL_VBUCKET and FLUSH empty it.
+ * Ejection is CLOCK: a hand sweeps the entries; one read since it last passed is spared once.
+ * Each entry also remembers the seqno LMDB holds for its key (0: none, -1: not known), so the
+ * flusher drops a key's old seqno-index entry without reading LMDB. Every write lands here at
+ * once (tombstones too), a commit turns an entry clean or drops it, LMDB reads fill it,
+ * DEL_VBUCKET and FLUSH empty it.
  */
 import { coarseSeconds } from './coarse-clock.js';
 import { hashBytes, hashString, keyEquals } from './key-hash.js';
@@ -153,8 +139,8 @@ export class ItemCache {
   /** Makes `record` (never modified afterwards) the key's newest record: a write, pinned until
    * `settle` is called with the same record. `diskSeqno` is what LMDB holds for the key (-1 if
    * not known), used only if the key has no entry yet. */
-  putDirty(key: string, record: Buffer, diskSeqno: number): void {
-    this.insert(key, record, PINNED, diskSeqno);
+  putDirty(key: string, record: Buffer, diskSeqno: number): number {
+    return this.insert(key, record, PINNED, diskSeqno);
   }
 
   /** Keeps a committed record read from LMDB (whose seqno is `seqno`), if the quota has room
@@ -182,8 +168,17 @@ export class ItemCache {
    * or dropped (a tombstone). A newer write keeps the entry pinned. */
   settle(key: string, record: Buffer, seqno: number, keep: boolean): void {
     const b = this.bucketFor(key);
-    if (b < 0) return;
-    const e = this.buckets[b * STRIDE + B_ENTRY] - 1;
+    if (b >= 0) this.settleEntry(this.buckets[b * STRIDE + B_ENTRY] - 1, b, key, record, seqno, keep);
+  }
+
+  /** `settle` for the key of entry `e` as putDirty returned it (found without hashing, unless
+   * the entry changed hands since, which a FLUSH or DEL_VBUCKET can do). */
+  settleAt(e: number, key: string, record: Buffer, seqno: number, keep: boolean): void {
+    if (this.keys[e] === key) this.settleEntry(e, this.bucketOf[e], key, record, seqno, keep);
+    else this.settle(key, record, seqno, keep);
+  }
+
+  private settleEntry(e: number, b: number, key: string, record: Buffer, seqno: number, keep: boolean): void {
     this.diskSeqno[e] = seqno;
     if (!this.records.holds(e, record)) return;
     if (!keep || cost(key, record) > this.quotaBytes) {
@@ -211,6 +206,11 @@ export class ItemCache {
   diskSeqnoOf(key: string): number {
     const b = this.bucketFor(key);
     return b < 0 ? -1 : this.diskSeqno[this.buckets[b * STRIDE + B_ENTRY] - 1];
+  }
+
+  /** `diskSeqnoOf` for the key of entry `e` (see settleAt). */
+  diskSeqnoAt(e: number, key: string): number {
+    return e >= 0 && this.keys[e] === key ? this.diskSeqno[e] : this.diskSeqnoOf(key);
   }
 
   delete(key: string): void {
@@ -261,7 +261,7 @@ export class ItemCache {
     }
   }
 
-  private insert(key: string, record: Buffer, state: number, diskSeqno: number): void {
+  private insert(key: string, record: Buffer, state: number, diskSeqno: number): number {
     const h = hashString(key);
     const bk = this.buckets;
     const mask = this.mask;
@@ -277,9 +277,9 @@ export class ItemCache {
         bk[b * STRIDE + B_STATE] = state | (key.length << KEYLEN_SHIFT);
         this.accessedAt[e] = coarseSeconds();
         // A clean record comes from LMDB, so it tells; a write does not change the disk.
-        if (state === 0) this.diskSeqno[e] = diskSeqno;
+        if ((state & PINNED) === 0) this.diskSeqno[e] = diskSeqno;
         this.afterInsert(e);
-        return;
+        return e;
       }
     }
     const e = this.allocEntry();
@@ -300,6 +300,7 @@ export class ItemCache {
     this.bytes += cost(key, record);
     if (this.count * 2 > this.mask + 1) this.grow();
     this.afterInsert(e);
+    return e;
   }
 
   private afterInsert(e: number): void {

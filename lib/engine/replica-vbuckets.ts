@@ -168,7 +168,7 @@ export class ReplicaVBuckets {
 
   /** Whether the vBucket holds any item with a seqno above `seqno`. */
   private holdsAbove(vb: VBucket, seqno: number): boolean {
-    for (const w of vb.pending.values()) if (w.seqno > seqno) return true;
+    if ((vb.pending.newest()?.seqno ?? 0) > seqno) return true;
     for (const _ of this.store.scanSeqnos(vb.id, seqno + 1, Number.MAX_SAFE_INTEGER)) return true;
     return false;
   }

@@ -3,6 +3,7 @@
  * in memory but not yet committed to LMDB (read before LMDB, so reads see every acknowledged
  * write).
  */
+import { PendingWrites } from './pending-writes.js';
 import type { VBStateRecord } from '../store/store.js';
 import { FailoverTable } from './failover-table.js';
 
@@ -37,6 +38,10 @@ export interface PendingWrite {
   seqno: number;
   /** Flusher batch that will write it. */
   batch: number;
+  /** The resident table's entry holding it (-1: none, a purge); checked before use. */
+  entry: number;
+  /** A newer write of the key joined the same batch: this one is not written. */
+  superseded: boolean;
   /** Written by warmup's expiry of an item it found expired. */
   warmupExpiry: boolean;
 }
@@ -71,7 +76,8 @@ export class VBucket {
   /** The failover table as last persisted on purpose (persistVBState). The flusher writes this
    * one, so a table change reaches disk only through an explicit, synchronous persist. */
   failoversOnDisk: FailoverTable;
-  readonly pending = new Map<string, PendingWrite>();
+  /** Writes issued and not yet committed, oldest first. */
+  readonly pending = new PendingWrites<PendingWrite>();
   /** Called with every write as it is issued (DCP streams in their in-memory phase). */
   readonly listeners = new Set<(w: PendingWrite) => void>();
 

@@ -5,7 +5,8 @@
  */
 import t from 'tap';
 import { LmdbStore } from '../../lib/store/lmdb-store.js';
-import { userKeyOf } from '../../lib/store/key-codec.js';
+import { encodeItemKey, userKeyOf } from '../../lib/store/key-codec.js';
+import { recordValueOffset } from '../../lib/store/record.js';
 import { RawClient } from '../fixtures/client.js';
 import { Op, St, arithExtras, setExtras, u32 } from '../fixtures/frames.js';
 import { clientFor, serverFor } from '../fixtures/harness.js';
@@ -184,4 +185,31 @@ t.test('the seqno index keeps one entry per key, tombstones included', async (t)
   const index = [...store.scanSeqnos(0, 0, 100)].map((e) => [e.seqno, userKeyOf(e.itemKey).toString()]);
   await store.close();
   t.same(index, [[3, 'k1'], [4, 'k2'], [5, 'k3']]);
+});
+
+t.test('writes of one key pipelined into one batch leave one index entry and the last value', async (t) => {
+  const dir = tempDataDir();
+  t.teardown(() => removeDataDir(dir));
+  const a = await startServer({ dataDir: dir, args: ['--vbuckets', '2', '--flush-interval-ms', '200'] });
+  const c = await RawClient.connect(a.port);
+  const writes = [];
+  for (let i = 1; i <= 50; i++) writes.push({ opcode: Op.SETQ, key: i % 2 === 0 ? 'even' : 'odd', extras: setExtras(0, 0), value: String(i) });
+  c.send(...writes);
+  t.equal((await c.call({ opcode: Op.NOOP })).status, St.SUCCESS);
+  // A later batch: its writes are not folded into the first.
+  await new Promise((r) => setTimeout(r, 400));
+  c.send({ opcode: Op.SETQ, key: 'odd', extras: setExtras(0, 0), value: 'late' });
+  t.equal((await c.call({ opcode: Op.GET, key: 'even' })).value.toString(), '50');
+  c.end();
+  await a.stop('SIGTERM');
+  const store = new LmdbStore({ path: dir });
+  const index = [...store.scanSeqnos(0, 0, 1000)].map((e) => [e.seqno, userKeyOf(e.itemKey).toString()]);
+  const value = (k: string): string => {
+    const rec = store.getItem(encodeItemKey(0, Buffer.from(k), 0, k.length));
+    return rec === undefined ? '' : rec.subarray(recordValueOffset(rec)).toString();
+  };
+  const got = { even: value('even'), odd: value('odd') };
+  await store.close();
+  t.same(index, [[50, 'even'], [51, 'odd']], 'one entry per key: the newest write');
+  t.same(got, { even: '50', odd: 'late' });
 });

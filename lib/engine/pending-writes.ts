@@ -1,0 +1,59 @@
+/**
+ * A vBucket's writes not yet committed, in the order they were issued (seqno order):
+ * kv_engine's open checkpoint. The flusher commits writes in that order, so a commit removes a
+ * prefix: appending and removing cost no hashing (a Map by key cost three lookups per write).
+ * A write made obsolete by a newer one of its key in the same flusher batch is marked
+ * `superseded` when the newer one is issued (item-storage.ts), and not written.
+ */
+/** What the list needs of a write (vbucket.ts's PendingWrite). */
+interface Write {
+  seqno: number;
+  keyString: string;
+}
+
+export class PendingWrites<PendingWrite extends Write> {
+  private list: PendingWrite[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.list.length - this.head;
+  }
+
+  push(w: PendingWrite): void {
+    this.list.push(w);
+  }
+
+  /** `w` is committed: it (the oldest) leaves the list. */
+  committed(w: PendingWrite): void {
+    if (this.head < this.list.length && this.list[this.head] === w) {
+      this.list[this.head++] = undefined as unknown as PendingWrite;
+      if (this.head === this.list.length) {
+        this.list = [];
+        this.head = 0;
+      } else if (this.head >= 1024 && this.head * 2 >= this.list.length) {
+        this.list = this.list.slice(this.head);
+        this.head = 0;
+      }
+    }
+  }
+
+  /** The newest write issued, or undefined. */
+  newest(): PendingWrite | undefined {
+    return this.size > 0 ? this.list[this.list.length - 1] : undefined;
+  }
+
+  /** The writes with seqnos in (after, to], oldest first, each key's newest only. */
+  between(after: number, to: number): PendingWrite[] {
+    const newest = new Map<string, PendingWrite>();
+    for (let i = this.head; i < this.list.length; i++) {
+      const w = this.list[i];
+      if (w.seqno > after && w.seqno <= to) newest.set(w.keyString, w);
+    }
+    return [...newest.values()].sort((x, y) => x.seqno - y.seqno);
+  }
+
+  clear(): void {
+    this.list = [];
+    this.head = 0;
+  }
+}
