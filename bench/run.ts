@@ -9,7 +9,7 @@
  *
  * Environment: BENCH_SECONDS per run (default 5), BENCH_ROUNDS (8), BENCH_CLIENTS (50),
  * BENCH_KEYS (100000), BENCH_PIPELINE (runs a pipelined pass too, default 16; 0 to skip),
- * BENCH_ACK (memory), BENCH_PROTOCOL (memtier's: memcache_binary, or memcache_text), BENCH_LMCACHED_ARGS (more lmcached flags, e.g. "--helper-nice 19"),
+ * BENCH_ACK (memory), BENCH_RATIO (memtier's sets:gets, default 1:9; 1:0 is SET only), BENCH_PROTOCOL (memtier's: memcache_binary, or memcache_text), BENCH_LMCACHED_ARGS (more lmcached flags, e.g. "--helper-nice 19"),
  * BENCH_VERSUS (another build's build/lib/cli.js: it replaces memcached as the yardstick, to
  * find a regression between two builds).
  */
@@ -36,6 +36,8 @@ const versus = process.env.BENCH_VERSUS;
  * runs our own load generator with meta commands (mg v / ms), memtier having none. */
 const protocol = process.env.BENCH_PROTOCOL === 'memcache_text' ? 'memcache_text' : 'memcache_binary';
 const meta = process.env.BENCH_PROTOCOL === 'meta';
+/** memtier's --ratio (sets:gets): 1:9 by default, 1:0 for SET only (BENCH_RATIO). */
+const memtierRatio = /^\d+:\d+$/.test(process.env.BENCH_RATIO ?? '') ? (process.env.BENCH_RATIO as string) : '1:9';
 
 function which(cmd: string): string | null {
   const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
@@ -79,8 +81,9 @@ function scenarios(): { tool: string; list: Scenario[] } {
       run: (port) => runMemtier(memtierCommand(memtier, port, extra)),
       prefill,
     });
-    const list = [mk('90% get / 10% set, unpipelined', ['--ratio=1:9', `--test-time=${seconds}`])];
-    if (pipeline > 0) list.push(mk(`90% get / 10% set, --pipeline=${pipeline}`, ['--ratio=1:9', `--test-time=${seconds}`, `--pipeline=${pipeline}`]));
+    const mix = memtierRatio === '1:9' ? '90% get / 10% set' : memtierRatio === '1:0' ? 'SET only' : `set:get ${memtierRatio}`;
+    const list = [mk(`${mix}, unpipelined`, [`--ratio=${memtierRatio}`, `--test-time=${seconds}`])];
+    if (pipeline > 0) list.push(mk(`${mix}, --pipeline=${pipeline}`, [`--ratio=${memtierRatio}`, `--test-time=${seconds}`, `--pipeline=${pipeline}`]));
     return { tool: 'memtier_benchmark', list };
   }
   if (!meta && which('memcaslap')) {
