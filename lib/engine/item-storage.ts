@@ -54,6 +54,8 @@ export interface StorageStats {
   hits: number;
   misses: number;
   ejections: number;
+  /** Bytes of arena pages holding committed records (record-arena.ts). */
+  arenaBytes: number;
 }
 
 /** What a DCP backfill reads: committed items by seqno, from the latest commit or from one
@@ -235,6 +237,7 @@ export class ItemStorage implements BackfillSource {
       hits: c.hits,
       misses: c.misses,
       ejections: c.ejections,
+      arenaBytes: c.arenaBytes,
     };
   }
 

@@ -99,6 +99,8 @@ export function generalStats(ctx: ServerContext): StatPairs {
     ['evictions', 0],
     ['cache_items', storage.items],
     ['cache_bytes', storage.bytes],
+    // The memory committed resident records take: arena pages, which classes keep once used.
+    ['cache_arena_bytes', storage.arenaBytes],
     ['cache_hits', storage.hits],
     ['cache_misses', storage.misses],
     ['cache_ejections', storage.ejections],

@@ -36,6 +36,8 @@ t.test('with -m 1, more items than fit are all served right, and stats show the 
   t.equal(s.get('limit_maxbytes'), String(1024 * 1024));
   t.ok(Number(s.get('cache_bytes')) <= 1024 * 1024, `cache_bytes ${s.get('cache_bytes')} within -m`);
   t.ok(Number(s.get('cache_ejections')) > 0, 'the cache ejected items to stay within -m');
+  const arena = Number(s.get('cache_arena_bytes'));
+  t.ok(arena > 0 && arena % (1024 * 1024) === 0, `committed records sit in whole arena pages (${arena} bytes)`);
   t.equal(s.get('evictions'), '0', 'nothing was evicted: every item is on disk');
   t.equal(s.get('curr_items'), String(n));
   t.equal((await c.stats('settings')).get('maxbytes'), String(1024 * 1024));
