@@ -186,18 +186,24 @@ export class Flusher implements CommitWatch {
     for (const [k, v] of this.hooks.meta()) if (!meta.has(k)) meta.set(k, v);
     const writes: ItemWrite[] = [];
     const highSeqnos = new Map<VBucket, number>();
-    for (const w of taken) {
+    // Within a batch only the newest write of a key matters (newest first, so a key seen is
+    // written already; a purge before a newer write of its key is not needed either). A newer
+    // write in a later batch must not suppress one, or a crash between the two commits would
+    // lose an ack. A set per batch, not per write: FLUSH empties the resident table under
+    // writes in flight, and a key's writes on both sides of it must still fold.
+    const newest = new Set<string>();
+    for (let i = taken.length - 1; i >= 0; i--) {
+      const w = taken[i];
       if (w.vb.deleted) continue;
       // A purge removes an old tombstone: it issues no seqno, but its vBucket's state (purge
       // seqno) is written with the batch.
       const high = w.record === null ? w.vb.persistedHighSeqno : w.seqno;
       if (high >= (highSeqnos.get(w.vb) ?? 0)) highSeqnos.set(w.vb, high);
-      // Within a batch only the newest write of a key matters; a newer write in a later batch
-      // must not suppress this one, or a crash between the two commits would lose an ack
-      // (item-storage.ts marks `superseded` only within a batch).
-      if (w.superseded) continue;
+      if (newest.has(w.keyString)) continue;
+      if (w.record !== null) newest.add(w.keyString);
       writes.push({ itemKey: w.itemKey, record: w.record, seqno: w.seqno, prevSeqno: this.hooks.diskSeqno(w) });
     }
+    writes.reverse();
     const vbstates = new Map<number, VBStateRecord>();
     for (const [vb, high] of highSeqnos) vbstates.set(vb.id, this.hooks.vbstate(vb, high));
     let attempt: Promise<unknown>;

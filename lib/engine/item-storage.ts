@@ -69,8 +69,6 @@ export class ItemStorage implements BackfillSource {
   private readonly cache: ItemCache;
   private readonly flusher: Flusher;
   private readonly scratch = new ItemKeyScratch();
-  /** By resident-table entry: the newest write issued for its key while uncommitted. */
-  private readonly lastWrite: Array<PendingWrite | undefined> = [];
   private warmupExpiries = 0;
 
   constructor(
@@ -164,14 +162,10 @@ export class ItemStorage implements BackfillSource {
    * will commit it. `diskSeqno` is what the lookup before it learned (-1: unknown). */
   write(vb: VBucket, key: KeyRef, record: Buffer, seqno: number, diskSeqno: number, warmupExpiry: boolean): number {
     const itemKey = encodeItemKey(vb.id, key.buf, key.offset, key.length);
-    const w: PendingWrite = { vb, itemKey, keyString: itemKey.toString('latin1'), record, seqno, batch: 0, entry: -1, superseded: false, warmupExpiry };
+    const w: PendingWrite = { vb, itemKey, keyString: itemKey.toString('latin1'), record, seqno, batch: 0, entry: -1, warmupExpiry };
     vb.pending.push(w);
     w.entry = this.cache.putDirty(w.keyString, record, diskSeqno);
     const batch = this.flusher.enqueue(w);
-    // The key's previous write, if still in the same (open) batch, need not be written.
-    const prev = this.lastWrite[w.entry];
-    if (prev !== undefined && prev.keyString === w.keyString && prev.batch === batch) prev.superseded = true;
-    this.lastWrite[w.entry] = w;
     if (vb.listeners.size > 0) for (const l of vb.listeners) l(w);
     return batch;
   }
@@ -179,7 +173,7 @@ export class ItemStorage implements BackfillSource {
   /** Queues the removal of a record (the purger's), which issues no seqno. */
   remove(vb: VBucket, itemKey: Buffer, seqno: number): void {
     const key = Buffer.from(itemKey);
-    this.flusher.enqueue({ vb, itemKey: key, keyString: key.toString('latin1'), record: null, seqno, batch: 0, entry: -1, superseded: false, warmupExpiry: false });
+    this.flusher.enqueue({ vb, itemKey: key, keyString: key.toString('latin1'), record: null, seqno, batch: 0, entry: -1, warmupExpiry: false });
   }
 
   /** Queues a metadata update with the next batch; returns that batch. */
@@ -250,7 +244,6 @@ export class ItemStorage implements BackfillSource {
       if (w.warmupExpiry) expiries++;
       if (w.vb.deleted) continue;
       if (w.record !== null) {
-        if (this.lastWrite[w.entry] === w) this.lastWrite[w.entry] = undefined;
         this.cache.settleAt(w.entry, w.keyString, w.record, w.seqno, recordState(w.record) === ItemState.Live);
       } else this.cache.purged(w.keyString, w.seqno, recordSeqno);
     }

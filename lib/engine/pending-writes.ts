@@ -2,8 +2,6 @@
  * A vBucket's writes not yet committed, in the order they were issued (seqno order):
  * kv_engine's open checkpoint. The flusher commits writes in that order, so a commit removes a
  * prefix: appending and removing cost no hashing (a Map by key cost three lookups per write).
- * A write made obsolete by a newer one of its key in the same flusher batch is marked
- * `superseded` when the newer one is issued (item-storage.ts), and not written.
  */
 /** What the list needs of a write (vbucket.ts's PendingWrite). */
 interface Write {

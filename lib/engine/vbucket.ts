@@ -40,8 +40,6 @@ export interface PendingWrite {
   batch: number;
   /** The resident table's entry holding it (-1: none, a purge); checked before use. */
   entry: number;
-  /** A newer write of the key joined the same batch: this one is not written. */
-  superseded: boolean;
   /** Written by warmup's expiry of an item it found expired. */
   warmupExpiry: boolean;
 }

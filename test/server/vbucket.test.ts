@@ -8,7 +8,7 @@ import { LmdbStore } from '../../lib/store/lmdb-store.js';
 import { encodeItemKey, userKeyOf } from '../../lib/store/key-codec.js';
 import { recordValueOffset } from '../../lib/store/record.js';
 import { RawClient } from '../fixtures/client.js';
-import { Op, St, arithExtras, setExtras, u32 } from '../fixtures/frames.js';
+import { Op, St, arithExtras, setExtras, u32, type Req } from '../fixtures/frames.js';
 import { clientFor, serverFor } from '../fixtures/harness.js';
 import { KvOp, failoverLog, hello, vbDetails } from '../fixtures/kv.js';
 import { removeDataDir, startServer, tempDataDir } from '../fixtures/server.js';
@@ -212,4 +212,22 @@ t.test('writes of one key pipelined into one batch leave one index entry and the
   await store.close();
   t.same(index, [[50, 'even'], [51, 'odd']], 'one entry per key: the newest write');
   t.same(got, { even: '50', odd: 'late' });
+});
+
+t.test('a FLUSH between two writes of a key in one batch still leaves one index entry', async (t) => {
+  // FLUSH empties the resident table under the writes in flight, and new entries reuse its
+  // entry numbers: the batch must still see both writes of `k` as one key's.
+  const dir = tempDataDir();
+  t.teardown(() => removeDataDir(dir));
+  const a = await startServer({ dataDir: dir, args: ['--vbuckets', '2', '--flush-interval-ms', '300'] });
+  const c = await RawClient.connect(a.port);
+  const set = (key: string, value: string): Req => ({ opcode: Op.SETQ, key, extras: setExtras(0, 0), value });
+  c.send(set('a', '1'), set('k', 'old'), { opcode: Op.FLUSHQ }, set('b', '2'), set('c', '3'), set('k', 'new'));
+  t.equal((await c.call({ opcode: Op.GET, key: 'k' })).value.toString(), 'new');
+  c.end();
+  await a.stop('SIGTERM');
+  const store = new LmdbStore({ path: dir });
+  const index = [...store.scanSeqnos(0, 0, 1000)].map((e) => userKeyOf(e.itemKey).toString());
+  await store.close();
+  t.equal(index.filter((k) => k === 'k').length, 1, `one index entry for k (index: ${index.join(' ')})`);
 });
