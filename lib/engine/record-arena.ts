@@ -72,8 +72,7 @@ export class RecordArena {
       at = page * PAGE_SIZE + this.cutAt[c];
       this.cutAt[c] += size;
     }
-    const page = this.pages[Math.floor(at / PAGE_SIZE)];
-    page.set(src.subarray(srcOffset, srcOffset + length), at % PAGE_SIZE);
+    this.pages[Math.floor(at / PAGE_SIZE)].set(src.length === length && srcOffset === 0 ? src : src.subarray(srcOffset, srcOffset + length), at % PAGE_SIZE);
     return at;
   }
 

@@ -48,8 +48,8 @@ export function vbucketKeyRange(vbid: number): { start: Buffer; end: Buffer | un
   return { start, end };
 }
 
-export function encodeSeqnoKey(vbid: number, seqno: number): Buffer {
-  const k = Buffer.allocUnsafe(SEQNO_KEY_LENGTH);
+export function encodeSeqnoKey(vbid: number, seqno: number, into: Buffer = Buffer.allocUnsafe(SEQNO_KEY_LENGTH)): Buffer {
+  const k = into;
   putU16be(k, 0, vbid);
   writeU64(k, VBID_LENGTH, seqno);
   return k;

@@ -77,6 +77,7 @@ export class LmdbStore implements Store {
   private readonly seqnos: Database<Buffer, Buffer>;
   private readonly vbstates: Database<VBStateRecord, number>;
   private readonly meta: Database<unknown, string>;
+  private readonly seqnoScratch = encodeSeqnoKey(0, 0);
 
   /** Throws DataFormatError for an existing data.mdb that is not a whole LMDB file. */
   constructor(options: LmdbStoreOptions) {
@@ -165,6 +166,11 @@ export class LmdbStore implements Store {
     return out;
   }
 
+  /** A seqno-index key in a buffer reused by every call: valid until the next. */
+  private seqnoKey(vbid: number, seqno: number): Buffer {
+    return encodeSeqnoKey(vbid, seqno, this.seqnoScratch);
+  }
+
   /** Plain queued writes, not `transaction(callback)`: lmdb-js commits every write queued in
    * one event turn in one transaction (eventTurnBatching, on by default) and runs them on its
    * write thread, so the main thread never waits for the write lock. The last write's promise
@@ -179,10 +185,11 @@ export class LmdbStore implements Store {
         const old = this.items.getBinaryFast(w.itemKey);
         oldSeqno = old === undefined ? 0 : recordSeqno(old);
       }
-      if (oldSeqno > 0 && (oldSeqno !== w.seqno || w.record === null)) settled.add(this.seqnos.remove(encodeSeqnoKey(vbid, oldSeqno)));
+      // lmdb-js copies a key into its write buffer at the call, so one scratch key serves all.
+      if (oldSeqno > 0 && (oldSeqno !== w.seqno || w.record === null)) settled.add(this.seqnos.remove(this.seqnoKey(vbid, oldSeqno)));
       if (w.record) {
         settled.add(this.items.put(w.itemKey, w.record));
-        settled.add(this.seqnos.put(encodeSeqnoKey(vbid, w.seqno), userKeyOf(w.itemKey)));
+        settled.add(this.seqnos.put(this.seqnoKey(vbid, w.seqno), userKeyOf(w.itemKey)));
       } else {
         settled.add(this.items.remove(w.itemKey));
       }
