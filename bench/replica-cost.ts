@@ -1,0 +1,56 @@
+/**
+ * `npm run bench:replica-cost`: what a replica costs its active per write, as main-thread CPU
+ * (issue 14's target: at most 15% more than without one). Each round runs an active alone,
+ * then an active with a replica (--replica-of, every vBucket streaming), under the same SET-only
+ * load from our own load generator, and reads the active's event-loop thread CPU time from
+ * /proc/<pid>/task/<pid>/stat. CPU per write, not throughput: the nodes and the load share the
+ * machine's cores, so throughput would measure the sharing.
+ *
+ * Environment: BENCH_SECONDS (8), BENCH_ROUNDS (2), BENCH_CLIENTS (20), BENCH_KEYS (100000).
+ */
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { runLoad } from './load.js';
+import { startLmcached, type RunningServer } from './servers.js';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const clients = Number(process.env.BENCH_CLIENTS ?? 20);
+const keys = Number(process.env.BENCH_KEYS ?? 100_000);
+
+/** User + system CPU seconds of a process's main thread. */
+function mainThreadCpu(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function measure(withReplica: boolean): Promise<{ perWrite: number; writesPerSec: number }> {
+  const active = await startLmcached('memory');
+  let replica: RunningServer | null = null;
+  try {
+    if (withReplica) {
+      replica = await startLmcached('memory', undefined, ['--replica-of', `127.0.0.1:${active.port}`]);
+      // Its streams open within a second or two of its start.
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    const pid = active.pid as number;
+    const cpu0 = mainThreadCpu(pid);
+    const r = await runLoad({ host: '127.0.0.1', port: active.port, connections: clients, seconds, setRatio: 1, keyMaximum: keys, valueSize: 100, pipeline: 1 });
+    const cpu = mainThreadCpu(pid) - cpu0;
+    return { perWrite: (cpu * 1e6) / r.ops, writesPerSec: r.opsPerSec };
+  } finally {
+    await replica?.stop();
+    await active.stop();
+  }
+}
+
+console.log(`# What a replica costs the active: ${cpus().length} cores (${cpus()[0]?.model ?? ''}), SET only, ${clients} clients, ${seconds} s\n`);
+console.log('| round | active alone, µs CPU per write | with a replica | change |');
+console.log('|---:|---:|---:|---:|');
+for (let round = 1; round <= rounds; round++) {
+  const alone = await measure(false);
+  const paired = await measure(true);
+  const change = (paired.perWrite / alone.perWrite - 1) * 100;
+  console.log(`| ${round} | ${alone.perWrite.toFixed(1)} (${Math.round(alone.writesPerSec)} writes/s) | ${paired.perWrite.toFixed(1)} (${Math.round(paired.writesPerSec)}/s) | ${change >= 0 ? '+' : ''}${change.toFixed(0)}% |`);
+}
