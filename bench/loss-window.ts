@@ -34,6 +34,12 @@ function start(dataDir: string, port: number): Promise<ReturnType<typeof spawn>>
   });
 }
 
+/** Resolves once `proc` has exited: at once if it has already (its 'exit' event is past). */
+function exited(proc: ReturnType<typeof spawn>): Promise<unknown> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => proc.once('exit', r));
+}
+
 async function round(): Promise<{ acked: number; lost: number; oldestMs: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'lmcached-loss-'));
   const port = await freePort();
@@ -49,18 +55,20 @@ async function round(): Promise<{ acked: number; lost: number; oldestMs: number 
   proc.kill('SIGKILL');
   stop.now = true;
   await Promise.all(writers);
-  await new Promise((r) => proc.once('exit', r));
+  // The writers may take longer to notice than the process takes to exit.
+  await exited(proc);
   const again = await start(dir, port);
   const keys = [...acked.keys()];
   const lost = await missingKeys(port, keys);
   again.kill('SIGKILL');
-  await new Promise((r) => again.once('exit', r));
+  await exited(again);
   rmSync(dir, { recursive: true, force: true });
   const oldestMs = lost.length === 0 ? 0 : killedAt - Math.min(...lost.map((k) => acked.get(k) as number));
   return { acked: keys.length, lost: lost.length, oldestMs };
 }
 
-console.log(`# --ack=memory loss window: ${WRITERS} writers, SIGKILL after ${WRITE_MS} ms, ${LOAD_CONNECTIONS} load connections, flags: ${ARGS.join(' ') || '(defaults)'}; ${cpus().length} cores`);
+const ackMode = ARGS.includes('persist') || ARGS.includes('--ack=persist') ? 'persist' : 'memory';
+console.log(`# --ack=${ackMode} loss window: ${WRITERS} writers, SIGKILL after ${WRITE_MS} ms, ${LOAD_CONNECTIONS} load connections, flags: ${ARGS.join(' ') || '(defaults)'}; ${cpus().length} cores`);
 console.log('| round | acknowledged | lost | oldest lost acknowledged before the kill |\n|---:|---:|---:|---:|');
 for (let r = 1; r <= ROUNDS; r++) {
   const x = await round();
