@@ -58,14 +58,10 @@ export function cachedump(ctx: ServerContext, args: readonly string[]): string[]
 }
 
 /** `lru_crawler metadump <classes>`: memcached's checks (`pipelined`: replies other than a
- * get's wait unsent before it), then the dump, streamed. Returns
- * false when the command answered at once, true when the dump runs (the host's runAsync). */
-export function metadump(host: TextHost, arg: string, pipelined: boolean): boolean {
+ * get's wait unsent before it), then the dump, streamed through the host's runAsync. */
+export function metadump(host: TextHost, arg: string, pipelined: boolean): void {
   const { settings } = host.server;
-  const refuse = (reply: string): false => {
-    host.out.ascii(`${reply}\r\n`);
-    return false;
-  };
+  const refuse = (reply: string): void => host.out.ascii(`${reply}\r\n`);
   if (!settings.lruCrawler) return refuse('CLIENT_ERROR lru crawler disabled');
   if (!settings.dumpEnabled) return refuse('ERROR metadump not allowed');
   if (pipelined) return refuse('ERROR cannot pipeline other commands before metadump');
@@ -73,7 +69,6 @@ export function metadump(host: TextHost, arg: string, pipelined: boolean): boole
   if (classes === null) return refuse('BADCLASS invalid class id');
   if (classes === 'none') return refuse('END');
   host.runAsync(streamMetadump(host));
-  return true;
 }
 
 async function streamMetadump(host: TextHost): Promise<void> {
