@@ -2,12 +2,14 @@
  * The records of the resident table's entries, by entry number: a dirty record (a write's own
  * Buffer, until its commit) and one too large for the arena stay as they are; a clean one is
  * copied into the RecordArena and its Buffer let go, so a resident item costs no JavaScript
- * object for its record (bench:memory).
+ * object for its record (bench:memory). The few Buffers sit in a Map, not an array with a slot
+ * for every entry.
  */
 import { RecordArena } from './record-arena.js';
 
 export class EntryRecords {
-  private buffers: Array<Buffer | undefined> = [];
+  /** Records not in the arena. */
+  private readonly buffers = new Map<number, Buffer>();
   private readonly arena = new RecordArena();
   /** The entry's arena chunk (-1: none) and its record's length. */
   private arenaAt: Float64Array;
@@ -25,8 +27,8 @@ export class EntryRecords {
 
   /** Entry e's record: its Buffer, or a view of its arena chunk (RecordArena.view). */
   of(e: number): Buffer {
-    const r = this.buffers[e];
-    return r !== undefined ? r : this.arena.view(this.arenaAt[e], this.lengths[e]);
+    const at = this.arenaAt[e];
+    return at >= 0 ? this.arena.view(at, this.lengths[e]) : (this.buffers.get(e) as Buffer);
   }
 
   length(e: number): number {
@@ -35,7 +37,7 @@ export class EntryRecords {
 
   /** Whether entry e holds exactly this Buffer (a dirty record, compared by identity). */
   holds(e: number, record: Buffer): boolean {
-    return this.buffers[e] === record;
+    return this.arenaAt[e] < 0 && this.buffers.get(e) === record;
   }
 
   /** A new record for entry e, whose old one is dropped first: a dirty one as it is, a clean
@@ -43,18 +45,18 @@ export class EntryRecords {
   set(e: number, record: Buffer, dirty: boolean): void {
     this.drop(e);
     this.lengths[e] = record.length;
-    if (dirty) this.buffers[e] = record;
+    if (dirty) this.buffers.set(e, record);
     else this.keepClean(e, record);
   }
 
   /** Entry e's record (`record`) is clean now: into the arena if it fits. */
   keepClean(e: number, record: Buffer): void {
     if (!RecordArena.fits(record.length)) {
-      this.buffers[e] = record;
+      this.buffers.set(e, record);
       return;
     }
     this.arenaAt[e] = this.arena.store(record, 0, record.length);
-    this.buffers[e] = undefined;
+    this.buffers.delete(e);
   }
 
   /** Forgets entry e's record, giving back its arena chunk. */
@@ -63,8 +65,9 @@ export class EntryRecords {
     if (at >= 0) {
       this.arena.release(at, this.lengths[e]);
       this.arenaAt[e] = -1;
+    } else {
+      this.buffers.delete(e);
     }
-    this.buffers[e] = undefined;
   }
 
   /** Room for `entries` entries. */
@@ -78,7 +81,7 @@ export class EntryRecords {
   }
 
   clear(): void {
-    this.buffers = [];
+    this.buffers.clear();
     this.arena.clear();
     this.arenaAt.fill(-1);
   }

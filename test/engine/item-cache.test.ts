@@ -5,7 +5,8 @@
  * table agreeing with a plain Map through a long random run of inserts, replaces and removals.
  */
 import t from 'tap';
-import { ENTRY_OVERHEAD, ItemCache, hashString } from '../../lib/engine/item-cache.js';
+import { ENTRY_OVERHEAD, ItemCache, LONG_KEY_OVERHEAD, hashString } from '../../lib/engine/item-cache.js';
+import { INLINE_KEY_MAX } from '../../lib/engine/bucket-table.js';
 
 const key = (vbid: number, k: string): string => String.fromCharCode(vbid >> 8, vbid & 0xff) + k;
 const rec = (n: number): Buffer => Buffer.alloc(n, 0x61);
@@ -236,9 +237,10 @@ t.test('agrees with a Map through a long random run (probing, removal shifts, gr
   let bad = 0;
   for (let step = 0; step < 60_000; step++) {
     // Few distinct keys at first (dense clusters, many replaces), then many (growth). Some keys
-    // are long enough not to fit inside a bucket (more than 46 bytes), some exactly at the edge.
+    // are too long to fit inside a bucket (more than 20 bytes), some at the edge (18 to 21).
     const n = rand(step < 20_000 ? 500 : 8_000);
-    const k = key(rand(3), n % 7 === 0 ? `long-${'x'.repeat(36 + (n % 20))}-${n}` : `k${n}`);
+    const name = n % 7 === 0 ? `long-${'x'.repeat(36 + (n % 20))}-${n}` : n % 11 === 0 ? `edge-${n}`.padEnd(16 + (n % 4), 'e') : `k${n}`;
+    const k = key(rand(3), name);
     const op = rand(10);
     if (op < 5) {
       // Records of distinct bytes and sizes (some past the arena's largest chunk, kept as
@@ -266,8 +268,13 @@ t.test('agrees with a Map through a long random run (probing, removal shifts, gr
   for (const [k, r] of model) if (c.peek(k)?.equals(r) !== true) missing++;
   t.equal(missing, 0, 'every key of the model is found with its record');
   let expected = 0;
-  for (const [k, r] of model) expected += k.length + r.length;
+  for (const [k, r] of model) expected += k.length + r.length + (k.length > INLINE_KEY_MAX ? LONG_KEY_OVERHEAD : 0);
   t.equal(c.bytes - model.size * ENTRY_OVERHEAD, expected, 'byte count matches');
+  t.same(
+    [...c.residents()].map(([k]) => k).sort(),
+    [...model.keys()].sort(),
+    'every key is listed back as it was stored, inside a bucket or not',
+  );
 });
 
 t.test('under a small quota, with writes committing and entries ejected, a record found is always the newest', async (t) => {
