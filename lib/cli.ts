@@ -10,7 +10,6 @@ import { HELP } from './help.js';
 import { LMCACHED_VERSION } from './version.js';
 import { runTail } from './tail.js';
 import { runPasswd } from './passwd.js';
-import { isFailedCommitEcho } from './store/lmdb-store.js';
 import { EXIT, StartupError } from './startup.js';
 
 async function main(argv: string[]): Promise<void> {
@@ -44,10 +43,7 @@ async function main(argv: string[]): Promise<void> {
   setVerbosity(parsed.settings.verbosity);
   // A server stays up for its other clients: a fault that escapes everything else is logged
   // at error level, never the end of the process.
-  process.on('unhandledRejection', (reason: unknown) => {
-    if (isFailedCommitEcho(reason)) log.debug(`lmdb: ${describe(reason)}`);
-    else log.error(`unhandled rejection, kept running: ${describe(reason)}`);
-  });
+  process.on('unhandledRejection', (reason: unknown) => log.error(`unhandled rejection, kept running: ${describe(reason)}`));
   process.on('uncaughtException', (err: Error) => log.error(`uncaught exception, kept running: ${describe(err)}`));
   const app = await startApp(parsed.settings);
   const shutdown = (signal: string): void => {

@@ -2,21 +2,25 @@
  * The records of the resident table's entries, by entry number: a dirty record (a write's own
  * Buffer, until its commit) and one too large for the arena stay as they are; a clean one is
  * copied into the RecordArena and its Buffer let go, so a resident item costs no JavaScript
- * object for its record (bench:memory). The few Buffers sit in a Map, not an array with a slot
- * for every entry.
+ * object for its record (bench:memory). The few Buffers sit in a short array of slots, named
+ * by the entry's place number, not in an array (8 bytes) or a Map entry for every entry.
  */
 import { RecordArena } from './record-arena.js';
 
+/** An entry with no record yet. */
+const NONE = -1;
+
 export class EntryRecords {
-  /** Records not in the arena. */
-  private readonly buffers = new Map<number, Buffer>();
+  /** Records not in the arena, by slot; free slots are reused first. */
+  private slots: Array<Buffer | undefined> = [];
+  private freeSlots: number[] = [];
   private readonly arena = new RecordArena();
-  /** The entry's arena chunk (-1: none) and its record's length. */
-  private arenaAt: Float64Array;
+  /** Where the entry's record is: its arena chunk (>= 0), NONE, or Buffer slot s as -2 - s. */
+  private place: Float64Array;
   private lengths: Int32Array;
 
   constructor(entries: number) {
-    this.arenaAt = new Float64Array(entries).fill(-1);
+    this.place = new Float64Array(entries).fill(NONE);
     this.lengths = new Int32Array(entries);
   }
 
@@ -27,8 +31,8 @@ export class EntryRecords {
 
   /** Entry e's record: its Buffer, or a view of its arena chunk (RecordArena.view). */
   of(e: number): Buffer {
-    const at = this.arenaAt[e];
-    return at >= 0 ? this.arena.view(at, this.lengths[e]) : (this.buffers.get(e) as Buffer);
+    const at = this.place[e];
+    return at >= 0 ? this.arena.view(at, this.lengths[e]) : (this.slots[-2 - at] as Buffer);
   }
 
   length(e: number): number {
@@ -37,52 +41,69 @@ export class EntryRecords {
 
   /** Whether entry e holds exactly this Buffer (a dirty record, compared by identity). */
   holds(e: number, record: Buffer): boolean {
-    return this.arenaAt[e] < 0 && this.buffers.get(e) === record;
+    const at = this.place[e];
+    return at <= -2 && this.slots[-2 - at] === record;
   }
 
   /** A new record for entry e, whose old one is dropped first: a dirty one as it is, a clean
-   * one in the arena when it fits there. */
+   * one in the arena when it fits. */
   set(e: number, record: Buffer, dirty: boolean): void {
-    this.drop(e);
+    // An arena chunk is given back by its old length; a Buffer slot is kept for the new one.
+    if (this.place[e] >= 0) this.drop(e);
     this.lengths[e] = record.length;
-    if (dirty) this.buffers.set(e, record);
+    if (dirty) this.keepBuffer(e, record);
     else this.keepClean(e, record);
   }
 
-  /** Entry e's record (`record`) is clean now: into the arena if it fits. */
+  /** Entry e's record (`record`, not in the arena) is clean now: into the arena if it fits. */
   keepClean(e: number, record: Buffer): void {
     if (!RecordArena.fits(record.length)) {
-      this.buffers.set(e, record);
+      this.keepBuffer(e, record);
       return;
     }
-    this.arenaAt[e] = this.arena.store(record, 0, record.length);
-    this.buffers.delete(e);
+    this.drop(e);
+    this.place[e] = this.arena.store(record, 0, record.length);
   }
 
-  /** Forgets entry e's record, giving back its arena chunk. */
+  /** Forgets entry e's record, giving back its arena chunk or Buffer slot. */
   drop(e: number): void {
-    const at = this.arenaAt[e];
+    const at = this.place[e];
     if (at >= 0) {
       this.arena.release(at, this.lengths[e]);
-      this.arenaAt[e] = -1;
-    } else {
-      this.buffers.delete(e);
+    } else if (at <= -2) {
+      this.slots[-2 - at] = undefined;
+      this.freeSlots.push(-2 - at);
     }
+    this.place[e] = NONE;
   }
 
   /** Room for `entries` entries. */
   grow(entries: number): void {
-    const arenaAt = new Float64Array(entries).fill(-1);
-    arenaAt.set(this.arenaAt);
-    this.arenaAt = arenaAt;
+    const place = new Float64Array(entries).fill(NONE);
+    place.set(this.place);
+    this.place = place;
     const lengths = new Int32Array(entries);
     lengths.set(this.lengths);
     this.lengths = lengths;
   }
 
   clear(): void {
-    this.buffers.clear();
+    this.slots = [];
+    this.freeSlots = [];
     this.arena.clear();
-    this.arenaAt.fill(-1);
+    this.place.fill(NONE);
+  }
+
+  /** Entry e keeps `record` as a Buffer, in the slot it has or a new one. */
+  private keepBuffer(e: number, record: Buffer): void {
+    const at = this.place[e];
+    if (at <= -2) {
+      this.slots[-2 - at] = record;
+      return;
+    }
+    this.drop(e);
+    const s = this.freeSlots.length > 0 ? (this.freeSlots.pop() as number) : this.slots.length;
+    this.slots[s] = record;
+    this.place[e] = -2 - s;
   }
 }

@@ -1,6 +1,8 @@
 /**
- * The Store on LMDB (lmdb-js), and the only module that imports it. Reads are synchronous from
- * the last committed snapshot; writes are applied in one asynchronous transaction per batch.
+ * The Store on LMDB (lmdb-js; with lmdb-databases.ts and the write thread, the only modules
+ * that import it). Reads are synchronous on the main thread, from the last committed snapshot;
+ * every write goes to the write thread (write-worker.ts), in order, one synchronous
+ * transaction per batch there.
  *
  * Guarantees, in lmdb-js's terms (overlappingSync, its default on Linux): a batch whose promise
  * has resolved is *committed*: visible to readers and kept after the process is killed (even
@@ -8,56 +10,18 @@
  * transaction when the machine has not rebooted. `flushed()` resolves once everything committed
  * so far is also fsync'd, which is what survives a power loss.
  *
- * Databases: `items` (item key → record), `seqnos` (seqno key → client key, one entry per live
- * item or tombstone), `vbstate` (vbid → VBStateRecord), `meta`. Key layouts: key-codec.ts;
- * record layout: record.ts.
+ * Databases and layouts: lmdb-databases.ts.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
+import type { Database, RootDatabase, Transaction } from 'lmdb';
 import { checkLmdbFile } from './lmdb-file-check.js';
-import { encodeSeqnoKey, encodeItemKey, itemKeyVbid, seqnoKeySeqno, userKeyOf, vbucketKeyRange } from './key-codec.js';
-import { checkRecordFormat, recordSeqno } from './record.js';
+import { DEFAULT_MAP_SIZE, openDatabases } from './lmdb-databases.js';
+import { encodeSeqnoKey, encodeItemKey, seqnoKeySeqno } from './key-codec.js';
+import { checkRecordFormat } from './record.js';
 import type { ItemWrite, ReadSnapshot, ScannedItem, Store, VBStateRecord } from './store.js';
-
-/**
- * Whether an unhandled rejection is lmdb-js echoing a failed commit. lmdb-js rejects promises
- * of its own that nobody can handle (the shared `commitError`, and internal writes) when a
- * commit fails; the failure itself reaches the flusher through writeBatch, which retries it.
- */
-export function isFailedCommitEcho(reason: unknown): boolean {
-  if (!(reason instanceof Error)) return false;
-  if (reason.message.startsWith('Commit failed')) return true;
-  return typeof Reflect.get(reason, 'code') === 'number' && (reason.stack ?? '').includes('/lmdb/write.js');
-}
-
-/**
- * The promises of one batch's writes. lmdb-js hands every write queued in one event turn the
- * same promise, except that a large batch can get a second one part way (it starts writing
- * early); each must be handled, or a failed commit becomes an unhandled rejection that ends
- * the process, and the batch is committed only when all are.
- */
-class CommitPromises {
-  private last: Promise<unknown> | null = null;
-  private earlier: Array<Promise<unknown>> | null = null;
-
-  add(p: Promise<unknown>): void {
-    if (p === this.last) return;
-    if (this.last !== null) (this.earlier ??= []).push(this.last);
-    this.last = p;
-  }
-
-  all(): Promise<unknown> {
-    const last = this.last ?? Promise.resolve(true);
-    const all = this.earlier === null ? last : Promise.all([...this.earlier, last]);
-    // lmdb-js attaches the cause as `commitError`, a promise of its own rejected with it.
-    return all.catch((err: unknown) => {
-      const cause: unknown = err instanceof Error ? Reflect.get(err, 'commitError') : undefined;
-      if (cause instanceof Promise) return cause.then(() => Promise.reject(err), (e: unknown) => Promise.reject(e));
-      return Promise.reject(err);
-    });
-  }
-}
+import { encodeWriteBatch } from './write-batch-codec.js';
+import { WriteThread } from './write-thread.js';
 
 /** lmdb-js's getBinaryFast takes a read transaction at run time (read.js), though its typings
  * omit the parameter. */
@@ -77,17 +41,15 @@ export class LmdbStore implements Store {
   private readonly seqnos: Database<Buffer, Buffer>;
   private readonly vbstates: Database<VBStateRecord, number>;
   private readonly meta: Database<unknown, string>;
-  private readonly seqnoScratch = encodeSeqnoKey(0, 0);
+  private readonly writer: WriteThread;
 
   /** Throws DataFormatError for an existing data.mdb that is not a whole LMDB file. */
   constructor(options: LmdbStoreOptions) {
     const file = join(options.path, 'data.mdb');
     if (existsSync(file)) checkLmdbFile(file);
-    this.env = open({ path: options.path, mapSize: options.mapSize ?? 1024 * 1024 * 1024 });
-    this.items = this.env.openDB<Buffer, Buffer>({ name: 'items', keyEncoding: 'binary', encoding: 'binary' });
-    this.seqnos = this.env.openDB<Buffer, Buffer>({ name: 'seqnos', keyEncoding: 'binary', encoding: 'binary' });
-    this.vbstates = this.env.openDB<VBStateRecord, number>({ name: 'vbstate', keyEncoding: 'uint32', encoding: 'msgpack' });
-    this.meta = this.env.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' });
+    const mapSize = options.mapSize ?? DEFAULT_MAP_SIZE;
+    ({ env: this.env, items: this.items, seqnos: this.seqnos, vbstates: this.vbstates, meta: this.meta } = openDatabases(options.path, mapSize));
+    this.writer = new WriteThread({ path: options.path, mapSize });
   }
 
   getItem(itemKey: Buffer, transaction?: Transaction): Buffer | undefined {
@@ -166,60 +128,20 @@ export class LmdbStore implements Store {
     return out;
   }
 
-  /** A seqno-index key in a buffer reused by every call: valid until the next. */
-  private seqnoKey(vbid: number, seqno: number): Buffer {
-    return encodeSeqnoKey(vbid, seqno, this.seqnoScratch);
-  }
-
-  /** Plain queued writes, not `transaction(callback)`: lmdb-js commits every write queued in
-   * one event turn in one transaction (eventTurnBatching, on by default) and runs them on its
-   * write thread, so the main thread never waits for the write lock. The last write's promise
-   * settles when it commits. */
+  /** Sent to the write thread as one buffer; settles when the batch is committed there. */
   writeBatch(writes: readonly ItemWrite[], vbstates: ReadonlyMap<number, VBStateRecord>, meta: ReadonlyMap<string, unknown>): Promise<unknown> {
-    const settled = new CommitPromises();
-    for (const w of writes) {
-      const vbid = itemKeyVbid(w.itemKey);
-      let oldSeqno = w.prevSeqno;
-      if (oldSeqno < 0) {
-        // The batch before this one is committed, so LMDB holds the key's previous seqno.
-        const old = this.items.getBinaryFast(w.itemKey);
-        oldSeqno = old === undefined ? 0 : recordSeqno(old);
-      }
-      // lmdb-js copies a key into its write buffer at the call, so one scratch key serves all.
-      if (oldSeqno > 0 && (oldSeqno !== w.seqno || w.record === null)) settled.add(this.seqnos.remove(this.seqnoKey(vbid, oldSeqno)));
-      if (w.record) {
-        settled.add(this.items.put(w.itemKey, w.record));
-        settled.add(this.seqnos.put(this.seqnoKey(vbid, w.seqno), userKeyOf(w.itemKey)));
-      } else {
-        settled.add(this.items.remove(w.itemKey));
-      }
-    }
-    for (const [vbid, state] of vbstates) settled.add(this.vbstates.put(vbid, state));
-    for (const [name, value] of meta) settled.add(this.meta.put(name, value));
-    return settled.all();
+    const { buffer, length } = encodeWriteBatch(writes);
+    return this.writer.send({ op: 'batch', buffer, length, vbstates: [...vbstates], meta: [...meta] }, [buffer]);
   }
 
+  /** Committed and synced on the write thread, after every write sent before it. */
   async persistVBStatesNow(vbstates: ReadonlyMap<number, VBStateRecord>, meta?: ReadonlyMap<string, unknown>): Promise<void> {
-    this.env.transactionSync(() => {
-      for (const [vbid, state] of vbstates) this.vbstates.putSync(vbid, state);
-      if (meta) for (const [name, value] of meta) this.meta.putSync(name, value);
-    });
-    await this.flushed();
+    await this.writer.send({ op: 'persist', vbstates: [...vbstates], meta: meta ? [...meta] : [] });
   }
 
   /** In chunked transactions, so a large vBucket does not make one huge commit. */
   async deleteVBucket(vbid: number): Promise<void> {
-    const { start, end } = vbucketKeyRange(vbid);
-    for (;;) {
-      const keys = [...this.items.getKeys({ start, end, limit: 10_000 })];
-      const seqs = [...this.seqnos.getKeys({ start, end, limit: 10_000 })];
-      if (keys.length === 0 && seqs.length === 0) break;
-      let last: Promise<unknown> = Promise.resolve(true);
-      for (const k of keys) last = this.items.remove(k);
-      for (const k of seqs) last = this.seqnos.remove(k);
-      await last;
-    }
-    await this.vbstates.remove(vbid);
+    await this.writer.send({ op: 'deleteVBucket', vbid });
   }
 
   refreshReads(): void {
@@ -227,10 +149,11 @@ export class LmdbStore implements Store {
   }
 
   flushed(): Promise<unknown> {
-    return Promise.resolve(this.env.flushed);
+    return this.writer.send({ op: 'flushed' });
   }
 
   async close(): Promise<void> {
+    await this.writer.close();
     await this.env.close();
   }
 }

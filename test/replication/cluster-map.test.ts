@@ -56,6 +56,9 @@ t.test('the pair\'s vBucket map, from either node, before and after a takeover',
 
   t.equal((await c.call({ opcode: DCP_ADD_STREAM, vbucket: 0, extras: u32(1) })).status, St.SUCCESS, 'vb 0 moved to B');
   await until(async () => named(await config(pa))[0][0] === B, 'A to show vb 0 on B');
+  // B learns of its new replica when A's stream for vb 0 reaches it, which may come after A
+  // already shows the move.
+  await until(async () => named(await config(pb))[0][1] === A, 'B to list A as vb 0\'s replica');
   const after = await config(pb);
   t.same(named(after)[0], [B, A], 'vb 0: active on B, replica on A');
   t.same(named(after)[1], [A, B], 'vb 1 unchanged');

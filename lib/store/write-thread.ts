@@ -1,0 +1,85 @@
+/**
+ * The main thread's side of the write thread (write-worker.ts): sends requests, settles each
+ * one's promise with its answer. The worker keeps the process alive only while a request is
+ * outstanding, so an idle store never holds the event loop open.
+ */
+import { Worker } from 'node:worker_threads';
+import type { WriteReply, WriteRequest, WriteThreadSetup } from './write-messages.js';
+
+/** A request without its id (the thread numbers them). */
+type Request = WithoutId<WriteRequest>;
+type WithoutId<R> = R extends unknown ? Omit<R, 'id'> : never;
+
+/** A failed write: the write thread's error, with its code. */
+export class WriteError extends Error {
+  override name = 'WriteError';
+  constructor(
+    message: string,
+    readonly code: string | number | undefined,
+  ) {
+    super(message);
+  }
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+export class WriteThread {
+  private readonly worker: Worker;
+  private readonly waiting = new Map<number, Waiter>();
+  private nextId = 1;
+  private dead: Error | null = null;
+
+  constructor(setup: WriteThreadSetup) {
+    // Built as .js next to this file; under the tests' TypeScript loader this file is .ts.
+    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+    this.worker = new Worker(new URL(`./write-worker${ext}`, import.meta.url), { workerData: setup });
+    this.worker.unref();
+    this.worker.on('message', (reply: WriteReply) => this.answered(reply));
+    this.worker.on('error', (err) => this.died(err));
+    this.worker.on('exit', (code) => this.died(new Error(`write thread exited (code ${code})`)));
+  }
+
+  /** Sends a request; settles when the write thread has done it. */
+  send(req: Request, transfer: ArrayBuffer[] = []): Promise<void> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    if (this.waiting.size === 0) this.worker.ref();
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ ...req, id }, transfer);
+    });
+  }
+
+  /** Asks the thread to close the environment, then ends it. */
+  async close(): Promise<void> {
+    if (this.dead) return;
+    try {
+      await this.send({ op: 'close' });
+    } finally {
+      this.dead = new Error('store closed');
+      await this.worker.terminate();
+    }
+  }
+
+  private answered(reply: WriteReply): void {
+    const w = this.waiting.get(reply.id);
+    if (w === undefined) return;
+    this.waiting.delete(reply.id);
+    if (this.waiting.size === 0) this.worker.unref();
+    if (reply.error === null) w.resolve();
+    else w.reject(new WriteError(reply.error, reply.code));
+  }
+
+  /** The thread is gone: nothing more can be written. Outstanding requests fail, and so does
+   * every later one (the flusher logs each failure, keeps the writes in memory and refuses new
+   * ones). */
+  private died(err: Error): void {
+    if (this.dead) return;
+    this.dead = new WriteError(`LMDB write thread: ${err.message}`, undefined);
+    for (const w of this.waiting.values()) w.reject(this.dead);
+    this.waiting.clear();
+  }
+}
