@@ -130,8 +130,8 @@ export class LmdbStore implements Store {
 
   /** Sent to the write thread as one buffer; settles when the batch is committed there. */
   writeBatch(writes: readonly ItemWrite[], vbstates: ReadonlyMap<number, VBStateRecord>, meta: ReadonlyMap<string, unknown>): Promise<unknown> {
-    const { buffer, length } = encodeWriteBatch(writes);
-    return this.writer.send({ op: 'batch', buffer, length, vbstates: [...vbstates], meta: [...meta] }, [buffer]);
+    const buffer = encodeWriteBatch(writes);
+    return this.writer.send({ op: 'batch', buffer, count: writes.length, vbstates: [...vbstates], meta: [...meta] }, [buffer]);
   }
 
   /** Committed and synced on the write thread, after every write sent before it. */

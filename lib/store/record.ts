@@ -14,7 +14,7 @@
  * code that copies a value uses recordValueOffset, never a fixed header length.
  */
 import { readU64, writeU64 } from '../../protocol/header.js';
-import { putU32be, u32be } from '../../protocol/bytes.js';
+import { copyBytes, putU32be, u32be } from '../../protocol/bytes.js';
 import { DataFormatError } from './store.js';
 
 /** The format this build writes, and the header length of each format it reads. */
@@ -69,7 +69,7 @@ export function encodeRecord(f: RecordFields, src: Buffer | null, srcOffset: num
   writeU64(rec, 12, f.cas);
   writeU64(rec, 20, f.seqno);
   writeU64(rec, 28, f.revSeqno);
-  if (src && valueLength > 0) src.copy(rec, RECORD_HEADER_LENGTH, srcOffset, srcOffset + valueLength);
+  if (src && valueLength > 0) copyBytes(src, srcOffset, rec, RECORD_HEADER_LENGTH, valueLength);
   return rec;
 }
 

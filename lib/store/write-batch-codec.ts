@@ -5,56 +5,63 @@
  * encodings and three pending-resolution objects per item write, which survived young-GC until
  * their commit).
  *
- * Per write: u16 item-key length, the item key, u32 record length (NO_RECORD: a removal), the
- * record, f64 seqno, f64 previous seqno (-1: not known). Numbers little-endian.
+ * Layout: a table of n rows (f64 seqno, f64 previous seqno (-1: not known), f64 item-key length,
+ * f64 record length (-1: a removal)), then the item keys and records, each key followed by its
+ * record. A table of doubles, not a byte stream: each field is one typed-array store.
  */
+import { copyBytes } from '../../protocol/bytes.js';
 import type { ItemWrite } from './store.js';
 
-const NO_RECORD = 0xffffffff;
-const FIXED = 2 + 4 + 8 + 8;
+const ROW = 4;
+const NO_RECORD = -1;
 
-/** Encodes `writes`; returns the buffer and the bytes used. */
-export function encodeWriteBatch(writes: readonly ItemWrite[]): { buffer: ArrayBuffer; length: number } {
-  let size = 0;
-  for (const w of writes) size += FIXED + w.itemKey.length + (w.record === null ? 0 : w.record.length);
-  const out = Buffer.from(new ArrayBuffer(size));
-  let p = 0;
-  for (const w of writes) {
-    p = out.writeUInt16LE(w.itemKey.length, p);
-    // TypedArray.set, not Buffer.copy: for short copies it is several times cheaper.
-    out.set(w.itemKey, p);
+/** Encodes `writes` into one new buffer (decodeWriteBatch takes it with writes.length). */
+export function encodeWriteBatch(writes: readonly ItemWrite[]): ArrayBuffer {
+  const n = writes.length;
+  let size = n * ROW * 8;
+  for (let i = 0; i < n; i++) {
+    const w = writes[i];
+    size += w.itemKey.length + (w.record === null ? 0 : w.record.length);
+  }
+  const buffer = new ArrayBuffer(size);
+  const table = new Float64Array(buffer, 0, n * ROW);
+  const bytes = new Uint8Array(buffer);
+  let p = n * ROW * 8;
+  for (let i = 0; i < n; i++) {
+    const w = writes[i];
+    const row = i * ROW;
+    table[row] = w.seqno;
+    table[row + 1] = w.prevSeqno;
+    table[row + 2] = w.itemKey.length;
+    copyBytes(w.itemKey, 0, bytes, p, w.itemKey.length);
     p += w.itemKey.length;
     if (w.record === null) {
-      p = out.writeUInt32LE(NO_RECORD, p);
+      table[row + 3] = NO_RECORD;
     } else {
-      p = out.writeUInt32LE(w.record.length, p);
-      out.set(w.record, p);
+      table[row + 3] = w.record.length;
+      copyBytes(w.record, 0, bytes, p, w.record.length);
       p += w.record.length;
     }
-    p = out.writeDoubleLE(w.seqno, p);
-    p = out.writeDoubleLE(w.prevSeqno, p);
   }
-  return { buffer: out.buffer as ArrayBuffer, length: p };
+  return buffer;
 }
 
-/** The writes of an encoded batch, each a view into `bytes` (valid as long as it is). */
-export function* decodeWriteBatch(bytes: Buffer): Generator<ItemWrite> {
-  let p = 0;
-  while (p < bytes.length) {
-    const keyLength = bytes.readUInt16LE(p);
-    p += 2;
+/** The `count` writes of an encoded batch, each a view into `buffer` (valid as long as it is). */
+export function* decodeWriteBatch(buffer: ArrayBuffer, count: number): Generator<ItemWrite> {
+  const table = new Float64Array(buffer, 0, count * ROW);
+  const bytes = Buffer.from(buffer);
+  let p = count * ROW * 8;
+  for (let i = 0; i < count; i++) {
+    const row = i * ROW;
+    const keyLength = table[row + 2];
     const itemKey = bytes.subarray(p, p + keyLength);
     p += keyLength;
-    const recordLength = bytes.readUInt32LE(p);
-    p += 4;
+    const recordLength = table[row + 3];
     let record: Buffer | null = null;
     if (recordLength !== NO_RECORD) {
       record = bytes.subarray(p, p + recordLength);
       p += recordLength;
     }
-    const seqno = bytes.readDoubleLE(p);
-    const prevSeqno = bytes.readDoubleLE(p + 8);
-    p += 16;
-    yield { itemKey, record, seqno, prevSeqno };
+    yield { itemKey, record, seqno: table[row], prevSeqno: table[row + 1] };
   }
 }

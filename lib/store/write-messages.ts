@@ -13,7 +13,7 @@ export interface WriteThreadSetup {
 export type WriteRequest =
   /** One flusher batch (write-batch-codec.ts) with the vBucket states and metadata it carries,
    * in one transaction. */
-  | { op: 'batch'; id: number; buffer: ArrayBuffer; length: number; vbstates: Array<[number, VBStateRecord]>; meta: Array<[string, unknown]> }
+  | { op: 'batch'; id: number; buffer: ArrayBuffer; count: number; vbstates: Array<[number, VBStateRecord]>; meta: Array<[string, unknown]> }
   /** vBucket states (and metadata) in one transaction, answered once it is also synced. */
   | { op: 'persist'; id: number; vbstates: Array<[number, VBStateRecord]>; meta: Array<[string, unknown]> }
   /** Removes one vBucket's items, seqno index and state, in chunked transactions. */

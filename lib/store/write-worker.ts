@@ -34,7 +34,7 @@ async function run(req: WriteRequest): Promise<void> {
   try {
     switch (req.op) {
       case 'batch':
-        writeBatch(Buffer.from(req.buffer, 0, req.length), req.vbstates, req.meta);
+        writeBatch(req.buffer, req.count, req.vbstates, req.meta);
         break;
       case 'persist':
         db.env.transactionSync(() => putStates(req.vbstates, req.meta));
@@ -58,9 +58,9 @@ async function run(req: WriteRequest): Promise<void> {
   port?.postMessage(reply);
 }
 
-function writeBatch(bytes: Buffer, vbstates: Array<[number, VBStateRecord]>, meta: Array<[string, unknown]>): void {
+function writeBatch(buffer: ArrayBuffer, count: number, vbstates: Array<[number, VBStateRecord]>, meta: Array<[string, unknown]>): void {
   db.env.transactionSync(() => {
-    for (const w of decodeWriteBatch(bytes)) {
+    for (const w of decodeWriteBatch(buffer, count)) {
       const vbid = itemKeyVbid(w.itemKey);
       let oldSeqno = w.prevSeqno;
       if (oldSeqno < 0) {
