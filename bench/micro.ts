@@ -66,7 +66,7 @@ async function storeOps(): Promise<void> {
   });
   const record = encodeRecord({ state: ItemState.Live, datatype: 0, flags: 0, expiry: 0, cas: 1, seqno: 1, revSeqno: 1 }, Buffer.alloc(100, 1), 0, 100);
   let t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i += 1000) await store.writeBatch(keys.slice(i, i + 1000).map((itemKey, j) => ({ itemKey, record, seqno: i + j + 1, prevSeqno: -1 })), none, none);
+  for (let i = 0; i < n; i += 1000) await store.writeBatch(keys.slice(i, i + 1000).map((itemKey, j) => ({ keyString: itemKey.toString('latin1'), record, seqno: i + j + 1, prevSeqno: -1 })), none, none);
   let ns = Number(process.hrtime.bigint() - t0);
   console.log(`${'store: batched puts (1000 per commit)'.padEnd(44)} ${(n / (ns / 1e9) / 1e6).toFixed(2).padStart(8)} M ops/s  ${(ns / n).toFixed(0).padStart(6)} ns/op`);
   store.refreshReads();
@@ -74,7 +74,7 @@ async function storeOps(): Promise<void> {
     for (let r = 0; r < 5; r++) for (const k of keys) if (!store.getItem(k)) throw new Error('missing');
   });
   t0 = process.hrtime.bigint();
-  await store.writeBatch([{ itemKey: keys[0], record, seqno: n + 1, prevSeqno: -1 }], none, none);
+  await store.writeBatch([{ keyString: keys[0].toString('latin1'), record, seqno: n + 1, prevSeqno: -1 }], none, none);
   ns = Number(process.hrtime.bigint() - t0);
   console.log(`${'store: one awaited single-put commit'.padEnd(44)} ${(ns / 1e6).toFixed(3).padStart(8)} ms`);
   await store.close();

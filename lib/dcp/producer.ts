@@ -12,7 +12,7 @@ import { HEADER_LENGTH } from '../../protocol/header.js';
 import { OP } from '../../protocol/opcodes.js';
 import type { Engine } from '../engine/engine.js';
 import { ItemState, recordCas, recordRevSeqno, recordValueLength, recordValueOffset, recordDatatype, recordExpiry, recordFlags, recordSeqno, recordState } from '../store/record.js';
-import { USER_KEY_OFFSET, userKeyLength } from '../store/key-codec.js';
+import { USER_KEY_OFFSET, putItemKeyString } from '../store/key-codec.js';
 import { VBucketState, type VBucket } from '../engine/vbucket.js';
 import { log } from '../log.js';
 import { Stream, endBackfillSnapshot, endDiskSnapshot } from './stream.js';
@@ -55,6 +55,7 @@ export class DcpProducer {
   private readonly held = new HeldSnapshotWatch(() => this.streams.values(), (s) => this.releaseSnapshot(s), () => (this.sink.push(), !this.canSend()));
   /** Reused for every item sent. */
   private readonly meta: DcpItemMeta = { seqno: 0, revSeqno: 1, cas: 0, flags: 0, expiry: 0, datatype: 0 };
+  private readonly ks = Buffer.allocUnsafe(256); // an in-memory write's item key, from its latin1 string
 
   constructor(
     readonly name: string,
@@ -296,7 +297,7 @@ export class DcpProducer {
       wrote += this.marker(s, s.lastSent + 1, high, SNAPSHOT_FLAG.MEMORY | SNAPSHOT_FLAG.CHECKPOINT);
       if (persisted > s.lastSent) wrote += this.sendFromDisk(s, s.lastSent + 1, Math.min(persisted, high), Infinity).wrote;
       const pending = vb.pending.between(Math.max(persisted, s.lastSent), high);
-      for (const w of pending) if (w.record !== null) wrote += this.item(s, w.itemKey, w.record, true);
+      for (const w of pending) if (w.record !== null) wrote += this.item(s, this.ks, putItemKeyString(w.keyString, this.ks, 0), w.record, true);
       s.lastSent = high;
       s.snapshotEnd = high;
     }
@@ -327,7 +328,7 @@ export class DcpProducer {
     let count = 0;
     for (const { seqno, itemKey, record } of s.rest !== null ? fromRest(s, from, to) : this.engine.backfill.committedBySeqno(s.vb.id, from, to, s.disk ?? undefined)) {
       reached = seqno;
-      wrote += this.item(s, itemKey, record, s.rest !== null);
+      wrote += this.item(s, itemKey, itemKey.length, record, s.rest !== null);
       if (++count >= limit || (limit !== Infinity && !this.canSend())) break;
     }
     return { wrote, reached, count };
@@ -346,7 +347,7 @@ export class DcpProducer {
       if (w.seqno > s.snapshotEnd) break;
       s.queue.shift();
       if (w.seqno <= s.lastSent) continue;
-      if (w.record !== null) wrote += this.item(s, w.itemKey, w.record, true);
+      if (w.record !== null) wrote += this.item(s, this.ks, putItemKeyString(w.keyString, this.ks, 0), w.record, true);
       s.lastSent = w.seqno;
     }
     if (s.snapshotEnd <= s.lastSent && s.lastSent >= s.end) this.finish(s, STREAM_END_FLAG.OK);
@@ -361,8 +362,8 @@ export class DcpProducer {
     return this.sent(writeSnapshotMarker(this.sink.out, s.vb.id, s.opaque, start, end, flags));
   }
 
-  /** A mutation, deletion or expiration for a record (an LMDB view unless `stable`). */
-  private item(s: Stream, itemKey: Buffer, rec: Buffer, stable: boolean): number {
+  /** A mutation, deletion or expiration (record an LMDB view unless `stable`; key: itemKey's first itemKeyLength bytes). */
+  private item(s: Stream, itemKey: Buffer, itemKeyLength: number, rec: Buffer, stable: boolean): number {
     if (this.engine.flushes.hides(rec)) return 0;
     const m = this.meta;
     m.seqno = recordSeqno(rec);
@@ -370,7 +371,7 @@ export class DcpProducer {
     m.revSeqno = recordRevSeqno(rec);
     this.stats.itemsSent++;
     const state = recordState(rec);
-    const keyLength = userKeyLength(itemKey);
+    const keyLength = itemKeyLength - USER_KEY_OFFSET;
     if (state === ItemState.Live) {
       m.flags = recordFlags(rec);
       m.expiry = recordExpiry(rec);

@@ -5,7 +5,7 @@
  * state does not cover. Batch numbers let a connection in --ack=persist mode wait for exactly
  * the commit that holds its write.
  */
-import type { ItemWrite, Store, VBStateRecord } from '../store/store.js';
+import type { Store, VBStateRecord } from '../store/store.js';
 import type { PendingWrite, VBucket } from './vbucket.js';
 import { log } from '../log.js';
 
@@ -184,7 +184,7 @@ export class Flusher implements CommitWatch {
       this.meta = new Map();
     }
     for (const [k, v] of this.hooks.meta()) if (!meta.has(k)) meta.set(k, v);
-    const writes: ItemWrite[] = [];
+    const writes: PendingWrite[] = [];
     const highSeqnos = new Map<VBucket, number>();
     // Within a batch only the newest write of a key matters (newest first, so a key seen is
     // written already; a purge before a newer write of its key is not needed either). A newer
@@ -201,7 +201,9 @@ export class Flusher implements CommitWatch {
       if (high >= (highSeqnos.get(w.vb) ?? 0)) highSeqnos.set(w.vb, high);
       if (newest.has(w.keyString)) continue;
       if (w.record !== null) newest.add(w.keyString);
-      writes.push({ itemKey: w.itemKey, record: w.record, seqno: w.seqno, prevSeqno: this.hooks.diskSeqno(w) });
+      // The pending write is the store's item write: no copy of it per batch.
+      w.prevSeqno = this.hooks.diskSeqno(w);
+      writes.push(w);
     }
     writes.reverse();
     const vbstates = new Map<number, VBStateRecord>();
@@ -261,5 +263,5 @@ export class Flusher implements CommitWatch {
 }
 
 function writeBytes(w: PendingWrite): number {
-  return w.itemKey.length + (w.record === null ? 0 : w.record.length);
+  return w.keyString.length + (w.record === null ? 0 : w.record.length);
 }

@@ -5,7 +5,7 @@
  * commit), joins its vBucket's pending writes, goes to the flusher and to the vBucket's
  * listeners (DCP streams).
  */
-import { ItemKeyScratch, encodeItemKey, vbucketPrefixString } from '../store/key-codec.js';
+import { ItemKeyScratch, vbucketPrefixString } from '../store/key-codec.js';
 import { ItemState, recordSeqno, recordState } from '../store/record.js';
 import type { ReadSnapshot, ScannedItem, Store, VBStateRecord } from '../store/store.js';
 import { Flusher, type CommitWatch, type FlusherPacing } from './flusher.js';
@@ -161,8 +161,8 @@ export class ItemStorage implements BackfillSource {
   /** Issues a write of `record` (an immutable Buffer) for `key` in `vb`; returns the batch that
    * will commit it. `diskSeqno` is what the lookup before it learned (-1: unknown). */
   write(vb: VBucket, key: KeyRef, record: Buffer, seqno: number, diskSeqno: number, warmupExpiry: boolean): number {
-    const itemKey = encodeItemKey(vb.id, key.buf, key.offset, key.length);
-    const w: PendingWrite = { vb, itemKey, keyString: itemKey.toString('latin1'), record, seqno, batch: 0, entry: -1, warmupExpiry };
+    const keyString = this.scratch.string(vb.id, key.buf, key.offset, key.length);
+    const w: PendingWrite = { vb, keyString, record, seqno, prevSeqno: -1, batch: 0, entry: -1, warmupExpiry };
     vb.pending.push(w);
     w.entry = this.cache.putDirty(w.keyString, record, diskSeqno);
     const batch = this.flusher.enqueue(w);
@@ -172,8 +172,7 @@ export class ItemStorage implements BackfillSource {
 
   /** Queues the removal of a record (the purger's), which issues no seqno. */
   remove(vb: VBucket, itemKey: Buffer, seqno: number): void {
-    const key = Buffer.from(itemKey);
-    this.flusher.enqueue({ vb, itemKey: key, keyString: key.toString('latin1'), record: null, seqno, batch: 0, entry: -1, warmupExpiry: false });
+    this.flusher.enqueue({ vb, keyString: itemKey.toString('latin1'), record: null, seqno, prevSeqno: -1, batch: 0, entry: -1, warmupExpiry: false });
   }
 
   /** Queues a metadata update with the next batch; returns that batch. */

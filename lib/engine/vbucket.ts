@@ -4,7 +4,7 @@
  * write).
  */
 import { PendingWrites } from './pending-writes.js';
-import type { VBStateRecord } from '../store/store.js';
+import type { ItemWrite, VBStateRecord } from '../store/store.js';
 import { FailoverTable } from './failover-table.js';
 
 export const VBucketState = {
@@ -27,15 +27,16 @@ export function isVBucketState(n: number): n is VBucketState {
 }
 
 /** A write waiting for (or inside) a flusher batch. */
-export interface PendingWrite {
+export interface PendingWrite extends ItemWrite {
   vb: VBucket;
-  /** The item key (key-codec.ts). */
-  itemKey: Buffer;
-  /** The item key as a latin1 string: a cheap exact map key for arbitrary bytes. */
+  /** The item key as a latin1 string: a cheap exact map key for arbitrary bytes, and the
+   * store's form of it (no key Buffer per write). */
   keyString: string;
   /** The record to store; null removes the key (a purge, never in `pending`). */
   record: Buffer | null;
   seqno: number;
+  /** What LMDB holds for the key (ItemWrite.prevSeqno), filled in when its batch is built. */
+  prevSeqno: number;
   /** Flusher batch that will write it. */
   batch: number;
   /** The resident table's entry holding it (-1: none, a purge); checked before use. */

@@ -59,6 +59,12 @@ export function seqnoKeySeqno(seqnoKey: Buffer): number {
   return readU64(seqnoKey, VBID_LENGTH);
 }
 
+/** Writes an item key held as a latin1 string (ItemWrite.keyString) into `dst` at `offset`. */
+export function putItemKeyString(key: string, dst: Uint8Array, offset: number): number {
+  for (let i = 0; i < key.length; i++) dst[offset + i] = key.charCodeAt(i);
+  return offset + key.length;
+}
+
 /**
  * Item keys built in one reused buffer, for lookups: a view per key length is made once, so
  * a read allocates nothing. A view is valid until the next `view()` call.
@@ -76,5 +82,10 @@ export class ItemKeyScratch {
     let v = this.views[n];
     if (v === undefined) v = this.views[n] = s.subarray(0, n);
     return v;
+  }
+
+  /** The item key as a latin1 string (ItemWrite.keyString), with no Buffer of its own. */
+  string(vbid: number, src: Uint8Array, offset: number, length: number): string {
+    return this.view(vbid, src, offset, length).toString('latin1');
   }
 }

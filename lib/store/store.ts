@@ -32,7 +32,9 @@ export interface VBStateRecord {
  * store holds for the key now (0 none; -1: not known, the store reads it), whose seqno-index
  * entry is dropped. */
 export interface ItemWrite {
-  itemKey: Buffer;
+  /** The item key (key-codec.ts) as a latin1 string, one character per byte: the form the
+   * engine already holds, so a write needs no key Buffer of its own. */
+  keyString: string;
   record: Buffer | null;
   seqno: number;
   prevSeqno: number;

@@ -10,6 +10,7 @@
  * record. A table of doubles, not a byte stream: each field is one typed-array store.
  */
 import { copyBytes } from '../../protocol/bytes.js';
+import { putItemKeyString } from './key-codec.js';
 import type { ItemWrite } from './store.js';
 
 const ROW = 4;
@@ -21,7 +22,7 @@ export function encodeWriteBatch(writes: readonly ItemWrite[]): ArrayBuffer {
   let size = n * ROW * 8;
   for (let i = 0; i < n; i++) {
     const w = writes[i];
-    size += w.itemKey.length + (w.record === null ? 0 : w.record.length);
+    size += w.keyString.length + (w.record === null ? 0 : w.record.length);
   }
   const buffer = new ArrayBuffer(size);
   const table = new Float64Array(buffer, 0, n * ROW);
@@ -32,9 +33,10 @@ export function encodeWriteBatch(writes: readonly ItemWrite[]): ArrayBuffer {
     const row = i * ROW;
     table[row] = w.seqno;
     table[row + 1] = w.prevSeqno;
-    table[row + 2] = w.itemKey.length;
-    copyBytes(w.itemKey, 0, bytes, p, w.itemKey.length);
-    p += w.itemKey.length;
+    const keyLength = w.keyString.length;
+    table[row + 2] = keyLength;
+    putItemKeyString(w.keyString, bytes, p);
+    p += keyLength;
     if (w.record === null) {
       table[row + 3] = NO_RECORD;
     } else {
@@ -46,8 +48,16 @@ export function encodeWriteBatch(writes: readonly ItemWrite[]): ArrayBuffer {
   return buffer;
 }
 
+/** A decoded write: its item key and record are views into the batch's buffer. */
+export interface DecodedWrite {
+  itemKey: Buffer;
+  record: Buffer | null;
+  seqno: number;
+  prevSeqno: number;
+}
+
 /** The `count` writes of an encoded batch, each a view into `buffer` (valid as long as it is). */
-export function* decodeWriteBatch(buffer: ArrayBuffer, count: number): Generator<ItemWrite> {
+export function* decodeWriteBatch(buffer: ArrayBuffer, count: number): Generator<DecodedWrite> {
   const table = new Float64Array(buffer, 0, count * ROW);
   const bytes = Buffer.from(buffer);
   let p = count * ROW * 8;

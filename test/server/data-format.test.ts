@@ -33,7 +33,7 @@ t.test('an item record of an unknown format stops the start with one clear line'
   const foreign = Buffer.from(original);
   foreign[0] = 9;
   const seqno = recordSeqno(original);
-  await store.writeBatch([{ itemKey: itemKey('a'), record: foreign, seqno, prevSeqno: seqno }], new Map(), new Map());
+  await store.writeBatch([{ keyString: itemKey('a').toString('latin1'), record: foreign, seqno, prevSeqno: seqno }], new Map(), new Map());
   store.refreshReads();
   t.throws(() => store.getItem(itemKey('a')), DataFormatError, 'the store refuses to hand it out');
   t.ok(store.getItem(itemKey('b')), 'other records still read');

@@ -94,7 +94,7 @@ t.test('a data directory of the previous format (records without revisions) open
     old.writeBigUInt64BE(BigInt(recordCas(rec)), 12);
     old.writeBigUInt64BE(BigInt(recordSeqno(rec)), 20);
     rec.copy(old, 28, recordValueOffset(rec));
-    writes.push({ itemKey, record: old, seqno: recordSeqno(rec), prevSeqno: recordSeqno(rec) });
+    writes.push({ keyString: itemKey.toString('latin1'), record: old, seqno: recordSeqno(rec), prevSeqno: recordSeqno(rec) });
   }
   await store.writeBatch(writes, new Map(), new Map([['formatVersion', 1]]));
   await store.close();
