@@ -4,7 +4,7 @@
  * store through ItemStorage. Results go into objects the caller passes in (requests.ts).
  */
 import type { Store } from '../store/store.js';
-import { ItemState, encodeRecord, recordCas, recordDatatype, recordExpiry, recordFlags, recordRevSeqno, recordSeqno, recordState, recordValueLength, recordValueOffset, withExpiry } from '../store/record.js';
+import { ItemState, encodeRecord, type RecordFields, recordCas, recordDatatype, recordExpiry, recordFlags, recordRevSeqno, recordSeqno, recordState, recordValueLength, recordValueOffset, withExpiry } from '../store/record.js';
 import { fillView, setResult } from './results.js';
 import { itemKeyVbid } from '../store/key-codec.js';
 import { NO_TEST_HOOKS, type TestHooks } from '../test-hooks.js';
@@ -46,6 +46,9 @@ export class Engine {
   readonly dump: ItemDump;
   /** Reused by the GET path, which never writes (the writing operations pass their own). */
   private readonly readProbe: DiskProbe = newDiskProbe();
+  /** Reused by store(), the hot write, which runs to its end before another starts. */
+  private readonly storeProbe: DiskProbe = newDiskProbe();
+  private readonly storeFields: RecordFields = { state: ItemState.Live, datatype: 0, flags: 0, expiry: 0, cas: 0, seqno: 0, revSeqno: 0 };
 
   constructor(
     store: Store,
@@ -105,7 +108,7 @@ export class Engine {
     this.stats.cmd_set++;
     const vb = this.writableVb(a.key.vbid);
     if (typeof vb === 'number') return vb;
-    const probe = newDiskProbe();
+    const probe = this.storeProbe;
     const old = this.findLive(vb, a.key, null, probe);
     if (a.cas !== 0) {
       // Any store with a CAS is a compare-and-swap (memcached NREAD_CAS).
@@ -123,8 +126,14 @@ export class Engine {
     } else if (a.mode === StoreMode.Replace && !old) {
       return Outcome.NotStored;
     }
-    const fields = { state: ItemState.Live, datatype: a.datatype, flags: a.flags, expiry: absoluteExpiry(a.exptime, nowSeconds()), cas: this.cas.next(), seqno: vb.nextSeqno(), revSeqno: nextRev(vb, probe) };
-    const rec = encodeRecord(fields, a.value, a.valueOffset, a.valueLength);
+    const f = this.storeFields;
+    f.datatype = a.datatype;
+    f.flags = a.flags;
+    f.expiry = absoluteExpiry(a.exptime, nowSeconds());
+    f.cas = this.cas.next();
+    f.seqno = vb.nextSeqno();
+    f.revSeqno = nextRev(vb, probe);
+    const rec = encodeRecord(f, a.value, a.valueOffset, a.valueLength);
     this.replaceLive(vb, old, rec);
     this.write(vb, a.key, rec, probe, result);
     return Outcome.Success;
