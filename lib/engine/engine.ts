@@ -4,7 +4,7 @@
  * store through ItemStorage. Results go into objects the caller passes in (requests.ts).
  */
 import type { Store } from '../store/store.js';
-import { ItemState, encodeRecord, type RecordFields, recordCas, recordDatatype, recordExpiry, recordFlags, recordRevSeqno, recordSeqno, recordState, recordValueLength, recordValueOffset, withExpiry } from '../store/record.js';
+import { ItemState, encodeRecord, setLiveFields, type RecordFields, recordCas, recordDatatype, recordExpiry, recordFlags, recordRevSeqno, recordSeqno, recordState, recordValueLength, recordValueOffset, withExpiry } from '../store/record.js';
 import { fillView, setResult } from './results.js';
 import { itemKeyVbid } from '../store/key-codec.js';
 import { NO_TEST_HOOKS, type TestHooks } from '../test-hooks.js';
@@ -126,13 +126,7 @@ export class Engine {
     } else if (a.mode === StoreMode.Replace && !old) {
       return Outcome.NotStored;
     }
-    const f = this.storeFields;
-    f.datatype = a.datatype;
-    f.flags = a.flags;
-    f.expiry = absoluteExpiry(a.exptime, nowSeconds());
-    f.cas = this.cas.next();
-    f.seqno = vb.nextSeqno();
-    f.revSeqno = nextRev(vb, probe);
+    const f = setLiveFields(this.storeFields, a.datatype, a.flags, absoluteExpiry(a.exptime, nowSeconds()), this.cas.next(), vb.nextSeqno(), nextRev(vb, probe));
     const rec = encodeRecord(f, a.value, a.valueOffset, a.valueLength);
     this.replaceLive(vb, old, rec);
     this.write(vb, a.key, rec, probe, result);

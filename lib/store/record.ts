@@ -57,6 +57,18 @@ export interface RecordFields {
   revSeqno: number;
 }
 
+/** Fills a reused RecordFields for a live item (the SET path allocates no fields object). */
+export function setLiveFields(f: RecordFields, datatype: number, flags: number, expiry: number, cas: number, seqno: number, revSeqno: number): RecordFields {
+  f.state = ItemState.Live;
+  f.datatype = datatype;
+  f.flags = flags;
+  f.expiry = expiry;
+  f.cas = cas;
+  f.seqno = seqno;
+  f.revSeqno = revSeqno;
+  return f;
+}
+
 /** Allocates a record and copies `valueLength` bytes of `src` from `srcOffset` into it. */
 export function encodeRecord(f: RecordFields, src: Buffer | null, srcOffset: number, valueLength: number): Buffer {
   const rec = Buffer.allocUnsafe(RECORD_HEADER_LENGTH + valueLength);
