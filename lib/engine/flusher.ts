@@ -168,6 +168,14 @@ export class Flusher implements CommitWatch {
     if (this.running) return;
     const retry = this.failedBatch;
     if (retry === null && this.queue.length === 0 && this.meta.size === 0) return this.wakeIdle();
+    // The test hook's hold counts from the open batch's first write, not from whatever
+    // scheduled the timer (a metadata update long before). holdMs is 0 in production.
+    const held = this.pacing.holdMs > 0 && retry === null && this.queue.length > 0 ? this.openSince + this.pacing.holdMs - performance.now() : 0;
+    if (held > 0) {
+      this.scheduled = true;
+      setTimeout(() => this.run(), held);
+      return;
+    }
     this.running = true;
     this.lastStart = Date.now();
     let batch: number;
