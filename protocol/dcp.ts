@@ -111,6 +111,7 @@ export function decodeItemMeta(extras: Buffer, mutation: boolean): ItemMeta {
 export interface DcpMessageWriter {
   request(opcode: number, vbucket: number, opaque: number, cas: number, extrasLength: number, keyLength: number, bodyLength: number, datatype?: number): void;
   u64(v: bigint): void;
+  u53(v: number): void;
   u32(v: number): void;
   u16(v: number): void;
   bytes(src: Buffer, offset: number, length: number, stable?: boolean): void;
@@ -132,8 +133,8 @@ const NRU = Buffer.of(0);
 /** Each writer returns the bytes the message takes on the wire (flow control counts them). */
 export function writeSnapshotMarker(out: DcpMessageWriter, vbid: number, opaque: number, start: number, end: number, flags: number): number {
   out.request(OP.DCP_SNAPSHOT_MARKER, vbid, opaque, 0, SNAPSHOT_MARKER_EXTRAS_LENGTH, 0, SNAPSHOT_MARKER_EXTRAS_LENGTH);
-  out.u64(BigInt(start));
-  out.u64(BigInt(end));
+  out.u53(start);
+  out.u53(end);
   out.u32(flags);
   return HEADER_LENGTH + SNAPSHOT_MARKER_EXTRAS_LENGTH;
 }
@@ -142,8 +143,8 @@ export function writeSnapshotMarker(out: DcpMessageWriter, vbid: number, opaque:
 export function writeMutation(out: DcpMessageWriter, vbid: number, opaque: number, m: DcpItemMeta, key: Buffer, keyOffset: number, keyLength: number, value: Buffer, valueOffset: number, valueLength: number, stable: boolean): number {
   const body = MUTATION_EXTRAS_LENGTH + keyLength + valueLength;
   out.request(OP.DCP_MUTATION, vbid, opaque, m.cas, MUTATION_EXTRAS_LENGTH, keyLength, body, m.datatype);
-  out.u64(BigInt(m.seqno));
-  out.u64(BigInt(m.revSeqno));
+  out.u53(m.seqno);
+  out.u53(m.revSeqno);
   out.u32(m.flags);
   out.u32(m.expiry);
   out.u32(0); // lock time
@@ -158,8 +159,8 @@ export function writeMutation(out: DcpMessageWriter, vbid: number, opaque: numbe
 export function writeDeletion(out: DcpMessageWriter, vbid: number, opaque: number, m: DcpItemMeta, key: Buffer, keyOffset: number, keyLength: number, expiration: boolean): number {
   const extras = expiration ? EXPIRATION_EXTRAS_LENGTH : DELETION_EXTRAS_LENGTH;
   out.request(expiration ? OP.DCP_EXPIRATION : OP.DCP_DELETION, vbid, opaque, m.cas, extras, keyLength, extras + keyLength);
-  out.u64(BigInt(m.seqno));
-  out.u64(BigInt(m.revSeqno));
+  out.u53(m.seqno);
+  out.u53(m.revSeqno);
   if (expiration) out.u32(0); // delete time
   else out.u16(0); // extended meta length
   out.bytes(key, keyOffset, keyLength);

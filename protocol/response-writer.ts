@@ -57,6 +57,15 @@ export class ResponseWriter {
     this.pending += 8;
   }
 
+  /** A 64-bit field holding a number below 2^53 (a seqno), without a BigInt per call. */
+  u53(value: number): void {
+    this.reserve(8);
+    putU32be(this.slab, this.pos, Math.floor(value / 0x1_0000_0000));
+    putU32be(this.slab, this.pos + 4, value >>> 0);
+    this.pos += 8;
+    this.pending += 8;
+  }
+
   /** Copies bytes in; `stable` says the source is immutable, so a large one can be referenced. */
   bytes(src: Buffer, offset: number, length: number, stable = false): void {
     if (length === 0) return;

@@ -6,7 +6,7 @@
  * stream falls back to backfilling from disk; output stops while the socket or the consumer's
  * buffer is full; the pump yields to the event loop between chunks so other clients are served.
  */
-import { SNAPSHOT_FLAG, STREAM_END_FLAG, writeDeletion, writeFlush, writeMutation, writeNoop, writeSetVBucketState, writeSnapshotMarker, writeStreamEnd } from '../../protocol/dcp.js';
+import { SNAPSHOT_FLAG, STREAM_END_FLAG, writeDeletion, writeFlush, writeMutation, writeSetVBucketState, writeSnapshotMarker, writeStreamEnd } from '../../protocol/dcp.js';
 import type { DcpItemMeta, DcpMessageWriter } from '../../protocol/dcp.js';
 import { HEADER_LENGTH } from '../../protocol/header.js';
 import { OP } from '../../protocol/opcodes.js';
@@ -16,6 +16,8 @@ import { USER_KEY_OFFSET, putItemKeyString } from '../store/key-codec.js';
 import { VBucketState, type VBucket } from '../engine/vbucket.js';
 import { log } from '../log.js';
 import { Stream, endBackfillSnapshot, endDiskSnapshot } from './stream.js';
+import { NoopKeepalive } from './noop-keepalive.js';
+import { PumpSchedule } from './pump-schedule.js';
 import { HeldSnapshotWatch, SNAPSHOT_COPY_BUDGET, SNAPSHOT_HOLD_MS, copyRest, fromRest } from './disk-snapshot.js';
 
 /** What the producer needs from its connection. */
@@ -44,13 +46,14 @@ export class DcpProducer {
    * FLUSH (what a replica needs to drop flushed items). */
   flushMessages = false;
   private readonly onFlush = (barrier: number): void => {
-    for (const s of this.streams.values()) s.pendingFlush = barrier;
-    this.schedule();
+    for (const s of this.streams.values()) {
+      s.pendingFlush = barrier;
+      this.pumps.ready.add(s);
+    }
+    this.pumps.kick();
   };
-  private noopTimer: NodeJS.Timeout | null = null;
-  private noopOutstanding = false;
-  private noopOpaque = 0x10000000;
-  private scheduled = false;
+  private readonly pumps = new PumpSchedule(() => this.pump(), () => this.streams.values());
+  private readonly noops: NoopKeepalive;
   private closed = false;
   private readonly held = new HeldSnapshotWatch(() => this.streams.values(), (s) => this.releaseSnapshot(s), () => (this.sink.push(), !this.canSend()));
   /** Reused for every item sent. */
@@ -61,7 +64,9 @@ export class DcpProducer {
     readonly name: string,
     private readonly engine: Engine,
     private readonly sink: ProducerSink,
-  ) {}
+  ) {
+    this.noops = new NoopKeepalive(name, sink);
+  }
 
   /** DCP_CONTROL. Returns false for keys or values we do not accept. */
   control(key: string, value: string): boolean {
@@ -69,17 +74,16 @@ export class DcpProducer {
       case 'connection_buffer_size': {
         if (!/^\d+$/.test(value)) return false;
         this.bufferSize = Number(value);
-        this.schedule();
+        this.pumps.kick();
         return true;
       }
       case 'enable_noop':
         if (value !== 'true' && value !== 'false') return false;
-        this.setNoop(value === 'true' ? (this.noopInterval ?? 120) : null);
+        this.noops.enable(value === 'true');
         return true;
       case 'set_noop_interval':
         if (!/^\d+$/.test(value) || Number(value) === 0) return false;
-        this.noopInterval = Number(value);
-        if (this.noopTimer) this.setNoop(this.noopInterval);
+        this.noops.setInterval(Number(value));
         return true;
       case 'enable_expiry_opcode':
         if (value !== 'true' && value !== 'false') return false;
@@ -96,34 +100,14 @@ export class DcpProducer {
     }
   }
 
-  private noopInterval: number | null = null;
-
-  private setNoop(seconds: number | null): void {
-    if (this.noopTimer) clearInterval(this.noopTimer);
-    this.noopTimer = null;
-    if (seconds === null) return;
-    this.noopTimer = setInterval(() => {
-      if (this.noopOutstanding) {
-        // No answer to the last NOOP in a whole interval: the consumer is gone.
-        log.warn(`dcp ${this.name}: consumer did not answer NOOP, closing`);
-        this.sink.close();
-        return;
-      }
-      this.noopOutstanding = true;
-      writeNoop(this.sink.out, this.noopOpaque++);
-      this.sink.push();
-    }, seconds * 1000);
-    this.noopTimer.unref();
-  }
-
   noopAnswered(): void {
-    this.noopOutstanding = false;
+    this.noops.answered();
   }
 
   /** DCP_BUFFER_ACKNOWLEDGEMENT. */
   ack(bytes: number): void {
     this.unacked = Math.max(0, this.unacked - bytes);
-    this.schedule();
+    this.pumps.kick();
   }
 
   addStream(vb: VBucket, opaque: number, start: number, end: number, takeover = false): void {
@@ -131,7 +115,7 @@ export class DcpProducer {
     s.takeover = takeover;
     if (this.flushMessages) s.pendingFlush = this.engine.flushes.barrier;
     this.streams.set(vb.id, s);
-    this.schedule();
+    this.wake(s);
   }
 
   closeStream(vbid: number): boolean {
@@ -145,45 +129,50 @@ export class DcpProducer {
   close(): void {
     this.closed = true;
     this.engine.flushes.listeners.delete(this.onFlush);
-    if (this.noopTimer) clearInterval(this.noopTimer);
+    this.noops.stop();
     this.held.stop();
     for (const s of this.streams.values()) {
       s.vb.listeners.delete(s.listener);
       endDiskSnapshot(s);
     }
     this.streams.clear();
+    this.pumps.close();
   }
 
+  /** A vBucket's state may have changed: every stream is looked at on the next pump, and one
+   * whose vBucket is no longer what it was ends (STATE_CHANGED). */
   schedule(): void {
-    if (this.scheduled || this.closed) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.pump();
-    });
+    this.pumps.everyStream();
   }
 
-  /** Writes what flow control and the socket allow, round-robin over streams. */
+  /** A stream has work (a write to follow, a backfill, a takeover step). */
+  wake(s: Stream): void {
+    this.pumps.wake(s);
+  }
+
+  /** Writes what flow control and the socket allow, round-robin over the ready streams. */
   pump(): void {
     if (this.closed) return;
+    const ready = this.pumps.streamsToPump();
     let budget = PUMP_BUDGET_BYTES;
     let progress = true;
     while (progress && budget > 0) {
       progress = false;
-      for (const s of this.streams.values()) {
+      for (const s of ready) {
         if (!this.canSend()) break;
         const wrote = this.step(s);
         if (wrote > 0) {
           progress = true;
           budget -= wrote;
         }
+        if (!this.hasWork(s)) ready.delete(s);
       }
     }
     this.sink.push();
     // More to do and allowed to: continue on a later turn so other connections get served;
     // stalled, a held disk snapshot is released on time all the same.
     if (!this.canSend()) this.held.arm();
-    else if ([...this.streams.values()].some((s) => this.hasWork(s))) this.schedule();
+    else if (ready.size > 0) this.pumps.kick();
   }
 
   /** The consumer answered a message of a takeover stream (a marker with ACK, a state). */
@@ -200,6 +189,7 @@ export class DcpProducer {
       s.takeoverPhase = 'settingDead';
       void this.engine.vbuckets.setState(s.vb.id, VBucketState.Dead).then(() => {
         s.takeoverPhase = 'dead';
+        this.wake(s);
         this.schedule();
       });
     } else if (opcode === OP.DCP_SET_VBUCKET_STATE && s.takeoverPhase === 'activeSent') {
@@ -207,12 +197,12 @@ export class DcpProducer {
       this.finish(s, STREAM_END_FLAG.OK);
       this.sink.takeoverDone(s.vb.id);
     }
-    this.schedule();
+    this.wake(s);
   }
 
   /** Called when the socket drained. */
   resume(): void {
-    this.schedule();
+    this.pumps.kick();
   }
 
   private canSend(): boolean {
@@ -220,6 +210,7 @@ export class DcpProducer {
   }
 
   private hasWork(s: Stream): boolean {
+    if (s.phase === 'ended') return false;
     if (s.phase === 'backfill') return true;
     if (s.takeover && s.phase === 'live' && ((s.takeoverPhase === 'streaming' && s.queue.length === 0) || (s.takeoverPhase === 'dead' && s.markerAcks === 0))) return true;
     return s.pendingFlush > 0 || (s.phase === 'live' && s.queue.length > 0);
@@ -391,6 +382,7 @@ export class DcpProducer {
   /** Ends a stream; with a flag, tells the consumer (DCP_STREAM_END). */
   private finish(s: Stream, flag: number | null): void {
     s.phase = 'ended';
+    this.pumps.ready.delete(s);
     endBackfillSnapshot(s);
     s.vb.listeners.delete(s.listener);
     this.streams.delete(s.vb.id);

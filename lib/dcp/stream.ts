@@ -8,7 +8,7 @@ import type { PendingWrite, VBucket, VBucketState } from '../engine/vbucket.js';
 
 /** What a stream needs of its producer. */
 export interface StreamOwner {
-  schedule(): void;
+  wake(s: Stream): void;
   readonly stats: { cursorsDropped: number };
 }
 
@@ -67,7 +67,7 @@ export class Stream {
     } else {
       this.queue.push(w);
     }
-    this.producer.schedule();
+    this.producer.wake(this);
   }
 }
 

@@ -37,3 +37,17 @@ t.test('copyBytes copies exactly the run asked for, short or long, between views
     t.equal(dst[3 + length], 0xee, `nothing written after (${length})`);
   }
 });
+
+t.test('ResponseWriter.u53 writes the same 8 bytes as a BigInt u64 for every seqno-sized number', async (t) => {
+  const { ResponseWriter } = await import('../../protocol/response-writer.js');
+  const next = rng(9);
+  const values = [0, 1, 0xffffffff, 0x100000000, Number.MAX_SAFE_INTEGER];
+  for (let i = 0; i < 500; i++) values.push(Math.floor(next() * Number.MAX_SAFE_INTEGER));
+  const a = new ResponseWriter();
+  const b = new ResponseWriter();
+  for (const v of values) {
+    a.u53(v);
+    b.u64(BigInt(v));
+  }
+  t.same(Buffer.concat(a.take()), Buffer.concat(b.take()));
+});
