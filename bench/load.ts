@@ -27,6 +27,8 @@ export interface LoadOptions {
   tls?: boolean;
   /** Speak memcached's meta commands (mg v / ms) instead of the binary protocol. */
   meta?: boolean;
+  /** Requests per second over all connections (paced; unset or 0: as fast as answered). */
+  rate?: number;
 }
 
 export interface LoadResult {
@@ -55,6 +57,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   let nextPrefillKey = 0;
   const started = process.hrtime.bigint();
   const deadline = Date.now() + o.seconds * 1000;
+  const rate = o.rate ?? 0;
+  const startedMs = performance.now();
+  let issued = 0;
+  /** Milliseconds until pacing allows another request (0: now). */
+  const paceWait = (): number => (rate > 0 ? Math.max(0, startedMs + (issued * 1000) / rate - performance.now()) : 0);
   let seed = 12345;
   const random = (): number => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -80,8 +87,18 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       const sentAt: bigint[] = [];
       let inFlight = 0;
       let done = false;
+      let paced: NodeJS.Timeout | null = null;
       const send = (): void => {
         while (!done && inFlight < o.pipeline) {
+          const wait = paceWait();
+          if (wait > 0) {
+            paced ??= setTimeout(() => {
+              paced = null;
+              send();
+            }, wait);
+            break;
+          }
+          issued++;
           const r = nextRequest();
           if (!r) {
             done = true;

@@ -6,7 +6,13 @@
  * /proc/<pid>/task/<pid>/stat. CPU per write, not throughput: the nodes and the load share the
  * machine's cores, so throughput would measure the sharing.
  *
- * Environment: BENCH_SECONDS (8), BENCH_ROUNDS (2), BENCH_CLIENTS (20), BENCH_KEYS (100000).
+ * Both runs of a round get the same paced load (BENCH_RATE writes/s, below what the pair can
+ * take on two cores), so both spread the same fixed costs (flusher timers, commits) over the
+ * same writes; BENCH_RATE=0 runs as fast as answered, where the pair does fewer writes per
+ * second than the active alone and each write carries more of those costs.
+ *
+ * Environment: BENCH_SECONDS (8), BENCH_ROUNDS (2), BENCH_CLIENTS (20), BENCH_KEYS (100000),
+ * BENCH_RATE (6000).
  */
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -17,6 +23,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const clients = Number(process.env.BENCH_CLIENTS ?? 20);
 const keys = Number(process.env.BENCH_KEYS ?? 100_000);
+const rate = Number(process.env.BENCH_RATE ?? 6000);
 
 /** User + system CPU seconds of a process's main thread. */
 function mainThreadCpu(pid: number): number {
@@ -36,7 +43,7 @@ async function measure(withReplica: boolean): Promise<{ perWrite: number; writes
     }
     const pid = active.pid as number;
     const cpu0 = mainThreadCpu(pid);
-    const r = await runLoad({ host: '127.0.0.1', port: active.port, connections: clients, seconds, setRatio: 1, keyMaximum: keys, valueSize: 100, pipeline: 1 });
+    const r = await runLoad({ host: '127.0.0.1', port: active.port, connections: clients, seconds, setRatio: 1, keyMaximum: keys, valueSize: 100, pipeline: 1, rate });
     const cpu = mainThreadCpu(pid) - cpu0;
     return { perWrite: (cpu * 1e6) / r.ops, writesPerSec: r.opsPerSec };
   } finally {
@@ -45,7 +52,7 @@ async function measure(withReplica: boolean): Promise<{ perWrite: number; writes
   }
 }
 
-console.log(`# What a replica costs the active: ${cpus().length} cores (${cpus()[0]?.model ?? ''}), SET only, ${clients} clients, ${seconds} s\n`);
+console.log(`# What a replica costs the active: ${cpus().length} cores (${cpus()[0]?.model ?? ''}), SET only, ${clients} clients, ${seconds} s, ${rate > 0 ? `${rate} writes/s offered` : 'unpaced'}\n`);
 console.log('| round | active alone, µs CPU per write | with a replica | change |');
 console.log('|---:|---:|---:|---:|');
 for (let round = 1; round <= rounds; round++) {

@@ -69,7 +69,9 @@ export async function startLmcached(ack: 'memory' | 'persist' = 'memory', cli = 
   const dataDir = mkdtempSync(join(tmpdir(), 'lmcached-bench-'));
   // BENCH_LMCACHED_ARGS: more flags for lmcached, e.g. "--helper-nice 19".
   const extra = [...(process.env.BENCH_LMCACHED_ARGS ?? '').split(' ').filter((a) => a.length > 0), ...args];
-  const proc = spawn(process.execPath, [cli, '-p', String(port), '--data-dir', dataDir, '--ack', ack, ...extra], { stdio: 'ignore' });
+  // BENCH_NODE_ARGS: Node flags for the lmcached processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
+  const proc = spawn(process.execPath, [...nodeArgs, cli, '-p', String(port), '--data-dir', dataDir, '--ack', ack, ...extra], { stdio: 'ignore' });
   await waitForPort(port, proc);
   const build = cli === resolve(import.meta.dirname, '../lib/cli.js') ? '' : ` (${cli})`;
   return { name: `lmcached${build} --ack=${ack}${extra.length > 0 ? ` ${extra.join(' ')}` : ''}`, port, dataDir, pid: proc.pid, stop: stopper(proc, () => rmSync(dataDir, { recursive: true, force: true })) };
