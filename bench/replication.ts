@@ -56,7 +56,16 @@ async function probeLag(active: number, replica: number, stopAt: number): Promis
       if (key.toString().startsWith('probe-')) arrivedAt.set(key.toString(), process.hrtime.bigint());
     },
   }, { name: 'bench-lag' });
-  await watch.stream(0, { vbuuid: 0n, seqno: 0, snapStart: 0, snapEnd: 0 });
+  // The replica answers ETMPFAIL while its own stream for the vBucket is still being set up.
+  for (let tries = 0; ; tries++) {
+    try {
+      await watch.stream(0, { vbuuid: 0n, seqno: 0, snapStart: 0, snapEnd: 0 });
+      break;
+    } catch (err) {
+      if (tries >= 100 || !String(err).includes('ETMPFAIL')) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   const socket = net.connect(active, '127.0.0.1');
   socket.setNoDelay(true);
   await new Promise((r) => socket.once('connect', r));
