@@ -48,9 +48,8 @@ export class DcpProducer {
   private readonly onFlush = (barrier: number): void => {
     for (const s of this.streams.values()) {
       s.pendingFlush = barrier;
-      this.pumps.ready.add(s);
+      this.pumps.wake(s);
     }
-    this.pumps.kick();
   };
   private readonly pumps = new PumpSchedule(() => this.pump(), () => this.streams.values());
   private readonly noops: NoopKeepalive;
@@ -189,7 +188,6 @@ export class DcpProducer {
       s.takeoverPhase = 'settingDead';
       void this.engine.vbuckets.setState(s.vb.id, VBucketState.Dead).then(() => {
         s.takeoverPhase = 'dead';
-        this.wake(s);
         this.schedule();
       });
     } else if (opcode === OP.DCP_SET_VBUCKET_STATE && s.takeoverPhase === 'activeSent') {
@@ -382,7 +380,7 @@ export class DcpProducer {
   /** Ends a stream; with a flag, tells the consumer (DCP_STREAM_END). */
   private finish(s: Stream, flag: number | null): void {
     s.phase = 'ended';
-    this.pumps.ready.delete(s);
+    this.pumps.forget(s);
     endBackfillSnapshot(s);
     s.vb.listeners.delete(s.listener);
     this.streams.delete(s.vb.id);

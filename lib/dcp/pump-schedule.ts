@@ -12,7 +12,7 @@ const PUMP_INTERVAL_MS = 1;
 
 export class PumpSchedule {
   /** Streams that may have work. */
-  readonly ready = new Set<Stream>();
+  private readonly ready = new Set<Stream>();
   /** The next pump looks at every stream (a vBucket's state may have changed). */
   private checkAll = false;
   private scheduled = false;
@@ -33,6 +33,11 @@ export class PumpSchedule {
   wake(s: Stream): void {
     this.ready.add(s);
     this.kick();
+  }
+
+  /** An ended stream. */
+  forget(s: Stream): void {
+    this.ready.delete(s);
   }
 
   kick(): void {

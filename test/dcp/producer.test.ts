@@ -194,6 +194,11 @@ t.test('a vBucket that stops being active ends its streams with STATE_CHANGED', 
   const admin = await clientFor(t, server.port);
   const c = await producerConn(t, server.port);
   t.equal((await c.call({ opcode: Dcp.STREAM_REQ, vbucket: 2, extras: streamExtras(0n, FOREVER), opaque: 9 })).status, St.SUCCESS);
+  // The stream follows memory and has nothing left to send when the state changes: the change
+  // itself must end it, not the next write.
+  await admin.call({ opcode: Op.SET, key: 'one', vbucket: 2, extras: setExtras(0, 0), value: 'x' });
+  t.ok((await readUntil(c, (m) => m.opcode === Dcp.MUTATION)).length > 0, 'the stream is live');
+  await new Promise((r) => setTimeout(r, 50));
   t.equal((await admin.call({ opcode: 0x3d, vbucket: 2, extras: Buffer.from([2]) })).status, St.SUCCESS, 'vb 2 becomes a replica');
   const msgs = await readUntil(c, (m) => m.opcode === Dcp.STREAM_END);
   const end = msgs[msgs.length - 1];
