@@ -20,7 +20,8 @@ import { DEFAULT_MAP_SIZE, openDatabases } from './lmdb-databases.js';
 import { encodeSeqnoKey, encodeItemKey, seqnoKeySeqno } from './key-codec.js';
 import { checkRecordFormat } from './record.js';
 import type { ItemWrite, ReadSnapshot, ScannedItem, Store, VBStateRecord } from './store.js';
-import { encodeWriteBatch } from './write-batch-codec.js';
+import { BatchBuffers } from './batch-buffers.js';
+import { encodeWriteBatch, writeBatchBytes } from './write-batch-codec.js';
 import { WriteThread } from './write-thread.js';
 
 /** lmdb-js's getBinaryFast takes a read transaction at run time (read.js), though its typings
@@ -42,6 +43,7 @@ export class LmdbStore implements Store {
   private readonly vbstates: Database<VBStateRecord, number>;
   private readonly meta: Database<unknown, string>;
   private readonly writer: WriteThread;
+  private readonly batchBuffers = new BatchBuffers();
 
   /** Throws DataFormatError for an existing data.mdb that is not a whole LMDB file. */
   constructor(options: LmdbStoreOptions) {
@@ -130,8 +132,14 @@ export class LmdbStore implements Store {
 
   /** Sent to the write thread as one buffer; settles when the batch is committed there. */
   writeBatch(writes: readonly ItemWrite[], vbstates: ReadonlyMap<number, VBStateRecord>, meta: ReadonlyMap<string, unknown>): Promise<unknown> {
-    const buffer = encodeWriteBatch(writes);
-    return this.writer.send({ op: 'batch', buffer, count: writes.length, vbstates: [...vbstates], meta: [...meta] }, [buffer]);
+    const bytes = writeBatchBytes(writes);
+    const buffer = this.batchBuffers.take(bytes);
+    encodeWriteBatch(writes, buffer);
+    const sent = this.writer.send({ op: 'batch', buffer, bytes, count: writes.length, vbstates: [...vbstates], meta: [...meta] });
+    // Answered (or failed): the write thread no longer reads the buffer.
+    const giveBack = (): void => this.batchBuffers.give(buffer);
+    sent.then(giveBack, giveBack);
+    return sent;
   }
 
   /** Committed and synced on the write thread, after every write sent before it. */

@@ -1,6 +1,6 @@
 /**
- * One flusher batch of item writes as a single ArrayBuffer, handed to the write thread
- * (write-thread.ts) by transfer: the main thread copies each key and record once and keeps no
+ * One flusher batch of item writes as a single buffer, shared with the write thread
+ * (write-thread.ts; batch-buffers.ts reuses it): the main thread copies each key and record once and keeps no
  * per-write object alive for the commit (lmdb-js's queued writes cost three instruction
  * encodings and three pending-resolution objects per item write, which survived young-GC until
  * their commit).
@@ -16,15 +16,21 @@ import type { ItemWrite } from './store.js';
 const ROW = 4;
 const NO_RECORD = -1;
 
-/** Encodes `writes` into one new buffer (decodeWriteBatch takes it with writes.length). */
-export function encodeWriteBatch(writes: readonly ItemWrite[]): ArrayBuffer {
+/** Bytes `encodeWriteBatch` needs for `writes`. */
+export function writeBatchBytes(writes: readonly ItemWrite[]): number {
   const n = writes.length;
   let size = n * ROW * 8;
   for (let i = 0; i < n; i++) {
     const w = writes[i];
     size += w.keyString.length + (w.record === null ? 0 : w.record.length);
   }
-  const buffer = new ArrayBuffer(size);
+  return size;
+}
+
+/** Encodes `writes` at the start of `buffer` (at least writeBatchBytes long); decodeWriteBatch
+ * takes it with writes.length. */
+export function encodeWriteBatch(writes: readonly ItemWrite[], buffer: ArrayBufferLike): void {
+  const n = writes.length;
   const table = new Float64Array(buffer, 0, n * ROW);
   const bytes = new Uint8Array(buffer);
   let p = n * ROW * 8;
@@ -45,7 +51,6 @@ export function encodeWriteBatch(writes: readonly ItemWrite[]): ArrayBuffer {
       p += w.record.length;
     }
   }
-  return buffer;
 }
 
 /** A decoded write: its item key and record are views into the batch's buffer. */
@@ -57,7 +62,7 @@ export interface DecodedWrite {
 }
 
 /** The `count` writes of an encoded batch, each a view into `buffer` (valid as long as it is). */
-export function* decodeWriteBatch(buffer: ArrayBuffer, count: number): Generator<DecodedWrite> {
+export function* decodeWriteBatch(buffer: ArrayBufferLike, count: number): Generator<DecodedWrite> {
   const table = new Float64Array(buffer, 0, count * ROW);
   const bytes = Buffer.from(buffer);
   let p = count * ROW * 8;

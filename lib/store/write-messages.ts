@@ -11,9 +11,9 @@ export interface WriteThreadSetup {
 }
 
 export type WriteRequest =
-  /** One flusher batch (write-batch-codec.ts) with the vBucket states and metadata it carries,
-   * in one transaction. */
-  | { op: 'batch'; id: number; buffer: ArrayBuffer; count: number; vbstates: Array<[number, VBStateRecord]>; meta: Array<[string, unknown]> }
+  /** One flusher batch (write-batch-codec.ts: `count` writes in the first `bytes` bytes of
+   * `buffer`) with the vBucket states and metadata it carries, in one transaction. */
+  | { op: 'batch'; id: number; buffer: SharedArrayBuffer; bytes: number; count: number; vbstates: Array<[number, VBStateRecord]>; meta: Array<[string, unknown]> }
   /** vBucket states (and metadata) in one transaction, answered once it is also synced. */
   | { op: 'persist'; id: number; vbstates: Array<[number, VBStateRecord]>; meta: Array<[string, unknown]> }
   /** Removes one vBucket's items, seqno index and state, in chunked transactions. */

@@ -43,13 +43,13 @@ export class WriteThread {
   }
 
   /** Sends a request; settles when the write thread has done it. */
-  send(req: Request, transfer: ArrayBuffer[] = []): Promise<void> {
+  send(req: Request): Promise<void> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     if (this.waiting.size === 0) this.worker.ref();
     return new Promise<void>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ ...req, id }, transfer);
+      this.worker.postMessage({ ...req, id });
     });
   }
 

@@ -34,7 +34,7 @@ async function run(req: WriteRequest): Promise<void> {
   try {
     switch (req.op) {
       case 'batch':
-        writeBatch(req.buffer, req.count, req.vbstates, req.meta);
+        writeBatch(localCopy(req.buffer, req.bytes), req.count, req.vbstates, req.meta);
         break;
       case 'persist':
         db.env.transactionSync(() => putStates(req.vbstates, req.meta));
@@ -56,6 +56,16 @@ async function run(req: WriteRequest): Promise<void> {
     if (typeof code === 'string' || typeof code === 'number') reply.code = code;
   }
   port?.postMessage(reply);
+}
+
+/** The batch copied out of the shared buffer into one of this thread's own: lmdb-js takes the
+ * address of a value's buffer in ways that do not hold for a SharedArrayBuffer (it crashed in
+ * mdb_put), and a copy here costs the main thread nothing. Reused from batch to batch. */
+let local = new ArrayBuffer(0);
+function localCopy(shared: SharedArrayBuffer, bytes: number): ArrayBuffer {
+  if (local.byteLength < bytes) local = new ArrayBuffer(Math.max(bytes, local.byteLength * 2));
+  new Uint8Array(local, 0, bytes).set(new Uint8Array(shared, 0, bytes));
+  return local;
 }
 
 function writeBatch(buffer: ArrayBuffer, count: number, vbstates: Array<[number, VBStateRecord]>, meta: Array<[string, unknown]>): void {
