@@ -10,7 +10,7 @@ import { itemKeyVbid } from '../store/key-codec.js';
 import { NO_TEST_HOOKS, type TestHooks } from '../test-hooks.js';
 import { CasGenerator } from './cas.js';
 import { applyDelta, parseCounter } from './counter.js';
-import { absoluteExpiry, isExpired, nowSeconds } from './expiry.js';
+import { expiryFromNow, isExpired, nowSeconds } from './expiry.js';
 import { ItemStorage, newDiskProbe, type BackfillSource, type DiskProbe, type StorageStats } from './item-storage.js';
 import { KVBucket } from './kv-bucket.js';
 import { Outcome } from './outcome.js';
@@ -96,7 +96,7 @@ export class Engine {
       return Outcome.NotFound;
     }
     this.stats.touch_hits++;
-    const updated = withExpiry(rec, absoluteExpiry(exptime, nowSeconds()), vb.nextSeqno(), nextRev(vb, probe));
+    const updated = withExpiry(rec, expiryFromNow(exptime), vb.nextSeqno(), nextRev(vb, probe));
     this.write(vb, key, updated, probe, result);
     fillView(view, updated);
     return Outcome.Success;
@@ -126,7 +126,7 @@ export class Engine {
     } else if (a.mode === StoreMode.Replace && !old) {
       return Outcome.NotStored;
     }
-    const f = setLiveFields(this.storeFields, a.datatype, a.flags, absoluteExpiry(a.exptime, nowSeconds()), this.cas.next(), vb.nextSeqno(), nextRev(vb, probe));
+    const f = setLiveFields(this.storeFields, a.datatype, a.flags, expiryFromNow(a.exptime), this.cas.next(), vb.nextSeqno(), nextRev(vb, probe));
     const rec = encodeRecord(f, a.value, a.valueOffset, a.valueLength);
     this.replaceLive(vb, old, rec);
     this.write(vb, a.key, rec, probe, result);
@@ -183,7 +183,7 @@ export class Engine {
         return Outcome.NotFound;
       }
       value = a.initial;
-      expiry = absoluteExpiry(a.exptime, nowSeconds());
+      expiry = expiryFromNow(a.exptime);
     } else {
       const current = parseCounter(old, recordValueOffset(old));
       if (current === null) return Outcome.NonNumeric;

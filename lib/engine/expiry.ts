@@ -17,6 +17,12 @@ export function absoluteExpiry(exptime: number, now: number): number {
   return now + exptime;
 }
 
+/** absoluteExpiry from now, without reading the clock for an item that never expires (most
+ * SETs). */
+export function expiryFromNow(exptime: number): number {
+  return exptime === 0 ? 0 : absoluteExpiry(exptime, nowSeconds());
+}
+
 export function isExpired(expiry: number, now: number): boolean {
   return expiry !== 0 && expiry <= now;
 }

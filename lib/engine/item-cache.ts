@@ -137,8 +137,14 @@ export class ItemCache {
   /** `settle` for the key of entry `e` as putDirty returned it (found without hashing, unless
    * the entry changed hands since, which a FLUSH or DEL_VBUCKET can do). */
   settleAt(e: number, key: string, record: Buffer, seqno: number, keep: boolean): void {
-    if (this.table.holds(e, key)) this.settleEntry(e, key, record, seqno, keep);
+    if (this.owns(e, key, record)) this.settleEntry(e, key, record, seqno, keep);
     else this.settle(key, record, seqno, keep);
+  }
+
+  /** Whether entry `e` holds `key`. An entry still holding the write's own record holds its
+   * key (a record is one write's Buffer): only one that moved on has its key compared. */
+  private owns(e: number, key: string, record: Buffer | null): boolean {
+    return e >= 0 && ((record !== null && this.records.holds(e, record)) || this.table.holds(e, key));
   }
 
   private settleEntry(e: number, key: string, record: Buffer, seqno: number, keep: boolean): void {
@@ -170,9 +176,10 @@ export class ItemCache {
     return e < 0 ? -1 : this.diskSeqno[e];
   }
 
-  /** `diskSeqnoOf` for the key of entry `e` (see settleAt). */
-  diskSeqnoAt(e: number, key: string): number {
-    return e >= 0 && this.table.holds(e, key) ? this.diskSeqno[e] : this.diskSeqnoOf(key);
+  /** `diskSeqnoOf` for the key of entry `e`, which putDirty returned for `record` (see
+   * settleAt). */
+  diskSeqnoAt(e: number, key: string, record: Buffer | null): number {
+    return this.owns(e, key, record) ? this.diskSeqno[e] : this.diskSeqnoOf(key);
   }
 
   delete(key: string): void {

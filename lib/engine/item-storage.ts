@@ -81,7 +81,7 @@ export class ItemStorage implements BackfillSource {
       {
         meta: options.meta,
         vbstate: options.vbstate,
-        diskSeqno: (w) => this.cache.diskSeqnoAt(w.entry, w.keyString),
+        diskSeqno: (w) => this.cache.diskSeqnoAt(w.entry, w.keyString, w.record),
         committed: (writes, highs) => this.committed(writes, highs),
       },
       options.pacing,

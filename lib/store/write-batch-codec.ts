@@ -9,7 +9,6 @@
  * f64 record length (-1: a removal)), then the item keys and records, each key followed by its
  * record. A table of doubles, not a byte stream: each field is one typed-array store.
  */
-import { copyBytes } from '../../protocol/bytes.js';
 import { putItemKeyString } from './key-codec.js';
 import type { ItemWrite } from './store.js';
 
@@ -47,7 +46,7 @@ export function encodeWriteBatch(writes: readonly ItemWrite[], buffer: ArrayBuff
       table[row + 3] = NO_RECORD;
     } else {
       table[row + 3] = w.record.length;
-      copyBytes(w.record, 0, bytes, p, w.record.length);
+      bytes.set(w.record, p); // a whole typed array: no view to make
       p += w.record.length;
     }
   }
