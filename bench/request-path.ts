@@ -2,7 +2,11 @@
  * `npm run bench:path`: the request path without the network: framer → dispatch → engine →
  * reply encoding → a socket's Writable, for GET-only, 90% GET / 10% SET and SET-only streams
  * of 100-byte values over 100k keys (overwrites), one request per read as memcaslap sends
- * them, replies flushed per 50 requests. BENCH_MODES=get,mix,set picks some;
+ * them, from 50 clients that each wait for their reply before sending again (so a SET load
+ * meets the back pressure of replies held for a lagging commit, as real clients do; until
+ * 2026-12-02 the bench fed requests regardless, and under SETs its backlog of uncommitted
+ * writes grew without bound; BENCH_OPEN_LOOP=1 still measures that way), replies flushed
+ * per turn. BENCH_MODES=get,mix,set picks some;
  * BENCH_PROFILE=<file> writes a CPU profile (.cpuprofile, for Chrome's DevTools) of the
  * measured runs alone, without the set-up.
  *
@@ -30,6 +34,9 @@ import { LmdbStore } from '../lib/store/lmdb-store.js';
 const KEYS = Number(process.env.BENCH_KEYS ?? 100_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const PER_TURN = 50;
+/** BENCH_OPEN_LOOP=1: the method before 2026-12-02, every client sends each turn whether its
+ * reply came or not (for comparing with figures measured that way). */
+const OPEN_LOOP = process.env.BENCH_OPEN_LOOP === '1';
 
 /** CPU time of the main thread (user + system), in seconds, from /proc (Node 20 has no
  * per-thread cpuUsage). */
@@ -39,10 +46,30 @@ function mainThreadCpu(): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-function discardingSocket(): Socket {
+/** A bench client's side of one connection: one request outstanding at a time, as memcaslap
+ * and memtier without pipelining send them. The next request waits for the reply: a reply
+ * held back for its commit (--ack=memory's back pressure while commits lag) holds the client
+ * back, as it does a real one. */
+interface BenchClient {
+  conn: Connection;
+  waiting: boolean;
+}
+
+/** Called when any reply arrives (wakes a turn that found every client waiting). */
+let replyArrived: (() => void) | null = null;
+
+function discardingSocket(client: { waiting: boolean }): Socket {
   const d = new Duplex({
     read() {},
     write(_chunk, _encoding, cb) {
+      // One request outstanding per client, so any reply bytes are its reply.
+      client.waiting = false;
+      if (replyArrived !== null) replyArrived();
+      cb();
+    },
+    writev(_chunks, cb) {
+      client.waiting = false;
+      if (replyArrived !== null) replyArrived();
       cb();
     },
   });
@@ -61,7 +88,11 @@ const engine = new Engine(store, {
 const warmup = new Warmup(store, engine);
 await warmup.run();
 const ctx = newServerContext({ engine, warmup, settings, version: 'bench' });
-const conns = Array.from({ length: PER_TURN }, () => new Connection(discardingSocket(), ctx));
+const clients: BenchClient[] = Array.from({ length: PER_TURN }, () => {
+  const client = { waiting: false } as BenchClient;
+  client.conn = new Connection(discardingSocket(client), ctx);
+  return client;
+});
 
 const value = Buffer.alloc(100, 0x61);
 const key = (i: number): string => `key-${String(i).padStart(10, '0')}`;
@@ -85,17 +116,24 @@ async function run(seconds: number, prefill: boolean, setsPerTen = 1): Promise<{
   const until = Date.now() + seconds * 1000;
   let ops = 0;
   while (prefill ? ops < KEYS : Date.now() < until) {
+    let fed = 0;
     for (let c = 0; c < PER_TURN; c++) {
+      const client = clients[c];
+      if ((client.waiting && !OPEN_LOOP) || (prefill && ops >= KEYS)) continue;
+      client.waiting = true;
       if (prefill) {
-        if (ops < KEYS) feed(conns[c], sets[ops]);
+        feed(client.conn, sets[ops]);
       } else {
         const r = rand();
-        feed(conns[c], r % 10 < setsPerTen ? sets[(r >>> 4) % KEYS] : gets[(r >>> 4) % KEYS]);
+        feed(client.conn, r % 10 < setsPerTen ? sets[(r >>> 4) % KEYS] : gets[(r >>> 4) % KEYS]);
       }
       ops++;
+      fed++;
     }
     // Replies are written at the end of the turn (flush-queue); yielding also runs commits.
-    await yieldTurn();
+    // With every client waiting for a held reply, sleep until one arrives instead of spinning.
+    if (fed > 0) await yieldTurn();
+    else await new Promise<void>((resolve) => (replyArrived = resolve)).then(() => (replyArrived = null));
   }
   return { ops, cpu: mainThreadCpu() - cpu0 };
 }
