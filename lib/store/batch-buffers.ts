@@ -4,10 +4,11 @@
  * and unmapped again every commit; a SharedArrayBuffer reaches the write thread without a copy
  * or a transfer, so the main thread takes it back once the write thread has answered.
  */
-/** The smallest buffer made, and the largest one kept for reuse (a burst's giant batch is not
- * held on to). */
+/** The smallest buffer made, and the largest one kept for reuse: a batch held to about 8 MB of
+ * uncommitted writes by --ack=memory's back pressure fits; a burst's giant batch is not held
+ * on to, so at most 2 × 16 MiB stays allocated. */
 const MIN_BYTES = 64 * 1024;
-const MAX_KEPT_BYTES = 32 * 1024 * 1024;
+const MAX_KEPT_BYTES = 16 * 1024 * 1024;
 /** The flusher has one batch in flight; one spare covers a batch encoded while another
  * commits (a retry). */
 const MAX_KEPT = 2;

@@ -205,6 +205,29 @@ t.test('each entry knows the seqno LMDB holds for its key, through writes and co
   t.equal(c.peek(key(0, 'a')), undefined, 'a purge of the entry\'s own record removes it');
 });
 
+t.test('a write settled by entry number finds its own entry, and never a key that took the number after a clear', async (t) => {
+  const c = new ItemCache(1 << 20);
+  const a = Buffer.from('record of a');
+  const e = c.putDirty(key(0, 'a'), a, 7);
+  const newer = Buffer.from('newer record of a');
+  t.equal(c.putDirty(key(0, 'a'), newer, -1), e, 'a newer write of the key keeps the entry');
+  t.equal(c.diskSeqnoAt(e, key(0, 'a'), a), 7, 'the entry moved on to a newer record: found by its key');
+  c.settleAt(e, key(0, 'a'), a, 8, true);
+  t.equal(c.peek(key(0, 'a')), newer, 'the older write settled; the newer one stays');
+  t.equal(c.diskSeqnoAt(e, key(0, 'a'), newer), 8, 'held by its own record: found without a key compare');
+  // FLUSH empties the table under writes in flight; entry numbers are handed out again.
+  c.clear();
+  const b = Buffer.from('record of b');
+  t.equal(c.putDirty(key(0, 'b'), b, 3), e, 'b takes the number a had');
+  t.equal(c.diskSeqnoAt(e, key(0, 'a'), newer), -1, "a's write learns nothing from b's entry");
+  c.settleAt(e, key(0, 'a'), newer, 9, true);
+  t.equal(c.peek(key(0, 'b')), b, "a's commit leaves b's entry as it was");
+  t.equal(c.diskSeqnoOf(key(0, 'b')), 3, "and b's disk seqno");
+  t.equal(c.peek(key(0, 'a')), undefined, 'a is not brought back');
+  c.settleAt(e, key(0, 'b'), b, 10, true);
+  t.equal(c.diskSeqnoOf(key(0, 'b')), 10, "b's own commit settles it");
+});
+
 t.test('dirty entries are never ejected, however old', async (t) => {
   const { c, write } = withWrites(5_000);
   for (let i = 0; i < 10; i++) write(key(0, `d${i}`), 100);

@@ -1,0 +1,55 @@
+/**
+ * The flusher's batch buffers on their own: reused only once given back, big enough for what
+ * is asked, at most two kept and none over the cap; and a batch encoded into a reused buffer
+ * (still holding a longer batch's bytes) decodes to exactly its own writes.
+ */
+import t from 'tap';
+import { BatchBuffers } from '../../lib/store/batch-buffers.js';
+import { decodeWriteBatch, encodeWriteBatch, writeBatchBytes } from '../../lib/store/write-batch-codec.js';
+import type { ItemWrite } from '../../lib/store/store.js';
+
+t.test('a buffer is reused once given back, and only if it is big enough', async (t) => {
+  const pool = new BatchBuffers();
+  const first = pool.take(1000);
+  t.ok(first.byteLength >= 1000);
+  const second = pool.take(1000);
+  t.not(second, first, 'one not given back is never handed out again');
+  pool.give(first);
+  t.equal(pool.take(500), first, 'given back: reused for a smaller batch');
+  const big = pool.take(first.byteLength + 1);
+  t.ok(big.byteLength > first.byteLength, 'a larger batch gets a larger buffer');
+});
+
+t.test('at most two buffers are kept, the largest, and none over the cap', async (t) => {
+  const pool = new BatchBuffers();
+  const sizes = [100_000, 300_000, 600_000];
+  const taken = sizes.map((n) => pool.take(n));
+  for (const b of taken) pool.give(b);
+  const again = [pool.take(1), pool.take(1), pool.take(1)];
+  t.ok(again.includes(taken[1]) && again.includes(taken[2]), 'the two largest were kept');
+  t.notOk(again.includes(taken[0]), 'the smallest was let go');
+  const giant = pool.take(40 * 1024 * 1024);
+  pool.give(giant);
+  t.not(pool.take(40 * 1024 * 1024), giant, 'a buffer over the cap is not kept');
+});
+
+t.test('a short batch encoded over a longer one decodes to exactly its own writes', async (t) => {
+  const write = (key: string, record: Buffer | null, seqno: number): ItemWrite => ({ keyString: `\u0000\u0001${key}`, record, seqno, prevSeqno: seqno - 1 });
+  const long = Array.from({ length: 50 }, (_, i) => write(`long-key-${i}`, Buffer.alloc(200, i), i + 1));
+  const short = [write('a', Buffer.from('value of a'), 100), write('gone', null, 101)];
+  const pool = new BatchBuffers();
+  const buffer = pool.take(writeBatchBytes(long));
+  encodeWriteBatch(long, buffer);
+  pool.give(buffer);
+  const reused = pool.take(writeBatchBytes(short));
+  t.equal(reused, buffer, 'the same buffer, still holding the long batch');
+  encodeWriteBatch(short, reused);
+  const decoded = [...decodeWriteBatch(reused, short.length)];
+  t.same(
+    decoded.map((d) => ({ key: d.itemKey.toString('latin1'), record: d.record?.toString('latin1') ?? null, seqno: d.seqno, prevSeqno: d.prevSeqno })),
+    [
+      { key: '\u0000\u0001a', record: 'value of a', seqno: 100, prevSeqno: 99 },
+      { key: '\u0000\u0001gone', record: null, seqno: 101, prevSeqno: 100 },
+    ],
+  );
+});
