@@ -12,6 +12,17 @@ const SLAB_SIZE = 64 * 1024;
 /** Values above this go out as their own piece instead of being copied into a slab. */
 const INLINE_LIMIT = 16 * 1024;
 
+/** Each status's memcached text as bytes, made on first use. */
+const statusTexts = new Map<number, Buffer>();
+function statusText(status: number): Buffer {
+  let b = statusTexts.get(status);
+  if (b === undefined) {
+    b = Buffer.from(STATUS[status]?.message ?? '');
+    statusTexts.set(status, b);
+  }
+  return b;
+}
+
 export class ResponseWriter {
   private slab: Buffer = Buffer.allocUnsafe(SLAB_SIZE);
   private pos = 0;
@@ -95,9 +106,15 @@ export class ResponseWriter {
 
   /** An error response carrying memcached's text for the status (or `text`). */
   error(opcode: number, status: number, opaque: number, text?: string): void {
-    const message = text ?? STATUS[status]?.message ?? '';
-    this.header(opcode, status, opaque, 0, 0, 0, Buffer.byteLength(message));
-    this.ascii(message);
+    if (text === undefined) {
+      // The status's own text, encoded once: a GET miss is the commonest error there is.
+      const message = statusText(status);
+      this.header(opcode, status, opaque, 0, 0, 0, message.length);
+      this.bytes(message, 0, message.length);
+      return;
+    }
+    this.header(opcode, status, opaque, 0, 0, 0, Buffer.byteLength(text));
+    this.ascii(text);
   }
 
   /** Hands over everything encoded so far, in order. */
