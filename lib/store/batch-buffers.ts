@@ -8,7 +8,7 @@
  * uncommitted writes by --ack=memory's back pressure fits; a burst's giant batch is not held
  * on to, so at most 2 × 16 MiB stays allocated. */
 const MIN_BYTES = 64 * 1024;
-const MAX_KEPT_BYTES = 16 * 1024 * 1024;
+export const MAX_KEPT_BYTES = 16 * 1024 * 1024;
 /** The flusher has one batch in flight; one spare covers a batch encoded while another
  * commits (a retry). */
 const MAX_KEPT = 2;

@@ -14,6 +14,7 @@ import { encodeSeqnoKey, itemKeyVbid, userKeyOf, vbucketKeyRange } from './key-c
 import { openDatabases } from './lmdb-databases.js';
 import { recordSeqno } from './record.js';
 import type { VBStateRecord } from './store.js';
+import { MAX_KEPT_BYTES } from './batch-buffers.js';
 import { decodeWriteBatch } from './write-batch-codec.js';
 import type { WriteReply, WriteRequest, WriteThreadSetup } from './write-messages.js';
 
@@ -60,12 +61,17 @@ async function run(req: WriteRequest): Promise<void> {
 
 /** The batch copied out of the shared buffer into one of this thread's own: lmdb-js takes the
  * address of a value's buffer in ways that do not hold for a SharedArrayBuffer (it crashed in
- * mdb_put), and a copy here costs the main thread nothing. Reused from batch to batch. */
+ * mdb_put), and a copy here costs the main thread nothing. Reused from batch to batch, up to
+ * the size the main thread's pool keeps (a burst's giant batch gets a buffer of its own). */
 let local = new ArrayBuffer(0);
 function localCopy(shared: SharedArrayBuffer, bytes: number): ArrayBuffer {
-  if (local.byteLength < bytes) local = new ArrayBuffer(Math.max(bytes, local.byteLength * 2));
-  new Uint8Array(local, 0, bytes).set(new Uint8Array(shared, 0, bytes));
-  return local;
+  let into = local;
+  if (into.byteLength < bytes) {
+    into = new ArrayBuffer(Math.max(bytes, Math.min(into.byteLength * 2, MAX_KEPT_BYTES)));
+    if (into.byteLength <= MAX_KEPT_BYTES) local = into;
+  }
+  new Uint8Array(into, 0, bytes).set(new Uint8Array(shared, 0, bytes));
+  return into;
 }
 
 function writeBatch(buffer: ArrayBuffer, count: number, vbstates: Array<[number, VBStateRecord]>, meta: Array<[string, unknown]>): void {

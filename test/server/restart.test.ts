@@ -64,3 +64,31 @@ t.test('a flush survives a restart', async (t) => {
     t.equal((await c.call({ opcode: Op.GET, key: 'after' })).value.toString(), 'y');
   });
 });
+
+t.test('a batch larger than the write buffers kept for reuse, then smaller ones, all survive a SIGKILL', async (t) => {
+  // LMCACHED_FLUSH_DELAY_MS holds the batch open while 20 MiB of writes arrive, so they commit
+  // as one batch above the 16 MiB that batch-buffers.ts and the write thread keep; the batches
+  // after it reuse buffers again.
+  const dataDir = tempDataDir();
+  t.teardown(() => removeDataDir(dataDir));
+  const a = await startServer({ dataDir, args: ['--ack', 'persist'], env: { LMCACHED_FLUSH_DELAY_MS: '1000' } });
+  const big = (i: number): Buffer => Buffer.alloc(1000 * 1000, 0x41 + i);
+  await withClient(a.port, async (c) => {
+    const res = await c.pipeline(...Array.from({ length: 20 }, (_, i) => ({ opcode: Op.SETQ, key: `big-${i}`, extras: setExtras(i, 0), value: big(i) })));
+    t.same(res.map((r) => r.status), [St.SUCCESS], 'the 20 quiet SETs stored, the NOOP answered after their commit');
+    for (let round = 0; round < 3; round++) {
+      const r = await c.pipeline(...Array.from({ length: 50 }, (_, i) => ({ opcode: Op.SETQ, key: `small-${round}-${i}`, extras: setExtras(0, 0), value: `v${round}.${i}` })));
+      t.same(r.map((x) => x.status), [St.SUCCESS], `round ${round} of small batches acknowledged`);
+    }
+  });
+  t.equal((await a.stop('SIGKILL')).signal, 'SIGKILL');
+  const b = await startServer({ dataDir });
+  t.teardown(() => b.stop('SIGKILL'));
+  await withClient(b.port, async (c) => {
+    const gets = await c.pipeline(...Array.from({ length: 20 }, (_, i) => ({ opcode: Op.GET, key: `big-${i}` })));
+    t.equal(gets.length, 21, 'twenty answers and the NOOP');
+    t.equal(gets.slice(0, 20).filter((r, i) => r.status !== St.SUCCESS || !r.value.equals(big(i)) || r.extras.readUInt32BE(0) !== i).length, 0, 'every large value intact after the restart');
+    const smalls = await c.pipeline(...Array.from({ length: 150 }, (_, k) => ({ opcode: Op.GET, key: `small-${Math.floor(k / 50)}-${k % 50}` })));
+    t.equal(smalls.slice(0, 150).filter((r, k) => r.value.toString() !== `v${Math.floor(k / 50)}.${k % 50}`).length, 0, 'every small one too');
+  });
+});
