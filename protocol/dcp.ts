@@ -110,7 +110,6 @@ export function decodeItemMeta(extras: Buffer, mutation: boolean): ItemMeta {
 /** Where producer messages are encoded (the response writer's request side). */
 export interface DcpMessageWriter {
   request(opcode: number, vbucket: number, opaque: number, cas: number, extrasLength: number, keyLength: number, bodyLength: number, datatype?: number): void;
-  u64(v: bigint): void;
   u53(v: number): void;
   u32(v: number): void;
   u16(v: number): void;

@@ -113,7 +113,7 @@ export class Connection implements Flushable, HandlerContext {
     this.out.header(f.opcode, STATUS_CODE.SUCCESS, f.opaque, result.cas, extras, 0, body);
     if (extras > 0) {
       this.out.u64(result.vbuuid);
-      this.out.u64(BigInt(result.seqno));
+      this.out.u53(result.seqno);
     }
     if (counter !== undefined) this.out.u64(counter);
   }
