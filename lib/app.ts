@@ -32,9 +32,9 @@ export interface App {
 }
 
 /** Opens the store, or says in one line why it cannot. */
-function openStore(dir: string): LmdbStore {
+function openStore(dir: string, applyHoldMs: number): LmdbStore {
   try {
-    return new LmdbStore({ path: dir });
+    return new LmdbStore({ path: dir, applyHoldMs });
   } catch (err) {
     if (err instanceof DataFormatError) throw new StartupError(EXIT.dataError, err.message);
     throw new StartupError(EXIT.ioError, `${dir}: cannot open the data files (${err instanceof Error ? err.message : String(err)})`);
@@ -47,7 +47,7 @@ export async function startApp(settings: Settings): Promise<App> {
   // The one place test hooks are read; with no LMCACHED_* test variable set they do nothing.
   const testHooks = testHooksFromEnv(process.env);
   if (testHooks.active) log.warn(`test hooks set: ${testHooks.description}`);
-  const store = openStore(settings.dataDir);
+  const store = openStore(settings.dataDir, testHooks.applyHoldMs);
   const engine = new Engine(store, {
     vbuckets: settings.vbuckets,
     maxValueLength: settings.maxItemSize,

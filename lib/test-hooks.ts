@@ -20,6 +20,10 @@ export interface TestHooks {
   afterWarmupStep(name: string): void | Promise<void>;
   /** LMCACHED_FLUSH_DELAY_MS: hold each flusher batch back this long (an unpersisted tail). */
   readonly flushHoldMs: number;
+  /** LMCACHED_APPLY_DELAY_MS: hold committed batches this long before they go from the commit
+   * log to LMDB (a crash then leaves them to warmup's replay; reads and DCP meanwhile find them
+   * only in memory). */
+  readonly applyHoldMs: number;
   /** After each commit that made warmup expiries durable: LMCACHED_CRASH_AFTER_EXPIRIES kills
    * the process once that many are. */
   warmupExpiriesPersisted(total: number): void;
@@ -34,6 +38,7 @@ export const NO_TEST_HOOKS: TestHooks = {
   warmupOrder: (steps) => steps,
   afterWarmupStep: () => undefined,
   flushHoldMs: 0,
+  applyHoldMs: 0,
   warmupExpiriesPersisted: () => undefined,
   streamReads: false,
 };
@@ -58,9 +63,10 @@ export function testHooksFromEnv(env: NodeJS.ProcessEnv): TestHooks {
   const legacy = env.LMCACHED_WARMUP_LEGACY_ORDER === '1';
   const flushHoldMs = Number(env.LMCACHED_FLUSH_DELAY_MS ?? 0) || 0;
   const stepDelayMs = Number(env.LMCACHED_WARMUP_STEP_DELAY_MS ?? 0) || 0;
+  const applyHoldMs = Number(env.LMCACHED_APPLY_DELAY_MS ?? 0) || 0;
   const streamReads = env.LMCACHED_STREAM_READS === '1';
-  if (crashAfterStep === null && crashAfterExpiries === 0 && !legacy && flushHoldMs === 0 && stepDelayMs === 0 && !streamReads) return NO_TEST_HOOKS;
-  const set = Object.keys(env).filter((k) => /^LMCACHED_(CRASH_AFTER_STEP|CRASH_AFTER_EXPIRIES|WARMUP_LEGACY_ORDER|FLUSH_DELAY_MS|WARMUP_STEP_DELAY_MS|STREAM_READS)$/.test(k) && env[k]);
+  if (crashAfterStep === null && crashAfterExpiries === 0 && !legacy && flushHoldMs === 0 && applyHoldMs === 0 && stepDelayMs === 0 && !streamReads) return NO_TEST_HOOKS;
+  const set = Object.keys(env).filter((k) => /^LMCACHED_(CRASH_AFTER_STEP|CRASH_AFTER_EXPIRIES|WARMUP_LEGACY_ORDER|FLUSH_DELAY_MS|APPLY_DELAY_MS|WARMUP_STEP_DELAY_MS|STREAM_READS)$/.test(k) && env[k]);
   return {
     active: true,
     description: `${set.map((k) => `${k}=${env[k]}`).join(' ')}${legacy ? ' (failover entries reach disk only at the end of warmup)' : ''}`,
@@ -70,6 +76,7 @@ export function testHooksFromEnv(env: NodeJS.ProcessEnv): TestHooks {
       if (stepDelayMs > 0) await new Promise((r) => setTimeout(r, stepDelayMs));
     },
     flushHoldMs,
+    applyHoldMs,
     warmupExpiriesPersisted(total) {
       if (crashAfterExpiries > 0 && total >= crashAfterExpiries) crash(`${total} warmup expiries persisted`);
     },

@@ -252,10 +252,10 @@ export class DcpProducer {
     const vb = s.vb;
     if (s.backfillEnd === 0) {
       // A new disk snapshot: what is committed now, up to the stream's end.
-      const target = Math.min(vb.persistedHighSeqno, s.end);
+      const target = Math.min(vb.appliedHighSeqno, s.end);
       if (target <= s.lastSent) return this.switchToMemory(s);
       s.backfillEnd = target;
-      // Opened in the same turn persistedHighSeqno was read: it sees exactly that commit.
+      // Opened in the same turn appliedHighSeqno was read: it sees exactly that commit.
       s.disk = this.engine.backfill.openSnapshot();
       s.diskOpenedAt = Date.now();
       wrote += this.marker(s, s.lastSent + 1, target, SNAPSHOT_FLAG.DISK | SNAPSHOT_FLAG.CHECKPOINT);
@@ -279,7 +279,7 @@ export class DcpProducer {
    * one synchronous step, so no write falls between disk and memory. */
   private switchToMemory(s: Stream): number {
     const vb = s.vb;
-    const persisted = vb.persistedHighSeqno;
+    const persisted = vb.appliedHighSeqno;
     const high = Math.min(vb.highSeqno, s.end);
     let wrote = 0;
     if (high > s.lastSent) {

@@ -230,8 +230,12 @@ export class Engine {
 
   // ---- warmup and purger support ----
 
-  observeCas(cas: number): void {
-    this.cas.observe(cas);
+  observeCas(cas: number): void { this.cas.observe(cas); } // prettier-ignore
+
+  /** Metadata read again once warmup has replayed the commit log (CAS floor, flush barrier). */
+  reloadMeta(store: Store): void {
+    this.cas.observe(store.getMeta<number>(META_MAX_CAS) ?? 0);
+    this.flushBarrier.reload(store);
   }
 
   /** Adds the counts of items that existed before traffic started (warmup's scan). */
@@ -294,21 +298,16 @@ export class Engine {
     return this.flushBarrier;
   }
 
-  /** Committed items by seqno, from the latest commit or one point in time (DCP backfill). */
-  get backfill(): BackfillSource {
-    return this.storage;
-  }
-
+  /** Applied items by seqno, from LMDB's latest commit or one point in time (DCP backfill). */
+  get backfill(): BackfillSource { return this.storage; } // prettier-ignore
   /** Commits as they happen (--ack=persist replies wait for theirs). */
-  get commits(): CommitWatch {
-    return this.storage.commits;
-  }
+  get commits(): CommitWatch { return this.storage.commits; } // prettier-ignore
 
   /** The resident table's quota (-m; memcached's cache_memlimit at run time). */
   setCacheQuota = (bytes: number): void => this.storage.setCacheQuota(bytes);
 
   storageStats = (): StorageStats => this.storage.stats();
-  /** Resolves when everything written so far is committed. */
+  /** Resolves when everything written so far is committed and in LMDB. */
   settle = (): Promise<void> => this.storage.settle();
   /** mg's h and l: a resident item's fetched bit and last access, packed (ItemCache.access). */
   accessOf = (key: KeyRef): number => this.storage.accessOf(key);

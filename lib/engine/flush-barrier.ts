@@ -33,7 +33,13 @@ export class FlushBarrier implements FlushEvents {
     /** Called when a flush takes effect: forget resident items and zero the item counts. */
     private readonly flushed: () => void,
   ) {
-    this.barrier = store.getMeta<number>(META_FLUSH_CAS) ?? 0;
+    this.barrier = 0;
+    this.reload(store);
+  }
+
+  /** The barrier and a pending delayed flush as stored (again after the commit log's replay). */
+  reload(store: Store): void {
+    this.barrier = Math.max(this.barrier, store.getMeta<number>(META_FLUSH_CAS) ?? 0);
     const at = store.getMeta<number>(META_FLUSH_AT) ?? 0;
     if (at > 0) this.schedule(at);
   }

@@ -1,9 +1,14 @@
 /**
- * The flusher: moves pending writes to LMDB in batches, one transaction at a time, so a burst
- * of writes becomes one commit (group commit). Each batch also writes the state of every
- * vBucket it touches, with the batch's high seqno, so disk never holds a seqno its vBucket
- * state does not cover. Batch numbers let a connection in --ack=persist mode wait for exactly
- * the commit that holds its write.
+ * The flusher: moves pending writes to disk in batches, one at a time, so a burst of writes
+ * becomes one commit (group commit). Each batch also writes the state of every vBucket it
+ * touches, with the batch's high seqno, so disk never holds a seqno its vBucket state does not
+ * cover. Batch numbers let a connection in --ack=persist mode wait for exactly the commit that
+ * holds its write.
+ *
+ * A batch is *committed* once the store has it in its commit log, synced: acknowledgements and
+ * the persisted seqno follow that. It is *applied* once it is in LMDB, where reads and DCP
+ * backfills find it: only then do its writes leave memory (the resident table's dirty entries,
+ * the vBucket's pending list).
  */
 import type { Store, VBStateRecord } from '../store/store.js';
 import type { PendingWrite, VBucket } from './vbucket.js';
@@ -40,8 +45,10 @@ export interface FlusherHooks {
   vbstate(vb: VBucket, highSeqno: number): VBStateRecord;
   /** The seqno LMDB holds for the write's key (0 none), or -1 if not known. */
   diskSeqno(write: PendingWrite): number;
-  /** Called after a batch committed, with the writes it held. */
-  committed(writes: readonly PendingWrite[], highSeqnos: ReadonlyMap<VBucket, number>): void;
+  /** Called after a batch committed (durable), with the high seqno it holds per vBucket. */
+  committed(highSeqnos: ReadonlyMap<VBucket, number>, writes: readonly PendingWrite[]): void;
+  /** Called after a committed batch is applied (in LMDB), with the writes it held. */
+  applied(writes: readonly PendingWrite[], highSeqnos: ReadonlyMap<VBucket, number>): void;
 }
 
 /** Failed commits so far, and the last one. */
@@ -62,6 +69,19 @@ interface FailedBatch {
   meta: Map<string, unknown>;
 }
 
+/** A committed batch waiting to be applied: its numbers (ours, the store's) and what it held. */
+interface UnappliedBatch {
+  batch: number;
+  storeBatch: number;
+  writes: PendingWrite[];
+  highSeqnos: Map<VBucket, number>;
+  bytes: number;
+}
+
+/** Committed batches not yet applied, beyond which no new batch starts until LMDB catches up
+ * (their writes are held in memory meanwhile; --ack=memory's back pressure follows). */
+const MAX_UNAPPLIED_BYTES = 16 * 1024 * 1024;
+
 export class Flusher implements CommitWatch {
   private queue: PendingWrite[] = [];
   private meta = new Map<string, unknown>();
@@ -75,6 +95,12 @@ export class Flusher implements CommitWatch {
   /** A batch whose commit failed, tried again (alone, same number) until it commits. */
   private failedBatch: FailedBatch | null = null;
   private retryDelay = RETRY_FIRST_MS;
+  private unapplied: UnappliedBatch[] = [];
+  private hurrying = false;
+  /** Every batch up to and including this one is applied. */
+  private appliedBatch = 0;
+  private appliedWaiters: Array<{ batch: number; resolve: () => void }> = [];
+  private unappliedBytes = 0;
   /** Every batch up to and including this one is committed. */
   committedBatch = 0;
   unpersistedBytes = 0;
@@ -88,7 +114,9 @@ export class Flusher implements CommitWatch {
     private readonly store: Store,
     private readonly hooks: FlusherHooks,
     private readonly pacing: FlusherPacing = { intervalMs: 0, holdMs: 0 },
-  ) {}
+  ) {
+    store.onApplied((through) => this.applied(through));
+  }
 
   /** True while a failed batch waits to be committed: new writes must be refused (they
    * could not be persisted), while those already acknowledged stay readable in memory. */
@@ -117,6 +145,15 @@ export class Flusher implements CommitWatch {
     return this.takenSince !== 0 ? this.takenSince : this.queue.length > 0 ? this.openSince : 0;
   }
 
+  /** Committed batches not yet applied (in LMDB), and their writes' bytes. */
+  get unappliedBatches(): number {
+    return this.unapplied.length;
+  }
+
+  get unappliedBytesNow(): number {
+    return this.unappliedBytes;
+  }
+
   get backlog(): number {
     return this.queue.length + (this.failedBatch?.writes.length ?? 0);
   }
@@ -129,34 +166,43 @@ export class Flusher implements CommitWatch {
     this.listeners.delete(listener);
   }
 
-  /** Resolves once every write queued so far is committed, however many follow (idle() waits
-   * for those too). */
-  committedSoFar(): Promise<void> {
+  /** Resolves once every write queued so far is applied (in LMDB), however many follow (idle()
+   * waits for those too). */
+  appliedSoFar(): Promise<void> {
     const target = this.queue.length > 0 || this.meta.size > 0 ? this.openBatch : this.openBatch - 1;
-    if (this.committedBatch >= target) return Promise.resolve();
-    return new Promise((resolve) => {
-      const l: CommitListener = (batch) => {
-        if (batch < target) return;
-        this.offCommit(l);
-        resolve();
-      };
-      this.onCommit(l);
-    });
+    if (this.appliedBatch >= target) return Promise.resolve();
+    const wait = new Promise<void>((resolve) => this.appliedWaiters.push({ batch: target, resolve }));
+    this.hurryApply();
+    return wait;
   }
 
-  /** Resolves once everything queued before the call is committed. */
+  /** Resolves once everything queued before the call is committed and applied. */
   idle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    const wait = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    this.hurryApply();
+    return wait;
+  }
+
+  /** Someone waits for idle and only applying is left: ask the store to apply now, whatever
+   * its pace (a test hook may hold applies back; a failing disk keeps its own retries). */
+  private hurryApply(): void {
+    if (this.hurrying || (this.idleWaiters.length === 0 && this.appliedWaiters.length === 0) || this.unapplied.length === 0 || this.running || this.queue.length > 0) return;
+    this.hurrying = true;
+    this.store.flushed().then(
+      () => (this.hurrying = false),
+      () => (this.hurrying = false),
+    );
   }
 
   private isIdle(): boolean {
-    return !this.running && this.failedBatch === null && this.queue.length === 0 && this.meta.size === 0;
+    return !this.running && this.failedBatch === null && this.queue.length === 0 && this.meta.size === 0 && this.unapplied.length === 0;
   }
 
   private schedule(): void {
-    // While a batch is failing, its retry timer drives the flusher.
-    if (this.running || this.scheduled || this.failedBatch !== null) return;
+    // While a batch is failing, its retry timer drives the flusher; while LMDB is far behind,
+    // its applied notices do.
+    if (this.running || this.scheduled || this.failedBatch !== null || this.unappliedBytes > MAX_UNAPPLIED_BYTES) return;
     this.scheduled = true;
     const wait = Math.max(this.pacing.holdMs, this.lastStart + this.pacing.intervalMs - Date.now());
     if (wait > 0) setTimeout(() => this.run(), wait);
@@ -167,7 +213,10 @@ export class Flusher implements CommitWatch {
     this.scheduled = false;
     if (this.running) return;
     const retry = this.failedBatch;
-    if (retry === null && this.queue.length === 0 && this.meta.size === 0) return this.wakeIdle();
+    if (retry === null && this.queue.length === 0 && this.meta.size === 0) {
+      if (this.isIdle()) this.wakeIdle();
+      return;
+    }
     // The test hook's hold counts from the open batch's first write, not from whatever
     // scheduled the timer (a metadata update long before). holdMs is 0 in production.
     const held = this.pacing.holdMs > 0 && retry === null && this.queue.length > 0 ? this.openSince + this.pacing.holdMs - performance.now() : 0;
@@ -216,36 +265,57 @@ export class Flusher implements CommitWatch {
     writes.reverse();
     const vbstates = new Map<number, VBStateRecord>();
     for (const [vb, high] of highSeqnos) vbstates.set(vb.id, this.hooks.vbstate(vb, high));
-    let attempt: Promise<unknown>;
+    let attempt: Promise<number>;
     try {
       attempt = this.store.writeBatch(writes, vbstates, meta);
     } catch (err) {
       attempt = Promise.reject(err);
     }
     attempt.then(
-      () => this.committed(batch, taken, highSeqnos),
+      (storeBatch) => this.committed(batch, taken, highSeqnos, storeBatch),
       (err: unknown) => this.commitFailed({ batch, writes: taken, meta }, err),
     );
   }
 
-  private committed(batch: number, taken: PendingWrite[], highSeqnos: Map<VBucket, number>): void {
-    this.store.refreshReads();
+  private committed(batch: number, taken: PendingWrite[], highSeqnos: Map<VBucket, number>, storeBatch: number): void {
     if (this.failedBatch !== null) {
       log.warn(`flusher: batch ${batch} committed after ${this.errors.count} failed commits so far; writes accepted again`);
       this.failedBatch = null;
       this.retryDelay = RETRY_FIRST_MS;
     }
-    for (const w of taken) {
-      this.unpersistedBytes -= writeBytes(w);
-      if (w.record !== null) w.vb.pending.committed(w);
-    }
+    let bytes = 0;
+    for (const w of taken) bytes += writeBytes(w);
+    this.unpersistedBytes -= bytes;
     this.committedBatch = batch;
     this.takenSince = 0;
     this.running = false;
-    this.hooks.committed(taken, highSeqnos);
+    this.unapplied.push({ batch, storeBatch, writes: taken, highSeqnos, bytes });
+    this.unappliedBytes += bytes;
+    this.hooks.committed(highSeqnos, taken);
     for (const l of this.listeners) l(batch);
     if (this.queue.length > 0 || this.meta.size > 0) this.schedule();
-    else this.wakeIdle();
+    else this.hurryApply();
+  }
+
+  /** The store's batches up to `through` are in LMDB: reads there see them, and their writes
+   * leave memory. */
+  private applied(through: number): void {
+    if (this.unapplied.length === 0 || this.unapplied[0].storeBatch > through) return;
+    this.store.refreshReads();
+    while (this.unapplied.length > 0 && this.unapplied[0].storeBatch <= through) {
+      const b = this.unapplied.shift() as UnappliedBatch;
+      this.unappliedBytes -= b.bytes;
+      for (const w of b.writes) if (w.record !== null) w.vb.pending.committed(w);
+      this.hooks.applied(b.writes, b.highSeqnos);
+      this.appliedBatch = b.batch;
+    }
+    if (this.appliedWaiters.length > 0) {
+      const ready = this.appliedWaiters.filter((w) => w.batch <= this.appliedBatch);
+      this.appliedWaiters = this.appliedWaiters.filter((w) => w.batch > this.appliedBatch);
+      for (const w of ready) w.resolve();
+    }
+    if (this.queue.length > 0 || this.meta.size > 0) this.schedule();
+    else if (this.isIdle()) this.wakeIdle();
   }
 
   /** Keeps the batch's writes in memory (reads stay right, nothing is acknowledged as

@@ -31,9 +31,9 @@ export class ItemDump {
     private readonly flushes: FlushEvents,
   ) {}
 
-  /** Resolves once every write acknowledged so far is committed, so the walk sees it. */
-  committedSoFar(): Promise<void> {
-    return this.storage.committedSoFar();
+  /** Resolves once every write acknowledged so far is in LMDB, so the walk sees it. */
+  appliedSoFar(): Promise<void> {
+    return this.storage.appliedSoFar();
   }
 
   /** The live items among the next `limit` committed ones after `after` (null: the first). */

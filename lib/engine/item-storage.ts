@@ -42,6 +42,9 @@ export interface StorageStats {
   backlog: number;
   committedBatch: number;
   unpersistedBytes: number;
+  /** Committed batches (in the commit log) not yet in LMDB, and their writes' bytes. */
+  unappliedBatches: number;
+  unappliedBytes: number;
   /** Failed commits so far, whether writes are refused now, and the last failure. */
   diskErrors: number;
   writesBlocked: boolean;
@@ -82,7 +85,8 @@ export class ItemStorage implements BackfillSource {
         meta: options.meta,
         vbstate: options.vbstate,
         diskSeqno: (w) => this.cache.diskSeqnoAt(w.entry, w.keyString, w.record),
-        committed: (writes, highs) => this.committed(writes, highs),
+        committed: (highs, writes) => this.committed(highs, writes),
+        applied: (writes, highs) => this.applied(writes, highs),
       },
       options.pacing,
     );
@@ -203,9 +207,9 @@ export class ItemStorage implements BackfillSource {
     return this.flusher;
   }
 
-  /** Resolves once every write made so far is committed, however many follow. */
-  committedSoFar(): Promise<void> {
-    return this.flusher.committedSoFar();
+  /** Resolves once every write made so far is in LMDB, however many follow. */
+  appliedSoFar(): Promise<void> {
+    return this.flusher.appliedSoFar();
   }
 
   /** Resolves when everything written so far is committed. */
@@ -220,6 +224,8 @@ export class ItemStorage implements BackfillSource {
       backlog: f.backlog,
       committedBatch: f.committedBatch,
       unpersistedBytes: f.unpersistedBytes,
+      unappliedBatches: f.unappliedBatches,
+      unappliedBytes: f.unappliedBytesNow,
       diskErrors: f.errors.count,
       writesBlocked: f.blocked,
       lastDiskErrorAt: f.errors.lastAt,
@@ -234,23 +240,29 @@ export class ItemStorage implements BackfillSource {
     };
   }
 
-  private committed(writes: readonly PendingWrite[], highs: ReadonlyMap<VBucket, number>): void {
-    // An entry still holding a committed write turns clean, or goes if it is a tombstone; one
+  /** Durable: the persisted seqnos move, and warmup's expiries count as persisted. */
+  private committed(highs: ReadonlyMap<VBucket, number>, writes: readonly PendingWrite[]): void {
+    for (const [vb, high] of highs) vb.persisted(high);
+    let expiries = 0;
+    for (const w of writes) if (w.warmupExpiry) expiries++;
+    if (expiries > 0) {
+      this.warmupExpiries += expiries;
+      this.options.warmupExpiriesPersisted(this.warmupExpiries);
+    }
+  }
+
+  /** In LMDB: resident entries may turn clean (and be ejected), DCP backfills read it there. */
+  private applied(writes: readonly PendingWrite[], highs: ReadonlyMap<VBucket, number>): void {
+    // An entry still holding an applied write turns clean, or goes if it is a tombstone; one
     // holding a newer write stays as it is. A purge drops the entry unless a newer write came.
     // In batch order, so a key written twice ends with the seqno of the write that reached disk.
-    let expiries = 0;
     for (const w of writes) {
-      if (w.warmupExpiry) expiries++;
       if (w.vb.deleted) continue;
       if (w.record !== null) {
         this.cache.settleAt(w.entry, w.keyString, w.record, w.seqno, recordState(w.record) === ItemState.Live);
       } else this.cache.purged(w.keyString, w.seqno, recordSeqno);
     }
-    for (const [vb, high] of highs) vb.persisted(high);
-    if (expiries > 0) {
-      this.warmupExpiries += expiries;
-      this.options.warmupExpiriesPersisted(this.warmupExpiries);
-    }
+    for (const [vb, high] of highs) if (high > vb.appliedHighSeqno) vb.appliedHighSeqno = high;
   }
 
   /** The resident table's quota in bytes (memcached's cache_memlimit). */

@@ -152,6 +152,7 @@ export class ReplicaVBuckets {
     if (to > 0 && vb.purgeSeqno <= to && !this.holdsAbove(vb, to)) {
       vb.highSeqno = to;
       vb.persistedHighSeqno = to;
+      vb.appliedHighSeqno = to;
       vb.snapStart = vb.snapEnd = vb.receivedSnapStart = vb.receivedSnapEnd = to;
       vb.markers.length = 0;
       await this.vbuckets.persistStates(undefined, [vb]);

@@ -49,8 +49,11 @@ export class VBucket {
   state: VBucketState = VBucketState.Active;
   /** Highest seqno issued (in memory). */
   highSeqno = 0;
-  /** Highest seqno committed to LMDB. */
+  /** Highest seqno on disk (in the store's commit log, synced): what survives a crash. */
   persistedHighSeqno = 0;
+  /** Highest seqno in LMDB, where DCP backfills read (at most persistedHighSeqno; the writes
+   * between the two are still in the pending list). */
+  appliedHighSeqno = 0;
   purgeSeqno = 0;
   /** The highest revision seqno of a tombstone the purger removed (kv_engine's
    * max_deleted_revseqno): a key recreated after that continues above it. */
@@ -143,6 +146,7 @@ export class VBucket {
     vb.state = isVBucketState(r.state) ? r.state : VBucketState.Dead;
     vb.highSeqno = r.highSeqno;
     vb.persistedHighSeqno = r.highSeqno;
+    vb.appliedHighSeqno = r.highSeqno;
     vb.purgeSeqno = r.purgeSeqno;
     vb.maxDeletedRevSeqno = r.maxDeletedRevSeqno ?? 0;
     vb.snapStart = r.snapStart;

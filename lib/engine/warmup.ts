@@ -21,10 +21,12 @@ import { FailoverTable } from './failover-table.js';
 import { VBucket, VBucketState } from './vbucket.js';
 
 /** The data directory format this build writes. 2: item records may be format 2 (revision
- * seqnos) and vBucket states may hold maxDeletedRevSeqno. A format-1 directory is read as it is
- * (format-1 records stay readable) and marked 2 by persistVBState. */
-export const DATA_FORMAT_VERSION = 2;
-const READABLE_FORMATS: readonly number[] = [1, 2];
+ * seqnos) and vBucket states may hold maxDeletedRevSeqno. 3: the directory may hold commit-log
+ * segments (commit-<n>.log) with writes LMDB does not have yet, so a build that does not
+ * replay them must not open it. A format-1 or format-2 directory is read as it is and marked 3
+ * by persistVBState. */
+export const DATA_FORMAT_VERSION = 3;
+const READABLE_FORMATS: readonly number[] = [1, 2, 3];
 const META_FORMAT = 'formatVersion';
 const META_CLEAN_SHUTDOWN = 'cleanShutdown';
 
@@ -60,6 +62,30 @@ export interface WarmupStep {
   run(ctx: WarmupContext): void | Promise<void>;
 }
 
+/** Back-off between attempts to apply the commit log on a disk that refuses it. */
+const REPLAY_RETRY_FIRST_MS = 50;
+const REPLAY_RETRY_MAX_MS = 2000;
+
+const replayCommitLog: WarmupStep = {
+  name: 'replayCommitLog',
+  description: 'apply to LMDB the committed batches a crash left in the commit log; a torn last frame was never acknowledged and is dropped; a damaged segment is kept aside, not applied',
+  expectedDuration: 'proportional to the commit log left behind (empty after a clean shutdown)',
+  async run(ctx) {
+    for (let delay = REPLAY_RETRY_FIRST_MS, failures = 0; ; delay = Math.min(delay * 2, REPLAY_RETRY_MAX_MS)) {
+      const r = await ctx.store.replayReport();
+      if (failures === 0) {
+        if (r.frames > 0) log.warn(`warmup: commit log: ${r.frames} batches (${r.writes} writes) from ${r.segments} segments replayed`);
+        if (r.tornBytes > 0) log.warn(`warmup: commit log: ${r.tornBytes} bytes of an append cut short by the crash dropped (never acknowledged)`);
+        if (r.damaged.length > 0) log.error(`warmup: commit log: damaged; the writes from the damage on are lost; kept aside: ${r.damaged.join(', ')}`);
+      }
+      if (r.error === null) return;
+      // Nothing is served before this is applied: reads would not see the replayed writes.
+      if (failures++ === 0) log.error(`warmup: commit log: cannot apply the replayed batches (${r.error}); retrying`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  },
+};
+
 const initialize: WarmupStep = {
   name: 'initialize',
   description: 'check the data format; note whether the last shutdown was clean (persistVBState clears the marker)',
@@ -69,6 +95,7 @@ const initialize: WarmupStep = {
     if (version !== undefined && !READABLE_FORMATS.includes(version)) throw new DataFormatError(`data format ${String(version)} is not one this build reads (${READABLE_FORMATS.join(', ')})`);
     ctx.fresh = version === undefined;
     ctx.unclean = !ctx.fresh && ctx.store.getMeta<boolean>(META_CLEAN_SHUTDOWN) !== true;
+    ctx.engine.reloadMeta(ctx.store);
   },
 };
 
@@ -193,9 +220,10 @@ const complete: WarmupStep = {
   run() {},
 };
 
-/** The order. persistVBState directly follows createVBuckets: nothing that can issue a seqno
+/** The order. The commit log's batches reach LMDB before anything reads it (the vBucket
+ * states they carry, above all). persistVBState directly follows createVBuckets: nothing that can issue a seqno
  * (client traffic, warmup's expiries) runs before the new failover entries are on disk. */
-export const WARMUP_STEPS: readonly WarmupStep[] = [initialize, createVBuckets, persistVBState, enableTraffic, scanItems, complete];
+export const WARMUP_STEPS: readonly WarmupStep[] = [replayCommitLog, initialize, createVBuckets, persistVBState, enableTraffic, scanItems, complete];
 
 export interface StepRecord {
   name: string;

@@ -114,6 +114,9 @@ export function generalStats(ctx: ServerContext): StatPairs {
     ['last_disk_error_time', Math.floor(storage.lastDiskErrorAt / 1000)],
     ['last_disk_error', storage.lastDiskError.replace(/\s+/g, '_') || 'none'],
     ['flusher_committed_batch', storage.committedBatch],
+    // Committed (in the commit log, synced) and not yet in LMDB: kept in memory until then.
+    ['commit_log_unapplied_batches', storage.unappliedBatches],
+    ['commit_log_unapplied_bytes', storage.unappliedBytes],
     ['ack_mode', ctx.settings.ack],
   ];
 }

@@ -73,7 +73,7 @@ export function metadump(host: TextHost, arg: string, pipelined: boolean): void 
 
 async function streamMetadump(host: TextHost): Promise<void> {
   const dump = host.engine.dump;
-  await dump.committedSoFar();
+  await dump.appliedSoFar();
   let after: Buffer | null = null;
   for (;;) {
     const chunk = dump.committed(after, METADUMP_CHUNK);

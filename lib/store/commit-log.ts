@@ -8,9 +8,11 @@
  * length, a u32 BE CRC-32 of the payload, and the payload. An append is one positioned write
  * of frame header and payload together, so a crash leaves at most one torn frame, at the end.
  * `replay` reads frames up to the first one that is incomplete or fails its CRC and reports
- * the bytes after it as discarded: a torn tail after a crash, or damage the caller must report.
+ * the bytes after it as discarded, and whether they are a torn tail after a crash or damage
+ * the caller must report.
  */
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readdirSync, readSync, writeSync, writevSync } from 'node:fs';
+import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { DataFormatError } from './store.js';
 
@@ -29,6 +31,10 @@ export interface ReplayResult {
   validBytes: number;
   /** Bytes after the last good frame: a torn append, or damage. */
   discardedBytes: number;
+  /** The discarded bytes are damage, not a torn append: the first bad frame is whole but fails
+   * its check with bytes after it, or its length cannot be one. A crash tears only the last
+   * append, leaving it short (or, after a power loss, whole-length with zeros and nothing after). */
+  damaged: boolean;
 }
 
 export class CommitLog {
@@ -117,7 +123,7 @@ export function replayCommitLog(path: string, frame: (payload: Buffer) => void):
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
-    if (size < FILE_HEADER) return { frames: 0, validBytes: 0, discardedBytes: size };
+    if (size < FILE_HEADER) return { frames: 0, validBytes: 0, discardedBytes: size, damaged: false };
     checkHeader(fd);
     const head = Buffer.alloc(FRAME_HEADER);
     let body = Buffer.alloc(64 * 1024);
@@ -135,7 +141,13 @@ export function replayCommitLog(path: string, frame: (payload: Buffer) => void):
       frames++;
       at += FRAME_HEADER + length;
     }
-    return { frames, validBytes: at, discardedBytes: size - at };
+    let damaged = false;
+    if (size - at >= FRAME_HEADER) {
+      readAll(fd, head, at);
+      const length = head.readUInt32BE(0);
+      damaged = length >= MAX_PAYLOAD || at + FRAME_HEADER + length < size;
+    }
+    return { frames, validBytes: at, discardedBytes: size - at, damaged };
   } finally {
     closeSync(fd);
   }
@@ -159,4 +171,22 @@ function readAll(fd: number, into: Buffer, position: number): void {
 
 function writeAll(fd: number, bytes: Buffer, position: number): void {
   for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
+}
+
+/** The commit log's files in a data directory: `commit-<n>.log`, n counting up from 1. A
+ * segment is deleted once every batch in it is in LMDB and synced. */
+const SEGMENT = /^commit-(\d{8})\.log$/;
+
+export function segmentPath(dir: string, n: number): string {
+  return join(dir, `commit-${String(n).padStart(8, '0')}.log`);
+}
+
+/** The segment numbers in `dir`, oldest first. */
+export function listSegments(dir: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync(dir)) {
+    const m = SEGMENT.exec(name);
+    if (m !== null) out.push(Number(m[1]));
+  }
+  return out.sort((a, b) => a - b);
 }

@@ -19,7 +19,7 @@ import { checkLmdbFile } from './lmdb-file-check.js';
 import { DEFAULT_MAP_SIZE, openDatabases } from './lmdb-databases.js';
 import { encodeSeqnoKey, encodeItemKey, seqnoKeySeqno } from './key-codec.js';
 import { checkRecordFormat } from './record.js';
-import type { ItemWrite, ReadSnapshot, ScannedItem, Store, VBStateRecord } from './store.js';
+import type { ItemWrite, ReadSnapshot, ReplayReport, ScannedItem, Store, VBStateRecord } from './store.js';
 import { BatchBuffers } from './batch-buffers.js';
 import { encodeWriteBatch, writeBatchBytes } from './write-batch-codec.js';
 import { WriteThread } from './write-thread.js';
@@ -34,6 +34,8 @@ export interface LmdbStoreOptions {
   path: string;
   /** LMDB map size in bytes; it grows as needed, this is the initial reservation. */
   mapSize?: number;
+  /** A test hook (LMCACHED_APPLY_DELAY_MS): committed batches wait this long before LMDB. */
+  applyHoldMs?: number;
 }
 
 export class LmdbStore implements Store {
@@ -44,6 +46,8 @@ export class LmdbStore implements Store {
   private readonly meta: Database<unknown, string>;
   private readonly writer: WriteThread;
   private readonly batchBuffers = new BatchBuffers();
+  private readonly appliedListeners: Array<(through: number) => void> = [];
+  private nextBatch = 1;
 
   /** Throws DataFormatError for an existing data.mdb that is not a whole LMDB file. */
   constructor(options: LmdbStoreOptions) {
@@ -51,7 +55,9 @@ export class LmdbStore implements Store {
     if (existsSync(file)) checkLmdbFile(file);
     const mapSize = options.mapSize ?? DEFAULT_MAP_SIZE;
     ({ env: this.env, items: this.items, seqnos: this.seqnos, vbstates: this.vbstates, meta: this.meta } = openDatabases(options.path, mapSize));
-    this.writer = new WriteThread({ path: options.path, mapSize });
+    this.writer = new WriteThread({ path: options.path, mapSize, applyHoldMs: options.applyHoldMs ?? 0 }, (n) => {
+      for (const l of this.appliedListeners) l(n.applied);
+    });
   }
 
   getItem(itemKey: Buffer, transaction?: Transaction): Buffer | undefined {
@@ -130,16 +136,28 @@ export class LmdbStore implements Store {
     return out;
   }
 
-  /** Sent to the write thread as one buffer; settles when the batch is committed there. */
-  writeBatch(writes: readonly ItemWrite[], vbstates: ReadonlyMap<number, VBStateRecord>, meta: ReadonlyMap<string, unknown>): Promise<unknown> {
+  /** Sent to the write thread as one buffer; settles with its number once the batch is in the
+   * commit log, synced. */
+  writeBatch(writes: readonly ItemWrite[], vbstates: ReadonlyMap<number, VBStateRecord>, meta: ReadonlyMap<string, unknown>): Promise<number> {
     const bytes = writeBatchBytes(writes);
     const buffer = this.batchBuffers.take(bytes);
     encodeWriteBatch(writes, buffer);
-    const sent = this.writer.send({ op: 'batch', buffer, bytes, count: writes.length, vbstates: [...vbstates], meta: [...meta] });
+    const batch = this.nextBatch++;
+    const sent = this.writer.send({ op: 'batch', batch, buffer, bytes, count: writes.length, vbstates: [...vbstates], meta: [...meta] });
     // Answered (or failed): the write thread no longer reads the buffer.
     const giveBack = (): void => this.batchBuffers.give(buffer);
     sent.then(giveBack, giveBack);
-    return sent;
+    return sent.then(() => batch);
+  }
+
+  onApplied(listener: (through: number) => void): void {
+    this.appliedListeners.push(listener);
+  }
+
+  async replayReport(): Promise<ReplayReport> {
+    const reply = await this.writer.send({ op: 'replay' });
+    if (reply.replay === undefined) throw new Error('write thread: no replay report');
+    return reply.replay;
   }
 
   /** Committed and synced on the write thread, after every write sent before it. */
@@ -156,8 +174,8 @@ export class LmdbStore implements Store {
     this.env.resetReadTxn();
   }
 
-  flushed(): Promise<unknown> {
-    return this.writer.send({ op: 'flushed' });
+  async flushed(): Promise<void> {
+    await this.writer.send({ op: 'flushed' });
   }
 
   async close(): Promise<void> {

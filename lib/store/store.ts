@@ -4,15 +4,32 @@
  * nothing else; the key codec (key-codec.ts) and the record layout (record.ts) stay as they are.
  *
  * Guarantees every implementation gives: a `writeBatch` whose promise resolved is committed
- * (visible to reads and kept after the process is killed, even by SIGKILL); `flushed()` resolves
- * once everything committed so far would also survive a power loss; `persistVBStatesNow`
- * returns only after both. Reads are synchronous and see the last commit after `refreshReads()`.
+ * (kept after the process is killed, even by SIGKILL, and after a power loss) and is visible to
+ * reads once `onApplied` has reported it and `refreshReads()` was called; `flushed()` resolves
+ * once everything committed so far is applied and synced; `persistVBStatesNow` returns only
+ * after both. Reads are synchronous.
  */
 
 /** Data this build cannot read: a record or data directory of an unknown format, written by
  * a newer build or damaged. Never guessed at; start-up stops with its message. */
 export class DataFormatError extends Error {
   override name = 'DataFormatError';
+}
+
+/** What replaying the commit log at start found and did. */
+export interface ReplayReport {
+  segments: number;
+  frames: number;
+  writes: number;
+  /** Bytes after the last good frame of the last segment: an append a crash cut short (never
+   * acknowledged: a batch is answered after its frame is synced). */
+  tornBytes: number;
+  /** Segments that failed their checks before the last one: kept as `<name>.damaged`, never
+   * applied. */
+  damaged: string[];
+  /** Applying the frames to LMDB failed (a full disk): the segments stay and the apply is
+   * retried; null once applied. */
+  error: string | null;
 }
 
 /** What the store keeps per vBucket (the `vbstate` database). */
@@ -74,9 +91,15 @@ export interface Store {
   scanSeqnos(vbid: number, from: number, to: number): Generator<{ seqno: number; itemKey: Buffer }>;
   getMeta<T>(name: string): T | undefined;
   getVBStates(): Map<number, VBStateRecord>;
-  /** Items (keeping the seqno index to one entry per key), vBucket states and metadata in one
-   * transaction; settles when it is committed. */
-  writeBatch(writes: readonly ItemWrite[], vbstates: ReadonlyMap<number, VBStateRecord>, meta: ReadonlyMap<string, unknown>): Promise<unknown>;
+  /** Items (keeping the seqno index to one entry per key), vBucket states and metadata, all or
+   * nothing; settles with the store's number for the batch once it is committed (on disk, in
+   * the commit log). Reads see it once `onApplied` has reported that number. */
+  writeBatch(writes: readonly ItemWrite[], vbstates: ReadonlyMap<number, VBStateRecord>, meta: ReadonlyMap<string, unknown>): Promise<number>;
+  /** Calls `listener` each time more committed batches are in LMDB: every one numbered up to
+   * `through`. */
+  onApplied(listener: (through: number) => void): void;
+  /** What warmup's replay of the commit log found (the log thread does it at start). */
+  replayReport(): Promise<ReplayReport>;
   /** vBucket states (and metadata), committed and synced before it returns. */
   persistVBStatesNow(vbstates: ReadonlyMap<number, VBStateRecord>, meta?: ReadonlyMap<string, unknown>): Promise<void>;
   /** Removes every item, seqno entry and the state of one vBucket. */

@@ -60,11 +60,12 @@ export interface DecodedWrite {
   prevSeqno: number;
 }
 
-/** The `count` writes of an encoded batch, each a view into `buffer` (valid as long as it is). */
-export function* decodeWriteBatch(buffer: ArrayBufferLike, count: number): Generator<DecodedWrite> {
-  const table = new Float64Array(buffer, 0, count * ROW);
+/** The `count` writes of a batch encoded at `offset` (a multiple of 8) in `buffer`, each a view
+ * into it (valid as long as it is). */
+export function* decodeWriteBatch(buffer: ArrayBufferLike, count: number, offset = 0): Generator<DecodedWrite> {
+  const table = new Float64Array(buffer, offset, count * ROW);
   const bytes = Buffer.from(buffer);
-  let p = count * ROW * 8;
+  let p = offset + count * ROW * 8;
   for (let i = 0; i < count; i++) {
     const row = i * ROW;
     const keyLength = table[row + 2];

@@ -1,10 +1,11 @@
 /**
- * The main thread's side of the write thread (write-worker.ts): sends requests, settles each
- * one's promise with its answer. The worker keeps the process alive only while a request is
- * outstanding, so an idle store never holds the event loop open.
+ * The main thread's side of the write thread (write-worker.ts, the log thread): sends
+ * requests, settles each one's promise with its answer, and passes the apply thread's notices
+ * on. The worker keeps the process alive only while a request is outstanding, so an idle store
+ * never holds the event loop open.
  */
 import { Worker } from 'node:worker_threads';
-import type { WriteReply, WriteRequest, WriteThreadSetup } from './write-messages.js';
+import { isNotice, type ApplyNotice, type WriteReply, type WriteRequest, type WriteThreadSetup } from './write-messages.js';
 
 /** A request without its id (the thread numbers them). */
 type Request = WithoutId<WriteRequest>;
@@ -22,7 +23,7 @@ export class WriteError extends Error {
 }
 
 interface Waiter {
-  resolve(): void;
+  resolve(reply: WriteReply): void;
   reject(err: Error): void;
 }
 
@@ -32,22 +33,25 @@ export class WriteThread {
   private nextId = 1;
   private dead: Error | null = null;
 
-  constructor(setup: WriteThreadSetup) {
+  constructor(
+    setup: WriteThreadSetup,
+    private readonly noticed: (n: ApplyNotice) => void,
+  ) {
     // Built as .js next to this file; under the tests' TypeScript loader this file is .ts.
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
     this.worker = new Worker(new URL(`./write-worker${ext}`, import.meta.url), { workerData: setup });
     this.worker.unref();
-    this.worker.on('message', (reply: WriteReply) => this.answered(reply));
+    this.worker.on('message', (m: WriteReply | ApplyNotice) => (isNotice(m) ? this.noticed(m) : this.answered(m)));
     this.worker.on('error', (err) => this.died(err));
     this.worker.on('exit', (code) => this.died(new Error(`write thread exited (code ${code})`)));
   }
 
-  /** Sends a request; settles when the write thread has done it. */
-  send(req: Request): Promise<void> {
+  /** Sends a request; settles with the answer when the write thread has done it. */
+  send(req: Request): Promise<WriteReply> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     if (this.waiting.size === 0) this.worker.ref();
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<WriteReply>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       this.worker.postMessage({ ...req, id });
     });
@@ -69,7 +73,7 @@ export class WriteThread {
     if (w === undefined) return;
     this.waiting.delete(reply.id);
     if (this.waiting.size === 0) this.worker.unref();
-    if (reply.error === null) w.resolve();
+    if (reply.error === null) w.resolve(reply);
     else w.reject(new WriteError(reply.error, reply.code));
   }
 

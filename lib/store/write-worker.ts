@@ -1,117 +1,123 @@
 /**
- * The write thread: every LMDB write of the process runs here, one request at a time
- * (write-messages.ts), each batch as one synchronous transaction. The main thread keeps only
- * the reads; the B-tree work, the encoding and the commit's wait for the write lock are off the
- * event loop.
+ * The log thread: the main thread's write thread. It appends each batch to the commit log
+ * (commit-log.ts) as one frame, syncs it and answers: the batch is then on disk, for a power
+ * loss too. It hands the frame to the apply thread (apply-worker.ts, started here), which
+ * writes it to LMDB later, and passes that thread's notices on. Appending costs a write of the
+ * batch's own bytes; an LMDB commit of the same batch rewrites a page per random key, so this
+ * way acknowledgements no longer wait for LMDB (bench:commit).
  *
- * A batch commits in the same transaction its item writes, the seqno-index changes (the key's
- * previous entry dropped, the new one added: one entry per key), its vBucket states and its
- * metadata. A previous seqno the main thread did not know (-1) is read here, inside the write
- * transaction, where every earlier batch is visible.
+ * Segments: a new one starts when the current one is over SEGMENT_BYTES, and the apply thread
+ * deletes each once its batches are in LMDB. Other requests (persist, deleteVBucket, flushed,
+ * close) go to the apply thread in order, after the current segment is closed, so they see
+ * every batch before them applied.
  */
-import { parentPort, workerData } from 'node:worker_threads';
-import { encodeSeqnoKey, itemKeyVbid, userKeyOf, vbucketKeyRange } from './key-codec.js';
-import { openDatabases } from './lmdb-databases.js';
-import { recordSeqno } from './record.js';
-import type { VBStateRecord } from './store.js';
-import { MAX_KEPT_BYTES } from './batch-buffers.js';
-import { decodeWriteBatch } from './write-batch-codec.js';
-import type { WriteReply, WriteRequest, WriteThreadSetup } from './write-messages.js';
+import { unlinkSync } from 'node:fs';
+import { parentPort, workerData, Worker } from 'node:worker_threads';
+import { CommitLog, listSegments, segmentPath } from './commit-log.js';
+import { encodeFrame } from './log-frame.js';
+import { isNotice, type ApplyMessage, type ApplyNotice, type ApplyThreadSetup, type WriteReply, type WriteRequest, type WriteThreadSetup } from './write-messages.js';
 
-const DELETE_CHUNK = 10_000;
+/** Segments are deleted whole, so a crash replays at most about this much already applied. */
+const SEGMENT_BYTES = 16 * 1024 * 1024;
+/** Logged batches the apply thread has not committed yet, beyond which new ones are refused
+ * until it catches up: the main thread keeps them in memory meanwhile. */
+const MAX_UNAPPLIED_BYTES = 256 * 1024 * 1024;
 
 const setup = workerData as WriteThreadSetup;
-const db = openDatabases(setup.path, setup.mapSize);
-const seqnoScratch = encodeSeqnoKey(0, 0);
 const port = parentPort;
-let queue: Promise<void> = Promise.resolve();
+const existing = listSegments(setup.path);
+let segment = (existing.length > 0 ? existing[existing.length - 1] : 0) + 1;
+/** Opened at the first append, so a full disk at start fails that append, not the thread. */
+let log: CommitLog | null = null;
+let segmentLastBatch = 0;
+/** Logged, not yet applied: batch number → frame bytes. */
+const unapplied = new Map<number, number>();
+let unappliedBytes = 0;
+let applyError: ApplyNotice['applyError'] = null;
+
+// Built as .js next to this file; under the tests' TypeScript loader this file is .ts.
+const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+const applySetup: ApplyThreadSetup = { ...setup, segments: existing };
+const applier = new Worker(new URL(`./apply-worker${ext}`, import.meta.url), { workerData: applySetup });
+let closing: number | null = null;
+applier.on('message', (m: WriteReply | ApplyNotice) => {
+  if (isNotice(m)) noticed(m);
+  else {
+    if (closing !== null && m.id === closing) finishClose();
+    port?.postMessage(m);
+  }
+});
+applier.on('error', (err) => died(err));
+applier.on('exit', (code) => died(new Error(`apply thread exited (code ${code})`)));
 
 port?.on('message', (req: WriteRequest) => {
-  queue = queue.then(() => run(req));
+  if (req.op === 'batch') return logBatch(req);
+  closeSegment();
+  if (req.op === 'close') closing = req.id;
+  send(req);
 });
 
-async function run(req: WriteRequest): Promise<void> {
-  let reply: WriteReply = { id: req.id, error: null };
+function logBatch(req: Extract<WriteRequest, { op: 'batch' }>): void {
+  const reply: WriteReply = { id: req.id, error: null };
   try {
-    switch (req.op) {
-      case 'batch':
-        writeBatch(localCopy(req.buffer, req.bytes), req.count, req.vbstates, req.meta);
-        break;
-      case 'persist':
-        db.env.transactionSync(() => putStates(req.vbstates, req.meta));
-        await db.env.flushed;
-        break;
-      case 'deleteVBucket':
-        deleteVBucket(req.vbid);
-        break;
-      case 'flushed':
-        await db.env.flushed;
-        break;
-      case 'close':
-        await db.env.close();
-        break;
-    }
+    if (applyError !== null) throw Object.assign(new Error(`LMDB refuses the logged batches: ${applyError.message}`), { code: applyError.code });
+    if (unappliedBytes > MAX_UNAPPLIED_BYTES) throw Object.assign(new Error('commit log: LMDB is behind by more than 256 MB'), { code: 'EAGAIN' });
+    const payload = encodeFrame({ batch: req.batch, count: req.count, vbstates: req.vbstates, meta: req.meta }, req.buffer, req.bytes);
+    log ??= CommitLog.open(segmentPath(setup.path, segment));
+    log.append(new Uint8Array(payload));
+    log.sync();
+    segmentLastBatch = req.batch;
+    unapplied.set(req.batch, payload.byteLength);
+    unappliedBytes += payload.byteLength;
+    send({ op: 'frame', payload }, [payload]);
+    if (log.bytes >= SEGMENT_BYTES) closeSegment();
   } catch (err) {
+    reply.error = err instanceof Error ? err.message : String(err);
     const code: unknown = err instanceof Error ? Reflect.get(err, 'code') : undefined;
-    reply = { id: req.id, error: err instanceof Error ? err.message : String(err) };
     if (typeof code === 'string' || typeof code === 'number') reply.code = code;
   }
   port?.postMessage(reply);
 }
 
-/** The batch copied out of the shared buffer into one of this thread's own: lmdb-js takes the
- * address of a value's buffer in ways that do not hold for a SharedArrayBuffer (it crashed in
- * mdb_put), and a copy here costs the main thread nothing. Reused from batch to batch, up to
- * the size the main thread's pool keeps (a burst's giant batch gets a buffer of its own). */
-let local = new ArrayBuffer(0);
-function localCopy(shared: SharedArrayBuffer, bytes: number): ArrayBuffer {
-  let into = local;
-  if (into.byteLength < bytes) {
-    into = new ArrayBuffer(Math.max(bytes, Math.min(into.byteLength * 2, MAX_KEPT_BYTES)));
-    if (into.byteLength <= MAX_KEPT_BYTES) local = into;
+/** Starts a new segment if the current one holds frames; the apply thread deletes the old one
+ * once it has committed its last batch. */
+function closeSegment(): void {
+  if (segmentLastBatch === 0 || log === null) return;
+  log.close();
+  log = null;
+  send({ op: 'closed', segment, lastBatch: segmentLastBatch });
+  segment++;
+  segmentLastBatch = 0;
+}
+
+function noticed(n: ApplyNotice): void {
+  applyError = n.applyError;
+  for (const [batch, bytes] of unapplied) {
+    if (batch > n.applied) break;
+    unappliedBytes -= bytes;
+    unapplied.delete(batch);
   }
-  new Uint8Array(into, 0, bytes).set(new Uint8Array(shared, 0, bytes));
-  return into;
+  // All of the current segment is in LMDB: a new one starts, so this one goes and a crash
+  // leaves nothing to replay.
+  if (segmentLastBatch > 0 && n.applied >= segmentLastBatch) closeSegment();
+  port?.postMessage(n);
 }
 
-function writeBatch(buffer: ArrayBuffer, count: number, vbstates: Array<[number, VBStateRecord]>, meta: Array<[string, unknown]>): void {
-  db.env.transactionSync(() => {
-    for (const w of decodeWriteBatch(buffer, count)) {
-      const vbid = itemKeyVbid(w.itemKey);
-      let oldSeqno = w.prevSeqno;
-      if (oldSeqno < 0) {
-        const old = db.items.getBinaryFast(w.itemKey);
-        oldSeqno = old === undefined ? 0 : recordSeqno(old);
-      }
-      // lmdb-js copies keys at the call, so one scratch key serves every call.
-      if (oldSeqno > 0 && (oldSeqno !== w.seqno || w.record === null)) db.seqnos.removeSync(encodeSeqnoKey(vbid, oldSeqno, seqnoScratch));
-      if (w.record !== null) {
-        db.items.putSync(w.itemKey, w.record);
-        db.seqnos.putSync(encodeSeqnoKey(vbid, w.seqno, seqnoScratch), userKeyOf(w.itemKey));
-      } else {
-        db.items.removeSync(w.itemKey);
-      }
-    }
-    putStates(vbstates, meta);
-  });
+/** Everything is applied and LMDB closed: a current segment holds no frame and goes too. */
+function finishClose(): void {
+  if (log === null) return;
+  log.close();
+  log = null;
+  unlinkSync(segmentPath(setup.path, segment));
 }
 
-function putStates(vbstates: Array<[number, VBStateRecord]>, meta: Array<[string, unknown]>): void {
-  for (const [vbid, state] of vbstates) db.vbstates.putSync(vbid, state);
-  for (const [name, value] of meta) db.meta.putSync(name, value);
+function send(m: ApplyMessage, transfer: ArrayBuffer[] = []): void {
+  applier.postMessage(m, transfer);
 }
 
-/** In chunked transactions, so a large vBucket does not make one huge commit. */
-function deleteVBucket(vbid: number): void {
-  const { start, end } = vbucketKeyRange(vbid);
-  for (let more = true; more; ) {
-    db.env.transactionSync(() => {
-      const keys = [...db.items.getKeys({ start, end, limit: DELETE_CHUNK })];
-      const seqs = [...db.seqnos.getKeys({ start, end, limit: DELETE_CHUNK })];
-      for (const k of keys) db.items.removeSync(k);
-      for (const k of seqs) db.seqnos.removeSync(k);
-      more = keys.length > 0 || seqs.length > 0;
-    });
-  }
-  db.env.transactionSync(() => db.vbstates.removeSync(vbid));
+function died(err: Error): void {
+  if (closing !== null) return;
+  // Without the apply thread nothing more reaches LMDB: the main thread sees this thread end.
+  process.stderr.write(`lmcached: apply thread failed: ${err.message}\n`);
+  process.exit(1);
 }

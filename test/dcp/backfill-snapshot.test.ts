@@ -30,8 +30,8 @@ t.test('keys overwritten during a backfill are all in the disk snapshot that cov
   }
   await until(async () => {
     const d = await vbDetails(w, 0);
-    return d.persisted === d.high && d.high === KEYS;
-  }, 'every key to be persisted');
+    return d.persisted === d.high && d.high === KEYS && (await w.stats()).get('commit_log_unapplied_batches') === '0';
+  }, 'every key to be persisted and in LMDB');
 
   const markers: Array<{ start: number; end: number }> = [];
   const inFirst = new Set<string>();
@@ -53,8 +53,8 @@ t.test('keys overwritten during a backfill are all in the disk snapshot that cov
   // Wait for their commit, so the seqno index has changed under the running backfill.
   await until(async () => {
     const d = await vbDetails(w, 0);
-    return d.persisted === d.high;
-  }, 'the overwrites to be persisted');
+    return d.persisted === d.high && (await w.stats()).get('commit_log_unapplied_batches') === '0';
+  }, 'the overwrites to be persisted and in LMDB');
   t.ok(received < KEYS, `the overwrites landed during the backfill (${received} of ${KEYS} items received by then)`);
   await until(() => (c.positions.get(0)?.seqno ?? 0) >= KEYS + OVERWRITTEN, 'the backfill and the overwrites to arrive', 60_000);
   t.same(markers[0], { start: 1, end: KEYS }, 'the first snapshot covers every original seqno');

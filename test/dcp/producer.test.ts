@@ -125,6 +125,8 @@ t.test('flow control: the producer stops at the buffer size until acknowledged',
   const server = await serverFor(t, { args: ['--vbuckets', '4', '--ack', 'persist'] });
   const w = await clientFor(t, server.port);
   await w.pipeline(...Array.from({ length: 200 }, (_, i) => ({ opcode: Op.SETQ, key: `item-${i}`, extras: setExtras(0, 0), value: 'x'.repeat(100) })));
+  // Flow control paces a disk backfill: the items must be in LMDB, not only in the commit log.
+  await until(async () => (await w.stats()).get('commit_log_unapplied_batches') === '0', 'the writes to reach LMDB');
   const c = await producerConn(t, server.port);
   t.equal((await c.call({ opcode: Dcp.CONTROL, key: 'connection_buffer_size', value: '2000' })).status, St.SUCCESS);
   t.equal((await c.call({ opcode: Dcp.STREAM_REQ, extras: streamExtras(0n, FOREVER) })).status, St.SUCCESS);

@@ -62,6 +62,7 @@ t.test('a torn last frame stops the replay; appends continue after the last good
   t.same(got, want.slice(0, 4));
   t.equal(result.discardedBytes, whole - 3 - result.validBytes, 'the torn bytes are reported');
   t.ok(result.discardedBytes > 0);
+  t.equal(result.damaged, false, 'a frame cut short at the end is a torn append, not damage');
 
   const again = CommitLog.open(path, result.validBytes);
   again.append(Buffer.from('after the crash'));
@@ -82,6 +83,22 @@ t.test('a torn frame header (fewer than 8 bytes) is a torn tail too', async (t) 
   t.same(got, [Buffer.from('one')]);
   t.equal(result.validBytes, size);
   t.equal(result.discardedBytes, 3);
+  t.equal(result.damaged, false);
+});
+
+t.test('a whole last frame that fails its check, with nothing after it, is a torn append too', async (t) => {
+  // After a power loss the file may keep its new length with zeros where the append was.
+  const path = tempLog(t);
+  const log = CommitLog.open(path);
+  log.append(Buffer.from('kept'));
+  log.append(Buffer.from('zeroed by the crash'));
+  log.close();
+  const bytes = readFileSync(path);
+  bytes.fill(0, bytes.length - 'zeroed by the crash'.length);
+  writeFileSync(path, bytes);
+  const { got, result } = replayAll(path);
+  t.same(got, [Buffer.from('kept')]);
+  t.equal(result.damaged, false);
 });
 
 t.test('a damaged frame stops the replay there, whatever follows it', async (t) => {
@@ -100,6 +117,7 @@ t.test('a damaged frame stops the replay there, whatever follows it', async (t) 
   t.same(got, want.slice(0, 2));
   t.equal(result.validBytes, third - 8);
   t.equal(result.discardedBytes, bytes.length - result.validBytes, 'the damaged frame and all after it are reported');
+  t.equal(result.damaged, true, 'good frames after a bad one: damage, not a torn append');
 
   // A length field damaged into a huge value is caught without reading past the file.
   const lengthAt = 8;
@@ -107,6 +125,7 @@ t.test('a damaged frame stops the replay there, whatever follows it', async (t) 
   hugeLength.writeUInt32BE(0xfffffff0, lengthAt);
   writeFileSync(path, hugeLength);
   t.equal(replayAll(path).result.frames, 0);
+  t.equal(replayAll(path).result.damaged, true);
 });
 
 t.test('truncate empties the log and appends go on', async (t) => {

@@ -1,0 +1,53 @@
+/**
+ * One flusher batch as a commit-log frame's payload (commit-log.ts frames it): what the apply
+ * thread needs to write it to LMDB, and what warmup replays after a crash.
+ *
+ * Payload: u32 BE length of the head, the head (node:v8 serialization of the batch number, the
+ * write count and the vBucket states and metadata the batch carries), then the encoded writes
+ * (write-batch-codec.ts) to the end. The writes' table of doubles is 8-byte aligned in the
+ * payload, so a decoder can view it in place.
+ */
+import { deserialize, serialize } from 'node:v8';
+import type { VBStateRecord } from './store.js';
+
+export interface FrameHead {
+  /** The store's number for the batch, counted from 1 in each process (LmdbStore.writeBatch). */
+  batch: number;
+  count: number;
+  vbstates: Array<[number, VBStateRecord]>;
+  meta: Array<[string, unknown]>;
+}
+
+const LENGTH = 4;
+
+/** The writes start at an 8-byte boundary after the head. */
+function writesOffset(headLength: number): number {
+  return (LENGTH + headLength + 7) & ~7;
+}
+
+/** A payload holding `head` and the first `bytes` bytes of the encoded writes in `writes`. */
+export function encodeFrame(head: FrameHead, writes: ArrayBufferLike, bytes: number): ArrayBuffer {
+  const h = serialize(head);
+  const at = writesOffset(h.length);
+  const out = new ArrayBuffer(at + bytes);
+  const view = new Uint8Array(out);
+  new DataView(out).setUint32(0, h.length);
+  view.set(h, LENGTH);
+  view.set(new Uint8Array(writes, 0, bytes), at);
+  return out;
+}
+
+export interface DecodedFrame {
+  head: FrameHead;
+  /** Where the encoded writes start in the payload's buffer, and how long they are. */
+  writesAt: number;
+  writesBytes: number;
+}
+
+/** Reads a payload made by encodeFrame; `payload` must start at an 8-byte boundary of its buffer. */
+export function decodeFrame(payload: Uint8Array): DecodedFrame {
+  const headLength = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0);
+  const head = deserialize(payload.subarray(LENGTH, LENGTH + headLength)) as FrameHead;
+  const at = writesOffset(headLength);
+  return { head, writesAt: payload.byteOffset + at, writesBytes: payload.byteLength - at };
+}
