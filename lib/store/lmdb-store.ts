@@ -147,7 +147,10 @@ export class LmdbStore implements Store {
     // Answered (or failed): the write thread no longer reads the buffer.
     const giveBack = (): void => this.batchBuffers.give(buffer);
     sent.then(giveBack, giveBack);
-    return sent.then(() => batch);
+    return sent.then(() => {
+      this.writer.expectApplied(batch);
+      return batch;
+    });
   }
 
   onApplied(listener: (through: number) => void): void {

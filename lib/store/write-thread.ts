@@ -1,8 +1,8 @@
 /**
  * The main thread's side of the write thread (write-worker.ts, the log thread): sends
  * requests, settles each one's promise with its answer, and passes the apply thread's notices
- * on. The worker keeps the process alive only while a request is outstanding, so an idle store
- * never holds the event loop open.
+ * on. The worker keeps the process alive only while a request is outstanding or a committed
+ * batch is still to be reported applied, so an idle store never holds the event loop open.
  */
 import { Worker } from 'node:worker_threads';
 import { isNotice, type ApplyNotice, type WriteReply, type WriteRequest, type WriteThreadSetup } from './write-messages.js';
@@ -32,6 +32,9 @@ export class WriteThread {
   private readonly waiting = new Map<number, Waiter>();
   private nextId = 1;
   private dead: Error | null = null;
+  /** The newest committed batch, and the newest the apply thread reported in LMDB. */
+  private expectedThrough = 0;
+  private appliedThrough = 0;
 
   constructor(
     setup: WriteThreadSetup,
@@ -41,7 +44,12 @@ export class WriteThread {
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
     this.worker = new Worker(new URL(`./write-worker${ext}`, import.meta.url), { workerData: setup });
     this.worker.unref();
-    this.worker.on('message', (m: WriteReply | ApplyNotice) => (isNotice(m) ? this.noticed(m) : this.answered(m)));
+    this.worker.on('message', (m: WriteReply | ApplyNotice) => {
+      if (!isNotice(m)) return this.answered(m);
+      this.appliedThrough = Math.max(this.appliedThrough, m.applied);
+      this.updateRef();
+      this.noticed(m);
+    });
     this.worker.on('error', (err) => this.died(err));
     this.worker.on('exit', (code) => this.died(new Error(`write thread exited (code ${code})`)));
   }
@@ -50,11 +58,22 @@ export class WriteThread {
   send(req: Request): Promise<WriteReply> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
-    if (this.waiting.size === 0) this.worker.ref();
     return new Promise<WriteReply>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
+      this.updateRef();
       this.worker.postMessage({ ...req, id });
     });
+  }
+
+  /** Batch `batch` is committed: the worker stays referenced until it is reported applied. */
+  expectApplied(batch: number): void {
+    this.expectedThrough = Math.max(this.expectedThrough, batch);
+    this.updateRef();
+  }
+
+  private updateRef(): void {
+    if (this.dead === null && (this.waiting.size > 0 || this.expectedThrough > this.appliedThrough)) this.worker.ref();
+    else this.worker.unref();
   }
 
   /** Asks the thread to close the environment, then ends it. */
@@ -72,7 +91,7 @@ export class WriteThread {
     const w = this.waiting.get(reply.id);
     if (w === undefined) return;
     this.waiting.delete(reply.id);
-    if (this.waiting.size === 0) this.worker.unref();
+    this.updateRef();
     if (reply.error === null) w.resolve(reply);
     else w.reject(new WriteError(reply.error, reply.code));
   }
