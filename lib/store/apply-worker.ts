@@ -115,6 +115,8 @@ async function run(req: Exclude<ApplyMessage, { op: 'frame' | 'closed' }>): Prom
       case 'close':
         if (retryTimer !== null) clearTimeout(retryTimer);
         await db.env.close();
+        // Nothing more to do: the thread ends once this reply is out.
+        setImmediate(() => port?.close());
         break;
     }
   } catch (err) {

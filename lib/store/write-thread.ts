@@ -76,14 +76,23 @@ export class WriteThread {
     else this.worker.unref();
   }
 
-  /** Asks the thread to close the environment, then ends it. */
+  /** Asks the thread to close the environment and waits for it to end by itself: terminating
+   * it while its apply thread still ran sometimes hung in lmdb-js's cleanup. Terminated only
+   * if it has not ended 5 s after answering (or after a failed close). */
   async close(): Promise<void> {
     if (this.dead) return;
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    let closed = false;
     try {
       await this.send({ op: 'close' });
+      closed = true;
     } finally {
       this.dead = new Error('store closed');
-      await this.worker.terminate();
+      this.worker.ref();
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), closed ? 5000 : 0)));
+      if ((await Promise.race([exited, late])) === 'late') await this.worker.terminate();
+      clearTimeout(timer);
     }
   }
 

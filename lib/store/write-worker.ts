@@ -19,6 +19,9 @@ import { isNotice, type ApplyMessage, type ApplyNotice, type ApplyThreadSetup, t
 
 /** Segments are deleted whole, so a crash replays at most about this much already applied. */
 const SEGMENT_BYTES = 16 * 1024 * 1024;
+/** A segment LMDB has caught up with is closed (and so deleted) once it holds this much: a
+ * crash then replays little, and a light load does not create a file per LMDB commit. */
+const CAUGHT_UP_SEGMENT_BYTES = 1024 * 1024;
 /** Logged batches the apply thread has not committed yet, beyond which new ones are refused
  * until it catches up: the main thread keeps them in memory meanwhile. */
 const MAX_UNAPPLIED_BYTES = 256 * 1024 * 1024;
@@ -97,18 +100,20 @@ function noticed(n: ApplyNotice): void {
     unappliedBytes -= bytes;
     unapplied.delete(batch);
   }
-  // All of the current segment is in LMDB: a new one starts, so this one goes and a crash
-  // leaves nothing to replay.
-  if (segmentLastBatch > 0 && n.applied >= segmentLastBatch) closeSegment();
+  // All of the current segment is in LMDB: if it is large, a new one starts and this one goes.
+  if (segmentLastBatch > 0 && n.applied >= segmentLastBatch && log !== null && log.bytes >= CAUGHT_UP_SEGMENT_BYTES) closeSegment();
   port?.postMessage(n);
 }
 
-/** Everything is applied and LMDB closed: a current segment holds no frame and goes too. */
+/** Everything is applied and LMDB closed: a current segment holds no frame and goes too.
+ * The apply thread ends by itself; then so does this one (no listener keeps it). */
 function finishClose(): void {
-  if (log === null) return;
-  log.close();
-  log = null;
-  unlinkSync(segmentPath(setup.path, segment));
+  if (log !== null) {
+    log.close();
+    log = null;
+    unlinkSync(segmentPath(setup.path, segment));
+  }
+  applier.once('exit', () => port?.close());
 }
 
 function send(m: ApplyMessage, transfer: ArrayBuffer[] = []): void {
