@@ -29,6 +29,11 @@ const PAGES_PER_WRITE_BYTES = 2 * 4096;
 /** A commit holds at most about this much (by that estimate): a long backlog or replay goes in
  * several, so a disk with little room left still takes it piece by piece. */
 const COMMIT_BYTES = 64 * 1024 * 1024;
+/** LMDB transactions start at least this far apart: under a light load each would otherwise
+ * hold one small batch and cost a page write per key and an fsync, on a core the event loop
+ * needs. Acknowledgements do not wait for them; reads and DCP find the writes in memory
+ * meanwhile, and a settle, persist or shutdown applies at once. */
+const APPLY_INTERVAL_MS = 20;
 const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 2000;
 
@@ -51,6 +56,7 @@ let applyError: ApplyNotice['applyError'] = null;
 let retryDelay = RETRY_FIRST_MS;
 let retryTimer: NodeJS.Timeout | null = null;
 let applyScheduled = false;
+let lastApplyAt = 0;
 /** Closed segments, oldest first, with the last batch each holds. */
 const closed: Array<{ segment: number; lastBatch: number }> = [];
 let queue: Promise<void> = Promise.resolve();
@@ -74,7 +80,8 @@ port?.on('message', (m: ApplyMessage) => {
           applyScheduled = false;
           queue = queue.then(() => tryApply());
         };
-        if (setup.applyHoldMs > 0) setTimeout(apply, setup.applyHoldMs);
+        const wait = setup.applyHoldMs > 0 ? setup.applyHoldMs : lastApplyAt + APPLY_INTERVAL_MS - performance.now();
+        if (wait > 0) setTimeout(apply, wait);
         else setImmediate(apply);
       }
       break;
@@ -145,6 +152,7 @@ function tryApply(): void {
 /** Commits every pending frame in one transaction and deletes the segments that holds whole;
  * throws (keeping them pending, and the error noticed) if LMDB refuses. */
 function applyNow(): void {
+  lastApplyAt = performance.now();
   if (pending.length > 0) {
     const frames = pending;
     try {

@@ -81,6 +81,8 @@ t.test('backfill, then a finite end: markers, items in seqno order, STREAM_END',
   for (let i = 1; i <= 6; i++) await w.call({ opcode: Op.SET, key: `k${i}`, extras: setExtras(i, 0), value: `v${i}` });
   await w.call({ opcode: Op.DELETE, key: 'k2' }); // 7
   await w.call({ opcode: Op.SET, key: 'k3', extras: setExtras(0, 0), value: 'v3b' }); // 8
+  // A backfill from disk: the writes must be in LMDB, not only in the commit log.
+  await until(async () => (await w.stats()).get('commit_log_unapplied_batches') === '0', 'the writes to reach LMDB');
   const c = await producerConn(t, server.port);
   const res = await c.call({ opcode: Dcp.STREAM_REQ, extras: streamExtras(0n, 7n), opaque: 5 });
   t.equal(res.status, St.SUCCESS);
