@@ -4,15 +4,14 @@
  * free again. The replica's data directory is on a small tmpfs the test mounts (root; CI runs
  * as root).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { RawClient } from '../fixtures/client.js';
 import { Op, St, setExtras } from '../fixtures/frames.js';
 import { VBUCKETS, caughtUp, content, freePort, startNode } from '../fixtures/pair.js';
 import { removeDataDir, tempDataDir } from '../fixtures/server.js';
+import { mountTmpfs } from '../fixtures/small-fs.js';
 import { until } from '../fixtures/wait.js';
 
 const VALUE = Buffer.alloc(100 * 1024, 0x62);
@@ -20,18 +19,8 @@ const WRITES = 600; // 60 MB on the active
 const BOUND = 16 * 1024 * 1024 + 10 * 1024 * 1024 + 2 * 1024 * 1024; // backlog gate + window + one chunk
 
 t.test('a replica on a full disk holds its stream back, then catches up', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'lmcached-smallfs-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=128m', 'tmpfs', dir], { stdio: 'pipe' });
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    t.plan(0, `cannot mount a tmpfs here (${String(err).split('\n')[0]})`);
-    return;
-  }
-  t.teardown(() => {
-    execFileSync('umount', ['-l', dir]);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const dir = mountTmpfs(t, 128);
+  if (dir === null) return;
   const filler = join(dir, 'filler');
   writeFileSync(filler, Buffer.alloc(100 * 1024 * 1024, 1));
   const dirB = join(dir, 'data');

@@ -8,16 +8,15 @@
  * after a SIGKILL and a restart.
  */
 import t, { type Test } from 'tap';
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Op, St, setExtras } from '../fixtures/frames.js';
 import { RawClient } from '../fixtures/client.js';
 import { clientFor } from '../fixtures/harness.js';
 import { startServer, type ServerHandle } from '../fixtures/server.js';
 import { until } from '../fixtures/wait.js';
+import { mountTmpfs } from '../fixtures/small-fs.js';
 import { DcpConsumer } from '../../lib/dcp/consumer.js';
 
 const ENOMEM = 0x82;
@@ -25,19 +24,8 @@ const VALUE = Buffer.alloc(100 * 1024, 0x61);
 
 /** A tmpfs of `mb` megabytes with a `fillerMb` file in it, or null where mounting is refused. */
 function smallFilesystem(t: Test, mb: number, fillerMb: number): { dir: string; filler: string } | null {
-  const dir = mkdtempSync(join(tmpdir(), 'lmcached-smallfs-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mb}m`, 'tmpfs', dir], { stdio: 'pipe' });
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    // Only where the machine refuses mounts (not root, no tmpfs); CI runs as root.
-    t.plan(0, `cannot mount a tmpfs here (${String(err).split('\n')[0]})`);
-    return null;
-  }
-  t.teardown(() => {
-    execFileSync('umount', ['-l', dir]);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const dir = mountTmpfs(t, mb);
+  if (dir === null) return null;
   const filler = join(dir, 'filler');
   writeFileSync(filler, Buffer.alloc(fillerMb * 1024 * 1024, 1));
   mkdirSync(join(dir, 'data'));

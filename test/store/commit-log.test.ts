@@ -6,11 +6,11 @@
  * so the log takes appends again once there is room.
  */
 import t, { type Test } from 'tap';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommitLog, replayCommitLog } from '../../lib/store/commit-log.js';
+import { mountTmpfs } from '../fixtures/small-fs.js';
 import { DataFormatError } from '../../lib/store/store.js';
 
 function tempLog(t: Test): string {
@@ -155,19 +155,8 @@ t.test('a file that is not a commit log of this format is refused, not read', as
 });
 
 t.test('on a full disk a failed append leaves no torn frame, and appends resume once there is room', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'lmcached-commit-log-fs-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir], { stdio: 'pipe' });
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    // Only where the machine refuses mounts (not root, no tmpfs); CI runs as root.
-    t.plan(0, `cannot mount a tmpfs here (${String(err).split('\n')[0]})`);
-    return;
-  }
-  t.teardown(() => {
-    execFileSync('umount', ['-l', dir]);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const dir = mountTmpfs(t, 2);
+  if (dir === null) return;
   const filler = join(dir, 'filler');
   writeFileSync(filler, Buffer.alloc(1024 * 1024, 1));
   const path = join(dir, 'commit.log');
