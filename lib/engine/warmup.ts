@@ -62,16 +62,17 @@ export interface WarmupStep {
   run(ctx: WarmupContext): void | Promise<void>;
 }
 
-/** Back-off between attempts to apply the commit log on a disk that refuses it. */
-const REPLAY_RETRY_FIRST_MS = 50;
-const REPLAY_RETRY_MAX_MS = 2000;
+/** Back-off between attempts of a step the disk refuses (the commit log's replay, the
+ * vBucket states' persist). */
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 2000;
 
 const replayCommitLog: WarmupStep = {
   name: 'replayCommitLog',
   description: 'apply to LMDB the committed batches a crash left in the commit log; a torn last frame was never acknowledged and is dropped; a damaged segment is kept aside, not applied',
   expectedDuration: 'proportional to the commit log left behind (empty after a clean shutdown)',
   async run(ctx) {
-    for (let delay = REPLAY_RETRY_FIRST_MS, failures = 0; ; delay = Math.min(delay * 2, REPLAY_RETRY_MAX_MS)) {
+    for (let delay = RETRY_FIRST_MS, failures = 0; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
       const r = await ctx.store.replayReport();
       if (failures === 0) {
         if (r.frames > 0) log.warn(`warmup: commit log: ${r.frames} batches (${r.writes} writes) from ${r.segments} segments replayed`);
@@ -140,10 +141,6 @@ const createVBuckets: WarmupStep = {
   },
 };
 
-/** Back-off between attempts to persist the vBucket states on a disk that refuses them. */
-const PERSIST_RETRY_FIRST_MS = 50;
-const PERSIST_RETRY_MAX_MS = 2000;
-
 const persistVBState: WarmupStep = {
   name: 'persistVBState',
   description: 'write every vBucket state, new failover entries included, with the clean-shutdown marker cleared, and wait for the sync; on a full disk serve reads meanwhile and retry',
@@ -152,7 +149,7 @@ const persistVBState: WarmupStep = {
     // The marker is cleared in the same transaction: a crash before it commits issued no
     // seqno, and from the commit on any crash is an unclean shutdown.
     const meta = new Map<string, unknown>([[META_CLEAN_SHUTDOWN, false], [META_FORMAT, DATA_FORMAT_VERSION]]);
-    for (let delay = PERSIST_RETRY_FIRST_MS, failures = 0; ; delay = Math.min(delay * 2, PERSIST_RETRY_MAX_MS)) {
+    for (let delay = RETRY_FIRST_MS, failures = 0; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
       try {
         await ctx.engine.vbuckets.persistStates(meta);
         if (failures > 0) log.warn(`warmup: vBucket states persisted after ${failures} failed attempts; writes enabled`);
