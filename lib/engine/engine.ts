@@ -60,7 +60,7 @@ export class Engine {
       cacheBytes: options.cacheBytes,
       pacing: { intervalMs: options.flushIntervalMs, holdMs: hooks.flushHoldMs },
       meta: () => new Map([[META_MAX_CAS, this.cas.current]]),
-      vbstate: (vb, high) => ({ ...vb.toRecord(this.cas.current), highSeqno: high, ...vb.snapshotRange(high) }),
+      maxCas: () => this.cas.current,
       warmupExpiriesPersisted: (total) => hooks.warmupExpiriesPersisted(total),
     });
     this.vbuckets = new KVBucket(store, this.storage, this.stats, options.vbuckets, () => this.cas.current);

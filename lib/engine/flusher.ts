@@ -10,8 +10,9 @@
  * backfills find it: only then do its writes leave memory (the resident table's dirty entries,
  * the vBucket's pending list).
  */
-import type { Store, VBStateRecord } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import type { PendingWrite, VBucket } from './vbucket.js';
+import { VBStateProgressTracker, type BatchStates } from './vbstate-progress.js';
 import { log } from '../log.js';
 
 export type CommitListener = (committedBatch: number) => void;
@@ -41,8 +42,8 @@ export interface FlusherPacing {
 export interface FlusherHooks {
   /** Meta values refreshed into every batch (e.g. the CAS high-water mark). */
   meta(): ReadonlyMap<string, unknown>;
-  /** The state record to persist for `vb` once seqnos up to `highSeqno` are on disk. */
-  vbstate(vb: VBucket, highSeqno: number): VBStateRecord;
+  /** The max CAS to persist with every vBucket state. */
+  maxCas(): number;
   /** The seqno LMDB holds for the write's key (0 none), or -1 if not known. */
   diskSeqno(write: PendingWrite): number;
   /** Called after a batch committed (durable), with the high seqno it holds per vBucket. */
@@ -109,6 +110,7 @@ export class Flusher implements CommitWatch {
   private takenSince = 0;
   private openSince = 0;
   readonly errors: DiskErrors = { count: 0, lastAt: 0, last: '' };
+  private readonly vbstates = new VBStateProgressTracker();
 
   constructor(
     private readonly store: Store,
@@ -263,21 +265,21 @@ export class Flusher implements CommitWatch {
       writes.push(w);
     }
     writes.reverse();
-    const vbstates = new Map<number, VBStateRecord>();
-    for (const [vb, high] of highSeqnos) vbstates.set(vb.id, this.hooks.vbstate(vb, high));
+    const states = this.vbstates.build(highSeqnos, this.hooks.maxCas());
     let attempt: Promise<number>;
     try {
-      attempt = this.store.writeBatch(writes, vbstates, meta);
+      attempt = this.store.writeBatch(writes, states.full, meta, states.progress);
     } catch (err) {
       attempt = Promise.reject(err);
     }
     attempt.then(
-      (storeBatch) => this.committed(batch, taken, highSeqnos, storeBatch),
+      (storeBatch) => this.committed(batch, taken, highSeqnos, states, storeBatch),
       (err: unknown) => this.commitFailed({ batch, writes: taken, meta }, err),
     );
   }
 
-  private committed(batch: number, taken: PendingWrite[], highSeqnos: Map<VBucket, number>, storeBatch: number): void {
+  private committed(batch: number, taken: PendingWrite[], highSeqnos: Map<VBucket, number>, states: BatchStates, storeBatch: number): void {
+    this.vbstates.committed(states);
     if (this.failedBatch !== null) {
       log.warn(`flusher: batch ${batch} committed after ${this.errors.count} failed commits so far; writes accepted again`);
       this.failedBatch = null;

@@ -7,7 +7,7 @@
  */
 import { ItemKeyScratch, vbucketPrefixString } from '../store/key-codec.js';
 import { ItemState, recordSeqno, recordState } from '../store/record.js';
-import type { ReadSnapshot, ScannedItem, Store, VBStateRecord } from '../store/store.js';
+import type { ReadSnapshot, ScannedItem, Store } from '../store/store.js';
 import { Flusher, type CommitWatch, type FlusherPacing } from './flusher.js';
 import { ItemCache } from './item-cache.js';
 import type { KeyRef } from './requests.js';
@@ -31,8 +31,8 @@ export interface ItemStorageOptions {
   pacing: FlusherPacing;
   /** Meta values refreshed into every batch (the CAS high-water mark). */
   meta(): ReadonlyMap<string, unknown>;
-  /** The state to persist for `vb` once seqnos up to `highSeqno` are on disk. */
-  vbstate(vb: VBucket, highSeqno: number): VBStateRecord;
+  /** The max CAS persisted with every vBucket state. */
+  maxCas(): number;
   /** Called after a commit that made warmup expiries durable, with the running total. */
   warmupExpiriesPersisted(total: number): void;
 }
@@ -83,7 +83,7 @@ export class ItemStorage implements BackfillSource {
       store,
       {
         meta: options.meta,
-        vbstate: options.vbstate,
+        maxCas: options.maxCas,
         diskSeqno: (w) => this.cache.diskSeqnoAt(w.entry, w.keyString, w.record),
         committed: (highs, writes) => this.committed(highs, writes),
         applied: (writes, highs) => this.applied(writes, highs),

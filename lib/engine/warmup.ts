@@ -23,10 +23,11 @@ import { VBucket, VBucketState } from './vbucket.js';
 /** The data directory format this build writes. 2: item records may be format 2 (revision
  * seqnos) and vBucket states may hold maxDeletedRevSeqno. 3: the directory may hold commit-log
  * segments (commit-<n>.log) with writes LMDB does not have yet, so a build that does not
- * replay them must not open it. A format-1 or format-2 directory is read as it is and marked 3
- * by persistVBState. */
-export const DATA_FORMAT_VERSION = 3;
-const READABLE_FORMATS: readonly number[] = [1, 2, 3];
+ * replay them must not open it. 4: a segment's frames may carry vBucket states as progress
+ * rows (store.ts, VBStateProgress), which a format-3 build would not apply. An older directory
+ * is read as it is (format-3 frames replay as they are) and marked 4 by persistVBState. */
+export const DATA_FORMAT_VERSION = 4;
+const READABLE_FORMATS: readonly number[] = [1, 2, 3, 4];
 const META_FORMAT = 'formatVersion';
 const META_CLEAN_SHUTDOWN = 'cleanShutdown';
 

@@ -16,7 +16,7 @@ import { encodeSeqnoKey, itemKeyVbid, userKeyOf, vbucketKeyRange } from './key-c
 import { openDatabases } from './lmdb-databases.js';
 import { decodeFrame, type FrameHead } from './log-frame.js';
 import { recordSeqno } from './record.js';
-import type { ReplayReport, VBStateRecord } from './store.js';
+import { PROGRESS_ROW, type ReplayReport, type VBStateRecord } from './store.js';
 import { decodeWriteBatch, type DecodedWrite } from './write-batch-codec.js';
 import type { ApplyMessage, ApplyNotice, ApplyThreadSetup, WriteReply } from './write-messages.js';
 
@@ -42,6 +42,10 @@ interface Frame {
   buffer: ArrayBufferLike;
   writesAt: number;
   bytes: number;
+  /** LMDB may hold some of its writes already: read back at start (a crash after the apply),
+   * or its commit failed after some pieces went in. Its writes are compared with LMDB's first,
+   * so one already in costs no room on a full disk. */
+  mayBeIn: boolean;
 }
 
 const setup = workerData as ApplyThreadSetup;
@@ -60,6 +64,9 @@ let lastApplyAt = 0;
 /** Closed segments, oldest first, with the last batch each holds. */
 const closed: Array<{ segment: number; lastBatch: number }> = [];
 let queue: Promise<void> = Promise.resolve();
+/** The vBucket states LMDB holds, as last written here (read from LMDB on first use): what a
+ * frame's progress rows complete. */
+const knownStates = new Map<number, VBStateRecord>();
 /** While the segments of the last run are replayed: their batch numbers are that run's, so
  * they are not noticed to the main thread, whose numbers start again at 1. */
 let replaying = true;
@@ -94,10 +101,10 @@ port?.on('message', (m: ApplyMessage) => {
   }
 });
 
-function take(payload: ArrayBuffer): void {
+function take(payload: ArrayBuffer, mayBeIn = false): void {
   const bytes = new Uint8Array(payload);
   const { head, writesAt } = decodeFrame(bytes);
-  pending.push({ head, buffer: payload, writesAt, bytes: payload.byteLength });
+  pending.push({ head, buffer: payload, writesAt, bytes: payload.byteLength, mayBeIn });
   pendingBytes += payload.byteLength;
 }
 
@@ -108,6 +115,7 @@ async function run(req: Exclude<ApplyMessage, { op: 'frame' | 'closed' }>): Prom
     switch (req.op) {
       case 'persist':
         db.env.transactionSync(() => putStates(req.vbstates, req.meta));
+        for (const [vbid, state] of req.vbstates) knownStates.set(vbid, state);
         await db.env.flushed;
         break;
       case 'deleteVBucket':
@@ -158,6 +166,7 @@ function applyNow(): void {
     try {
       commitFrames(frames);
     } catch (err) {
+      for (const f of frames) f.mayBeIn = true;
       const message = err instanceof Error ? err.message : String(err);
       const code = errorCode(err);
       applyError = code === undefined ? { message } : { message, code };
@@ -188,6 +197,7 @@ function commitFrames(frames: readonly Frame[]): void {
   const meta = new Map<string, unknown>();
   for (const f of frames) {
     for (const [vbid, state] of f.head.vbstates) vbstates.set(vbid, state);
+    if (f.head.progress) withProgress(vbstates, f.head.progress.rows, f.head.progress.maxCas);
     for (const [name, value] of f.head.meta) meta.set(name, value);
   }
   const seen = new Set<string>();
@@ -199,7 +209,7 @@ function commitFrames(frames: readonly Frame[]): void {
       const key = writes[j].itemKey.toString('latin1');
       if (seen.has(key)) continue;
       seen.add(key);
-      if (!alreadyIn(writes[j])) newest.push(writes[j]);
+      if (!f.mayBeIn || !alreadyIn(writes[j])) newest.push(writes[j]);
     }
   }
   // Everything already in (a replay after a crash that came after the apply): nothing to write,
@@ -220,9 +230,33 @@ function commitFrames(frames: readonly Frame[]): void {
       for (let i = from; i < to; i++) writeOne(newest[i]);
       if (last) putStates([...vbstates], [...meta]);
     });
-    if (last) return;
+    if (last) {
+      for (const [vbid, state] of vbstates) knownStates.set(vbid, state);
+      return;
+    }
     from = to;
   }
+}
+
+/** Completes a frame's progress rows into full states: the vBucket's newest state (earlier in
+ * these frames, or in LMDB) with the rows' fields. A vBucket without one is skipped: the main
+ * thread sends a full record first, so none is missing unless the vBucket was deleted since. */
+function withProgress(vbstates: Map<number, VBStateRecord>, rows: Float64Array, maxCas: number): void {
+  for (let i = 0; i < rows.length; i += PROGRESS_ROW) {
+    const vbid = rows[i];
+    const base = vbstates.get(vbid) ?? knownState(vbid);
+    if (base === undefined) continue;
+    vbstates.set(vbid, { ...base, highSeqno: rows[i + 1], snapStart: rows[i + 2], snapEnd: rows[i + 3], maxCas });
+  }
+}
+
+function knownState(vbid: number): VBStateRecord | undefined {
+  let state = knownStates.get(vbid);
+  if (state === undefined) {
+    state = db.vbstates.get(vbid);
+    if (state !== undefined) knownStates.set(vbid, state);
+  }
+  return state;
 }
 
 /**
@@ -285,6 +319,7 @@ function deleteVBucket(vbid: number): void {
     });
   }
   db.env.transactionSync(() => db.vbstates.removeSync(vbid));
+  knownStates.delete(vbid);
 }
 
 /**
@@ -304,7 +339,7 @@ function replayAtStart(): Omit<ReplayReport, 'error'> {
     const r = replayCommitLog(path, (payload) => {
       const copy = new ArrayBuffer(payload.length);
       new Uint8Array(copy).set(payload);
-      take(copy);
+      take(copy, true);
       out.frames++;
       out.writes += pending[pending.length - 1].head.count;
       if (pendingBytes >= REPLAY_COMMIT_BYTES) applyOrKeep();

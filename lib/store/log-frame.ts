@@ -3,18 +3,21 @@
  * thread needs to write it to LMDB, and what warmup replays after a crash.
  *
  * Payload: u32 BE length of the head, the head (node:v8 serialization of the batch number, the
- * write count and the vBucket states and metadata the batch carries), then the encoded writes
+ * write count and the vBucket states (full records, and since data format 4 the progress of
+ * vBuckets whose last full record stands otherwise) and metadata the batch carries), then the encoded writes
  * (write-batch-codec.ts) to the end. The writes' table of doubles is 8-byte aligned in the
  * payload, so a decoder can view it in place.
  */
 import { deserialize, serialize } from 'node:v8';
-import type { VBStateRecord } from './store.js';
+import type { VBStateProgress, VBStateRecord } from './store.js';
 
 export interface FrameHead {
   /** The store's number for the batch, counted from 1 in each process (LmdbStore.writeBatch). */
   batch: number;
   count: number;
   vbstates: Array<[number, VBStateRecord]>;
+  /** Absent in frames of data format 3. */
+  progress?: VBStateProgress | null;
   meta: Array<[string, unknown]>;
 }
 

@@ -45,6 +45,22 @@ export interface VBStateRecord {
   failovers: Array<[string, number]>;
 }
 
+/**
+ * The part of vBucket states that moves with every batch, for vBuckets whose other fields
+ * (state, purge seqno, failover table) are as in the last full record the store was given for
+ * them: under load a batch touches most vBuckets, and a full record each (failover table and
+ * all) cost more than the batch's writes. The store writes the last full record with these
+ * fields replaced.
+ */
+export interface VBStateProgress {
+  /** PROGRESS_ROW numbers per vBucket: vbid, highSeqno, snapStart, snapEnd. */
+  rows: Float64Array;
+  /** The maxCas of every vBucket in `rows`. */
+  maxCas: number;
+}
+
+export const PROGRESS_ROW = 4;
+
 /** One item write: a record to store (null removes the key), its seqno, and the seqno the
  * store holds for the key now (0 none; -1: not known, the store reads it), whose seqno-index
  * entry is dropped. */
@@ -91,10 +107,11 @@ export interface Store {
   scanSeqnos(vbid: number, from: number, to: number): Generator<{ seqno: number; itemKey: Buffer }>;
   getMeta<T>(name: string): T | undefined;
   getVBStates(): Map<number, VBStateRecord>;
-  /** Items (keeping the seqno index to one entry per key), vBucket states and metadata, all or
+  /** Items (keeping the seqno index to one entry per key), vBucket states (full records, and
+   * `progress` for vBuckets whose last full record stands otherwise) and metadata, all or
    * nothing; settles with the store's number for the batch once it is committed (on disk, in
    * the commit log). Reads see it once `onApplied` has reported that number. */
-  writeBatch(writes: readonly ItemWrite[], vbstates: ReadonlyMap<number, VBStateRecord>, meta: ReadonlyMap<string, unknown>): Promise<number>;
+  writeBatch(writes: readonly ItemWrite[], vbstates: ReadonlyMap<number, VBStateRecord>, meta: ReadonlyMap<string, unknown>, progress?: VBStateProgress): Promise<number>;
   /** Calls `listener` each time more committed batches are in LMDB: every one numbered up to
    * `through`. */
   onApplied(listener: (through: number) => void): void;

@@ -5,7 +5,7 @@
  * thread asked for them. A batch is answered once its frame is in the commit log and synced;
  * the apply thread writes it to LMDB later, and `applied` notices say how far it has got.
  */
-import type { ReplayReport, VBStateRecord } from './store.js';
+import type { ReplayReport, VBStateProgress, VBStateRecord } from './store.js';
 
 export interface WriteThreadSetup {
   path: string;
@@ -22,9 +22,9 @@ export interface ApplyThreadSetup extends WriteThreadSetup {
 
 export type WriteRequest =
   /** One flusher batch (write-batch-codec.ts: `count` writes in the first `bytes` bytes of
-   * `buffer`) with the vBucket states and metadata it carries, as one frame; `batch` is the
-   * store's number for it (applied notices count in it). */
-  | { op: 'batch'; id: number; batch: number; buffer: SharedArrayBuffer; bytes: number; count: number; vbstates: Array<[number, VBStateRecord]>; meta: Array<[string, unknown]> }
+   * `buffer`) with the vBucket states (full, and progress) and metadata it carries, as one
+   * frame; `batch` is the store's number for it (applied notices count in it). */
+  | { op: 'batch'; id: number; batch: number; buffer: SharedArrayBuffer; bytes: number; count: number; vbstates: Array<[number, VBStateRecord]>; progress: VBStateProgress | null; meta: Array<[string, unknown]> }
   /** vBucket states (and metadata) in one transaction after every batch before them, answered
    * once it is also synced. */
   | { op: 'persist'; id: number; vbstates: Array<[number, VBStateRecord]>; meta: Array<[string, unknown]> }

@@ -65,7 +65,7 @@ function logBatch(req: Extract<WriteRequest, { op: 'batch' }>): void {
   try {
     if (applyError !== null) throw Object.assign(new Error(`LMDB refuses the logged batches: ${applyError.message}`), { code: applyError.code });
     if (unappliedBytes > MAX_UNAPPLIED_BYTES) throw Object.assign(new Error('commit log: LMDB is behind by more than 256 MB'), { code: 'EAGAIN' });
-    const payload = encodeFrame({ batch: req.batch, count: req.count, vbstates: req.vbstates, meta: req.meta }, req.buffer, req.bytes);
+    const payload = encodeFrame({ batch: req.batch, count: req.count, vbstates: req.vbstates, progress: req.progress, meta: req.meta }, req.buffer, req.bytes);
     log ??= CommitLog.open(segmentPath(setup.path, segment));
     log.append(new Uint8Array(payload));
     log.sync();

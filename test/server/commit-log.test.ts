@@ -4,7 +4,8 @@
  * memory): reads and a DCP stream see it there; a SIGKILL leaves it to warmup's replay, which
  * writes it to LMDB before anything reads there; a torn last frame is dropped; a damaged
  * segment is kept aside and the writes before the damage are kept; a clean shutdown leaves no
- * segment behind; and a data directory of the previous format (2, no commit log) opens.
+ * segment behind; and data directories of the previous formats open: 2 (no commit log), and 3
+ * with a segment a crash left (frames that carry every vBucket state in full).
  */
 import t, { type Test } from 'tap';
 import { appendFileSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,10 @@ import { DcpConsumer } from '../../lib/dcp/consumer.js';
 import { LmdbStore } from '../../lib/store/lmdb-store.js';
 import { encodeItemKey } from '../../lib/store/key-codec.js';
 import { ItemState, encodeRecord } from '../../lib/store/record.js';
+import { CommitLog, segmentPath } from '../../lib/store/commit-log.js';
+import { encodeFrame } from '../../lib/store/log-frame.js';
+import type { ItemWrite, VBStateRecord } from '../../lib/store/store.js';
+import { encodeWriteBatch, writeBatchBytes } from '../../lib/store/write-batch-codec.js';
 
 const HOLD = { LMCACHED_APPLY_DELAY_MS: '600000' };
 const ARGS = ['--ack', 'persist', '--vbuckets', '4'];
@@ -145,7 +150,7 @@ t.test('a clean shutdown applies everything and leaves no segment', async (t) =>
   await withClient(b.port, async (c) => t.equal(await countMatching(c, 'c', 100, (i) => `c${i}`), 100));
 });
 
-t.test('a data directory of the previous format (2: no commit log) opens, and is marked 3', async (t) => {
+t.test('a data directory of format 2 (no commit log) opens, and is marked 4', async (t) => {
   const dir = tempDataDir();
   t.teardown(() => removeDataDir(dir));
   // Written as the previous build left it after a clean shutdown: items, states, format 2.
@@ -165,6 +170,47 @@ t.test('a data directory of the previous format (2: no commit log) opens, and is
   });
   await b.stop('SIGTERM');
   const after = new LmdbStore({ path: dir });
-  t.equal(after.getMeta<number>('formatVersion'), 3, 'marked format 3 by warmup');
+  t.equal(after.getMeta<number>('formatVersion'), 4, 'marked format 4 by warmup');
+  await after.close();
+});
+
+t.test('a format-3 directory with a segment a crash left (full vBucket states only) replays, and is marked 4', async (t) => {
+  const dir = tempDataDir();
+  t.teardown(() => removeDataDir(dir));
+  const failovers = [['1234', 0]] as Array<[string, number]>;
+  const itemWrite = (key: string, seqno: number): ItemWrite => {
+    const record = encodeRecord({ state: ItemState.Live, datatype: 0, flags: seqno, expiry: 0, cas: 100 + seqno, seqno, revSeqno: 1 }, Buffer.from(`v${seqno}`), 0, String(seqno).length + 1);
+    return { keyString: encodeItemKey(0, Buffer.from(key), 0, key.length).toString('latin1'), record, seqno, prevSeqno: -1 };
+  };
+  // LMDB as a format-3 build left it: one item, its state, no clean shutdown.
+  const store = new LmdbStore({ path: dir });
+  const state1 = { state: 1, highSeqno: 1, purgeSeqno: 0, maxDeletedRevSeqno: 0, maxCas: 101, snapStart: 1, snapEnd: 1, failovers };
+  await store.writeBatch([itemWrite('in-lmdb', 1)], new Map([[0, state1]]), new Map<string, unknown>([['formatVersion', 3], ['cleanShutdown', false], ['maxCas', 101]]));
+  await store.close();
+  // Then two batches only in its commit log, as that build framed them: every state in full.
+  const log = CommitLog.open(segmentPath(dir, 1));
+  for (const [batch, key, seqno] of [[1, 'logged-a', 2], [2, 'logged-b', 3]] as const) {
+    const writes = [itemWrite(key, seqno)];
+    const buffer = new ArrayBuffer(writeBatchBytes(writes));
+    encodeWriteBatch(writes, buffer);
+    const head = { batch, count: 1, vbstates: [[0, { ...state1, highSeqno: seqno, maxCas: 100 + seqno, snapStart: seqno, snapEnd: seqno }]] as Array<[number, VBStateRecord]>, meta: [['maxCas', 100 + seqno]] as Array<[string, unknown]> };
+    log.append(new Uint8Array(encodeFrame(head, buffer, buffer.byteLength)));
+  }
+  log.sync();
+  log.close();
+
+  const b = await startServer({ dataDir: dir, args: ['--vbuckets', '1'] });
+  t.teardown(() => b.stop('SIGKILL'));
+  t.match(b.log(), /commit log: 2 batches \(2 writes\) from 1 segments replayed/);
+  await withClient(b.port, async (c) => {
+    const got = await c.pipeline(...['in-lmdb', 'logged-a', 'logged-b'].map((key) => ({ opcode: Op.GET, key })));
+    t.same(got.slice(0, 3).map((r) => [r.status, r.value.toString()]), [[St.SUCCESS, 'v1'], [St.SUCCESS, 'v2'], [St.SUCCESS, 'v3']], 'the items in LMDB and in the log read');
+    const fl = await failoverLog(c, 0);
+    t.same([fl.length, fl[0].seqno, fl[1]?.uuid], [2, 3, 1234n], 'an unclean shutdown: a new failover entry at the replayed high seqno');
+    t.equal((await vbDetails(c, 0)).high, 3, "the vBucket's high seqno is the replayed one");
+  });
+  await b.stop('SIGTERM');
+  const after = new LmdbStore({ path: dir });
+  t.equal(after.getMeta<number>('formatVersion'), 4, 'marked format 4 by warmup');
   await after.close();
 });
