@@ -34,6 +34,15 @@ const COMMIT_BYTES = 64 * 1024 * 1024;
  * needs. Acknowledgements do not wait for them; reads and DCP find the writes in memory
  * meanwhile, and a settle, persist or shutdown applies at once. */
 const APPLY_INTERVAL_MS = 20;
+/** Under load the gap grows with the last transaction's length, to this many times it (the
+ * thread busy about 1/(1+DUTY_GAP) of the time, at most APPLY_INTERVAL_MAX_MS apart): a longer
+ * gap lets one transaction take more writes per page it rewrites, and more rewrites of one key. */
+const DUTY_GAP = 4;
+const APPLY_INTERVAL_MAX_MS = 250;
+/** Frames pending beyond this are applied at once, whatever the gap: the main thread stops
+ * starting batches at 16 MB of writes not in LMDB, and keys that are all different gain nothing
+ * from waiting. */
+const APPLY_NOW_BYTES = 4 * 1024 * 1024;
 const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 2000;
 
@@ -59,8 +68,11 @@ let applied = 0;
 let applyError: ApplyNotice['applyError'] = null;
 let retryDelay = RETRY_FIRST_MS;
 let retryTimer: NodeJS.Timeout | null = null;
-let applyScheduled = false;
+let applyTimer: NodeJS.Timeout | null = null;
+let applyImmediate = false;
 let lastApplyAt = 0;
+/** How long the last transaction that wrote frames took. */
+let lastApplyMs = 0;
 /** Closed segments, oldest first, with the last batch each holds. */
 const closed: Array<{ segment: number; lastBatch: number }> = [];
 let queue: Promise<void> = Promise.resolve();
@@ -80,17 +92,6 @@ port?.on('message', (m: ApplyMessage) => {
       // Taken in turn with the requests around it: a persist sent after a batch applies it
       // first, and never one sent after the persist.
       queue = queue.then(() => take(m.payload));
-      // Every frame already queued for this thread arrives before the immediate: one commit.
-      if (!applyScheduled) {
-        applyScheduled = true;
-        const apply = (): void => {
-          applyScheduled = false;
-          queue = queue.then(() => tryApply());
-        };
-        const wait = setup.applyHoldMs > 0 ? setup.applyHoldMs : lastApplyAt + APPLY_INTERVAL_MS - performance.now();
-        if (wait > 0) setTimeout(apply, wait);
-        else setImmediate(apply);
-      }
       break;
     case 'closed':
       closed.push({ segment: m.segment, lastBatch: m.lastBatch });
@@ -106,6 +107,29 @@ function take(payload: ArrayBuffer, mayBeIn = false): void {
   const { head, writesAt } = decodeFrame(bytes);
   pending.push({ head, buffer: payload, writesAt, bytes: payload.byteLength, mayBeIn });
   pendingBytes += payload.byteLength;
+  if (!replaying) scheduleApply();
+}
+
+/** Every frame already queued for this thread is taken before an apply that is due now runs
+ * (setImmediate): one commit. */
+function scheduleApply(): void {
+  if (applyImmediate) return;
+  const gap = Math.min(APPLY_INTERVAL_MAX_MS, Math.max(APPLY_INTERVAL_MS, DUTY_GAP * lastApplyMs));
+  const wait = setup.applyHoldMs > 0 ? setup.applyHoldMs : pendingBytes >= APPLY_NOW_BYTES ? 0 : lastApplyAt + gap - performance.now();
+  if (wait > 0) {
+    applyTimer ??= setTimeout(startApply, wait);
+    return;
+  }
+  if (applyTimer !== null) clearTimeout(applyTimer);
+  applyTimer = null;
+  applyImmediate = true;
+  setImmediate(startApply);
+}
+
+function startApply(): void {
+  applyTimer = null;
+  applyImmediate = false;
+  queue = queue.then(() => tryApply());
 }
 
 async function run(req: Exclude<ApplyMessage, { op: 'frame' | 'closed' }>): Promise<void> {
@@ -165,6 +189,7 @@ function applyNow(): void {
     const frames = pending;
     try {
       commitFrames(frames);
+      lastApplyMs = performance.now() - lastApplyAt;
     } catch (err) {
       for (const f of frames) f.mayBeIn = true;
       const message = err instanceof Error ? err.message : String(err);
