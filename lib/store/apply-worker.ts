@@ -16,7 +16,8 @@ import { encodeSeqnoKey, itemKeyVbid, userKeyOf, vbucketKeyRange } from './key-c
 import { openDatabases } from './lmdb-databases.js';
 import { decodeFrame, type FrameHead } from './log-frame.js';
 import { recordSeqno } from './record.js';
-import { PROGRESS_ROW, type ReplayReport, type VBStateRecord } from './store.js';
+import { KnownVBStates } from './known-vbstates.js';
+import type { ReplayReport, VBStateRecord } from './store.js';
 import { decodeWriteBatch, type DecodedWrite } from './write-batch-codec.js';
 import type { ApplyMessage, ApplyNotice, ApplyThreadSetup, WriteReply } from './write-messages.js';
 
@@ -76,9 +77,7 @@ let lastApplyMs = 0;
 /** Closed segments, oldest first, with the last batch each holds. */
 const closed: Array<{ segment: number; lastBatch: number }> = [];
 let queue: Promise<void> = Promise.resolve();
-/** The vBucket states LMDB holds, as last written here (read from LMDB on first use): what a
- * frame's progress rows complete. */
-const knownStates = new Map<number, VBStateRecord>();
+const knownStates = new KnownVBStates((vbid) => db.vbstates.get(vbid));
 /** While the segments of the last run are replayed: their batch numbers are that run's, so
  * they are not noticed to the main thread, whose numbers start again at 1. */
 let replaying = true;
@@ -139,7 +138,7 @@ async function run(req: Exclude<ApplyMessage, { op: 'frame' | 'closed' }>): Prom
     switch (req.op) {
       case 'persist':
         db.env.transactionSync(() => putStates(req.vbstates, req.meta));
-        for (const [vbid, state] of req.vbstates) knownStates.set(vbid, state);
+        knownStates.wrote(req.vbstates);
         await db.env.flushed;
         break;
       case 'deleteVBucket':
@@ -222,7 +221,7 @@ function commitFrames(frames: readonly Frame[]): void {
   const meta = new Map<string, unknown>();
   for (const f of frames) {
     for (const [vbid, state] of f.head.vbstates) vbstates.set(vbid, state);
-    if (f.head.progress) withProgress(vbstates, f.head.progress.rows, f.head.progress.maxCas);
+    if (f.head.progress) knownStates.complete(vbstates, f.head.progress);
     for (const [name, value] of f.head.meta) meta.set(name, value);
   }
   const seen = new Set<string>();
@@ -256,32 +255,11 @@ function commitFrames(frames: readonly Frame[]): void {
       if (last) putStates([...vbstates], [...meta]);
     });
     if (last) {
-      for (const [vbid, state] of vbstates) knownStates.set(vbid, state);
+      knownStates.wrote(vbstates);
       return;
     }
     from = to;
   }
-}
-
-/** Completes a frame's progress rows into full states: the vBucket's newest state (earlier in
- * these frames, or in LMDB) with the rows' fields. A vBucket without one is skipped: the main
- * thread sends a full record first, so none is missing unless the vBucket was deleted since. */
-function withProgress(vbstates: Map<number, VBStateRecord>, rows: Float64Array, maxCas: number): void {
-  for (let i = 0; i < rows.length; i += PROGRESS_ROW) {
-    const vbid = rows[i];
-    const base = vbstates.get(vbid) ?? knownState(vbid);
-    if (base === undefined) continue;
-    vbstates.set(vbid, { ...base, highSeqno: rows[i + 1], snapStart: rows[i + 2], snapEnd: rows[i + 3], maxCas });
-  }
-}
-
-function knownState(vbid: number): VBStateRecord | undefined {
-  let state = knownStates.get(vbid);
-  if (state === undefined) {
-    state = db.vbstates.get(vbid);
-    if (state !== undefined) knownStates.set(vbid, state);
-  }
-  return state;
 }
 
 /**
@@ -344,7 +322,7 @@ function deleteVBucket(vbid: number): void {
     });
   }
   db.env.transactionSync(() => db.vbstates.removeSync(vbid));
-  knownStates.delete(vbid);
+  knownStates.deleted(vbid);
 }
 
 /**
