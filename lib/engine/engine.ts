@@ -346,7 +346,7 @@ export class Engine {
       if (this.vbuckets.trafficEnabled) this.tombstone(vb, key, rec, ItemState.Expired, probe, null, false);
       return null;
     }
-    if (fromDisk) this.storage.keepResident(key, rec, probe.diskSeqno, fetch);
+    if (fromDisk) this.storage.keepResident(key, rec, fetch);
     if (view) fillView(view, rec);
     return rec;
   }
@@ -372,12 +372,12 @@ export class Engine {
     // A tombstone's expiry field holds its deletion time, which the purger ages it by.
     const rec = encodeRecord({ state, datatype: 0, flags: 0, expiry: nowSeconds(), cas: this.cas.next(), seqno: vb.nextSeqno(), revSeqno: recordRevSeqno(old) + 1 }, null, 0, 0);
     probe.rev = recordRevSeqno(rec);
-    const batch = this.storage.write(vb, key, rec, recordSeqno(rec), probe.diskSeqno, warmupExpiry);
+    const batch = this.storage.write(vb, key, rec, recordSeqno(rec), warmupExpiry);
     if (result) setResult(result, vb, rec, batch);
   }
 
   private write(vb: VBucket, key: KeyRef, rec: Buffer, probe: DiskProbe, result: MutationResult): void {
-    setResult(result, vb, rec, this.storage.write(vb, key, rec, recordSeqno(rec), probe.diskSeqno, false));
+    setResult(result, vb, rec, this.storage.write(vb, key, rec, recordSeqno(rec), false));
   }
 
   /** A flush took effect: nothing resident is visible and every item count is 0. */

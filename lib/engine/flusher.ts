@@ -44,8 +44,6 @@ export interface FlusherHooks {
   meta(): ReadonlyMap<string, unknown>;
   /** The max CAS to persist with every vBucket state. */
   maxCas(): number;
-  /** The seqno LMDB holds for the write's key (0 none), or -1 if not known. */
-  diskSeqno(write: PendingWrite): number;
   /** Called after a batch committed (durable), with the high seqno it holds per vBucket. */
   committed(highSeqnos: ReadonlyMap<VBucket, number>, writes: readonly PendingWrite[]): void;
   /** Called after a committed batch is applied (in LMDB), with the writes it held. */
@@ -260,8 +258,8 @@ export class Flusher implements CommitWatch {
       if (high >= (highSeqnos.get(w.vb) ?? 0)) highSeqnos.set(w.vb, high);
       if (newest.has(w.keyString)) continue;
       if (w.record !== null) newest.add(w.keyString);
-      // The pending write is the store's item write: no copy of it per batch.
-      w.prevSeqno = this.hooks.diskSeqno(w);
+      // The pending write is the store's item write (prevSeqno -1: the apply thread reads what
+      // LMDB holds inside its transaction): no copy of it per batch.
       writes.push(w);
     }
     writes.reverse();

@@ -6,9 +6,7 @@
  * through the map. Records are by entry number (entry-records.ts: committed ones in an arena).
  *
  * Ejection is CLOCK: a hand sweeps the entries; one read since it last passed is spared once.
- * Each entry also remembers the seqno LMDB holds for its key (0: none, -1: not known), so the
- * flusher drops a key's old seqno-index entry without reading LMDB. Every write lands here at
- * once (tombstones too), a commit turns an entry clean or drops it, LMDB reads fill it,
+ * Every write lands here at once (tombstones too), a commit turns an entry clean or drops it, LMDB reads fill it,
  * DEL_VBUCKET and FLUSH empty it.
  */
 import { coarseSeconds } from './coarse-clock.js';
@@ -45,8 +43,6 @@ export class ItemCache {
 
   private readonly table = new BucketTable(INITIAL_ENTRIES);
   private readonly records = new EntryRecords(INITIAL_ENTRIES);
-  /** Seqno of the key's record in LMDB as of the last commit (0 none, -1 unknown). */
-  private diskSeqno = new Float64Array(INITIAL_ENTRIES);
   /** When the entry was last read or written (Unix seconds; mg's l flag). */
   private accessedAt = new Uint32Array(INITIAL_ENTRIES);
   private free: number[] = [];
@@ -105,17 +101,15 @@ export class ItemCache {
   }
 
   /** Makes `record` (never modified afterwards) the key's newest record: a write, pinned until
-   * `settle` is called with the same record. `diskSeqno` is what LMDB holds for the key (-1 if
-   * not known), used only if the key has no entry yet. Returns the entry number. */
-  putDirty(key: string, record: Buffer, diskSeqno: number): number {
-    return this.insert(key, record, PINNED, diskSeqno);
+   * `settle` is called with the same record. Returns the entry number. */
+  putDirty(key: string, record: Buffer): number {
+    return this.insert(key, record, PINNED);
   }
 
-  /** Keeps a committed record read from LMDB (whose seqno is `seqno`), if the quota has room
-   * for it at all. */
-  putClean(key: string, record: Buffer, seqno: number, fetched = false): void {
+  /** Keeps a committed record read from LMDB, if the quota has room for it at all. */
+  putClean(key: string, record: Buffer, fetched = false): void {
     if (cost(key.length, record.length) > this.quotaBytes) return;
-    this.insert(key, record, fetched ? FETCHED : 0, seqno);
+    this.insert(key, record, fetched ? FETCHED : 0);
   }
 
   /** Whether a resident key was fetched since stored, and when it was last accessed, packed as
@@ -126,29 +120,28 @@ export class ItemCache {
     return this.accessedAt[e] * 2 + ((this.table.state(e) & FETCHED) !== 0 ? 1 : 0);
   }
 
-  /** A write of `record` with `seqno` committed. LMDB now holds that seqno for the key; if the
-   * entry still holds `record` it is clean now, kept as the quota allows (`keep`, a live item)
-   * or dropped (a tombstone). A newer write keeps the entry pinned. */
-  settle(key: string, record: Buffer, seqno: number, keep: boolean): void {
+  /** A write of `record` is in LMDB. If the entry still holds `record` it is clean now, kept as
+   * the quota allows (`keep`, a live item) or dropped (a tombstone). A newer write keeps the
+   * entry pinned. */
+  settle(key: string, record: Buffer, keep: boolean): void {
     const e = this.table.findKey(key);
-    if (e >= 0) this.settleEntry(e, key, record, seqno, keep);
+    if (e >= 0) this.settleEntry(e, key, record, keep);
   }
 
   /** `settle` for the key of entry `e` as putDirty returned it (found without hashing, unless
    * the entry changed hands since, which a FLUSH or DEL_VBUCKET can do). */
-  settleAt(e: number, key: string, record: Buffer, seqno: number, keep: boolean): void {
-    if (this.owns(e, key, record)) this.settleEntry(e, key, record, seqno, keep);
-    else this.settle(key, record, seqno, keep);
+  settleAt(e: number, key: string, record: Buffer, keep: boolean): void {
+    if (this.owns(e, key, record)) this.settleEntry(e, key, record, keep);
+    else this.settle(key, record, keep);
   }
 
   /** Whether entry `e` holds `key`. An entry still holding the write's own record holds its
    * key (a record is one write's Buffer): only one that moved on has its key compared. */
-  private owns(e: number, key: string, record: Buffer | null): boolean {
-    return e >= 0 && ((record !== null && this.records.holds(e, record)) || this.table.holds(e, key));
+  private owns(e: number, key: string, record: Buffer): boolean {
+    return e >= 0 && (this.records.holds(e, record) || this.table.holds(e, key));
   }
 
-  private settleEntry(e: number, key: string, record: Buffer, seqno: number, keep: boolean): void {
-    this.diskSeqno[e] = seqno;
+  private settleEntry(e: number, key: string, record: Buffer, keep: boolean): void {
     if (!this.records.holds(e, record)) return;
     if (!keep || cost(key.length, record.length) > this.quotaBytes) {
       this.remove(e);
@@ -167,19 +160,6 @@ export class ItemCache {
     const e = this.table.findKey(key);
     if (e < 0) return;
     if (recordSeqno(this.records.of(e)) <= seqno) this.remove(e);
-    else this.diskSeqno[e] = 0;
-  }
-
-  /** The seqno LMDB holds for the key (0 none), or -1 if the table does not know. */
-  diskSeqnoOf(key: string): number {
-    const e = this.table.findKey(key);
-    return e < 0 ? -1 : this.diskSeqno[e];
-  }
-
-  /** `diskSeqnoOf` for the key of entry `e`, which putDirty returned for `record` (see
-   * settleAt). */
-  diskSeqnoAt(e: number, key: string, record: Buffer | null): number {
-    return this.owns(e, key, record) ? this.diskSeqno[e] : this.diskSeqnoOf(key);
   }
 
   delete(key: string): void {
@@ -204,7 +184,7 @@ export class ItemCache {
 
   // ---- internals ----
 
-  private insert(key: string, record: Buffer, state: number, diskSeqno: number): number {
+  private insert(key: string, record: Buffer, state: number): number {
     const found = this.table.lookup(key);
     if (found >= 0) {
       // Replace in place: same bucket, same entry number.
@@ -213,8 +193,6 @@ export class ItemCache {
       this.records.set(e, record, (state & PINNED) !== 0);
       this.table.setState(e, state);
       this.accessedAt[e] = coarseSeconds();
-      // A clean record comes from LMDB, so it tells; a write does not change the disk.
-      if ((state & PINNED) === 0) this.diskSeqno[e] = diskSeqno;
       this.afterInsert(e);
       return e;
     }
@@ -222,7 +200,6 @@ export class ItemCache {
     this.table.add(found, e, key, state);
     this.records.set(e, record, (state & PINNED) !== 0);
     this.accessedAt[e] = coarseSeconds();
-    this.diskSeqno[e] = diskSeqno;
     this.count++;
     this.bytes += cost(key.length, record.length);
     this.afterInsert(e);
@@ -240,9 +217,6 @@ export class ItemCache {
     if (e >= this.capacity) {
       this.capacity *= 2;
       this.table.growEntries(this.capacity);
-      const diskSeqno = new Float64Array(this.capacity);
-      diskSeqno.set(this.diskSeqno);
-      this.diskSeqno = diskSeqno;
       const accessedAt = new Uint32Array(this.capacity);
       accessedAt.set(this.accessedAt);
       this.accessedAt = accessedAt;

@@ -84,7 +84,6 @@ export class ItemStorage implements BackfillSource {
       {
         meta: options.meta,
         maxCas: options.maxCas,
-        diskSeqno: (w) => this.cache.diskSeqnoAt(w.entry, w.keyString, w.record),
         committed: (highs, writes) => this.committed(highs, writes),
         applied: (writes, highs) => this.applied(writes, highs),
       },
@@ -118,8 +117,8 @@ export class ItemStorage implements BackfillSource {
   }
 
   /** Keeps a committed live record (a copy, never modified) resident as the quota allows. */
-  keepResident(key: KeyRef, record: Buffer, diskSeqno: number, fetched = false): void {
-    this.cache.putClean(this.scratch.view(key.vbid, key.buf, key.offset, key.length).toString('latin1'), record, diskSeqno, fetched);
+  keepResident(key: KeyRef, record: Buffer, fetched = false): void {
+    this.cache.putClean(this.scratch.view(key.vbid, key.buf, key.offset, key.length).toString('latin1'), record, fetched);
   }
 
   /** A resident key's fetched bit and last access (ItemCache.access), or -1. */
@@ -163,12 +162,12 @@ export class ItemStorage implements BackfillSource {
   // ---- writes ----
 
   /** Issues a write of `record` (an immutable Buffer) for `key` in `vb`; returns the batch that
-   * will commit it. `diskSeqno` is what the lookup before it learned (-1: unknown). */
-  write(vb: VBucket, key: KeyRef, record: Buffer, seqno: number, diskSeqno: number, warmupExpiry: boolean): number {
+   * will commit it. */
+  write(vb: VBucket, key: KeyRef, record: Buffer, seqno: number, warmupExpiry: boolean): number {
     const keyString = this.scratch.string(vb.id, key.buf, key.offset, key.length);
     const w: PendingWrite = { vb, keyString, record, seqno, prevSeqno: -1, batch: 0, entry: -1, warmupExpiry };
     vb.pending.push(w);
-    w.entry = this.cache.putDirty(w.keyString, record, diskSeqno);
+    w.entry = this.cache.putDirty(w.keyString, record);
     const batch = this.flusher.enqueue(w);
     if (vb.listeners.size > 0) for (const l of vb.listeners) l(w);
     return batch;
@@ -259,7 +258,7 @@ export class ItemStorage implements BackfillSource {
     for (const w of writes) {
       if (w.vb.deleted) continue;
       if (w.record !== null) {
-        this.cache.settleAt(w.entry, w.keyString, w.record, w.seqno, recordState(w.record) === ItemState.Live);
+        this.cache.settleAt(w.entry, w.keyString, w.record, recordState(w.record) === ItemState.Live);
       } else this.cache.purged(w.keyString, w.seqno, recordSeqno);
     }
     for (const [vb, high] of highs) if (high > vb.appliedHighSeqno) vb.appliedHighSeqno = high;

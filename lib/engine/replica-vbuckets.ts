@@ -109,7 +109,7 @@ export class ReplicaVBuckets {
     vb.highSeqno = item.seqno;
     // A promoted replica must never issue a CAS at or below one it replicated.
     this.cas.observe(item.cas);
-    this.storage.write(vb, key, rec, item.seqno, this.probe.diskSeqno, false);
+    this.storage.write(vb, key, rec, item.seqno, false);
     return Outcome.Success;
   }
 

@@ -35,7 +35,7 @@ export interface PendingWrite extends ItemWrite {
   /** The record to store; null removes the key (a purge, never in `pending`). */
   record: Buffer | null;
   seqno: number;
-  /** What LMDB holds for the key (ItemWrite.prevSeqno), filled in when its batch is built. */
+  /** Always -1 (ItemWrite.prevSeqno: not known): the apply thread reads what LMDB holds. */
   prevSeqno: number;
   /** Flusher batch that will write it. */
   batch: number;

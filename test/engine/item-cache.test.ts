@@ -19,11 +19,11 @@ function get(c: ItemCache, stored: string): Buffer | undefined {
 
 t.test('put, get, replace and delete keep the byte count exact', async (t) => {
   const c = new ItemCache(1 << 20);
-  c.putClean(key(0, 'a'), rec(100), 1);
-  c.putClean(key(0, 'b'), rec(50), 1);
+  c.putClean(key(0, 'a'), rec(100));
+  c.putClean(key(0, 'b'), rec(50));
   const afterTwo = c.bytes;
   t.equal(c.items, 2);
-  c.putClean(key(0, 'a'), rec(10), 1);
+  c.putClean(key(0, 'a'), rec(10));
   t.equal(c.bytes, afterTwo - 90, 'replacing counts the new record only');
   t.equal(get(c, key(0, 'a'))?.length, 10);
   c.delete(key(0, 'a'));
@@ -40,7 +40,7 @@ t.test('keys inside a bucket and longer ones (up to 250 bytes) are found by thei
   const c = new ItemCache(1 << 20);
   for (const len of [1, 17, 18, 19, 20, 21, 45, 46, 47, 48, 100, 250]) {
     const name = 'q'.repeat(len);
-    c.putClean(key(3, name), rec(len), 1);
+    c.putClean(key(3, name), rec(len));
     t.equal(get(c, key(3, name))?.length, len, `a ${len}-byte key`);
     t.equal(get(c, key(3, `${name.slice(1)}r`)), undefined, `the same length, last byte different (${len})`);
   }
@@ -63,10 +63,10 @@ t.test('keys with equal hashes are told apart by their bytes, inside a bucket or
     const [a, b] = collidingPair(prefix);
     t.equal(hashString(a), hashString(b), `${a.length - 2}-byte keys ${JSON.stringify(a.slice(-7))} and ${JSON.stringify(b.slice(-7))} collide`);
     const c = new ItemCache(1 << 20);
-    c.putClean(a, rec(1), 1);
+    c.putClean(a, rec(1));
     t.equal(get(c, b), undefined, 'the other key is not found');
     t.equal(c.peek(b), undefined);
-    c.putClean(b, rec(2), 1);
+    c.putClean(b, rec(2));
     t.equal(get(c, a)?.length, 1, 'each finds its own record');
     t.equal(get(c, b)?.length, 2);
     c.delete(a);
@@ -76,8 +76,8 @@ t.test('keys with equal hashes are told apart by their bytes, inside a bucket or
 
 t.test('a key is its vBucket and its exact bytes', async (t) => {
   const c = new ItemCache(1 << 20);
-  c.putClean(key(1, 'k'), rec(1), 1);
-  c.putClean(key(0, 'k\u00ff'), rec(2), 1);
+  c.putClean(key(1, 'k'), rec(1));
+  c.putClean(key(0, 'k\u00ff'), rec(2));
   t.equal(get(c, key(0, 'k')), undefined, 'same bytes, other vBucket');
   t.equal(get(c, key(1, 'k\u0000')), undefined, 'a longer key is another key');
   t.equal(get(c, key(1, 'k'))?.length, 1);
@@ -87,13 +87,13 @@ t.test('a key is its vBucket and its exact bytes', async (t) => {
 
 t.test('over the quota the oldest unread entries are ejected, never the newest', async (t) => {
   const c = new ItemCache(10_000);
-  for (let i = 0; i < 200; i++) c.putClean(key(0, `k${i}`), rec(100), 1);
+  for (let i = 0; i < 200; i++) c.putClean(key(0, `k${i}`), rec(100));
   t.ok(c.bytes <= 10_000, `bytes ${c.bytes} within the quota`);
   t.ok(c.ejections > 0, 'something was ejected');
   t.equal(c.items + c.ejections, 200, 'every entry is either kept or counted as ejected');
   t.ok(c.peek(key(0, 'k199')), 'the newest stays');
   t.equal(c.peek(key(0, 'k0')), undefined, 'the oldest went first');
-  c.putClean(key(0, 'huge'), rec(20_000), 1);
+  c.putClean(key(0, 'huge'), rec(20_000));
   t.equal(c.peek(key(0, 'huge')), undefined, 'a record larger than the whole quota is not kept');
   t.ok(c.peek(key(0, 'k199')), 'and did not push anything out');
 });
@@ -101,10 +101,10 @@ t.test('over the quota the oldest unread entries are ejected, never the newest',
 t.test('an entry read since the hand last passed is spared (second chance)', async (t) => {
   const name = (i: number): string => key(0, `k${String(i).padStart(2, '0')}`);
   const c = new ItemCache(20 * (name(0).length + 100 + ENTRY_OVERHEAD));
-  for (let i = 0; i < 20; i++) c.putClean(name(i), rec(100), 1);
+  for (let i = 0; i < 20; i++) c.putClean(name(i), rec(100));
   t.equal(c.ejections, 0, 'exactly at the quota');
   t.ok(get(c, name(0)), 'k00 is read');
-  c.putClean(key(0, 'n0'), rec(100), 1);
+  c.putClean(key(0, 'n0'), rec(100));
   t.ok(c.peek(name(0)), 'the read entry stayed although it was the oldest');
   t.equal(c.peek(name(1)), undefined, 'the oldest unread one went instead');
   t.equal(c.ejections, 1);
@@ -112,7 +112,7 @@ t.test('an entry read since the hand last passed is spared (second chance)', asy
 
 t.test('dropPrefix forgets exactly the keys of that vBucket', async (t) => {
   const c = new ItemCache(1 << 20);
-  for (const vb of [0, 1, 258]) for (let i = 0; i < 10; i++) c.putClean(key(vb, `k${i}`), rec(10), 1);
+  for (const vb of [0, 1, 258]) for (let i = 0; i < 10; i++) c.putClean(key(vb, `k${i}`), rec(10));
   c.dropPrefix(key(1, ''));
   t.equal(c.items, 20);
   t.equal(get(c, key(1, 'k3')), undefined);
@@ -121,7 +121,7 @@ t.test('dropPrefix forgets exactly the keys of that vBucket', async (t) => {
   c.clear();
   t.equal(c.items, 0);
   t.equal(c.bytes, 0);
-  c.putClean(key(0, 'again'), rec(10), 1);
+  c.putClean(key(0, 'again'), rec(10));
   t.ok(get(c, key(0, 'again')), 'usable after clear');
 });
 
@@ -131,11 +131,11 @@ t.test('a burst of writes over the quota is ejected down to it as the writes com
   const c = new ItemCache(quota);
   const records = Array.from({ length: 200 }, (_, i) => {
     const r = rec(100);
-    c.putDirty(name(i), r, -1);
+    c.putDirty(name(i), r);
     return r;
   });
   t.ok(c.bytes > quota, 'uncommitted writes stay resident beyond the quota');
-  records.forEach((r, i) => c.settle(name(i), r, i + 1, true));
+  records.forEach((r, i) => c.settle(name(i), r, true));
   t.ok(c.bytes <= quota, `${c.bytes} bytes within the quota of ${quota} once committed, with no insert after`);
   t.ok(c.ejections >= 180);
 });
@@ -147,16 +147,16 @@ function withWrites(quota: number): { c: ItemCache; write(k: string, n: number):
     c,
     write: (k, n) => {
       const r = rec(n);
-      c.putDirty(k, r, -1);
+      c.putDirty(k, r);
       return r;
     },
-    commit: (k, r) => c.settle(k, r, 1, true),
+    commit: (k, r) => c.settle(k, r, true),
   };
 }
 
 t.test('a quota of 0 keeps only dirty entries, until they settle', async (t) => {
   const { c, write, commit } = withWrites(0);
-  c.putClean(key(0, 'a'), rec(1), 1);
+  c.putClean(key(0, 'a'), rec(1));
   t.equal(c.items, 0, 'nothing read from disk is kept');
   const r = write(key(0, 'w'), 1);
   t.ok(get(c, key(0, 'w')), 'an uncommitted write is kept whatever the quota');
@@ -175,63 +175,46 @@ t.test('settling an older record leaves a newer write pinned; a tombstone settle
   t.equal(c.items, 0);
   const { c: c2 } = withWrites(1 << 20);
   const tomb = rec(1);
-  c2.putDirty(key(0, 't'), tomb, -1);
-  c2.settle(key(0, 't'), tomb, 1, false);
+  c2.putDirty(key(0, 't'), tomb);
+  c2.settle(key(0, 't'), tomb, false);
   t.equal(c2.items, 0, 'a committed tombstone leaves the table');
 });
 
-t.test('each entry knows the seqno LMDB holds for its key, through writes and commits', async (t) => {
+t.test('a purge removes its own record, never a newer write', async (t) => {
   const seqnoOf = (r: Buffer): number => r[0];
   const c = new ItemCache(1 << 20);
   const w = (n: number): Buffer => Buffer.from([n]);
-  t.equal(c.diskSeqnoOf(key(0, 'a')), -1, 'no entry: not known');
-  c.putClean(key(0, 'a'), w(3), 3);
-  t.equal(c.diskSeqnoOf(key(0, 'a')), 3, 'read from LMDB: its seqno');
-  c.putDirty(key(0, 'a'), w(4), -1);
-  const five = w(5);
-  c.putDirty(key(0, 'a'), five, -1);
-  t.equal(c.diskSeqnoOf(key(0, 'a')), 3, 'writes do not change what is on disk');
-  c.settle(key(0, 'a'), w(4), 4, true);
-  t.equal(c.diskSeqnoOf(key(0, 'a')), 4, 'an older write of the entry committed');
-  c.settle(key(0, 'a'), five, 5, true);
-  t.equal(c.diskSeqnoOf(key(0, 'a')), 5);
-  c.putDirty(key(0, 'b'), w(9), 0);
-  t.equal(c.diskSeqnoOf(key(0, 'b')), 0, 'a new key the caller found absent from LMDB');
-  c.putDirty(key(0, 'c'), w(7), 6);
+  c.putClean(key(0, 'a'), w(5));
+  c.putDirty(key(0, 'c'), w(7));
   c.purged(key(0, 'c'), 6, seqnoOf);
-  t.equal(c.diskSeqnoOf(key(0, 'c')), 0, 'a purge under a newer write: nothing on disk');
-  t.ok(c.peek(key(0, 'c')), 'and the newer write stays');
+  t.ok(c.peek(key(0, 'c')), 'a purge under a newer write leaves the newer write');
   c.purged(key(0, 'a'), 5, seqnoOf);
-  t.equal(c.peek(key(0, 'a')), undefined, 'a purge of the entry\'s own record removes it');
+  t.equal(c.peek(key(0, 'a')), undefined, "a purge of the entry's own record removes it");
 });
 
 t.test('a write settled by entry number finds its own entry, and never a key that took the number after a clear', async (t) => {
   const c = new ItemCache(1 << 20);
   const a = Buffer.from('record of a');
-  const e = c.putDirty(key(0, 'a'), a, 7);
+  const e = c.putDirty(key(0, 'a'), a);
   const newer = Buffer.from('newer record of a');
-  t.equal(c.putDirty(key(0, 'a'), newer, -1), e, 'a newer write of the key keeps the entry');
-  t.equal(c.diskSeqnoAt(e, key(0, 'a'), a), 7, 'the entry moved on to a newer record: found by its key');
-  c.settleAt(e, key(0, 'a'), a, 8, true);
+  t.equal(c.putDirty(key(0, 'a'), newer), e, 'a newer write of the key keeps the entry');
+  c.settleAt(e, key(0, 'a'), a, true);
   t.equal(c.peek(key(0, 'a')), newer, 'the older write settled; the newer one stays');
-  t.equal(c.diskSeqnoAt(e, key(0, 'a'), newer), 8, 'held by its own record: found without a key compare');
   // FLUSH empties the table under writes in flight; entry numbers are handed out again.
   c.clear();
   const b = Buffer.from('record of b');
-  t.equal(c.putDirty(key(0, 'b'), b, 3), e, 'b takes the number a had');
-  t.equal(c.diskSeqnoAt(e, key(0, 'a'), newer), -1, "a's write learns nothing from b's entry");
-  c.settleAt(e, key(0, 'a'), newer, 9, true);
+  t.equal(c.putDirty(key(0, 'b'), b), e, 'b takes the number a had');
+  c.settleAt(e, key(0, 'a'), newer, true);
   t.equal(c.peek(key(0, 'b')), b, "a's commit leaves b's entry as it was");
-  t.equal(c.diskSeqnoOf(key(0, 'b')), 3, "and b's disk seqno");
   t.equal(c.peek(key(0, 'a')), undefined, 'a is not brought back');
-  c.settleAt(e, key(0, 'b'), b, 10, true);
-  t.equal(c.diskSeqnoOf(key(0, 'b')), 10, "b's own commit settles it");
+  c.settleAt(e, key(0, 'b'), b, true);
+  t.equal(c.peek(key(0, 'b'))?.toString(), 'record of b', "b's own commit settles it, kept");
 });
 
 t.test('dirty entries are never ejected, however old', async (t) => {
   const { c, write } = withWrites(5_000);
   for (let i = 0; i < 10; i++) write(key(0, `d${i}`), 100);
-  for (let i = 0; i < 200; i++) c.putClean(key(0, `c${i}`), rec(100), 1);
+  for (let i = 0; i < 200; i++) c.putClean(key(0, `c${i}`), rec(100));
   for (let i = 0; i < 10; i++) t.ok(c.peek(key(0, `d${i}`)), `dirty d${i} still there`);
   t.ok(c.ejections > 0, 'clean entries made room');
   t.equal(c.peek(key(0, 'c0')), undefined, 'the oldest clean entry went');
@@ -244,7 +227,7 @@ t.test('a burst of uncommitted writes over the quota stays, and the quota holds 
   t.equal(c.items, 1000, 'every uncommitted write is kept, over the quota');
   t.equal(c.ejections, 0);
   for (let i = 0; i < 1000; i++) commit(key(0, `w${i}`), written[i]);
-  for (let i = 0; i < 10; i++) c.putClean(key(0, `after${i}`), rec(100), 1);
+  for (let i = 0; i < 10; i++) c.putClean(key(0, `after${i}`), rec(100));
   t.ok(c.bytes <= 5_000, `back within the quota (${c.bytes} bytes) once committed`);
   t.ok(c.peek(key(0, 'after9')), 'the newest entry stays');
 });
@@ -270,7 +253,7 @@ t.test('agrees with a Map through a long random run (probing, removal shifts, gr
       // Buffers): a record read back from a reused chunk would not match.
       const size = rand(10) === 0 ? 9000 + rand(100) : 1 + rand(300);
       const r = Buffer.alloc(size, `${step}:`);
-      c.putClean(k, r, 1);
+      c.putClean(k, r);
       model.set(k, r);
     } else if (op < 8) {
       c.delete(k);
@@ -316,12 +299,12 @@ t.test('under a small quota, with writes committing and entries ejected, a recor
     const op = rand(10);
     if (op < 3) {
       const r = Buffer.alloc(1 + rand(rand(10) === 0 ? 9000 : 400), `${step}:`);
-      c.putDirty(k, r, -1);
+      c.putDirty(k, r);
       model.set(k, r);
       dirty.push([k, r]);
     } else if (op < 4 && dirty.length > 0) {
       // Commits, in write order, a few at a time.
-      for (const [dk, dr] of dirty.splice(0, 1 + rand(8))) c.settle(dk, dr, step, true);
+      for (const [dk, dr] of dirty.splice(0, 1 + rand(8))) c.settle(dk, dr, true);
     } else if (op < 5) {
       c.delete(k);
       model.delete(k);
