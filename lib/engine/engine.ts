@@ -109,7 +109,7 @@ export class Engine {
     const vb = this.writableVb(a.key.vbid);
     if (typeof vb === 'number') return vb;
     const probe = this.storeProbe;
-    const old = this.findLive(vb, a.key, null, probe);
+    const old = this.findLive(vb, a.key, null, probe, false, true); // a view: replaced, or left
     if (a.cas !== 0) {
       // Any store with a CAS is a compare-and-swap (memcached NREAD_CAS).
       if (!old) {
@@ -326,13 +326,14 @@ export class Engine {
   }
 
   /** The live record for a key, or null (expired items found here are expired for good);
-   * with a `view`, the view describes it. The record is immutable: resident (every
-   * uncommitted write is), or read from LMDB, copied and kept resident. */
-  private findLive(vb: VBucket, key: KeyRef, view: ItemView | null, probe: DiskProbe, fetch = false): Buffer | null {
+   * with a `view`, the view describes it. The record is immutable: resident (every uncommitted
+   * write is), or read from LMDB, copied and kept resident; or, `replaced` (the caller replaces
+   * the item before its next store call, a SET), LMDB's view, not copied nor kept. */
+  private findLive(vb: VBucket, key: KeyRef, view: ItemView | null, probe: DiskProbe, fetch = false, replaced = false): Buffer | null {
     let rec = this.storage.lookup(key, probe, fetch);
     probe.rev = rec === undefined ? 0 : recordRevSeqno(rec);
     if (rec === undefined || recordState(rec) !== ItemState.Live) return null;
-    const fromDisk = probe.diskSeqno >= 0;
+    const fromDisk = probe.diskSeqno >= 0 && !replaced;
     if (fromDisk) rec = Buffer.from(rec);
     if (this.flushBarrier.hides(rec)) {
       if (view) this.stats.get_flushed++;

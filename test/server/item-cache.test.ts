@@ -115,3 +115,22 @@ t.test('-m 0 reads every item from LMDB, across a restart', async (t) => {
   t.equal(r.value.toString(), 'on disk', 'served after restart');
   t.equal(r.extras.readUInt32BE(0), 3);
 });
+
+t.test('-m 0: stores of items only LMDB holds check and replace them right (CAS, ADD, REPLACE, counts)', async (t) => {
+  const server = await serverFor(t, { args: ['-m', '0'] });
+  const c = await clientFor(t, server.port);
+  await c.call({ opcode: Op.SET, key: 'd', extras: setExtras(1, 0), value: 'first' });
+  await until(async () => (await c.stats()).get('cache_items') === '0', 'the write to be in LMDB only');
+  const a = await c.call({ opcode: Op.GET, key: 'd' });
+  t.equal((await c.call({ opcode: Op.ADD, key: 'd', extras: setExtras(0, 0), value: 'x' })).status, St.KEY_EEXISTS, 'ADD of an item on disk: exists');
+  t.equal((await c.call({ opcode: Op.SET, key: 'd', extras: setExtras(0, 0), value: 'x', cas: a.cas + 1n })).status, St.KEY_EEXISTS, 'a wrong CAS against the record on disk');
+  t.equal((await c.call({ opcode: Op.GET, key: 'd' })).value.toString(), 'first', 'both left it as it was');
+  const good = await c.call({ opcode: Op.SET, key: 'd', extras: setExtras(2, 0), value: 'second', cas: a.cas });
+  t.equal(good.status, St.SUCCESS, 'the right CAS replaces it');
+  await until(async () => (await c.stats()).get('cache_items') === '0', 'that write to be in LMDB only');
+  t.equal((await c.call({ opcode: Op.REPLACE, key: 'd', extras: setExtras(3, 0), value: 'third' })).status, St.SUCCESS, 'REPLACE finds it on disk');
+  const got = await c.call({ opcode: Op.GET, key: 'd' });
+  t.same([got.value.toString(), got.extras.readUInt32BE(0)], ['third', 3]);
+  const stats = await c.stats();
+  t.same([stats.get('curr_items'), stats.get('bytes')], ['1', '5'], 'one item of 5 value bytes: the replaced values were counted out');
+});
