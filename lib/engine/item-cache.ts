@@ -6,8 +6,8 @@
  * through the map. Records are by entry number (entry-records.ts: committed ones in an arena).
  *
  * Ejection is CLOCK: a hand sweeps the entries; one read since it last passed is spared once.
- * Every write lands here at once (tombstones too), a commit turns an entry clean or drops it, LMDB reads fill it,
- * DEL_VBUCKET and FLUSH empty it.
+ * Every write lands here at once (tombstones too), its apply to LMDB turns the entry clean or
+ * drops it, LMDB reads fill it, DEL_VBUCKET and FLUSH empty it.
  */
 import { coarseSeconds } from './coarse-clock.js';
 import { BucketTable, INLINE_KEY_MAX } from './bucket-table.js';

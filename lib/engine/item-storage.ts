@@ -13,8 +13,9 @@ import { ItemCache } from './item-cache.js';
 import type { KeyRef } from './requests.js';
 import type { PendingWrite, VBucket } from './vbucket.js';
 
-/** What a lookup learned about the store, for a write that may follow it: the seqno LMDB
- * holds for the key (0 none), or -1 when the lookup did not read LMDB. */
+/** What a lookup learned about the store: the seqno LMDB holds for the key (0 none), or -1 when
+ * the lookup did not read LMDB (the record, if any, is resident; one from LMDB is a view that a
+ * caller keeping it copies first). */
 export interface DiskProbe {
   diskSeqno: number;
   /** The revision seqno of whatever record the lookup found, tombstones included (0: none). */
