@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { isNotice, type ApplyNotice, type WriteReply, type WriteRequest, type WriteThreadSetup } from './write-messages.js';
+import { HELPER_RESOURCE_LIMITS } from './worker-limits.js';
 
 /** A request without its id (the thread numbers them). */
 type Request = WithoutId<WriteRequest>;
@@ -42,7 +43,7 @@ export class WriteThread {
   ) {
     // Built as .js next to this file; under the tests' TypeScript loader this file is .ts.
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-    this.worker = new Worker(new URL(`./write-worker${ext}`, import.meta.url), { workerData: setup });
+    this.worker = new Worker(new URL(`./write-worker${ext}`, import.meta.url), { workerData: setup, resourceLimits: HELPER_RESOURCE_LIMITS });
     this.worker.unref();
     this.worker.on('message', (m: WriteReply | ApplyNotice) => {
       if (!isNotice(m)) return this.answered(m);

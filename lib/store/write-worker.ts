@@ -16,6 +16,7 @@ import { parentPort, workerData, Worker } from 'node:worker_threads';
 import { CommitLog, listSegments, segmentPath } from './commit-log.js';
 import { encodeFrame } from './log-frame.js';
 import { isNotice, type ApplyMessage, type ApplyNotice, type ApplyThreadSetup, type WriteReply, type WriteRequest, type WriteThreadSetup } from './write-messages.js';
+import { HELPER_RESOURCE_LIMITS } from './worker-limits.js';
 
 /** Segments are deleted whole, so a crash replays at most about this much already applied. */
 const SEGMENT_BYTES = 16 * 1024 * 1024;
@@ -41,7 +42,7 @@ let applyError: ApplyNotice['applyError'] = null;
 // Built as .js next to this file; under the tests' TypeScript loader this file is .ts.
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const applySetup: ApplyThreadSetup = { ...setup, segments: existing };
-const applier = new Worker(new URL(`./apply-worker${ext}`, import.meta.url), { workerData: applySetup });
+const applier = new Worker(new URL(`./apply-worker${ext}`, import.meta.url), { workerData: applySetup, resourceLimits: HELPER_RESOURCE_LIMITS });
 let closing: number | null = null;
 applier.on('message', (m: WriteReply | ApplyNotice) => {
   if (isNotice(m)) noticed(m);
