@@ -19,6 +19,7 @@ import { EXIT, StartupError, prepareDataDir } from './startup.js';
 import { VERSION } from './version.js';
 import { testHooksFromEnv } from './test-hooks.js';
 import { Purger } from './engine/purger.js';
+import { IdleHeapCompaction } from './idle-compaction.js';
 import { HelperThreadPriority } from './helper-threads.js';
 
 /** How long shutdown waits for outstanding writes to commit; past it (a disk that stays full)
@@ -95,9 +96,18 @@ export async function startApp(settings: Settings): Promise<App> {
   };
   const purger = new Purger(store, engine, { maxAge: settings.purgeAge, interval: settings.purgeInterval });
   const helpers = new HelperThreadPriority(settings.helperNice);
+  const compaction = new IdleHeapCompaction({
+    activity: () => ctx.counters.bytes_read + ctx.counters.bytes_written,
+    writesPending: () => {
+      const st = engine.storageStats();
+      return st.backlog > 0 || st.unappliedBatches > 0;
+    },
+    compacted: () => ctx.counters.heap_compactions++,
+  });
   const warmupDone = warmup.run().then(() => {
     purger.start();
     helpers.start();
+    compaction.start();
     logRoles(engine, replicator);
     replicator?.start();
   }).catch((err: unknown) => {
@@ -116,6 +126,7 @@ export async function startApp(settings: Settings): Promise<App> {
         server.quiesce();
         replicator?.stop();
         helpers.stop();
+        compaction.stop();
         await purger.stop();
         // Commit everything first: --ack=persist replies are held until their commit.
         const committed = await settleWithin(engine, SHUTDOWN_COMMIT_WAIT_MS);

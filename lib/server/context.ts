@@ -25,6 +25,8 @@ export interface ServerCounters {
   cmd_meta: number;
   /** Stores refused for their size (-I), as memcached counts them. */
   store_too_large: number;
+  /** Full collections run while idle after a burst (idle-compaction.ts). */
+  heap_compactions: number;
 }
 
 export interface ServerContext {
@@ -76,7 +78,7 @@ export function newServerContext(parts: Pick<ServerContext, 'engine' | 'warmup' 
     takeoverDone: () => undefined,
     selfAddress: '',
     clusterMap: new ClusterMap(),
-    counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0, auth_cmds: 0, auth_errors: 0, ssl_handshake_errors: 0, cmd_meta: 0, store_too_large: 0 },
+    counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0, auth_cmds: 0, auth_errors: 0, ssl_handshake_errors: 0, cmd_meta: 0, store_too_large: 0, heap_compactions: 0 },
     startedAt: Date.now(),
     verbosity: parts.settings.verbosity,
   };

@@ -90,6 +90,7 @@ export function generalStats(ctx: ServerContext): StatPairs {
     ['touch_misses', s.touch_misses],
     ['bytes_read', ctx.counters.bytes_read],
     ['bytes_written', ctx.counters.bytes_written],
+    ['heap_compactions', ctx.counters.heap_compactions],
     ['limit_maxbytes', storage.quotaBytes],
     ['threads', 1],
     ['curr_items', s.curr_items],

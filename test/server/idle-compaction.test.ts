@@ -1,0 +1,57 @@
+/**
+ * The idle heap collection (lib/idle-compaction.ts): a server left idle after a burst of writes
+ * that grew its heap collects once (heap_compactions), keeps every item, and an idle server
+ * that did nothing does not collect.
+ */
+import t from 'tap';
+import { Op, St, setExtras } from '../fixtures/frames.js';
+import { clientFor, serverFor } from '../fixtures/harness.js';
+
+// 200k SETs of ~130 bytes: well over the 16 MB of requests that make a burst worth a collection.
+// Keys longer than the resident table's buckets hold are kept as strings on the heap.
+const key = (i: number): string => `idle-compaction-test-key-${String(i).padStart(8, '0')}-padding`;
+const value = (i: number): string => `v${i}`.padEnd(60, '.');
+const N = 200_000;
+const BATCH = 2000;
+
+t.test('idle after a burst of writes, the server collects its heap once and keeps every item', async (t) => {
+  const server = await serverFor(t, { args: ['-v'] });
+  const c = await clientFor(t, server.port);
+  t.equal((await c.stats()).get('heap_compactions'), '0', 'none at start');
+  for (let from = 0; from < N; from += BATCH) {
+    const sets = [];
+    for (let i = from; i < from + BATCH; i++) sets.push({ opcode: Op.SETQ, key: key(i), extras: setExtras(i, 0), value: value(i) });
+    const rs = await c.pipeline(...sets, { opcode: Op.NOOP });
+    if (rs.some((r) => r.opcode !== Op.NOOP)) t.fail(`quiet SETs: ${rs.map((r) => `${r.opcode}/${r.status}/${r.opaque}`).join(' ')}`) || t.bailout();
+  }
+  // A stats request is work too: ask seldom enough (the collector checks every 2 s) that the
+  // server sees a whole quiet interval between two requests.
+  let compactions = 0;
+  for (let waited = 0; compactions === 0 && waited < 40_000; waited += 5000) {
+    await new Promise((r) => setTimeout(r, 5000));
+    compactions = Number((await c.stats()).get('heap_compactions'));
+  }
+  if (!t.ok(compactions >= 1, `collected once idle (${compactions})`)) {
+    const st = await c.stats();
+    t.comment(`bytes_read ${st.get('bytes_read')}, unapplied batches ${st.get('commit_log_unapplied_batches')}; server log:\n${server.log().split('\n').slice(-30).join('\n')}`);
+  }
+  let wrong = 0;
+  let read = 0;
+  for (let from = 0; from < N; from += 20 * BATCH) {
+    const gets = [];
+    for (let i = from; i < from + BATCH; i++) gets.push({ opcode: Op.GET, key: key(i), opaque: i });
+    const answers = (await c.pipeline(...gets)).filter((r) => r.opcode === Op.GET);
+    read += answers.length;
+    for (const r of answers) if (r.status !== St.SUCCESS || r.value.toString() !== value(r.opaque) || r.extras.readUInt32BE(0) !== r.opaque) wrong++;
+  }
+  t.equal(read, (N / (20 * BATCH)) * BATCH, 'every GET of the sample answered');
+  t.equal(wrong, 0, 'a sample of the items reads back right after the collection');
+});
+
+t.test('an idle server that did no work does not collect', async (t) => {
+  const server = await serverFor(t);
+  const c = await clientFor(t, server.port);
+  // Three check intervals of the collector, idle.
+  await new Promise((r) => setTimeout(r, 6500));
+  t.equal((await c.stats()).get('heap_compactions'), '0');
+});
