@@ -117,6 +117,17 @@ export class ResponseWriter {
     this.ascii(text);
   }
 
+  /** Everything encoded so far when it is one slab region (the common case: no value went out
+   * as a piece of its own), without the list `take()` allocates; null otherwise, or when
+   * nothing is pending. */
+  takeOne(): Buffer | null {
+    if (this.pieces.length > 0 || this.pos === this.start) return null;
+    const one = this.slab.subarray(this.start, this.pos);
+    this.start = this.pos;
+    this.pending = 0;
+    return one;
+  }
+
   /** Hands over everything encoded so far, in order. */
   take(): Buffer[] {
     this.cut();

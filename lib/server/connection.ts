@@ -319,12 +319,14 @@ export class Connection implements Flushable, HandlerContext {
     this.closeAfterWrite();
   }
 
-  // ---- output ----
-
   private moveOutputToHeld(): void {
-    const pieces = this.out.take();
-    if (pieces.length === 0) return;
-    if (!this.held.add(pieces)) this.writePieces(pieces);
+    const one = this.out.takeOne(); // the common case, one slab region: no list
+    if (one !== null) {
+      if (!this.held.addOne(one)) this.writeOne(one);
+    } else {
+      const pieces = this.out.take();
+      if (pieces.length > 0 && !this.held.add(pieces)) this.writePieces(pieces);
+    }
   }
 
   flushOutput(): void {
@@ -362,19 +364,16 @@ export class Connection implements Flushable, HandlerContext {
     this.endIfDone();
   }
 
-  private writePieces(pieces: Buffer[]): void {
+  private writeOne(piece: Buffer): void {
     if (this.socket.destroyed) return;
-    if (pieces.length === 1) {
-      // The common case: one slab region, one write, no cork bookkeeping.
-      this.server.counters.bytes_written += pieces[0].length;
-      this.socket.write(pieces[0]);
-      return;
-    }
+    this.server.counters.bytes_written += piece.length;
+    this.socket.write(piece);
+  }
+
+  private writePieces(pieces: Buffer[]): void {
+    if (pieces.length === 1 || this.socket.destroyed) return this.writeOne(pieces[0]); // no cork bookkeeping
     this.socket.cork();
-    for (const p of pieces) {
-      this.server.counters.bytes_written += p.length;
-      this.socket.write(p);
-    }
+    for (const p of pieces) this.writeOne(p);
     this.socket.uncork();
   }
 

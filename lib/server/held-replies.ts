@@ -41,6 +41,16 @@ export class HeldReplies {
     return true;
   }
 
+  /** `add` for a single piece, without a list. */
+  addOne(piece: Buffer): boolean {
+    const last = this.last();
+    if (last === undefined) return false;
+    last.pieces.push(piece);
+    last.bytes += piece.length;
+    this.bytes += piece.length;
+    return true;
+  }
+
   /** Hands the segments whose batch is committed to `write`, oldest first. */
   release(committed: number, write: (pieces: Buffer[]) => void): void {
     while (this.segments.length > 0 && this.segments[0].batch <= committed) {

@@ -1,0 +1,64 @@
+/**
+ * ResponseWriter hands over exactly the bytes encoded, in order, whichever way they are taken:
+ * `takeOne` (one slab region, no list) when no value went out as a piece of its own, `take`
+ * otherwise; and nothing is handed over twice.
+ */
+import t from 'tap';
+import { ResponseWriter } from '../../protocol/response-writer.js';
+import { decodeHeader, newHeader } from '../../protocol/header.js';
+
+const opaqueAt = (b: Buffer, offset: number): number => decodeHeader(b, offset, newHeader()).opaque;
+
+function drain(w: ResponseWriter): Buffer {
+  const one = w.takeOne();
+  return one !== null ? Buffer.from(one) : Buffer.concat(w.take());
+}
+
+t.test('a batch of small replies comes out as one region, then nothing is left', async (t) => {
+  const w = new ResponseWriter();
+  const value = Buffer.from('hello');
+  for (let i = 0; i < 3; i++) {
+    w.header(0x00, 0, i, 7, 0, 0, value.length);
+    w.bytes(value, 0, value.length);
+  }
+  t.equal(w.pending, 3 * 29);
+  const one = w.takeOne();
+  t.ok(one !== null, 'one region');
+  t.equal(one?.length, 3 * 29);
+  t.equal(opaqueAt(one as Buffer, 58), 2, 'the third reply is last');
+  t.equal(w.pending, 0);
+  t.equal(w.takeOne(), null, 'nothing twice');
+  t.same(w.take(), [], 'nothing twice, by take either');
+});
+
+t.test('a large value goes out as its own piece: takeOne declines, take keeps the order', async (t) => {
+  const w = new ResponseWriter();
+  const big = Buffer.alloc(20 * 1024, 'x');
+  w.header(0x00, 0, 1, 0, 0, 0, big.length);
+  w.bytes(big, 0, big.length, true);
+  w.simple(0x0a, 0, 2, 0);
+  t.equal(w.takeOne(), null);
+  const pieces = w.take();
+  t.equal(pieces.length, 3, 'header, value, next reply');
+  const all = Buffer.concat(pieces);
+  t.equal(all.length, 24 + big.length + 24);
+  t.equal(opaqueAt(all, 24 + big.length), 2);
+  t.equal(w.takeOne(), null);
+});
+
+t.test('regions taken one after another never overlap, across slabs', async (t) => {
+  const w = new ResponseWriter();
+  const seen: Buffer[] = [];
+  const value = Buffer.alloc(1000, 'v');
+  for (let i = 0; i < 200; i++) {
+    w.header(0x00, 0, i, 0, 0, 0, value.length);
+    w.bytes(value, 0, value.length);
+    if (i % 7 === 6) seen.push(drain(w));
+  }
+  seen.push(drain(w));
+  const all = Buffer.concat(seen);
+  t.equal(all.length, 200 * 1024);
+  let wrong = 0;
+  for (let i = 0; i < 200; i++) if (opaqueAt(all, i * 1024) !== i) wrong++;
+  t.equal(wrong, 0, 'every reply once, in order');
+});
