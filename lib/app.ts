@@ -17,7 +17,7 @@ import { LmdbStore } from './store/lmdb-store.js';
 import { DataFormatError } from './store/store.js';
 import { EXIT, StartupError, prepareDataDir } from './startup.js';
 import { VERSION } from './version.js';
-import { testHooksFromEnv } from './test-hooks.js';
+import { testHooksFromEnv, type TestHooks } from './test-hooks.js';
 import { Purger } from './engine/purger.js';
 import { IdleHeapCompaction } from './idle-compaction.js';
 import { HelperThreadPriority } from './helper-threads.js';
@@ -33,9 +33,9 @@ export interface App {
 }
 
 /** Opens the store, or says in one line why it cannot. */
-function openStore(dir: string, applyHoldMs: number): LmdbStore {
+function openStore(dir: string, hooks: TestHooks): LmdbStore {
   try {
-    return new LmdbStore({ path: dir, applyHoldMs });
+    return new LmdbStore({ path: dir, applyHoldMs: hooks.applyHoldMs, commitReplyDelayMs: hooks.commitReplyDelayMs });
   } catch (err) {
     if (err instanceof DataFormatError) throw new StartupError(EXIT.dataError, err.message);
     throw new StartupError(EXIT.ioError, `${dir}: cannot open the data files (${err instanceof Error ? err.message : String(err)})`);
@@ -48,7 +48,7 @@ export async function startApp(settings: Settings): Promise<App> {
   // The one place test hooks are read; with no LMCACHED_* test variable set they do nothing.
   const testHooks = testHooksFromEnv(process.env);
   if (testHooks.active) log.warn(`test hooks set: ${testHooks.description}`);
-  const store = openStore(settings.dataDir, testHooks.applyHoldMs);
+  const store = openStore(settings.dataDir, testHooks);
   const engine = new Engine(store, {
     vbuckets: settings.vbuckets,
     maxValueLength: settings.maxItemSize,

@@ -24,6 +24,9 @@ export interface TestHooks {
    * log to LMDB (a crash then leaves them to warmup's replay; reads and DCP meanwhile find them
    * only in memory). */
   readonly applyHoldMs: number;
+  /** LMCACHED_COMMIT_REPLY_DELAY_MS: the log thread answers each synced batch this long late, so
+   * a batch is certainly in flight (sent, not known committed) for that long. */
+  readonly commitReplyDelayMs: number;
   /** After each commit that made warmup expiries durable: LMCACHED_CRASH_AFTER_EXPIRIES kills
    * the process once that many are. */
   warmupExpiriesPersisted(total: number): void;
@@ -39,6 +42,7 @@ export const NO_TEST_HOOKS: TestHooks = {
   afterWarmupStep: () => undefined,
   flushHoldMs: 0,
   applyHoldMs: 0,
+  commitReplyDelayMs: 0,
   warmupExpiriesPersisted: () => undefined,
   streamReads: false,
 };
@@ -64,9 +68,10 @@ export function testHooksFromEnv(env: NodeJS.ProcessEnv): TestHooks {
   const flushHoldMs = Number(env.LMCACHED_FLUSH_DELAY_MS ?? 0) || 0;
   const stepDelayMs = Number(env.LMCACHED_WARMUP_STEP_DELAY_MS ?? 0) || 0;
   const applyHoldMs = Number(env.LMCACHED_APPLY_DELAY_MS ?? 0) || 0;
+  const commitReplyDelayMs = Number(env.LMCACHED_COMMIT_REPLY_DELAY_MS ?? 0) || 0;
   const streamReads = env.LMCACHED_STREAM_READS === '1';
-  if (crashAfterStep === null && crashAfterExpiries === 0 && !legacy && flushHoldMs === 0 && applyHoldMs === 0 && stepDelayMs === 0 && !streamReads) return NO_TEST_HOOKS;
-  const set = Object.keys(env).filter((k) => /^LMCACHED_(CRASH_AFTER_STEP|CRASH_AFTER_EXPIRIES|WARMUP_LEGACY_ORDER|FLUSH_DELAY_MS|APPLY_DELAY_MS|WARMUP_STEP_DELAY_MS|STREAM_READS)$/.test(k) && env[k]);
+  if (crashAfterStep === null && crashAfterExpiries === 0 && !legacy && flushHoldMs === 0 && applyHoldMs === 0 && commitReplyDelayMs === 0 && stepDelayMs === 0 && !streamReads) return NO_TEST_HOOKS;
+  const set = Object.keys(env).filter((k) => /^LMCACHED_(CRASH_AFTER_STEP|CRASH_AFTER_EXPIRIES|WARMUP_LEGACY_ORDER|FLUSH_DELAY_MS|APPLY_DELAY_MS|COMMIT_REPLY_DELAY_MS|WARMUP_STEP_DELAY_MS|STREAM_READS)$/.test(k) && env[k]);
   return {
     active: true,
     description: `${set.map((k) => `${k}=${env[k]}`).join(' ')}${legacy ? ' (failover entries reach disk only at the end of warmup)' : ''}`,
@@ -77,6 +82,7 @@ export function testHooksFromEnv(env: NodeJS.ProcessEnv): TestHooks {
     },
     flushHoldMs,
     applyHoldMs,
+    commitReplyDelayMs,
     warmupExpiriesPersisted(total) {
       if (crashAfterExpiries > 0 && total >= crashAfterExpiries) crash(`${total} warmup expiries persisted`);
     },

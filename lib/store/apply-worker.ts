@@ -12,7 +12,7 @@
 import { renameSync, statfsSync, unlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { replayCommitLog, segmentPath } from './commit-log.js';
-import { encodeSeqnoKey, itemKeyVbid, userKeyOf, vbucketKeyRange } from './key-codec.js';
+import { encodeSeqnoKey, itemKeyVbid, seqnoKeySeqno, userKeyOf, vbucketKeyRange } from './key-codec.js';
 import { openDatabases } from './lmdb-databases.js';
 import { decodeFrame, type FrameHead } from './log-frame.js';
 import { recordSeqno } from './record.js';
@@ -304,9 +304,21 @@ function writeOne(w: DecodedWrite): void {
   }
 }
 
+/** States persisted at once (persistVBStatesNow), never below what LMDB holds
+ * (KnownVBStates.notBelow), in their transaction. */
 function putStates(vbstates: Array<[number, VBStateRecord]>, meta: Array<[string, unknown]>): void {
-  for (const [vbid, state] of vbstates) db.vbstates.putSync(vbid, state);
+  for (let i = 0; i < vbstates.length; i++) {
+    const [vbid, state] = vbstates[i];
+    vbstates[i] = [vbid, knownStates.notBelow(vbid, state, newestSeqno(vbid))];
+    db.vbstates.putSync(vbid, vbstates[i][1]);
+  }
   for (const [name, value] of meta) db.meta.putSync(name, value);
+}
+
+/** The highest seqno LMDB's seqno index holds for a vBucket (0: none). */
+function newestSeqno(vbid: number): number {
+  for (const key of db.seqnos.getKeys({ start: encodeSeqnoKey(vbid, Number.MAX_SAFE_INTEGER), end: encodeSeqnoKey(vbid, 0), reverse: true, limit: 1 })) return seqnoKeySeqno(key);
+  return 0;
 }
 
 /** In chunked transactions, so a large vBucket does not make one huge commit. */

@@ -16,6 +16,20 @@ export class KnownVBStates {
     for (const [vbid, state] of states) this.known.set(vbid, state);
   }
 
+  /** `state`, to be persisted at once, unless LMDB holds a seqno above its high seqno
+   * (`newest`): then with LMDB's high seqno and snapshot. Such a state was built on the main
+   * thread from the vBucket's persisted high seqno while a batch of the vBucket was on its way,
+   * and that batch is in LMDB by now; written as it was, the state would make warmup after a
+   * crash issue those seqnos again. A rollback lowers the high seqno only once LMDB holds
+   * nothing above it, so it is written as asked. */
+  notBelow(vbid: number, state: VBStateRecord, newest: number): VBStateRecord {
+    if (state.highSeqno >= newest) return state;
+    const known = this.stored(vbid);
+    const high = Math.max(newest, known?.highSeqno ?? 0);
+    const snapshot = known !== undefined && known.highSeqno === high ? known : { snapStart: high, snapEnd: high };
+    return { ...state, highSeqno: high, snapStart: snapshot.snapStart, snapEnd: snapshot.snapEnd, maxCas: Math.max(state.maxCas, known?.maxCas ?? 0) };
+  }
+
   deleted(vbid: number): void {
     this.known.delete(vbid);
   }

@@ -36,6 +36,8 @@ export interface LmdbStoreOptions {
   mapSize?: number;
   /** A test hook (LMCACHED_APPLY_DELAY_MS): committed batches wait this long before LMDB. */
   applyHoldMs?: number;
+  /** A test hook (LMCACHED_COMMIT_REPLY_DELAY_MS): synced batches are answered this late. */
+  commitReplyDelayMs?: number;
 }
 
 export class LmdbStore implements Store {
@@ -55,7 +57,7 @@ export class LmdbStore implements Store {
     if (existsSync(file)) checkLmdbFile(file);
     const mapSize = options.mapSize ?? DEFAULT_MAP_SIZE;
     ({ env: this.env, items: this.items, seqnos: this.seqnos, vbstates: this.vbstates, meta: this.meta } = openDatabases(options.path, mapSize));
-    this.writer = new WriteThread({ path: options.path, mapSize, applyHoldMs: options.applyHoldMs ?? 0 }, (n) => {
+    this.writer = new WriteThread({ path: options.path, mapSize, applyHoldMs: options.applyHoldMs ?? 0, commitReplyDelayMs: options.commitReplyDelayMs ?? 0 }, (n) => {
       for (const l of this.appliedListeners) l(n.applied);
     });
   }

@@ -13,6 +13,8 @@ export interface WriteThreadSetup {
   /** A test hook: committed batches wait this long before the apply thread commits them (0 in
    * production: as soon as the thread is free). */
   applyHoldMs: number;
+  /** A test hook: each synced batch is answered this much later (0 in production: at once). */
+  commitReplyDelayMs: number;
 }
 
 export interface ApplyThreadSetup extends WriteThreadSetup {

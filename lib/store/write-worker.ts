@@ -80,7 +80,8 @@ function logBatch(req: Extract<WriteRequest, { op: 'batch' }>): void {
     const code: unknown = err instanceof Error ? Reflect.get(err, 'code') : undefined;
     if (typeof code === 'string' || typeof code === 'number') reply.code = code;
   }
-  port?.postMessage(reply);
+  if (setup.commitReplyDelayMs > 0) setTimeout(() => port?.postMessage(reply), setup.commitReplyDelayMs);
+  else port?.postMessage(reply);
 }
 
 /** Starts a new segment if the current one holds frames; the apply thread deletes the old one
@@ -103,7 +104,9 @@ function noticed(n: ApplyNotice): void {
   }
   // All of the current segment is in LMDB: if it is large, a new one starts and this one goes.
   if (segmentLastBatch > 0 && n.applied >= segmentLastBatch && log !== null && log.bytes >= CAUGHT_UP_SEGMENT_BYTES) closeSegment();
-  port?.postMessage(n);
+  // Behind the batch replies they follow, when the test hook delays those.
+  if (setup.commitReplyDelayMs > 0) setTimeout(() => port?.postMessage(n), setup.commitReplyDelayMs);
+  else port?.postMessage(n);
 }
 
 /** Everything is applied and LMDB closed: a current segment holds no frame and goes too.
