@@ -10,7 +10,7 @@ import { itemKeyVbid } from '../store/key-codec.js';
 import { NO_TEST_HOOKS, type TestHooks } from '../test-hooks.js';
 import { CasGenerator } from './cas.js';
 import { applyDelta, parseCounter } from './counter.js';
-import { expiryFromNow, isExpired, nowSeconds } from './expiry.js';
+import { expiryFromNow, nowSeconds } from './expiry.js';
 import { ItemStorage, newDiskProbe, type BackfillSource, type DiskProbe, type StorageStats } from './item-storage.js';
 import { KVBucket } from './kv-bucket.js';
 import { Outcome } from './outcome.js';
@@ -20,6 +20,7 @@ import { FlushBarrier, type FlushEvents } from './flush-barrier.js';
 import type { CommitWatch } from './flusher.js';
 import { VBucketState, type VBucket } from './vbucket.js';
 import { ReplicaVBuckets } from './replica-vbuckets.js';
+import { ItemReads } from './item-reads.js';
 import { ItemDump } from './item-dump.js';
 
 export interface EngineOptions {
@@ -44,8 +45,7 @@ export class Engine {
   private readonly flushBarrier: FlushBarrier;
   /** Live items listed for memcached's dump commands (metadump, cachedump). */
   readonly dump: ItemDump;
-  /** Reused by the GET path, which never writes (the writing operations pass their own). */
-  private readonly readProbe: DiskProbe = newDiskProbe();
+  private readonly reads: ItemReads;
   /** Reused by store(), the hot write, which runs to its end before another starts. */
   private readonly storeProbe: DiskProbe = newDiskProbe();
   private readonly storeFields: RecordFields = { state: ItemState.Live, datatype: 0, flags: 0, expiry: 0, cas: 0, seqno: 0, revSeqno: 0 };
@@ -65,6 +65,8 @@ export class Engine {
     });
     this.vbuckets = new KVBucket(store, this.storage, this.stats, options.vbuckets, () => this.cas.current);
     this.flushBarrier = new FlushBarrier(store, this.storage, this.cas, () => this.forgetAllItems());
+    const expire = (vb: VBucket, key: KeyRef, rec: Buffer, probe: DiskProbe): void => this.tombstone(vb, key, rec, ItemState.Expired, probe, null, false);
+    this.reads = new ItemReads(this.storage, this.flushBarrier, this.stats, () => this.vbuckets.trafficEnabled, expire);
     this.replicas = new ReplicaVBuckets(store, this.storage, this.vbuckets, this.cas, this.stats, this.flushBarrier);
     this.dump = new ItemDump(this.storage, this.flushBarrier);
   }
@@ -76,7 +78,7 @@ export class Engine {
     this.stats.cmd_get++;
     const vb = this.vbuckets.readable(key.vbid);
     if (typeof vb === 'number') return vb;
-    if (this.findLive(vb, key, view, this.readProbe, fetch) === null) {
+    if (!this.reads.read(vb, key, view, fetch)) {
       this.stats.get_misses++;
       return Outcome.NotFound;
     }
@@ -90,7 +92,7 @@ export class Engine {
     const vb = this.writableVb(key.vbid);
     if (typeof vb === 'number') return vb;
     const probe = newDiskProbe();
-    const rec = this.findLive(vb, key, view, probe, true);
+    const rec = this.reads.findLive(vb, key, view, probe, true);
     if (rec === null) {
       this.stats.touch_misses++;
       return Outcome.NotFound;
@@ -109,7 +111,7 @@ export class Engine {
     const vb = this.writableVb(a.key.vbid);
     if (typeof vb === 'number') return vb;
     const probe = this.storeProbe;
-    const old = this.findLive(vb, a.key, null, probe, false, true); // a view: replaced, or left
+    const old = this.reads.findLive(vb, a.key, null, probe, false, true); // a view: replaced, or left
     if (a.cas !== 0) {
       // Any store with a CAS is a compare-and-swap (memcached NREAD_CAS).
       if (!old) {
@@ -138,7 +140,7 @@ export class Engine {
     const vb = this.writableVb(key.vbid);
     if (typeof vb === 'number') return;
     const probe = newDiskProbe();
-    const old = this.findLive(vb, key, null, probe);
+    const old = this.reads.findLive(vb, key, null, probe);
     if (old) this.tombstone(vb, key, old, ItemState.Deleted, probe, null, false);
   }
 
@@ -147,7 +149,7 @@ export class Engine {
     const vb = this.writableVb(a.key.vbid);
     if (typeof vb === 'number') return vb;
     const probe = newDiskProbe();
-    const old = this.findLive(vb, a.key, null, probe);
+    const old = this.reads.findLive(vb, a.key, null, probe);
     if (!old) return Outcome.NotStored;
     if (a.cas !== 0 && recordCas(old) !== a.cas) return Outcome.Exists;
     const oldLength = recordValueLength(old);
@@ -172,7 +174,7 @@ export class Engine {
     const vb = this.writableVb(a.key.vbid);
     if (typeof vb === 'number') return vb;
     const probe = newDiskProbe();
-    const old = this.findLive(vb, a.key, null, probe);
+    const old = this.reads.findLive(vb, a.key, null, probe);
     let value: bigint;
     let flags = 0;
     let expiry: number;
@@ -206,7 +208,7 @@ export class Engine {
     const vb = this.writableVb(key.vbid);
     if (typeof vb === 'number') return vb;
     const probe = newDiskProbe();
-    const old = this.findLive(vb, key, null, probe);
+    const old = this.reads.findLive(vb, key, null, probe);
     if (!old) {
       this.stats.delete_misses++;
       return Outcome.NotFound;
@@ -323,33 +325,6 @@ export class Engine {
     const vb = this.vbuckets.active(vbid);
     if (typeof vb === 'number' || this.storage.writable) return vb;
     return Outcome.WritesBlocked;
-  }
-
-  /** The live record for a key, or null (expired items found here are expired for good);
-   * with a `view`, the view describes it. The record is immutable: resident (every uncommitted
-   * write is), or read from LMDB, copied and kept resident; or, `replaced` (the caller replaces
-   * the item before its next store call, a SET), LMDB's view, not copied nor kept. */
-  private findLive(vb: VBucket, key: KeyRef, view: ItemView | null, probe: DiskProbe, fetch = false, replaced = false): Buffer | null {
-    let rec = this.storage.lookup(key, probe, fetch);
-    probe.rev = rec === undefined ? 0 : recordRevSeqno(rec);
-    if (rec === undefined || recordState(rec) !== ItemState.Live) return null;
-    const fromDisk = probe.diskSeqno >= 0 && !replaced;
-    if (fromDisk) rec = Buffer.from(rec);
-    if (this.flushBarrier.hides(rec)) {
-      if (view) this.stats.get_flushed++;
-      return null;
-    }
-    const expiry = recordExpiry(rec);
-    if (expiry !== 0 && isExpired(expiry, nowSeconds())) {
-      if (view) this.stats.get_expired++;
-      // Reads may be served before seqnos may be issued (warmup on a full disk): then the
-      // item is only hidden; its expiration comes later.
-      if (this.vbuckets.trafficEnabled) this.tombstone(vb, key, rec, ItemState.Expired, probe, null, false);
-      return null;
-    }
-    if (fromDisk) this.storage.keepResident(key, rec, fetch);
-    if (view) fillView(view, rec);
-    return rec;
   }
 
   /** Replaces a live item (or none) by a new live record, keeping the counters right. */

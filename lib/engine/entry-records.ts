@@ -5,7 +5,15 @@
  * object for its record (bench:memory). The few Buffers sit in a short array of slots, named
  * by the entry's place number, not in an array (8 bytes) or a Map entry for every entry.
  */
-import { RecordArena } from './record-arena.js';
+import { PAGE_SIZE, RecordArena } from './record-arena.js';
+
+/** Where a record lies: `length` bytes at `offset` in `buf` (an arena page or the record's own
+ * Buffer); filled by `locate` into a caller's reused object, so a read makes no Buffer. */
+export interface RecordLocation {
+  buf: Buffer;
+  offset: number;
+  length: number;
+}
 
 /** An entry with no record yet. */
 const NONE = -1;
@@ -33,6 +41,21 @@ export class EntryRecords {
   of(e: number): Buffer {
     const at = this.place[e];
     return at >= 0 ? this.arena.view(at, this.lengths[e]) : (this.slots[-2 - at] as Buffer);
+  }
+
+  /** Entry e's record, described in `loc` (the read path's `of`, without a view). */
+  locate(e: number, loc: RecordLocation): void {
+    const at = this.place[e];
+    if (at >= 0) {
+      loc.buf = this.arena.page(at);
+      loc.offset = at % PAGE_SIZE;
+      loc.length = this.lengths[e];
+    } else {
+      const rec = this.slots[-2 - at] as Buffer;
+      loc.buf = rec;
+      loc.offset = 0;
+      loc.length = rec.length;
+    }
   }
 
   length(e: number): number {

@@ -11,7 +11,7 @@
  */
 import { coarseSeconds } from './coarse-clock.js';
 import { BucketTable, INLINE_KEY_MAX } from './bucket-table.js';
-import { EntryRecords } from './entry-records.js';
+import { EntryRecords, type RecordLocation } from './entry-records.js';
 
 export { hashString } from './key-hash.js';
 
@@ -68,10 +68,25 @@ export class ItemCache {
    * miss; a hit is spared by the next ejection sweep, and a `fetch` (a client's read, not a
    * write's lookup) marks the entry fetched and accessed now. */
   get(buf: Uint8Array, offset: number, length: number, fetch = false): Buffer | undefined {
+    const e = this.hit(buf, offset, length, fetch);
+    return e < 0 ? undefined : this.records.of(e);
+  }
+
+  /** `get`, with the record described in `loc` instead of a Buffer made for it (a GET's read:
+   * the reply copies the value from where it lies). False when not resident. */
+  locate(buf: Uint8Array, offset: number, length: number, fetch: boolean, loc: RecordLocation): boolean {
+    const e = this.hit(buf, offset, length, fetch);
+    if (e < 0) return false;
+    this.records.locate(e, loc);
+    return true;
+  }
+
+  /** The entry of a key, counted as a hit (marked as `get` says) or a miss (-1). */
+  private hit(buf: Uint8Array, offset: number, length: number, fetch: boolean): number {
     const e = this.table.find(buf, offset, length);
     if (e < 0) {
       this.misses++;
-      return undefined;
+      return -1;
     }
     this.hits++;
     const st = this.table.state(e);
@@ -81,7 +96,7 @@ export class ItemCache {
     } else if ((st & REFERENCED) === 0) {
       this.table.setState(e, st | REFERENCED);
     }
-    return this.records.of(e);
+    return e;
   }
 
   /** Bytes of arena pages: the memory clean records take. */

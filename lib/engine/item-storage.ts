@@ -9,6 +9,7 @@ import { ItemKeyScratch, vbucketPrefixString } from '../store/key-codec.js';
 import { ItemState, recordSeqno, recordState } from '../store/record.js';
 import type { ReadSnapshot, ScannedItem, Store } from '../store/store.js';
 import { Flusher, type CommitWatch, type FlusherPacing } from './flusher.js';
+import type { RecordLocation } from './entry-records.js';
 import { ItemCache } from './item-cache.js';
 import type { KeyRef } from './requests.js';
 import type { PendingWrite, VBucket } from './vbucket.js';
@@ -102,6 +103,21 @@ export class ItemStorage implements BackfillSource {
     const resident = this.cache.get(itemKey, 0, itemKey.length, fetch);
     if (resident !== undefined) return resident;
     const view = this.store.getItem(itemKey);
+    probe.diskSeqno = view === undefined ? 0 : recordSeqno(view);
+    return view;
+  }
+
+  /** A client's read of a key: true when resident (counted as a hit), the record described in
+   * `loc` (no Buffer made for it); else false, a miss counted, and `lookupStored` follows. */
+  locateResident(key: KeyRef, fetch: boolean, loc: RecordLocation): boolean {
+    const itemKey = this.scratch.view(key.vbid, key.buf, key.offset, key.length);
+    return this.cache.locate(itemKey, 0, itemKey.length, fetch, loc);
+  }
+
+  /** `lookup`'s second half, for a key not resident: LMDB's committed record (a view valid
+   * until the next store call), with what LMDB holds noted in `probe`. */
+  lookupStored(key: KeyRef, probe: DiskProbe): Buffer | undefined {
+    const view = this.store.getItem(this.scratch.view(key.vbid, key.buf, key.offset, key.length));
     probe.diskSeqno = view === undefined ? 0 : recordSeqno(view);
     return view;
   }

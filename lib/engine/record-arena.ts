@@ -81,6 +81,11 @@ export class RecordArena {
     this.freeChunks[RecordArena.classOf(length)].push(at);
   }
 
+  /** The page holding the chunk at `at` (its offset there: `at % PAGE_SIZE`). */
+  page(at: number): Buffer {
+    return this.pages[Math.floor(at / PAGE_SIZE)];
+  }
+
   /** The `length` bytes at `at`, as a Buffer over the page (see the file comment). */
   view(at: number, length: number): Buffer {
     const offset = at % PAGE_SIZE;

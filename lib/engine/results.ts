@@ -2,9 +2,23 @@
  * Filling the caller-owned result objects (requests.ts) from a record: what a read found, what
  * a mutation did.
  */
-import { recordCas, recordDatatype, recordExpiry, recordFlags, recordSeqno, recordValueLength, recordValueOffset } from '../store/record.js';
+import { u32be } from '../../protocol/bytes.js';
+import { recordCas, recordCasAt, recordDatatype, recordExpiry, recordExpiryAt, recordFlags, recordHeaderLengthAt, recordSeqno, recordValueLength, recordValueOffset } from '../store/record.js';
 import type { ItemView, MutationResult } from './requests.js';
 import type { VBucket } from './vbucket.js';
+
+/** Describes the record of `length` bytes at `at` in `buf` (an arena page) in `v`: the value
+ * by reference into `buf`, valid as long as the record is (record-arena.ts). */
+export function fillViewAt(v: ItemView, buf: Buffer, at: number, length: number): void {
+  const header = recordHeaderLengthAt(buf, at);
+  v.cas = recordCasAt(buf, at);
+  v.flags = u32be(buf, at + 4);
+  v.expiry = recordExpiryAt(buf, at);
+  v.datatype = buf[at + 2];
+  v.value = buf;
+  v.valueOffset = at + header;
+  v.valueLength = length - header;
+}
 
 /** Describes an immutable record in `v` (value by reference). */
 export function fillView(v: ItemView, rec: Buffer): void {

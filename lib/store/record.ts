@@ -85,6 +85,23 @@ export function encodeRecord(f: RecordFields, src: Buffer | null, srcOffset: num
   return rec;
 }
 
+/** Accessors of a record lying at `at` in a larger buffer (an arena page: no Buffer per read). */
+export function recordStateAt(buf: Buffer, at: number): ItemState {
+  return buf[at + 1] as ItemState;
+}
+
+export function recordCasAt(buf: Buffer, at: number): number {
+  return readU64(buf, at + 12);
+}
+
+export function recordExpiryAt(buf: Buffer, at: number): number {
+  return u32be(buf, at + 8);
+}
+
+export function recordHeaderLengthAt(buf: Buffer, at: number): number {
+  return buf[at] === 1 ? 28 : RECORD_HEADER_LENGTH;
+}
+
 export function recordState(rec: Buffer): ItemState {
   return rec[1] as ItemState;
 }

@@ -322,3 +322,31 @@ t.test('under a small quota, with writes committing and entries ejected, a recor
   t.ok(c.ejections > 0, 'entries were ejected');
   for (const [dk, dr] of dirty) t.ok(c.peek(dk)?.equals(dr) === true || model.get(dk) !== dr, 'an uncommitted write stays resident');
 });
+
+t.test('locate describes the record get returns, where it lies (arena page or own Buffer), counted alike', async (t) => {
+  const c = new ItemCache(1 << 20);
+  const bytes = (n: number, fill: number): Buffer => Buffer.alloc(n, fill);
+  c.putClean(key(0, 'clean'), bytes(140, 0x62));
+  const dirty = bytes(90, 0x63);
+  c.putDirty(key(0, 'dirty'), dirty);
+  c.putClean(key(0, 'large'), bytes(20_000, 0x64));
+  const loc = { buf: Buffer.alloc(0), offset: 0, length: 0 };
+  for (const k of ['clean', 'dirty', 'large']) {
+    const probe = Buffer.from(`xyz${key(0, k)}`, 'latin1');
+    t.ok(c.locate(probe, 3, probe.length - 3, true, loc), `${k} found`);
+    const whole = c.get(probe, 3, probe.length - 3);
+    t.same(loc.buf.subarray(loc.offset, loc.offset + loc.length), whole, `${k}: the same bytes`);
+  }
+  t.equal(loc.buf.length, 20_000, 'a record too large for the arena is its own Buffer');
+  const probe = Buffer.from(key(0, 'clean'), 'latin1');
+  t.equal(c.access(probe, 0, probe.length) & 1, 1, 'a located fetch marks the entry fetched');
+  t.notOk(c.locate(Buffer.from('nope'), 0, 4, true, loc), 'a missing key');
+  t.equal(c.hits, 6);
+  t.equal(c.misses, 1);
+  const page = (() => {
+    const p = Buffer.from(key(0, 'dirty'), 'latin1');
+    c.locate(p, 0, p.length, false, loc);
+    return loc.buf;
+  })();
+  t.equal(page, dirty, 'an uncommitted write is located in its own Buffer, at 0');
+});
