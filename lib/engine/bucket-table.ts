@@ -223,7 +223,8 @@ export class BucketTable {
       const from = this.bucketOf[e] * STRIDE;
       let b = home(old[from + B_HASH], size);
       while (bk[b * STRIDE + B_ENTRY] !== 0) b = b + 1 === size ? 0 : b + 1;
-      bk.set(old.subarray(from, from + STRIDE), b * STRIDE);
+      // Int by int: a subarray per entry made a million views when a large table grew.
+      for (let i = 0; i < STRIDE; i++) bk[b * STRIDE + i] = old[from + i];
       this.bucketOf[e] = b;
     }
     this.buckets = bk;
