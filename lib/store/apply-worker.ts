@@ -1,35 +1,28 @@
 /**
  * The apply thread: every LMDB write of the process runs here. It takes the batches the log
  * thread (write-worker.ts) has made durable in the commit log and writes them to LMDB, all that
- * arrived while the previous commit ran in one transaction: under load a commit holds many
- * batches, and each key only once (its newest write), which is what makes LMDB's cost per write
- * fall (bench:commit). A segment of the log is deleted once every batch in it is committed and
+ * arrived while the previous commit ran in one transaction (frame-commit.ts): under load a
+ * commit holds many batches and rewrites each page once for all of their writes to it, which is
+ * what makes LMDB's cost per write fall (bench:commit). A segment of the log is deleted once every batch in it is committed and
  * synced here. At start, before any message, it replays the segments a crash left behind.
  *
  * A write's previous seqno is always read here, inside the transaction: the main thread's
  * guess is about LMDB as it was, and LMDB runs behind the log.
  */
-import { renameSync, statfsSync, unlinkSync } from 'node:fs';
+import { renameSync, unlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { replayCommitLog, segmentPath } from './commit-log.js';
-import { encodeSeqnoKey, itemKeyVbid, seqnoKeySeqno, userKeyOf, vbucketKeyRange } from './key-codec.js';
+import { FrameCommitter, type CommitFrame } from './frame-commit.js';
+import { vbucketKeyRange } from './key-codec.js';
 import { openDatabases } from './lmdb-databases.js';
-import { decodeFrame, type FrameHead } from './log-frame.js';
-import { recordSeqno } from './record.js';
+import { decodeFrame } from './log-frame.js';
 import { KnownVBStates } from './known-vbstates.js';
-import type { ReplayReport, VBStateRecord } from './store.js';
-import { decodeWriteBatch, type DecodedWrite } from './write-batch-codec.js';
+import type { ReplayReport } from './store.js';
 import type { ApplyMessage, ApplyNotice, ApplyThreadSetup, WriteReply } from './write-messages.js';
 
 const DELETE_CHUNK = 10_000;
 /** Replay commits every this many bytes of frames, so a long log needs no memory of its size. */
 const REPLAY_COMMIT_BYTES = 64 * 1024 * 1024;
-/** What one write may dirty in LMDB beyond its own bytes: a leaf page of the items and one of
- * the seqno index. */
-const PAGES_PER_WRITE_BYTES = 2 * 4096;
-/** A commit holds at most about this much (by that estimate): a long backlog or replay goes in
- * several, so a disk with little room left still takes it piece by piece. */
-const COMMIT_BYTES = 64 * 1024 * 1024;
 /** LMDB transactions start at least this far apart: under a light load each would otherwise
  * hold one small batch and cost a page write per key and an fsync, on a core the event loop
  * needs. Acknowledgements do not wait for them; reads and DCP find the writes in memory
@@ -47,20 +40,10 @@ const APPLY_NOW_BYTES = 4 * 1024 * 1024;
 const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 2000;
 
-interface Frame {
-  head: FrameHead;
-  buffer: ArrayBufferLike;
-  writesAt: number;
-  bytes: number;
-  /** LMDB may hold some of its writes already: read back at start (a crash after the apply),
-   * or its commit failed after some pieces went in. Its writes are compared with LMDB's first,
-   * so one already in costs no room on a full disk. */
-  mayBeIn: boolean;
-}
+type Frame = CommitFrame;
 
 const setup = workerData as ApplyThreadSetup;
 const db = openDatabases(setup.path, setup.mapSize);
-const seqnoScratch = encodeSeqnoKey(0, 0);
 const port = parentPort;
 
 let pending: Frame[] = [];
@@ -78,6 +61,7 @@ let lastApplyMs = 0;
 const closed: Array<{ segment: number; lastBatch: number }> = [];
 let queue: Promise<void> = Promise.resolve();
 const knownStates = new KnownVBStates((vbid) => db.vbstates.get(vbid));
+const committer = new FrameCommitter(db, knownStates, setup.path);
 /** While the segments of the last run are replayed: their batch numbers are that run's, so
  * they are not noticed to the main thread, whose numbers start again at 1. */
 let replaying = true;
@@ -137,7 +121,7 @@ async function run(req: Exclude<ApplyMessage, { op: 'frame' | 'closed' }>): Prom
     if (req.op !== 'replay') applyNow();
     switch (req.op) {
       case 'persist':
-        db.env.transactionSync(() => putStates(req.vbstates, req.meta));
+        db.env.transactionSync(() => committer.putStates(req.vbstates, req.meta));
         knownStates.wrote(req.vbstates);
         await db.env.flushed;
         break;
@@ -187,7 +171,7 @@ function applyNow(): void {
   if (pending.length > 0) {
     const frames = pending;
     try {
-      commitFrames(frames);
+      committer.commit(frames);
       lastApplyMs = performance.now() - lastApplyAt;
     } catch (err) {
       for (const f of frames) f.mayBeIn = true;
@@ -212,113 +196,6 @@ function applyNow(): void {
 
 function notice(): void {
   if (!replaying) port?.postMessage({ applied, applyError } satisfies ApplyNotice);
-}
-
-/** One transaction: each key's newest write among the frames, then the newest state of each
- * vBucket and metadata value they carry. */
-function commitFrames(frames: readonly Frame[]): void {
-  const vbstates = new Map<number, VBStateRecord>();
-  const meta = new Map<string, unknown>();
-  for (const f of frames) {
-    for (const [vbid, state] of f.head.vbstates) vbstates.set(vbid, state);
-    if (f.head.progress) knownStates.complete(vbstates, f.head.progress);
-    for (const [name, value] of f.head.meta) meta.set(name, value);
-  }
-  const seen = new Set<string>();
-  const newest: DecodedWrite[] = [];
-  for (let i = frames.length - 1; i >= 0; i--) {
-    const f = frames[i];
-    const writes = [...decodeWriteBatch(f.buffer, f.head.count, f.writesAt)];
-    for (let j = writes.length - 1; j >= 0; j--) {
-      const key = writes[j].itemKey.toString('latin1');
-      if (seen.has(key)) continue;
-      seen.add(key);
-      if (!f.mayBeIn || !alreadyIn(writes[j])) newest.push(writes[j]);
-    }
-  }
-  // Everything already in (a replay after a crash that came after the apply): nothing to write,
-  // so a full disk does not stop it. Frames without writes (a FLUSH's barrier) still count.
-  if (newest.length === 0 && !statesDiffer(vbstates, meta)) return;
-  // In pieces if large; the states go with the last, so they never cover a write before it is
-  // in. A crash between pieces replays the frames again (their segments are still there).
-  for (let from = 0; ; ) {
-    let bytes = 0;
-    let to = from;
-    while (to < newest.length && bytes < COMMIT_BYTES) {
-      bytes += newest[to].itemKey.length + (newest[to].record?.length ?? 0) + PAGES_PER_WRITE_BYTES;
-      to++;
-    }
-    const last = to >= newest.length;
-    checkRoom(bytes);
-    db.env.transactionSync(() => {
-      for (let i = from; i < to; i++) writeOne(newest[i]);
-      if (last) putStates([...vbstates], [...meta]);
-    });
-    if (last) {
-      knownStates.wrote(vbstates);
-      return;
-    }
-    from = to;
-  }
-}
-
-/**
- * Refuses (ENOSPC) a commit the disk has clearly no room for, before LMDB meets the full disk:
- * lmdb-js 3.5 formats a failed page write's message into a 100-byte heap buffer, which a long
- * message overruns (a process abort seen in test/server/disk-full.test.ts once commits grew).
- * A disk filled by someone else between this check and the commit still reaches that path.
- */
-function checkRoom(bytes: number): void {
-  const fs = statfsSync(setup.path);
-  const free = fs.bavail * fs.bsize;
-  if (free < bytes) throw Object.assign(new Error(`no space left on device: ${free} bytes free, this commit needs about ${bytes}`), { code: 'ENOSPC' });
-}
-
-function statesDiffer(vbstates: ReadonlyMap<number, VBStateRecord>, meta: ReadonlyMap<string, unknown>): boolean {
-  const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
-  for (const [vbid, state] of vbstates) if (!same(db.vbstates.get(vbid), state)) return true;
-  for (const [name, value] of meta) if (!same(db.meta.get(name), value)) return true;
-  return false;
-}
-
-/** LMDB holds exactly this write already, byte for byte (a frame replayed after it was
- * applied). */
-function alreadyIn(w: DecodedWrite): boolean {
-  const now = db.items.getBinaryFast(w.itemKey);
-  if (w.record === null) return now === undefined;
-  return now !== undefined && now.length === w.record.length && w.record.equals(now.subarray(0, now.length));
-}
-
-function writeOne(w: DecodedWrite): void {
-  const vbid = itemKeyVbid(w.itemKey);
-  const old = db.items.getBinaryFast(w.itemKey);
-  const oldSeqno = old === undefined ? 0 : recordSeqno(old);
-  // lmdb-js copies keys at the call, so one scratch key serves every call. Writing a frame a
-  // second time (a replay after a crash before its segment was deleted) changes nothing.
-  if (oldSeqno > 0 && (oldSeqno !== w.seqno || w.record === null)) db.seqnos.removeSync(encodeSeqnoKey(vbid, oldSeqno, seqnoScratch));
-  if (w.record !== null) {
-    db.items.putSync(w.itemKey, w.record);
-    db.seqnos.putSync(encodeSeqnoKey(vbid, w.seqno, seqnoScratch), userKeyOf(w.itemKey));
-  } else if (old !== undefined) {
-    db.items.removeSync(w.itemKey);
-  }
-}
-
-/** States persisted at once (persistVBStatesNow), never below what LMDB holds
- * (KnownVBStates.notBelow), in their transaction. */
-function putStates(vbstates: Array<[number, VBStateRecord]>, meta: Array<[string, unknown]>): void {
-  for (let i = 0; i < vbstates.length; i++) {
-    const [vbid, state] = vbstates[i];
-    vbstates[i] = [vbid, knownStates.notBelow(vbid, state, newestSeqno(vbid))];
-    db.vbstates.putSync(vbid, vbstates[i][1]);
-  }
-  for (const [name, value] of meta) db.meta.putSync(name, value);
-}
-
-/** The highest seqno LMDB's seqno index holds for a vBucket (0: none). */
-function newestSeqno(vbid: number): number {
-  for (const key of db.seqnos.getKeys({ start: encodeSeqnoKey(vbid, Number.MAX_SAFE_INTEGER), end: encodeSeqnoKey(vbid, 0), reverse: true, limit: 1 })) return seqnoKeySeqno(key);
-  return 0;
 }
 
 /** In chunked transactions, so a large vBucket does not make one huge commit. */

@@ -80,3 +80,45 @@ export function* decodeWriteBatch(buffer: ArrayBufferLike, count: number, offset
     yield { itemKey, record, seqno: table[row], prevSeqno: table[row + 1] };
   }
 }
+
+/** A batch's writes in order, one at a time, with no object and no view per write: where the
+ * current write's item key and record lie in `bytes` (the apply thread's steady path, which
+ * copies each key into a scratch buffer; decodeWriteBatch's views and objects were most of
+ * what that thread allocated per write, and they lived until the transaction ended). */
+export class WriteBatchReader {
+  seqno = 0;
+  keyAt = 0;
+  keyLength = 0;
+  recordAt = 0;
+  /** -1: a removal. */
+  recordLength = NO_RECORD;
+  /** The whole batch buffer. */
+  readonly bytes: Buffer;
+  private readonly table: Float64Array;
+  private i = -1;
+  private p: number;
+
+  constructor(
+    buffer: ArrayBufferLike,
+    private readonly count: number,
+    offset = 0,
+  ) {
+    this.table = new Float64Array(buffer, offset, count * ROW);
+    this.bytes = Buffer.from(buffer);
+    this.p = offset + count * ROW * 8;
+  }
+
+  /** Moves to the next write; false after the last. */
+  next(): boolean {
+    if (++this.i >= this.count) return false;
+    const row = this.i * ROW;
+    this.seqno = this.table[row];
+    this.keyLength = this.table[row + 2];
+    this.keyAt = this.p;
+    this.p += this.keyLength;
+    this.recordLength = this.table[row + 3];
+    this.recordAt = this.p;
+    if (this.recordLength !== NO_RECORD) this.p += this.recordLength;
+    return true;
+  }
+}

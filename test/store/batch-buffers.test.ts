@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { BatchBuffers } from '../../lib/store/batch-buffers.js';
-import { decodeWriteBatch, encodeWriteBatch, writeBatchBytes } from '../../lib/store/write-batch-codec.js';
+import { WriteBatchReader, decodeWriteBatch, encodeWriteBatch, writeBatchBytes } from '../../lib/store/write-batch-codec.js';
 import type { ItemWrite } from '../../lib/store/store.js';
 
 t.test('a buffer is reused once given back, and only if it is big enough', async (t) => {
@@ -52,4 +52,22 @@ t.test('a short batch encoded over a longer one decodes to exactly its own write
       { key: '\u0000\u0001gone', record: null, seqno: 101, prevSeqno: 100 },
     ],
   );
+});
+
+t.test('WriteBatchReader walks the writes decodeWriteBatch decodes, at an offset too, with no view per write', async (t) => {
+  const write = (key: string, record: Buffer | null, seqno: number): ItemWrite => ({ keyString: `\u0000\u0003${key}`, record, seqno, prevSeqno: -1 });
+  const writes = [write('k1', Buffer.from('one'), 7), write('gone', null, 8), write('k1', Buffer.alloc(300, 9), 9), write('', Buffer.alloc(0), 10)];
+  const offset = 24;
+  const buffer = new ArrayBuffer(offset + writeBatchBytes(writes));
+  const shifted = new Uint8Array(buffer, offset);
+  const staging = new ArrayBuffer(writeBatchBytes(writes));
+  encodeWriteBatch(writes, staging);
+  shifted.set(new Uint8Array(staging));
+  const expected = [...decodeWriteBatch(buffer, writes.length, offset)].map((d) => ({ key: d.itemKey.toString('latin1'), record: d.record?.toString('hex') ?? null, seqno: d.seqno }));
+  const r = new WriteBatchReader(buffer, writes.length, offset);
+  const got: typeof expected = [];
+  while (r.next()) got.push({ key: r.bytes.toString('latin1', r.keyAt, r.keyAt + r.keyLength), record: r.recordLength < 0 ? null : r.bytes.toString('hex', r.recordAt, r.recordAt + r.recordLength), seqno: r.seqno });
+  t.same(got, expected);
+  t.equal(got.length, 4);
+  t.notOk(r.next(), 'stays at the end');
 });

@@ -1,0 +1,202 @@
+/**
+ * The apply thread's LMDB transactions (apply-worker.ts): the writes of committed frames, then
+ * the newest vBucket states and metadata they carry; and the states persisted at once.
+ *
+ * Two ways. The steady one writes every write of every frame in order, reading each straight
+ * from the frame's buffer into a scratch key: no object per write (a key written in two frames
+ * is put twice, the newer last, and each put moves the seqno index from the seqno before it).
+ * The careful one, for frames LMDB may already hold (a replay after a crash, a commit that
+ * failed part way), writes each key's newest write only and skips one LMDB holds byte for
+ * byte, so a replay on a full disk needs no room for what is in already.
+ */
+import { statfsSync } from 'node:fs';
+import { encodeSeqnoKey, itemKeyVbid, seqnoKeySeqno, userKeyOf, VBID_LENGTH } from './key-codec.js';
+import type { LmdbDatabases } from './lmdb-databases.js';
+import type { FrameHead } from './log-frame.js';
+import { recordSeqno } from './record.js';
+import type { KnownVBStates } from './known-vbstates.js';
+import type { VBStateRecord } from './store.js';
+import { decodeWriteBatch, WriteBatchReader, type DecodedWrite } from './write-batch-codec.js';
+
+/** What one write may dirty in LMDB beyond its own bytes: a leaf page of the items and one of
+ * the seqno index. */
+const PAGES_PER_WRITE_BYTES = 2 * 4096;
+/** A commit holds at most about this much (by that estimate): a long backlog or replay goes in
+ * several, so a disk with little room left still takes it piece by piece. */
+const COMMIT_BYTES = 64 * 1024 * 1024;
+
+export interface CommitFrame {
+  head: FrameHead;
+  buffer: ArrayBufferLike;
+  writesAt: number;
+  bytes: number;
+  /** LMDB may hold some of its writes already: read back at start (a crash after the apply),
+   * or its commit failed after some pieces went in. Its writes are compared with LMDB's first,
+   * so one already in costs no room on a full disk. */
+  mayBeIn: boolean;
+}
+
+export class FrameCommitter {
+  private readonly seqnoScratch = encodeSeqnoKey(0, 0);
+  /** Item keys copied out of frames, with a view per length of the whole key and of its
+   * client key, made once. */
+  private readonly keyScratch = Buffer.allocUnsafe(VBID_LENGTH + 65535);
+  private readonly keyViews: Array<Buffer | undefined> = [];
+  private readonly userKeyViews: Array<Buffer | undefined> = [];
+
+  constructor(
+    private readonly db: LmdbDatabases,
+    private readonly knownStates: KnownVBStates,
+    private readonly path: string,
+  ) {}
+
+  /** The frames' writes, then the newest state of each vBucket and metadata value they carry,
+   * in one transaction (or several, if large). */
+  commit(frames: readonly CommitFrame[]): void {
+    const vbstates = new Map<number, VBStateRecord>();
+    const meta = new Map<string, unknown>();
+    for (const f of frames) {
+      for (const [vbid, state] of f.head.vbstates) vbstates.set(vbid, state);
+      if (f.head.progress) this.knownStates.complete(vbstates, f.head.progress);
+      for (const [name, value] of f.head.meta) meta.set(name, value);
+    }
+    if (frames.some((f) => f.mayBeIn)) this.commitCarefully(frames, vbstates, meta);
+    else this.commitInOrder(frames, vbstates, meta);
+  }
+
+  /** States persisted at once (persistVBStatesNow), never below what LMDB holds
+   * (KnownVBStates.notBelow), inside the caller's transaction. */
+  putStates(vbstates: Array<[number, VBStateRecord]>, meta: Array<[string, unknown]>): void {
+    for (let i = 0; i < vbstates.length; i++) {
+      const [vbid, state] = vbstates[i];
+      vbstates[i] = [vbid, this.knownStates.notBelow(vbid, state, this.newestSeqno(vbid))];
+      this.db.vbstates.putSync(vbid, vbstates[i][1]);
+    }
+    for (const [name, value] of meta) this.db.meta.putSync(name, value);
+  }
+
+  private commitInOrder(frames: readonly CommitFrame[], vbstates: Map<number, VBStateRecord>, meta: Map<string, unknown>): void {
+    for (let from = 0; from < frames.length; ) {
+      let bytes = 0;
+      let to = from;
+      while (to < frames.length && bytes < COMMIT_BYTES) {
+        bytes += frames[to].bytes + frames[to].head.count * PAGES_PER_WRITE_BYTES;
+        to++;
+      }
+      const last = to >= frames.length;
+      this.checkRoom(bytes);
+      this.db.env.transactionSync(() => {
+        for (let i = from; i < to; i++) {
+          const f = frames[i];
+          const r = new WriteBatchReader(f.buffer, f.head.count, f.writesAt);
+          while (r.next()) this.writeFrom(r);
+        }
+        if (last) this.putStates([...vbstates], [...meta]);
+      });
+      if (last) this.knownStates.wrote(vbstates);
+      from = to;
+    }
+  }
+
+  private commitCarefully(frames: readonly CommitFrame[], vbstates: Map<number, VBStateRecord>, meta: Map<string, unknown>): void {
+    const seen = new Set<string>();
+    const newest: DecodedWrite[] = [];
+    for (let i = frames.length - 1; i >= 0; i--) {
+      const f = frames[i];
+      const writes = [...decodeWriteBatch(f.buffer, f.head.count, f.writesAt)];
+      for (let j = writes.length - 1; j >= 0; j--) {
+        const key = writes[j].itemKey.toString('latin1');
+        if (seen.has(key)) continue;
+        seen.add(key);
+        if (!f.mayBeIn || !this.alreadyIn(writes[j])) newest.push(writes[j]);
+      }
+    }
+    // Everything already in (a replay after a crash that came after the apply): nothing to write,
+    // so a full disk does not stop it. Frames without writes (a FLUSH's barrier) still count.
+    if (newest.length === 0 && !this.statesDiffer(vbstates, meta)) return;
+    // In pieces if large; the states go with the last, so they never cover a write before it is
+    // in. A crash between pieces replays the frames again (their segments are still there).
+    for (let from = 0; ; ) {
+      let bytes = 0;
+      let to = from;
+      while (to < newest.length && bytes < COMMIT_BYTES) {
+        bytes += newest[to].itemKey.length + (newest[to].record?.length ?? 0) + PAGES_PER_WRITE_BYTES;
+        to++;
+      }
+      const last = to >= newest.length;
+      this.checkRoom(bytes);
+      this.db.env.transactionSync(() => {
+        for (let i = from; i < to; i++) this.writeOne(newest[i]);
+        if (last) this.putStates([...vbstates], [...meta]);
+      });
+      if (last) {
+        this.knownStates.wrote(vbstates);
+        return;
+      }
+      from = to;
+    }
+  }
+
+  /**
+   * Refuses (ENOSPC) a commit the disk has clearly no room for, before LMDB meets the full disk:
+   * lmdb-js 3.5 formats a failed page write's message into a 100-byte heap buffer, which a long
+   * message overruns (a process abort seen in test/server/disk-full.test.ts once commits grew).
+   * A disk filled by someone else between this check and the commit still reaches that path.
+   */
+  private checkRoom(bytes: number): void {
+    const fs = statfsSync(this.path);
+    const free = fs.bavail * fs.bsize;
+    if (free < bytes) throw Object.assign(new Error(`no space left on device: ${free} bytes free, this commit needs about ${bytes}`), { code: 'ENOSPC' });
+  }
+
+  private statesDiffer(vbstates: ReadonlyMap<number, VBStateRecord>, meta: ReadonlyMap<string, unknown>): boolean {
+    const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+    for (const [vbid, state] of vbstates) if (!same(this.db.vbstates.get(vbid), state)) return true;
+    for (const [name, value] of meta) if (!same(this.db.meta.get(name), value)) return true;
+    return false;
+  }
+
+  /** LMDB holds exactly this write already, byte for byte (a frame replayed after it was
+   * applied). */
+  private alreadyIn(w: DecodedWrite): boolean {
+    const now = this.db.items.getBinaryFast(w.itemKey);
+    if (w.record === null) return now === undefined;
+    return now !== undefined && now.length === w.record.length && w.record.equals(now.subarray(0, now.length));
+  }
+
+  private writeOne(w: DecodedWrite): void {
+    this.put(w.itemKey, userKeyOf(w.itemKey), w.seqno, w.record);
+  }
+
+  /** The reader's current write, its key copied into the scratch (lmdb-js copies keys and
+   * values at each call, so one scratch serves every call). */
+  private writeFrom(r: WriteBatchReader): void {
+    const length = r.keyLength;
+    r.bytes.copy(this.keyScratch, 0, r.keyAt, r.keyAt + length);
+    const itemKey = (this.keyViews[length] ??= this.keyScratch.subarray(0, length));
+    const userKey = (this.userKeyViews[length] ??= this.keyScratch.subarray(VBID_LENGTH, length));
+    this.put(itemKey, userKey, r.seqno, r.recordLength < 0 ? null : r.bytes.subarray(r.recordAt, r.recordAt + r.recordLength));
+  }
+
+  /** One write (a null record removes the key), its seqno index entry moved from the seqno LMDB
+   * holds for the key. Writing a frame a second time (a replay after a crash before its segment
+   * was deleted) changes nothing. */
+  private put(itemKey: Buffer, userKey: Buffer, seqno: number, record: Buffer | null): void {
+    const vbid = itemKeyVbid(itemKey);
+    const old = this.db.items.getBinaryFast(itemKey);
+    const oldSeqno = old === undefined ? 0 : recordSeqno(old);
+    if (oldSeqno > 0 && (oldSeqno !== seqno || record === null)) this.db.seqnos.removeSync(encodeSeqnoKey(vbid, oldSeqno, this.seqnoScratch));
+    if (record !== null) {
+      this.db.items.putSync(itemKey, record);
+      this.db.seqnos.putSync(encodeSeqnoKey(vbid, seqno, this.seqnoScratch), userKey);
+    } else if (old !== undefined) {
+      this.db.items.removeSync(itemKey);
+    }
+  }
+
+  /** The highest seqno LMDB's seqno index holds for a vBucket (0: none). */
+  private newestSeqno(vbid: number): number {
+    for (const key of this.db.seqnos.getKeys({ start: encodeSeqnoKey(vbid, Number.MAX_SAFE_INTEGER), end: encodeSeqnoKey(vbid, 0), reverse: true, limit: 1 })) return seqnoKeySeqno(key);
+    return 0;
+  }
+}
