@@ -51,7 +51,14 @@ async function scenario(t: Test, legacy: boolean): Promise<Result> {
   const w = await RawClient.connect(pa);
   const r = await RawClient.connect(pb);
   const replicaHigh = async (): Promise<number> => Number((await r.stats('vbucket-details 0')).get('vb_0:high_seqno'));
-  await until(async () => (await replicaHigh()) === KEEP + EXPIRING, 'B to copy the first items');
+  try {
+    await until(async () => (await replicaHigh()) === KEEP + EXPIRING, 'B to copy the first items');
+  } catch (err) {
+    // Seen twice, only with other test files and two CPU hogs on the machine: show what each
+    // node was doing.
+    t.comment(`B's high seqno: ${await replicaHigh().catch(() => NaN)}\nA's log:\n${a.log().split('\n').slice(-30).join('\n')}\nB's log:\n${b.log().split('\n').slice(-30).join('\n')}`);
+    throw err;
+  }
   // One pipeline: with --ack=memory a write is acknowledged before its commit only while the
   // oldest uncommitted write is younger than 20 ms; sequential writes on a slow machine would
   // wait for the (held) commit.
