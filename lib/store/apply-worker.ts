@@ -3,8 +3,9 @@
  * thread (write-worker.ts) has made durable in the commit log and writes them to LMDB, all that
  * arrived while the previous commit ran in one transaction (frame-commit.ts): under load a
  * commit holds many batches and rewrites each page once for all of their writes to it, which is
- * what makes LMDB's cost per write fall (bench:commit). A segment of the log is deleted once every batch in it is committed and
- * synced here. At start, before any message, it replays the segments a crash left behind.
+ * what makes LMDB's cost per write fall (bench:commit). A segment of the log is deleted once
+ * every batch in it is committed and synced here. At start, before any message, it replays the
+ * segments a crash left behind.
  *
  * A write's previous seqno is always read here, inside the transaction: the main thread's
  * guess is about LMDB as it was, and LMDB runs behind the log.
