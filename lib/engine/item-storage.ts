@@ -100,11 +100,7 @@ export class ItemStorage implements BackfillSource {
   lookup(key: KeyRef, probe: DiskProbe, fetch = false): Buffer | undefined {
     probe.diskSeqno = -1;
     const itemKey = this.scratch.view(key.vbid, key.buf, key.offset, key.length);
-    const resident = this.cache.get(itemKey, 0, itemKey.length, fetch);
-    if (resident !== undefined) return resident;
-    const view = this.store.getItem(itemKey);
-    probe.diskSeqno = view === undefined ? 0 : recordSeqno(view);
-    return view;
+    return this.cache.get(itemKey, 0, itemKey.length, fetch) ?? this.lookupStored(key, probe);
   }
 
   /** A client's read of a key: true when resident (counted as a hit), the record described in

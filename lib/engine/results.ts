@@ -3,7 +3,7 @@
  * a mutation did.
  */
 import { u32be } from '../../protocol/bytes.js';
-import { recordCas, recordCasAt, recordDatatype, recordExpiry, recordExpiryAt, recordFlags, recordHeaderLengthAt, recordSeqno, recordValueLength, recordValueOffset } from '../store/record.js';
+import { recordCas, recordCasAt, recordExpiry, recordExpiryAt, recordHeaderLengthAt, recordSeqno, recordValueLength } from '../store/record.js';
 import type { ItemView, MutationResult } from './requests.js';
 import type { VBucket } from './vbucket.js';
 
@@ -22,13 +22,7 @@ export function fillViewAt(v: ItemView, buf: Buffer, at: number, length: number)
 
 /** Describes an immutable record in `v` (value by reference). */
 export function fillView(v: ItemView, rec: Buffer): void {
-  v.cas = recordCas(rec);
-  v.flags = recordFlags(rec);
-  v.expiry = recordExpiry(rec);
-  v.datatype = recordDatatype(rec);
-  v.value = rec;
-  v.valueOffset = recordValueOffset(rec);
-  v.valueLength = recordValueLength(rec);
+  fillViewAt(v, rec, 0, rec.length);
 }
 
 export function setResult(r: MutationResult, vb: VBucket, rec: Buffer, batch: number): void {

@@ -32,7 +32,7 @@ export function checkRecordFormat(rec: Uint8Array): void {
 
 /** Where the value starts: after the header of the record's own format. */
 export function recordValueOffset(rec: Buffer): number {
-  return rec[0] === 1 ? 28 : RECORD_HEADER_LENGTH;
+  return recordHeaderLengthAt(rec, 0);
 }
 
 /** kv_engine's revision seqno: how many times the key was mutated (1 for format 1 records). */

@@ -80,8 +80,7 @@ function logBatch(req: Extract<WriteRequest, { op: 'batch' }>): void {
     const code: unknown = err instanceof Error ? Reflect.get(err, 'code') : undefined;
     if (typeof code === 'string' || typeof code === 'number') reply.code = code;
   }
-  if (setup.commitReplyDelayMs > 0) setTimeout(() => port?.postMessage(reply), setup.commitReplyDelayMs);
-  else port?.postMessage(reply);
+  toMainDelayed(reply);
 }
 
 /** Starts a new segment if the current one holds frames; the apply thread deletes the old one
@@ -105,8 +104,14 @@ function noticed(n: ApplyNotice): void {
   // All of the current segment is in LMDB: if it is large, a new one starts and this one goes.
   if (segmentLastBatch > 0 && n.applied >= segmentLastBatch && log !== null && log.bytes >= CAUGHT_UP_SEGMENT_BYTES) closeSegment();
   // Behind the batch replies they follow, when the test hook delays those.
-  if (setup.commitReplyDelayMs > 0) setTimeout(() => port?.postMessage(n), setup.commitReplyDelayMs);
-  else port?.postMessage(n);
+  toMainDelayed(n);
+}
+
+/** A batch's answer or an applied notice, to the main thread: at once, or as late as the test
+ * hook LMCACHED_COMMIT_REPLY_DELAY_MS says (both alike, so their order holds). */
+function toMainDelayed(m: WriteReply | ApplyNotice): void {
+  if (setup.commitReplyDelayMs > 0) setTimeout(() => port?.postMessage(m), setup.commitReplyDelayMs);
+  else port?.postMessage(m);
 }
 
 /** Everything is applied and LMDB closed: a current segment holds no frame and goes too.
