@@ -62,12 +62,6 @@ export class EntryRecords {
     return this.lengths[e];
   }
 
-  /** Whether entry e holds exactly this Buffer (a dirty record, compared by identity). */
-  holds(e: number, record: Buffer): boolean {
-    const at = this.place[e];
-    return at <= -2 && this.slots[-2 - at] === record;
-  }
-
   /** A new record for entry e, whose old one is dropped first: a dirty one as it is, a clean
    * one in the arena when it fits. */
   set(e: number, record: Buffer, dirty: boolean): void {
@@ -78,8 +72,9 @@ export class EntryRecords {
     else this.keepClean(e, record);
   }
 
-  /** Entry e's record (`record`, not in the arena) is clean now: into the arena if it fits. */
+  /** Entry e's record (`record`) is committed: into the arena if it fits and is not there yet. */
   keepClean(e: number, record: Buffer): void {
+    if (this.place[e] >= 0) return;
     if (!RecordArena.fits(record.length)) {
       this.keepBuffer(e, record);
       return;

@@ -6,9 +6,9 @@
  * holds its write.
  *
  * A batch is *committed* once the store has it in its commit log, synced: acknowledgements and
- * the persisted seqno follow that. It is *applied* once it is in LMDB, where reads and DCP
- * backfills find it: only then do its writes leave memory (the resident table's dirty entries,
- * the vBucket's pending list).
+ * the persisted seqno follow that, and its writes leave the vBucket's pending list (what the
+ * hooks keep of them until the apply is theirs: CommittedWrites). It is *applied* once it is in
+ * LMDB, where reads and DCP backfills find it: only then may its resident entries be ejected.
  */
 import type { Store } from '../store/store.js';
 import type { PendingWrite, VBucket } from './vbucket.js';
@@ -39,15 +39,16 @@ export interface FlusherPacing {
   holdMs: number;
 }
 
-export interface FlusherHooks {
+export interface FlusherHooks<Unapplied> {
   /** Meta values refreshed into every batch (e.g. the CAS high-water mark). */
   meta(): ReadonlyMap<string, unknown>;
   /** The max CAS to persist with every vBucket state. */
   maxCas(): number;
-  /** Called after a batch committed (durable), with the high seqno it holds per vBucket. */
-  committed(highSeqnos: ReadonlyMap<VBucket, number>, writes: readonly PendingWrite[]): void;
-  /** Called after a committed batch is applied (in LMDB), with the writes it held. */
-  applied(writes: readonly PendingWrite[], highSeqnos: ReadonlyMap<VBucket, number>): void;
+  /** Called after a batch committed (durable), with the high seqno it holds per vBucket and
+   * its writes; returns what is kept of them until the batch is applied. */
+  committed(highSeqnos: ReadonlyMap<VBucket, number>, writes: readonly PendingWrite[]): Unapplied;
+  /** Called after a committed batch is applied (in LMDB), with what `committed` kept. */
+  applied(kept: Unapplied, highSeqnos: ReadonlyMap<VBucket, number>): void;
 }
 
 /** Failed commits so far, and the last one. */
@@ -69,10 +70,10 @@ interface FailedBatch {
 }
 
 /** A committed batch waiting to be applied: its numbers (ours, the store's) and what it held. */
-interface UnappliedBatch {
+interface UnappliedBatch<Unapplied> {
   batch: number;
   storeBatch: number;
-  writes: PendingWrite[];
+  kept: Unapplied;
   highSeqnos: Map<VBucket, number>;
   bytes: number;
 }
@@ -81,7 +82,7 @@ interface UnappliedBatch {
  * (their writes are held in memory meanwhile; --ack=memory's back pressure follows). */
 const MAX_UNAPPLIED_BYTES = 16 * 1024 * 1024;
 
-export class Flusher implements CommitWatch {
+export class Flusher<Unapplied> implements CommitWatch {
   private queue: PendingWrite[] = [];
   private meta = new Map<string, unknown>();
   private running = false;
@@ -94,7 +95,7 @@ export class Flusher implements CommitWatch {
   /** A batch whose commit failed, tried again (alone, same number) until it commits. */
   private failedBatch: FailedBatch | null = null;
   private retryDelay = RETRY_FIRST_MS;
-  private unapplied: UnappliedBatch[] = [];
+  private unapplied: Array<UnappliedBatch<Unapplied>> = [];
   private hurrying = false;
   /** Every batch up to and including this one is applied. */
   private appliedBatch = 0;
@@ -112,7 +113,7 @@ export class Flusher implements CommitWatch {
 
   constructor(
     private readonly store: Store,
-    private readonly hooks: FlusherHooks,
+    private readonly hooks: FlusherHooks<Unapplied>,
     private readonly pacing: FlusherPacing = { intervalMs: 0, holdMs: 0 },
   ) {
     store.onApplied((through) => this.applied(through));
@@ -152,6 +153,11 @@ export class Flusher implements CommitWatch {
 
   get unappliedBytesNow(): number {
     return this.unappliedBytes;
+  }
+
+  /** What the hooks kept of each committed batch not yet applied, oldest first. */
+  *unappliedKept(): Generator<Unapplied> {
+    for (const b of this.unapplied) yield b.kept;
   }
 
   get backlog(): number {
@@ -284,14 +290,16 @@ export class Flusher implements CommitWatch {
       this.retryDelay = RETRY_FIRST_MS;
     }
     let bytes = 0;
-    for (const w of taken) bytes += writeBytes(w);
+    for (const w of taken) {
+      bytes += writeBytes(w);
+      if (w.record !== null) w.vb.pending.committed(w);
+    }
     this.unpersistedBytes -= bytes;
     this.committedBatch = batch;
     this.takenSince = 0;
     this.running = false;
-    this.unapplied.push({ batch, storeBatch, writes: taken, highSeqnos, bytes });
+    this.unapplied.push({ batch, storeBatch, kept: this.hooks.committed(highSeqnos, taken), highSeqnos, bytes });
     this.unappliedBytes += bytes;
-    this.hooks.committed(highSeqnos, taken);
     for (const l of this.listeners) l(batch);
     if (this.queue.length > 0 || this.meta.size > 0) this.schedule();
     else this.hurryApply();
@@ -303,10 +311,9 @@ export class Flusher implements CommitWatch {
     if (this.unapplied.length === 0 || this.unapplied[0].storeBatch > through) return;
     this.store.refreshReads();
     while (this.unapplied.length > 0 && this.unapplied[0].storeBatch <= through) {
-      const b = this.unapplied.shift() as UnappliedBatch;
+      const b = this.unapplied.shift() as UnappliedBatch<Unapplied>;
       this.unappliedBytes -= b.bytes;
-      for (const w of b.writes) if (w.record !== null) w.vb.pending.committed(w);
-      this.hooks.applied(b.writes, b.highSeqnos);
+      this.hooks.applied(b.kept, b.highSeqnos);
       this.appliedBatch = b.batch;
     }
     if (this.appliedWaiters.length > 0) {

@@ -45,6 +45,15 @@ export class ItemCache {
   private readonly records = new EntryRecords(INITIAL_ENTRIES);
   /** When the entry was last read or written (Unix seconds; mg's l flag). */
   private accessedAt = new Uint32Array(INITIAL_ENTRIES);
+  /** Per entry: the stamp of the write it holds (0: a clean record). A write is told from a
+   * newer one of its key, and from a key that took its entry after a FLUSH, by its stamp, so
+   * nothing needs to keep the write's own Buffer to recognise it. */
+  private stamps = new Uint32Array(INITIAL_ENTRIES);
+  /** The last stamp handed out; it wraps after 2^32 writes, far more than are ever in flight. */
+  private lastStamp = 0;
+  /** Bumped whenever entries leave the table other than by their own write's apply (FLUSH,
+   * DEL_VBUCKET, delete): an entry number noted before then may name another key since. */
+  generation = 0;
   private free: number[] = [];
   /** Entry numbers ever handed out (the hand sweeps 0..high-1). */
   private high = 0;
@@ -116,9 +125,61 @@ export class ItemCache {
   }
 
   /** Makes `record` (never modified afterwards) the key's newest record: a write, pinned until
-   * `settle` is called with the same record. Returns the entry number. */
+   * settled. Returns the entry number; `stampOf` tells the write apart from later ones. */
   putDirty(key: string, record: Buffer): number {
-    return this.insert(key, record, PINNED);
+    const e = this.insert(key, record, PINNED);
+    this.lastStamp = (this.lastStamp + 1) >>> 0 || 1;
+    this.stamps[e] = this.lastStamp;
+    return e;
+  }
+
+  /** The stamp of the write entry `e` holds (0: none). */
+  stampOf(e: number): number {
+    return this.stamps[e];
+  }
+
+  /** Whether entry `e` holds a key. */
+  inUse(e: number): boolean {
+    return e >= 0 && e < this.high && this.table.has(e);
+  }
+
+  /** Whether entry `e` still holds the write stamped `stamp`. */
+  holdsWrite(e: number, stamp: number): boolean {
+    return e >= 0 && e < this.high && this.stamps[e] === stamp && this.table.has(e);
+  }
+
+  /** The key (a latin1 item key) of entry `e`, in use. */
+  keyAt(e: number): string {
+    return this.table.keyOf(e);
+  }
+
+  /** The record of entry `e` (any key), for a caller that knows what the entry holds; a view
+   * valid until the table changes. */
+  recordAt(e: number): Buffer {
+    return this.records.of(e);
+  }
+
+  /** The write stamped `stamp` is committed (in the commit log, not yet in LMDB): if entry `e`
+   * still holds it, its record moves into the arena (its Buffer is let go); it stays pinned. */
+  committed(e: number, stamp: number): void {
+    if (this.holdsWrite(e, stamp)) this.records.keepClean(e, this.records.of(e));
+  }
+
+  /** The write stamped `stamp` is in LMDB. If entry `e` still holds it, the entry is clean now,
+   * kept as the quota allows (`keep`: a live item) or dropped (a tombstone); an entry holding a
+   * newer write stays pinned. */
+  settle(e: number, stamp: number, keep: boolean): void {
+    if (!this.holdsWrite(e, stamp)) return;
+    this.stamps[e] = 0;
+    if (!keep || cost(this.table.keyLength(e), this.records.length(e)) > this.quotaBytes) {
+      this.remove(e);
+      return;
+    }
+    this.table.setState(e, this.table.state(e) & ~PINNED);
+    this.records.keepClean(e, this.records.of(e));
+    // A burst of writes can leave the table over quota while they were pinned; eject now that
+    // they may go, not only on a later insert (reads of resident items insert nothing).
+    this.afterInsert(e);
   }
 
   /** Keeps a committed record read from LMDB, if the quota has room for it at all. */
@@ -135,40 +196,6 @@ export class ItemCache {
     return this.accessedAt[e] * 2 + ((this.table.state(e) & FETCHED) !== 0 ? 1 : 0);
   }
 
-  /** A write of `record` is in LMDB. If the entry still holds `record` it is clean now, kept as
-   * the quota allows (`keep`, a live item) or dropped (a tombstone). A newer write keeps the
-   * entry pinned. */
-  settle(key: string, record: Buffer, keep: boolean): void {
-    const e = this.table.findKey(key);
-    if (e >= 0) this.settleEntry(e, key, record, keep);
-  }
-
-  /** `settle` for the key of entry `e` as putDirty returned it (found without hashing, unless
-   * the entry changed hands since, which a FLUSH or DEL_VBUCKET can do). */
-  settleAt(e: number, key: string, record: Buffer, keep: boolean): void {
-    if (this.owns(e, key, record)) this.settleEntry(e, key, record, keep);
-    else this.settle(key, record, keep);
-  }
-
-  /** Whether entry `e` holds `key`. An entry still holding the write's own record holds its
-   * key (a record is one write's Buffer): only one that moved on has its key compared. */
-  private owns(e: number, key: string, record: Buffer): boolean {
-    return e >= 0 && (this.records.holds(e, record) || this.table.holds(e, key));
-  }
-
-  private settleEntry(e: number, key: string, record: Buffer, keep: boolean): void {
-    if (!this.records.holds(e, record)) return;
-    if (!keep || cost(key.length, record.length) > this.quotaBytes) {
-      this.remove(e);
-      return;
-    }
-    this.table.setState(e, this.table.state(e) & ~PINNED);
-    this.records.keepClean(e, record);
-    // A burst of writes can leave the table over quota while they were pinned; eject now that
-    // they may go, not only on a later insert (reads of resident items insert nothing).
-    this.afterInsert(e);
-  }
-
   /** A purge of the record with `seqno` committed (the key is gone from LMDB): the entry goes
    * unless it holds a newer write. */
   purged(key: string, seqno: number, recordSeqno: (record: Buffer) => number): void {
@@ -180,14 +207,17 @@ export class ItemCache {
   delete(key: string): void {
     const e = this.table.findKey(key);
     if (e >= 0) this.remove(e);
+    this.generation++;
   }
 
   /** Forgets every key that starts with `prefix` (one vBucket's keys). */
   dropPrefix(prefix: string): void {
+    this.generation++;
     for (let e = 0; e < this.high; e++) if (this.table.has(e) && this.table.keyStartsWith(e, prefix)) this.remove(e);
   }
 
   clear(): void {
+    this.generation++;
     this.table.clear();
     this.records.clear();
     this.free = [];
@@ -207,6 +237,7 @@ export class ItemCache {
       this.bytes += cost(key.length, record.length) - cost(key.length, this.records.length(e));
       this.records.set(e, record, (state & PINNED) !== 0);
       this.table.setState(e, state);
+      this.stamps[e] = 0;
       this.accessedAt[e] = coarseSeconds();
       this.afterInsert(e);
       return e;
@@ -214,6 +245,7 @@ export class ItemCache {
     const e = this.allocEntry();
     this.table.add(found, e, key, state);
     this.records.set(e, record, (state & PINNED) !== 0);
+    this.stamps[e] = 0;
     this.accessedAt[e] = coarseSeconds();
     this.count++;
     this.bytes += cost(key.length, record.length);
@@ -235,6 +267,9 @@ export class ItemCache {
       const accessedAt = new Uint32Array(this.capacity);
       accessedAt.set(this.accessedAt);
       this.accessedAt = accessedAt;
+      const stamps = new Uint32Array(this.capacity);
+      stamps.set(this.stamps);
+      this.stamps = stamps;
       this.records.grow(this.capacity);
     }
     return e;
@@ -243,6 +278,7 @@ export class ItemCache {
   private remove(e: number): void {
     this.bytes -= cost(this.table.keyLength(e), this.records.length(e));
     this.records.drop(e);
+    this.stamps[e] = 0;
     this.table.remove(e);
     this.free.push(e);
     this.count--;

@@ -7,6 +7,7 @@
  */
 import { ItemKeyScratch, vbucketPrefixString } from '../store/key-codec.js';
 import { ItemState, recordSeqno, recordState } from '../store/record.js';
+import { CommittedWrites } from './committed-writes.js';
 import type { ReadSnapshot, ScannedItem, Store } from '../store/store.js';
 import { Flusher, type CommitWatch, type FlusherPacing } from './flusher.js';
 import type { RecordLocation } from './entry-records.js';
@@ -63,16 +64,24 @@ export interface StorageStats {
   arenaBytes: number;
 }
 
+/** A committed write not yet in LMDB, as the resident table holds it. */
+export interface UnappliedRecord {
+  keyString: string;
+  record: Buffer;
+}
+
 /** What a DCP backfill reads: committed items by seqno, from the latest commit or from one
  * point in time held open for the whole disk snapshot. */
 export interface BackfillSource {
   committedBySeqno(vbid: number, from: number, to: number, snapshot?: ReadSnapshot): Generator<{ seqno: number; itemKey: Buffer; record: Buffer }>;
   openSnapshot(): ReadSnapshot;
+  unappliedRecords(vb: VBucket, after: number, to: number): UnappliedRecord[] | null;
+  appliedSoFar(): Promise<void>;
 }
 
 export class ItemStorage implements BackfillSource {
   private readonly cache: ItemCache;
-  private readonly flusher: Flusher;
+  private readonly flusher: Flusher<CommittedWrites>;
   private readonly scratch = new ItemKeyScratch();
   private warmupExpiries = 0;
 
@@ -178,9 +187,10 @@ export class ItemStorage implements BackfillSource {
    * will commit it. */
   write(vb: VBucket, key: KeyRef, record: Buffer, seqno: number, warmupExpiry: boolean): number {
     const keyString = this.scratch.string(vb.id, key.buf, key.offset, key.length);
-    const w: PendingWrite = { vb, keyString, record, seqno, prevSeqno: -1, batch: 0, entry: -1, warmupExpiry };
+    const w: PendingWrite = { vb, keyString, record, seqno, prevSeqno: -1, batch: 0, entry: -1, stamp: 0, warmupExpiry };
     vb.pending.push(w);
     w.entry = this.cache.putDirty(w.keyString, record);
+    w.stamp = this.cache.stampOf(w.entry);
     const batch = this.flusher.enqueue(w);
     if (vb.listeners.size > 0) for (const l of vb.listeners) l(w);
     return batch;
@@ -188,7 +198,7 @@ export class ItemStorage implements BackfillSource {
 
   /** Queues the removal of a record (the purger's), which issues no seqno. */
   remove(vb: VBucket, itemKey: Buffer, seqno: number): void {
-    this.flusher.enqueue({ vb, keyString: itemKey.toString('latin1'), record: null, seqno, prevSeqno: -1, batch: 0, entry: -1, warmupExpiry: false });
+    this.flusher.enqueue({ vb, keyString: itemKey.toString('latin1'), record: null, seqno, prevSeqno: -1, batch: 0, entry: -1, stamp: 0, warmupExpiry: false });
   }
 
   /** Queues a metadata update with the next batch; returns that batch. */
@@ -252,29 +262,63 @@ export class ItemStorage implements BackfillSource {
     };
   }
 
-  /** Durable: the persisted seqnos move, and warmup's expiries count as persisted. */
-  private committed(highs: ReadonlyMap<VBucket, number>, writes: readonly PendingWrite[]): void {
+  /** Durable: the persisted seqnos move, warmup's expiries count as persisted, and the writes
+   * leave the V8 heap: their records go into the arena (pinned until applied) and the batch is
+   * kept as rows (committed-writes.ts). */
+  private committed(highs: ReadonlyMap<VBucket, number>, writes: readonly PendingWrite[]): CommittedWrites {
     for (const [vb, high] of highs) vb.persisted(high);
+    const kept = new CommittedWrites(writes.length, this.cache.generation);
     let expiries = 0;
-    for (const w of writes) if (w.warmupExpiry) expiries++;
+    for (const w of writes) {
+      if (w.warmupExpiry) expiries++;
+      if (w.vb.deleted) continue;
+      if (w.record === null) {
+        kept.purges.push(w);
+      } else {
+        kept.add(w.entry, w.stamp, w.vb.id, w.seqno, recordState(w.record) === ItemState.Live);
+        this.cache.committed(w.entry, w.stamp);
+      }
+    }
     if (expiries > 0) {
       this.warmupExpiries += expiries;
       this.options.warmupExpiriesPersisted(this.warmupExpiries);
     }
+    return kept;
   }
 
   /** In LMDB: resident entries may turn clean (and be ejected), DCP backfills read it there. */
-  private applied(writes: readonly PendingWrite[], highs: ReadonlyMap<VBucket, number>): void {
+  private applied(kept: CommittedWrites, highs: ReadonlyMap<VBucket, number>): void {
     // An entry still holding an applied write turns clean, or goes if it is a tombstone; one
     // holding a newer write stays as it is. A purge drops the entry unless a newer write came.
-    // In batch order, so a key written twice ends with the seqno of the write that reached disk.
-    for (const w of writes) {
-      if (w.vb.deleted) continue;
-      if (w.record !== null) {
-        this.cache.settleAt(w.entry, w.keyString, w.record, recordState(w.record) === ItemState.Live);
-      } else this.cache.purged(w.keyString, w.seqno, recordSeqno);
-    }
+    for (let i = 0; i < kept.size; i++) this.cache.settle(kept.entry(i), kept.stamp(i), kept.live(i));
+    for (const w of kept.purges) this.cache.purged(w.keyString, w.seqno, recordSeqno);
     for (const [vb, high] of highs) if (high > vb.appliedHighSeqno) vb.appliedHighSeqno = high;
+  }
+
+  /**
+   * The records of `vb`'s committed writes not yet in LMDB with seqnos in (after, to], oldest
+   * first, each key's newest in that range only (a DCP stream moving from disk to memory;
+   * `vb.pending` has the uncommitted rest). Views valid until the table changes. Null when one
+   * of them cannot be read here: its key was rewritten since with a seqno above `to` (a stream
+   * with an end) or its entry was dropped (FLUSH): the caller waits for the apply and reads
+   * LMDB instead.
+   */
+  unappliedRecords(vb: VBucket, after: number, to: number): UnappliedRecord[] | null {
+    const out: UnappliedRecord[] = [];
+    for (const kept of this.flusher.unappliedKept()) {
+      for (let i = 0; i < kept.size; i++) {
+        const seqno = kept.seqno(i);
+        if (kept.vbid(i) !== vb.id || seqno <= after || seqno > to) continue;
+        const e = kept.entry(i);
+        if (this.cache.holdsWrite(e, kept.stamp(i))) {
+          out.push({ keyString: this.cache.keyAt(e), record: this.cache.recordAt(e) });
+          continue;
+        }
+        // Rewritten since: the newer write is sent instead, if it is in the range.
+        if (kept.generation !== this.cache.generation || !this.cache.inUse(e) || recordSeqno(this.cache.recordAt(e)) > to) return null;
+      }
+    }
+    return out;
   }
 
   /** The resident table's quota in bytes (memcached's cache_memlimit). */

@@ -39,8 +39,10 @@ export interface PendingWrite extends ItemWrite {
   prevSeqno: number;
   /** Flusher batch that will write it. */
   batch: number;
-  /** The resident table's entry holding it (-1: none, a purge); checked before use. */
+  /** The resident table's entry holding it (-1: none, a purge), and the write's stamp there
+   * (ItemCache.stampOf), which tells whether the entry still holds this write. */
   entry: number;
+  stamp: number;
   /** Written by warmup's expiry of an item it found expired. */
   warmupExpiry: boolean;
 }
@@ -78,7 +80,8 @@ export class VBucket {
   /** The failover table as last persisted on purpose (persistVBState). The flusher writes this
    * one, so a table change reaches disk only through an explicit, synchronous persist. */
   failoversOnDisk: FailoverTable;
-  /** Writes issued and not yet committed, oldest first. */
+  /** Writes issued and not yet committed, oldest first (committed ones not yet in LMDB are in
+   * the flusher's CommittedWrites). */
   readonly pending = new PendingWrites<PendingWrite>();
   /** Called with every write as it is issued (DCP streams in their in-memory phase). */
   readonly listeners = new Set<(w: PendingWrite) => void>();

@@ -129,28 +129,35 @@ t.test('a burst of writes over the quota is ejected down to it as the writes com
   const name = (i: number): string => key(0, `b${String(i).padStart(3, '0')}`);
   const quota = 20 * (name(0).length + 100 + ENTRY_OVERHEAD);
   const c = new ItemCache(quota);
-  const records = Array.from({ length: 200 }, (_, i) => {
-    const r = rec(100);
-    c.putDirty(name(i), r);
-    return r;
+  const writes = Array.from({ length: 200 }, (_, i) => {
+    const e = c.putDirty(name(i), rec(100));
+    return { e, stamp: c.stampOf(e) };
   });
   t.ok(c.bytes > quota, 'uncommitted writes stay resident beyond the quota');
-  records.forEach((r, i) => c.settle(name(i), r, true));
+  writes.forEach((w) => c.settle(w.e, w.stamp, true));
   t.ok(c.bytes <= quota, `${c.bytes} bytes within the quota of ${quota} once committed, with no insert after`);
   t.ok(c.ejections >= 180);
 });
 
-/** A table fed as the engine feeds it: writes pinned until their record commits. */
-function withWrites(quota: number): { c: ItemCache; write(k: string, n: number): Buffer; commit(k: string, r: Buffer): void } {
+/** A write as the engine notes it: its entry and its stamp there. */
+interface Written {
+  e: number;
+  stamp: number;
+  record: Buffer;
+}
+
+function putWrite(c: ItemCache, k: string, record: Buffer): Written {
+  const e = c.putDirty(k, record);
+  return { e, stamp: c.stampOf(e), record };
+}
+
+/** A table fed as the engine feeds it: writes pinned until they are applied. */
+function withWrites(quota: number): { c: ItemCache; write(k: string, n: number): Written; commit(w: Written): void } {
   const c = new ItemCache(quota);
   return {
     c,
-    write: (k, n) => {
-      const r = rec(n);
-      c.putDirty(k, r);
-      return r;
-    },
-    commit: (k, r) => c.settle(k, r, true),
+    write: (k, n) => putWrite(c, k, rec(n)),
+    commit: (w) => c.settle(w.e, w.stamp, true),
   };
 }
 
@@ -160,7 +167,7 @@ t.test('a quota of 0 keeps only dirty entries, until they settle', async (t) => 
   t.equal(c.items, 0, 'nothing read from disk is kept');
   const r = write(key(0, 'w'), 1);
   t.ok(get(c, key(0, 'w')), 'an uncommitted write is kept whatever the quota');
-  commit(key(0, 'w'), r);
+  commit(r);
   t.equal(c.items, 0, 'once committed it goes');
   t.equal(c.bytes, 0);
 });
@@ -169,14 +176,13 @@ t.test('settling an older record leaves a newer write pinned; a tombstone settle
   const { c, write, commit } = withWrites(0);
   const first = write(key(0, 'k'), 5);
   const second = write(key(0, 'k'), 6);
-  commit(key(0, 'k'), first);
-  t.equal(get(c, key(0, 'k')), second, 'the newer write is still there');
-  commit(key(0, 'k'), second);
+  commit(first);
+  t.equal(get(c, key(0, 'k')), second.record, 'the newer write is still there');
+  commit(second);
   t.equal(c.items, 0);
   const { c: c2 } = withWrites(1 << 20);
-  const tomb = rec(1);
-  c2.putDirty(key(0, 't'), tomb);
-  c2.settle(key(0, 't'), tomb, false);
+  const tomb = putWrite(c2, key(0, 't'), rec(1));
+  c2.settle(tomb.e, tomb.stamp, false);
   t.equal(c2.items, 0, 'a committed tombstone leaves the table');
 });
 
@@ -192,23 +198,46 @@ t.test('a purge removes its own record, never a newer write', async (t) => {
   t.equal(c.peek(key(0, 'a')), undefined, "a purge of the entry's own record removes it");
 });
 
-t.test('a write settled by entry number finds its own entry, and never a key that took the number after a clear', async (t) => {
+t.test('a write settled by entry and stamp finds its own entry, and never a key that took the number after a clear', async (t) => {
   const c = new ItemCache(1 << 20);
-  const a = Buffer.from('record of a');
-  const e = c.putDirty(key(0, 'a'), a);
-  const newer = Buffer.from('newer record of a');
-  t.equal(c.putDirty(key(0, 'a'), newer), e, 'a newer write of the key keeps the entry');
-  c.settleAt(e, key(0, 'a'), a, true);
-  t.equal(c.peek(key(0, 'a')), newer, 'the older write settled; the newer one stays');
+  const a = putWrite(c, key(0, 'a'), Buffer.from('record of a'));
+  const newer = putWrite(c, key(0, 'a'), Buffer.from('newer record of a'));
+  t.equal(newer.e, a.e, 'a newer write of the key keeps the entry');
+  t.notOk(c.holdsWrite(a.e, a.stamp), 'the entry holds the newer write, not the older');
+  c.committed(a.e, a.stamp);
+  c.settle(a.e, a.stamp, true);
+  t.equal(c.peek(key(0, 'a')), newer.record, 'the older write settled; the newer one stays, its own Buffer');
   // FLUSH empties the table under writes in flight; entry numbers are handed out again.
+  const before = c.generation;
   c.clear();
-  const b = Buffer.from('record of b');
-  t.equal(c.putDirty(key(0, 'b'), b), e, 'b takes the number a had');
-  c.settleAt(e, key(0, 'a'), newer, true);
-  t.equal(c.peek(key(0, 'b')), b, "a's commit leaves b's entry as it was");
+  t.ok(c.generation > before, 'a clear is a new generation');
+  const b = putWrite(c, key(0, 'b'), Buffer.from('record of b'));
+  t.equal(b.e, a.e, 'b takes the number a had');
+  c.committed(newer.e, newer.stamp);
+  c.settle(newer.e, newer.stamp, true);
+  t.equal(c.peek(key(0, 'b')), b.record, "a's commit and apply leave b's entry as it was");
   t.equal(c.peek(key(0, 'a')), undefined, 'a is not brought back');
-  c.settleAt(e, key(0, 'b'), b, true);
-  t.equal(c.peek(key(0, 'b'))?.toString(), 'record of b', "b's own commit settles it, kept");
+  c.committed(b.e, b.stamp);
+  t.ok(c.holdsWrite(b.e, b.stamp), 'a committed write is still held');
+  t.not(c.peek(key(0, 'b')), b.record, 'committed: its record is in the arena, not its Buffer');
+  t.equal(c.peek(key(0, 'b'))?.toString(), 'record of b');
+  c.settle(b.e, b.stamp, true);
+  t.equal(c.peek(key(0, 'b'))?.toString(), 'record of b', "b's own apply settles it, kept");
+  t.notOk(c.holdsWrite(b.e, b.stamp), 'settled: clean, no write held');
+});
+
+t.test('a committed write stays pinned in the arena until applied, whatever the quota', async (t) => {
+  const { c, write, commit } = withWrites(5_000);
+  const written = Array.from({ length: 100 }, (_, i) => write(key(0, `p${i}`), 100));
+  for (const w of written) c.committed(w.e, w.stamp);
+  t.ok(c.arenaBytes > 0, 'the records went into the arena');
+  for (let i = 0; i < 200; i++) c.putClean(key(0, `c${i}`), rec(100));
+  let kept = 0;
+  for (let i = 0; i < 100; i++) if (c.peek(key(0, `p${i}`))?.equals(rec(100))) kept++;
+  t.equal(kept, 100, 'no committed write was ejected before its apply');
+  for (const w of written) commit(w);
+  for (let i = 0; i < 10; i++) c.putClean(key(0, `after${i}`), rec(100));
+  t.ok(c.bytes <= 5_000, `within the quota (${c.bytes} bytes) once applied`);
 });
 
 t.test('dirty entries are never ejected, however old', async (t) => {
@@ -222,11 +251,11 @@ t.test('dirty entries are never ejected, however old', async (t) => {
 
 t.test('a burst of uncommitted writes over the quota stays, and the quota holds again once they commit', async (t) => {
   const { c, write, commit } = withWrites(5_000);
-  const written: Buffer[] = [];
+  const written: Written[] = [];
   for (let i = 0; i < 1000; i++) written.push(write(key(0, `w${i}`), 100));
   t.equal(c.items, 1000, 'every uncommitted write is kept, over the quota');
   t.equal(c.ejections, 0);
-  for (let i = 0; i < 1000; i++) commit(key(0, `w${i}`), written[i]);
+  for (const w of written) commit(w);
   for (let i = 0; i < 10; i++) c.putClean(key(0, `after${i}`), rec(100));
   t.ok(c.bytes <= 5_000, `back within the quota (${c.bytes} bytes) once committed`);
   t.ok(c.peek(key(0, 'after9')), 'the newest entry stays');
@@ -286,7 +315,7 @@ t.test('agrees with a Map through a long random run (probing, removal shifts, gr
 t.test('under a small quota, with writes committing and entries ejected, a record found is always the newest', async (t) => {
   const c = new ItemCache(512 * 1024);
   const model = new Map<string, Buffer>();
-  const dirty: Array<[string, Buffer]> = [];
+  const dirty: Array<[string, Written]> = [];
   let seed = 11;
   const rand = (n: number): number => {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
@@ -299,12 +328,13 @@ t.test('under a small quota, with writes committing and entries ejected, a recor
     const op = rand(10);
     if (op < 3) {
       const r = Buffer.alloc(1 + rand(rand(10) === 0 ? 9000 : 400), `${step}:`);
-      c.putDirty(k, r);
       model.set(k, r);
-      dirty.push([k, r]);
+      dirty.push([k, putWrite(c, k, r)]);
     } else if (op < 4 && dirty.length > 0) {
-      // Commits, in write order, a few at a time.
-      for (const [dk, dr] of dirty.splice(0, 1 + rand(8))) c.settle(dk, dr, true);
+      // Commits, then applies, in write order, a few at a time.
+      const batch = dirty.splice(0, 1 + rand(8));
+      for (const [, w] of batch) c.committed(w.e, w.stamp);
+      for (const [, w] of batch) c.settle(w.e, w.stamp, true);
     } else if (op < 5) {
       c.delete(k);
       model.delete(k);
@@ -320,7 +350,7 @@ t.test('under a small quota, with writes committing and entries ejected, a recor
   t.equal(wrong, 0, 'no record found differs from the newest written');
   t.ok(found > 5_000, `many lookups hit (${found})`);
   t.ok(c.ejections > 0, 'entries were ejected');
-  for (const [dk, dr] of dirty) t.ok(c.peek(dk)?.equals(dr) === true || model.get(dk) !== dr, 'an uncommitted write stays resident');
+  for (const [dk, w] of dirty) t.ok(c.peek(dk)?.equals(w.record) === true || model.get(dk) !== w.record, 'an uncommitted write stays resident');
 });
 
 t.test('locate describes the record get returns, where it lies (arena page or own Buffer), counted alike', async (t) => {

@@ -137,6 +137,37 @@ t.test('reads and a DCP stream from seqno 0 see writes that are not in LMDB yet'
   });
 });
 
+t.test('a stream whose end falls before newer writes of committed, unapplied keys waits for LMDB, then sends what a disk backfill sends', async (t) => {
+  const dir = tempDataDir();
+  t.teardown(() => removeDataDir(dir));
+  const a = await startServer({ dataDir: dir, args: ['--ack', 'persist', '--vbuckets', '1'], env: HOLD });
+  t.teardown(() => a.stop('SIGKILL'));
+  await withClient(a.port, async (c) => {
+    // Acknowledged in persist mode: committed, and (held back) not in LMDB.
+    await setMany(c, 's', 200, (i) => `first-${i}`);
+    await setMany(c, 's', 10, (i) => `second-${i}`);
+    const seen = new Map<string, { seqno: number; value: string }>();
+    let ended = -1;
+    const consumer = await DcpConsumer.connect(
+      '127.0.0.1',
+      a.port,
+      {
+        mutation: (_vb, seqno, key, value) => void seen.set(key.toString(), { seqno, value: value.toString() }),
+        streamEnd: (_vb, flags) => void (ended = flags),
+      },
+      { name: 'ended' },
+    );
+    t.teardown(() => consumer.close());
+    await consumer.stream(0, undefined, 200n);
+    await until(() => ended >= 0, 'the stream to reach its end');
+    t.equal(ended, 0, 'it ends OK');
+    t.ok([...seen.values()].every((m) => m.seqno <= 200), 'nothing past the end is sent');
+    const wrong = [...seen].filter(([k, m]) => m.value !== `first-${k.slice(1)}`);
+    t.same(wrong, [], 'every key sent has the value it had at its seqno');
+    t.equal(seen.size, 190, 'the 190 keys not rewritten since, once each (the other 10 now live past the end)');
+  });
+});
+
 t.test('a clean shutdown applies everything and leaves no segment', async (t) => {
   const dir = tempDataDir();
   t.teardown(() => removeDataDir(dir));
