@@ -1,7 +1,7 @@
 /**
  * One full garbage collection of the event loop's heap once the process is idle after a burst
- * of work: no request bytes in or out, and no writes waiting for the flusher or LMDB, for a
- * whole check interval, after at least BURST_BYTES of requests since the last collection.
+ * of work: no request bytes in or out, and no writes waiting for the flusher or LMDB, for
+ * QUIET_CHECKS check intervals, after at least BURST_BYTES of requests since the last collection.
  *
  * Why: writes wait in memory until LMDB has them (tens to hundreds of milliseconds under
  * load), long enough for V8 to move them to the old generation, where they die. After a load
@@ -16,6 +16,11 @@ import { runInNewContext } from 'node:vm';
 import { log } from './log.js';
 
 const CHECK_MS = 2000;
+/** Checks in a row that must see no activity before collecting. V8 gives the young
+ * generation's grown pages back (32 MB after a load of writes) only at a collection made while
+ * its measure of recent allocation is low, which takes a few quiet seconds: a collection 2 s
+ * after the load left them (bench:memory), one 6 s after gave them back. */
+const QUIET_CHECKS = 3;
 /** Request bytes moved since the last collection that make a burst worth one. Counted in bytes,
  * not read off the heap's size: V8 may have collected part of the garbage on its own, and a
  * heap-size bar made the decision depend on when it did. */
@@ -33,6 +38,7 @@ export interface IdleProbe {
 export class IdleHeapCompaction {
   private timer: NodeJS.Timeout | null = null;
   private lastActivity = -1;
+  private quietChecks = 0;
   /** Activity at the last collection (or at start). */
   private collectedAt = 0;
   private readonly collect: (() => void) | null = exposedGc();
@@ -58,7 +64,8 @@ export class IdleHeapCompaction {
     const activity = this.probe.activity();
     const moved = activity !== this.lastActivity;
     this.lastActivity = activity;
-    if (moved || this.collect === null || activity - this.collectedAt < BURST_BYTES) return;
+    this.quietChecks = moved ? 0 : this.quietChecks + 1;
+    if (this.quietChecks < QUIET_CHECKS || this.collect === null || activity - this.collectedAt < BURST_BYTES) return;
     if (this.probe.writesPending()) {
       log.debug('idle: writes still pending, heap collection deferred');
       return;
