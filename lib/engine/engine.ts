@@ -20,7 +20,7 @@ import { FlushBarrier, type FlushEvents } from './flush-barrier.js';
 import type { CommitWatch } from './flusher.js';
 import { VBucketState, type VBucket } from './vbucket.js';
 import { ReplicaVBuckets } from './replica-vbuckets.js';
-import { ItemReads } from './item-reads.js';
+import { ItemReads, type LiveItem } from './item-reads.js';
 import { ItemDump } from './item-dump.js';
 
 export interface EngineOptions {
@@ -48,6 +48,7 @@ export class Engine {
   private readonly reads: ItemReads;
   /** Reused by store(), the hot write, which runs to its end before another starts. */
   private readonly storeProbe: DiskProbe = newDiskProbe();
+  private readonly storeLive: LiveItem = { cas: 0, valueLength: 0 };
   private readonly storeFields: RecordFields = { state: ItemState.Live, datatype: 0, flags: 0, expiry: 0, cas: 0, seqno: 0, revSeqno: 0 };
 
   constructor(
@@ -111,14 +112,15 @@ export class Engine {
     const vb = this.writableVb(a.key.vbid);
     if (typeof vb === 'number') return vb;
     const probe = this.storeProbe;
-    const old = this.reads.findLive(vb, a.key, null, probe, false, true); // a view: replaced, or left
+    const live = this.storeLive;
+    const old = this.reads.findLiveToReplace(vb, a.key, probe, live);
     if (a.cas !== 0) {
       // Any store with a CAS is a compare-and-swap (memcached NREAD_CAS).
       if (!old) {
         this.stats.cas_misses++;
         return Outcome.NotFound;
       }
-      if (recordCas(old) !== a.cas) {
+      if (live.cas !== a.cas) {
         this.stats.cas_badval++;
         return Outcome.Exists;
       }
@@ -130,7 +132,7 @@ export class Engine {
     }
     const f = setLiveFields(this.storeFields, a.datatype, a.flags, expiryFromNow(a.exptime), this.cas.next(), vb.nextSeqno(), nextRev(vb, probe));
     const rec = encodeRecord(f, a.value, a.valueOffset, a.valueLength);
-    this.replaceLive(vb, old, rec);
+    this.replaceLive(vb, old ? live.valueLength : -1, rec);
     this.write(vb, a.key, rec, probe, result);
     return Outcome.Success;
   }
@@ -165,7 +167,7 @@ export class Engine {
       a.value.copy(rec, at, a.valueOffset, a.valueOffset + a.valueLength);
       old.copy(rec, at + a.valueLength, from, old.length);
     }
-    this.replaceLive(vb, old, rec);
+    this.replaceLive(vb, oldLength, rec);
     this.write(vb, a.key, rec, probe, result);
     return Outcome.Success;
   }
@@ -198,7 +200,7 @@ export class Engine {
     }
     const text = Buffer.from(value.toString(), 'latin1');
     const rec = encodeRecord({ state: ItemState.Live, datatype: 0, flags, expiry, cas: this.cas.next(), seqno: vb.nextSeqno(), revSeqno: nextRev(vb, probe) }, text, 0, text.length);
-    this.replaceLive(vb, old, rec);
+    this.replaceLive(vb, old ? recordValueLength(old) : -1, rec);
     this.write(vb, a.key, rec, probe, result);
     result.counter = value;
     return Outcome.Success;
@@ -327,10 +329,11 @@ export class Engine {
     return Outcome.WritesBlocked;
   }
 
-  /** Replaces a live item (or none) by a new live record, keeping the counters right. */
-  private replaceLive(vb: VBucket, old: Buffer | null, rec: Buffer): void {
-    const delta = recordValueLength(rec) - (old ? recordValueLength(old) : 0);
-    if (!old) {
+  /** Replaces a live item whose value had `oldLength` bytes (-1: none) by a new live record,
+   * keeping the counters right. */
+  private replaceLive(vb: VBucket, oldLength: number, rec: Buffer): void {
+    const delta = recordValueLength(rec) - Math.max(oldLength, 0);
+    if (oldLength < 0) {
       this.stats.curr_items++;
       vb.numItems++;
     }
@@ -353,7 +356,7 @@ export class Engine {
   }
 
   private write(vb: VBucket, key: KeyRef, rec: Buffer, probe: DiskProbe, result: MutationResult): void {
-    setResult(result, vb, rec, this.storage.write(vb, key, rec, recordSeqno(rec), false));
+    setResult(result, vb, rec, this.storage.write(vb, key, rec, recordSeqno(rec), false, probe.entry));
   }
 
   /** A flush took effect: nothing resident is visible and every item count is 0. */

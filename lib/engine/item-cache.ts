@@ -82,12 +82,11 @@ export class ItemCache {
   }
 
   /** `get`, with the record described in `loc` instead of a Buffer made for it (a GET's read:
-   * the reply copies the value from where it lies). False when not resident. */
-  locate(buf: Uint8Array, offset: number, length: number, fetch: boolean, loc: RecordLocation): boolean {
+   * the reply copies the value from where it lies). Returns the entry, or -1 when not resident. */
+  locate(buf: Uint8Array, offset: number, length: number, fetch: boolean, loc: RecordLocation): number {
     const e = this.hit(buf, offset, length, fetch);
-    if (e < 0) return false;
-    this.records.locate(e, loc);
-    return true;
+    if (e >= 0) this.records.locate(e, loc);
+    return e;
   }
 
   /** The entry of a key, counted as a hit (marked as `get` says) or a miss (-1). */
@@ -125,9 +124,11 @@ export class ItemCache {
   }
 
   /** Makes `record` (never modified afterwards) the key's newest record: a write, pinned until
-   * settled. Returns the entry number; `stampOf` tells the write apart from later ones. */
-  putDirty(key: string, record: Buffer): number {
-    const e = this.insert(key, record, PINNED);
+   * settled. Returns the entry number; `stampOf` tells the write apart from later ones. `hint`:
+   * the entry a lookup of the key just found (-1: none), used if it still holds the key, which
+   * spares hashing the key again. */
+  putDirty(key: string, record: Buffer, hint = -1): number {
+    const e = hint >= 0 && hint < this.high && this.table.holds(hint, key) ? this.replace(hint, key.length, record, PINNED) : this.insert(key, record, PINNED);
     this.lastStamp = (this.lastStamp + 1) >>> 0 || 1;
     this.stamps[e] = this.lastStamp;
     return e;
@@ -231,17 +232,7 @@ export class ItemCache {
 
   private insert(key: string, record: Buffer, state: number): number {
     const found = this.table.lookup(key);
-    if (found >= 0) {
-      // Replace in place: same bucket, same entry number.
-      const e = found;
-      this.bytes += cost(key.length, record.length) - cost(key.length, this.records.length(e));
-      this.records.set(e, record, (state & PINNED) !== 0);
-      this.table.setState(e, state);
-      this.stamps[e] = 0;
-      this.accessedAt[e] = coarseSeconds();
-      this.afterInsert(e);
-      return e;
-    }
+    if (found >= 0) return this.replace(found, key.length, record, state);
     const e = this.allocEntry();
     this.table.add(found, e, key, state);
     this.records.set(e, record, (state & PINNED) !== 0);
@@ -249,6 +240,17 @@ export class ItemCache {
     this.accessedAt[e] = coarseSeconds();
     this.count++;
     this.bytes += cost(key.length, record.length);
+    this.afterInsert(e);
+    return e;
+  }
+
+  /** A new record for the key of entry `e`, in place: same bucket, same entry number. */
+  private replace(e: number, keyLength: number, record: Buffer, state: number): number {
+    this.bytes += cost(keyLength, record.length) - cost(keyLength, this.records.length(e));
+    this.records.set(e, record, (state & PINNED) !== 0);
+    this.table.setState(e, state);
+    this.stamps[e] = 0;
+    this.accessedAt[e] = coarseSeconds();
     this.afterInsert(e);
     return e;
   }

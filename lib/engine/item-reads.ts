@@ -4,7 +4,7 @@
  * record where it lies (an arena page) and makes no Buffer for it: a view per GET was a third
  * of the heap a pipelined GET load allocated (bench, allocation sampling).
  */
-import { ItemState, recordCasAt, recordExpiry, recordExpiryAt, recordRevSeqno, recordState, recordStateAt } from '../store/record.js';
+import { ItemState, recordCas, recordCasAt, recordExpiry, recordExpiryAt, recordHeaderLengthAt, recordRevSeqno, recordRevSeqnoAt, recordState, recordStateAt, recordValueLength } from '../store/record.js';
 import type { RecordLocation } from './entry-records.js';
 import { isExpired, nowSeconds } from './expiry.js';
 import type { FlushBarrier } from './flush-barrier.js';
@@ -16,6 +16,12 @@ import type { VBucket } from './vbucket.js';
 
 /** Issues the expiration of an item found expired (the engine's tombstone). */
 export type Expire = (vb: VBucket, key: KeyRef, rec: Buffer, probe: DiskProbe) => void;
+
+/** What a store replacing an item needs of the live one it replaces. */
+export interface LiveItem {
+  cas: number;
+  valueLength: number;
+}
 
 export class ItemReads {
   /** Reused by the GET path, which never writes (the writing operations pass their own). */
@@ -34,7 +40,7 @@ export class ItemReads {
   /** A client's read into `view`: whether a live record was found. */
   read(vb: VBucket, key: KeyRef, view: ItemView, fetch: boolean): boolean {
     const loc = this.located;
-    if (!this.storage.locateResident(key, fetch, loc)) return this.liveOf(vb, key, this.storage.lookupStored(key, this.readProbe), view, this.readProbe, fetch, false) !== null;
+    if (this.storage.locateResident(key, fetch, loc) < 0) return this.liveOf(vb, key, this.storage.lookupStored(key, this.readProbe), view, this.readProbe, fetch, false) !== null;
     const { buf, offset, length } = loc;
     const expiry = recordExpiryAt(buf, offset);
     if (recordStateAt(buf, offset) === ItemState.Live && recordCasAt(buf, offset) > this.flushBarrier.barrier && (expiry === 0 || !isExpired(expiry, nowSeconds()))) {
@@ -44,6 +50,40 @@ export class ItemReads {
     // Not live, hidden or expired: the general way, with the record as a Buffer.
     this.readProbe.diskSeqno = -1;
     return this.liveOf(vb, key, buf.subarray(offset, offset + length), view, this.readProbe, fetch, false) !== null;
+  }
+
+  /**
+   * findLive for a store that replaces the item (SET, ADD, REPLACE, CAS): whether a live item
+   * exists, its CAS and value length in `live`, and `probe` filled, including the resident entry
+   * found (the write that follows reuses it). A resident live record is read where it lies,
+   * with no Buffer made for it.
+   */
+  findLiveToReplace(vb: VBucket, key: KeyRef, probe: DiskProbe, live: LiveItem): boolean {
+    const loc = this.located;
+    const e = this.storage.locateResident(key, false, loc);
+    let rec: Buffer | null;
+    if (e >= 0) {
+      const { buf, offset, length } = loc;
+      const cas = recordCasAt(buf, offset);
+      const expiry = recordExpiryAt(buf, offset);
+      probe.diskSeqno = -1;
+      probe.rev = recordRevSeqnoAt(buf, offset);
+      if (recordStateAt(buf, offset) === ItemState.Live && cas > this.flushBarrier.barrier && (expiry === 0 || !isExpired(expiry, nowSeconds()))) {
+        probe.entry = e;
+        live.cas = cas;
+        live.valueLength = length - recordHeaderLengthAt(buf, offset);
+        return true;
+      }
+      // Not live, hidden or expired: the general way, with the record as a Buffer.
+      rec = this.liveOf(vb, key, buf.subarray(offset, offset + length), null, probe, false, true);
+      probe.entry = e;
+    } else {
+      rec = this.liveOf(vb, key, this.storage.lookupStored(key, probe), null, probe, false, true);
+    }
+    if (rec === null) return false;
+    live.cas = recordCas(rec);
+    live.valueLength = recordValueLength(rec);
+    return true;
   }
 
   /** The live record for a key, or null (expired items found here are expired for good);

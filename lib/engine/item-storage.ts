@@ -22,10 +22,13 @@ export interface DiskProbe {
   diskSeqno: number;
   /** The revision seqno of whatever record the lookup found, tombstones included (0: none). */
   rev: number;
+  /** The resident entry the lookup found (-1: none or not noted): a write of the key that
+   * follows at once hands it to the table, which checks it and skips a second hash probe. */
+  entry: number;
 }
 
 export function newDiskProbe(): DiskProbe {
-  return { diskSeqno: -1, rev: 0 };
+  return { diskSeqno: -1, rev: 0, entry: -1 };
 }
 
 export interface ItemStorageOptions {
@@ -108,13 +111,14 @@ export class ItemStorage implements BackfillSource {
    * as an LMDB view valid until the next store call, with what LMDB holds noted in `probe`. */
   lookup(key: KeyRef, probe: DiskProbe, fetch = false): Buffer | undefined {
     probe.diskSeqno = -1;
+    probe.entry = -1;
     const itemKey = this.scratch.view(key.vbid, key.buf, key.offset, key.length);
     return this.cache.get(itemKey, 0, itemKey.length, fetch) ?? this.lookupStored(key, probe);
   }
 
-  /** A client's read of a key: true when resident (counted as a hit), the record described in
-   * `loc` (no Buffer made for it); else false, a miss counted, and `lookupStored` follows. */
-  locateResident(key: KeyRef, fetch: boolean, loc: RecordLocation): boolean {
+  /** A read of a key: its entry when resident (counted as a hit), the record described in
+   * `loc` (no Buffer made for it); else -1, a miss counted, and `lookupStored` follows. */
+  locateResident(key: KeyRef, fetch: boolean, loc: RecordLocation): number {
     const itemKey = this.scratch.view(key.vbid, key.buf, key.offset, key.length);
     return this.cache.locate(itemKey, 0, itemKey.length, fetch, loc);
   }
@@ -122,6 +126,7 @@ export class ItemStorage implements BackfillSource {
   /** `lookup`'s second half, for a key not resident: LMDB's committed record (a view valid
    * until the next store call), with what LMDB holds noted in `probe`. */
   lookupStored(key: KeyRef, probe: DiskProbe): Buffer | undefined {
+    probe.entry = -1;
     const view = this.store.getItem(this.scratch.view(key.vbid, key.buf, key.offset, key.length));
     probe.diskSeqno = view === undefined ? 0 : recordSeqno(view);
     return view;
@@ -131,6 +136,7 @@ export class ItemStorage implements BackfillSource {
    * resident. */
   current(itemKey: Buffer, probe: DiskProbe): Buffer | undefined {
     probe.diskSeqno = -1;
+    probe.entry = -1;
     const resident = this.cache.peek(itemKey.toString('latin1'));
     if (resident !== undefined) return resident;
     const view = this.store.getItem(itemKey);
@@ -184,12 +190,12 @@ export class ItemStorage implements BackfillSource {
   // ---- writes ----
 
   /** Issues a write of `record` (an immutable Buffer) for `key` in `vb`; returns the batch that
-   * will commit it. */
-  write(vb: VBucket, key: KeyRef, record: Buffer, seqno: number, warmupExpiry: boolean): number {
+   * will commit it. `entry`: the key's resident entry as a lookup just found it (-1: not known). */
+  write(vb: VBucket, key: KeyRef, record: Buffer, seqno: number, warmupExpiry: boolean, entry = -1): number {
     const keyString = this.scratch.string(vb.id, key.buf, key.offset, key.length);
     const w: PendingWrite = { vb, keyString, record, seqno, prevSeqno: -1, batch: 0, entry: -1, stamp: 0, warmupExpiry };
     vb.pending.push(w);
-    w.entry = this.cache.putDirty(w.keyString, record);
+    w.entry = this.cache.putDirty(w.keyString, record, entry);
     w.stamp = this.cache.stampOf(w.entry);
     const batch = this.flusher.enqueue(w);
     if (vb.listeners.size > 0) for (const l of vb.listeners) l(w);

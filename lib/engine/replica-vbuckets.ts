@@ -43,7 +43,7 @@ export interface ReplicaPosition {
 }
 
 export class ReplicaVBuckets {
-  private readonly probe: DiskProbe = { diskSeqno: -1, rev: 0 };
+  private readonly probe: DiskProbe = { diskSeqno: -1, rev: 0, entry: -1 };
 
   constructor(
     private readonly store: Store,

@@ -94,6 +94,10 @@ export function recordCasAt(buf: Buffer, at: number): number {
   return readU64(buf, at + 12);
 }
 
+export function recordRevSeqnoAt(buf: Buffer, at: number): number {
+  return buf[at] === 1 ? 1 : readU64(buf, at + 28);
+}
+
 export function recordExpiryAt(buf: Buffer, at: number): number {
   return u32be(buf, at + 8);
 }

@@ -226,6 +226,19 @@ t.test('a write settled by entry and stamp finds its own entry, and never a key 
   t.notOk(c.holdsWrite(b.e, b.stamp), 'settled: clean, no write held');
 });
 
+t.test('a write given the entry a lookup found reuses it; a hint naming another key is ignored', async (t) => {
+  const c = new ItemCache(1 << 20);
+  const a = putWrite(c, key(0, 'a'), Buffer.from('a1'));
+  const b = putWrite(c, key(0, 'b'), Buffer.from('b1'));
+  t.equal(c.putDirty(key(0, 'a'), Buffer.from('a2'), a.e), a.e, 'the right hint: the same entry');
+  t.equal(c.putDirty(key(0, 'c'), Buffer.from('c1'), b.e) === b.e, false, "a hint to b's entry does not take it for c");
+  t.equal(c.peek(key(0, 'b'))?.toString(), 'b1', 'b is untouched');
+  t.equal(c.putDirty(key(0, 'a'), Buffer.from('a3'), 999_999), a.e, 'a hint past the table is ignored');
+  t.equal(c.peek(key(0, 'a'))?.toString(), 'a3');
+  t.equal(c.peek(key(0, 'c'))?.toString(), 'c1');
+  t.equal(c.items, 3);
+});
+
 t.test('a committed write stays pinned in the arena until applied, whatever the quota', async (t) => {
   const { c, write, commit } = withWrites(5_000);
   const written = Array.from({ length: 100 }, (_, i) => write(key(0, `p${i}`), 100));
@@ -363,14 +376,14 @@ t.test('locate describes the record get returns, where it lies (arena page or ow
   const loc = { buf: Buffer.alloc(0), offset: 0, length: 0 };
   for (const k of ['clean', 'dirty', 'large']) {
     const probe = Buffer.from(`xyz${key(0, k)}`, 'latin1');
-    t.ok(c.locate(probe, 3, probe.length - 3, true, loc), `${k} found`);
+    t.ok(c.locate(probe, 3, probe.length - 3, true, loc) >= 0, `${k} found`);
     const whole = c.get(probe, 3, probe.length - 3);
     t.same(loc.buf.subarray(loc.offset, loc.offset + loc.length), whole, `${k}: the same bytes`);
   }
   t.equal(loc.buf.length, 20_000, 'a record too large for the arena is its own Buffer');
   const probe = Buffer.from(key(0, 'clean'), 'latin1');
   t.equal(c.access(probe, 0, probe.length) & 1, 1, 'a located fetch marks the entry fetched');
-  t.notOk(c.locate(Buffer.from('nope'), 0, 4, true, loc), 'a missing key');
+  t.equal(c.locate(Buffer.from('nope'), 0, 4, true, loc), -1, 'a missing key');
   t.equal(c.hits, 6);
   t.equal(c.misses, 1);
   const page = (() => {
