@@ -49,6 +49,10 @@ export interface FlusherHooks<Unapplied> {
   committed(highSeqnos: ReadonlyMap<VBucket, number>, writes: readonly PendingWrite[]): Unapplied;
   /** Called after a committed batch is applied (in LMDB), with what `committed` kept. */
   applied(kept: Unapplied, highSeqnos: ReadonlyMap<VBucket, number>): void;
+  /** Whether a newer write of `w`'s key is among the writes issued after it up to the one
+   * stamped `lastStamp` (the batch's last); false when it cannot tell (the batch then writes
+   * `w` too, harmlessly, before the newer one). */
+  supersededBy(w: PendingWrite, lastStamp: number): boolean;
 }
 
 /** Failed commits so far, and the last one. */
@@ -66,6 +70,9 @@ const RETRY_MAX_MS = 2000;
 interface FailedBatch {
   batch: number;
   writes: PendingWrite[];
+  /** The stamp of its last write, and whether it holds purges (see `fold`). */
+  lastStamp: number;
+  purges: boolean;
   meta: Map<string, unknown>;
 }
 
@@ -84,6 +91,11 @@ const MAX_UNAPPLIED_BYTES = 16 * 1024 * 1024;
 
 export class Flusher<Unapplied> implements CommitWatch {
   private queue: PendingWrite[] = [];
+  /** The open batch's last write stamp, and whether it holds a purge. */
+  private queueLastStamp = 0;
+  private queuePurges = false;
+  /** Numbers the runs, to mark the vBuckets a run has seen (VBucket.flushRun). */
+  private runs = 0;
   private meta = new Map<string, unknown>();
   private running = false;
   private scheduled = false;
@@ -128,6 +140,8 @@ export class Flusher<Unapplied> implements CommitWatch {
   /** Queues a write; returns the batch number that will commit it. */
   enqueue(write: PendingWrite): number {
     write.batch = this.openBatch;
+    if (write.record === null) this.queuePurges = true;
+    else this.queueLastStamp = write.stamp;
     this.unpersistedBytes += writeBytes(write);
     if (this.queue.length === 0) this.openSince = performance.now();
     this.queue.push(write);
@@ -236,39 +250,23 @@ export class Flusher<Unapplied> implements CommitWatch {
     let batch: number;
     let taken: PendingWrite[];
     let meta: Map<string, unknown>;
+    let lastStamp: number;
+    let purges: boolean;
     if (retry !== null) {
-      ({ batch, writes: taken, meta } = retry);
+      ({ batch, writes: taken, meta, lastStamp, purges } = retry);
     } else {
       batch = this.openBatch++;
       taken = this.queue;
       this.queue = [];
+      lastStamp = this.queueLastStamp;
+      purges = this.queuePurges;
+      this.queuePurges = false;
       this.takenSince = this.openSince;
       meta = this.meta;
       this.meta = new Map();
     }
     for (const [k, v] of this.hooks.meta()) if (!meta.has(k)) meta.set(k, v);
-    const writes: PendingWrite[] = [];
-    const highSeqnos = new Map<VBucket, number>();
-    // Within a batch only the newest write of a key matters (newest first, so a key seen is
-    // written already; a purge before a newer write of its key is not needed either). A newer
-    // write in a later batch must not suppress one, or a crash between the two commits would
-    // lose an ack. A set per batch, not per write: FLUSH empties the resident table under
-    // writes in flight, and a key's writes on both sides of it must still fold.
-    const newest = new Set<string>();
-    for (let i = taken.length - 1; i >= 0; i--) {
-      const w = taken[i];
-      if (w.vb.deleted) continue;
-      // A purge removes an old tombstone: it issues no seqno, but its vBucket's state (purge
-      // seqno) is written with the batch.
-      const high = w.record === null ? w.vb.persistedHighSeqno : w.seqno;
-      if (high >= (highSeqnos.get(w.vb) ?? 0)) highSeqnos.set(w.vb, high);
-      if (newest.has(w.keyString)) continue;
-      if (w.record !== null) newest.add(w.keyString);
-      // The pending write is the store's item write (prevSeqno -1: the apply thread reads what
-      // LMDB holds inside its transaction): no copy of it per batch.
-      writes.push(w);
-    }
-    writes.reverse();
+    const { writes, highSeqnos } = this.fold(taken, lastStamp, purges);
     const states = this.vbstates.build(highSeqnos, this.hooks.maxCas());
     let attempt: Promise<number>;
     try {
@@ -278,8 +276,51 @@ export class Flusher<Unapplied> implements CommitWatch {
     }
     attempt.then(
       (storeBatch) => this.committed(batch, taken, highSeqnos, states, storeBatch),
-      (err: unknown) => this.commitFailed({ batch, writes: taken, meta }, err),
+      (err: unknown) => this.commitFailed({ batch, writes: taken, meta, lastStamp, purges }, err),
     );
+  }
+
+  /**
+   * The writes a batch stores, and the high seqno it holds per vBucket. Within a batch only the
+   * newest write of a key matters (newest first). A newer write in a later batch must not
+   * suppress one, or a crash between the two commits would lose an ack: the resident table's
+   * stamps tell a write superseded within the batch (hooks.supersededBy). A batch with purges
+   * folds by key strings instead, since a purge has no entry: a purge before a newer write of
+   * its key is not needed either.
+   */
+  private fold(taken: readonly PendingWrite[], lastStamp: number, purges: boolean): { writes: PendingWrite[]; highSeqnos: Map<VBucket, number> } {
+    const writes: PendingWrite[] = [];
+    const touched: VBucket[] = [];
+    const run = ++this.runs;
+    const newest = purges ? new Set<string>() : null;
+    for (let i = taken.length - 1; i >= 0; i--) {
+      const w = taken[i];
+      const vb = w.vb;
+      if (vb.deleted) continue;
+      // A purge removes an old tombstone: it issues no seqno, but its vBucket's state (purge
+      // seqno) is written with the batch.
+      const high = w.record === null ? vb.persistedHighSeqno : w.seqno;
+      if (vb.flushRun !== run) {
+        vb.flushRun = run;
+        vb.flushHigh = high;
+        touched.push(vb);
+      } else if (high > vb.flushHigh) {
+        vb.flushHigh = high;
+      }
+      if (newest !== null) {
+        if (newest.has(w.keyString)) continue;
+        if (w.record !== null) newest.add(w.keyString);
+      } else if (this.hooks.supersededBy(w, lastStamp)) {
+        continue;
+      }
+      // The pending write is the store's item write (prevSeqno -1: the apply thread reads what
+      // LMDB holds inside its transaction): no copy of it per batch.
+      writes.push(w);
+    }
+    writes.reverse();
+    const highSeqnos = new Map<VBucket, number>();
+    for (const vb of touched) highSeqnos.set(vb, vb.flushHigh);
+    return { writes, highSeqnos };
   }
 
   private committed(batch: number, taken: PendingWrite[], highSeqnos: Map<VBucket, number>, states: BatchStates, storeBatch: number): void {

@@ -100,6 +100,7 @@ export class ItemStorage implements BackfillSource {
         maxCas: options.maxCas,
         committed: (highs, writes) => this.committed(highs, writes),
         applied: (writes, highs) => this.applied(writes, highs),
+        supersededBy: (w, lastStamp) => this.supersededBy(w, lastStamp),
       },
       options.pacing,
     );
@@ -193,10 +194,11 @@ export class ItemStorage implements BackfillSource {
    * will commit it. `entry`: the key's resident entry as a lookup just found it (-1: not known). */
   write(vb: VBucket, key: KeyRef, record: Buffer, seqno: number, warmupExpiry: boolean, entry = -1): number {
     const keyString = this.scratch.string(vb.id, key.buf, key.offset, key.length);
-    const w: PendingWrite = { vb, keyString, record, seqno, prevSeqno: -1, batch: 0, entry: -1, stamp: 0, warmupExpiry };
+    const w: PendingWrite = { vb, keyString, record, seqno, prevSeqno: -1, batch: 0, entry: -1, stamp: 0, generation: 0, warmupExpiry };
     vb.pending.push(w);
     w.entry = this.cache.putDirty(w.keyString, record, entry);
     w.stamp = this.cache.stampOf(w.entry);
+    w.generation = this.cache.generation;
     const batch = this.flusher.enqueue(w);
     if (vb.listeners.size > 0) for (const l of vb.listeners) l(w);
     return batch;
@@ -204,7 +206,7 @@ export class ItemStorage implements BackfillSource {
 
   /** Queues the removal of a record (the purger's), which issues no seqno. */
   remove(vb: VBucket, itemKey: Buffer, seqno: number): void {
-    this.flusher.enqueue({ vb, keyString: itemKey.toString('latin1'), record: null, seqno, prevSeqno: -1, batch: 0, entry: -1, stamp: 0, warmupExpiry: false });
+    this.flusher.enqueue({ vb, keyString: itemKey.toString('latin1'), record: null, seqno, prevSeqno: -1, batch: 0, entry: -1, stamp: 0, generation: 0, warmupExpiry: false });
   }
 
   /** Queues a metadata update with the next batch; returns that batch. */
@@ -290,6 +292,16 @@ export class ItemStorage implements BackfillSource {
       this.options.warmupExpiriesPersisted(this.warmupExpiries);
     }
     return kept;
+  }
+
+  /** Whether the entry of `w` holds a newer write of its key stamped at most `lastStamp`.
+   * Stamps grow in issue order (modulo 2^32); in the same table generation the entry has held
+   * `w`'s key throughout (an uncommitted write's entry is pinned; only FLUSH, DEL_VBUCKET and
+   * delete take entries from under it, and they start a new generation). */
+  private supersededBy(w: PendingWrite, lastStamp: number): boolean {
+    if (w.generation !== this.cache.generation) return false;
+    const now = this.cache.stampOf(w.entry);
+    return now !== w.stamp && now !== 0 && ((now - w.stamp) >>> 0) <= ((lastStamp - w.stamp) >>> 0);
   }
 
   /** In LMDB: resident entries may turn clean (and be ejected), DCP backfills read it there. */

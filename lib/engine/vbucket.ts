@@ -43,6 +43,8 @@ export interface PendingWrite extends ItemWrite {
    * (ItemCache.stampOf), which tells whether the entry still holds this write. */
   entry: number;
   stamp: number;
+  /** The resident table's generation when the write was made (ItemCache.generation). */
+  generation: number;
   /** Written by warmup's expiry of an item it found expired. */
   warmupExpiry: boolean;
 }
@@ -65,6 +67,10 @@ export class VBucket {
   numItems = 0;
   /** Value bytes of its live items (the `bytes` stat, per vBucket). */
   numBytes = 0;
+  /** The flusher's bookkeeping while it folds a batch: the run that last saw this vBucket and
+   * the highest seqno that run found for it (a field, not a map lookup per write). */
+  flushRun = 0;
+  flushHigh = 0;
   /** Set once DEL_VBUCKET removed it: its queued writes must not reach disk. */
   deleted = false;
   /** A replica: the snapshot (DCP marker) its latest received item belongs to; what a stream
