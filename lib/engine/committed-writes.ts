@@ -19,11 +19,15 @@ const VBID = 2;
 const SEQNO = 3;
 const LIVE = 4;
 const ROW = 5;
+const NONE: readonly number[] = [];
 
 export class CommittedWrites {
   private rows: Float64Array;
   private count = 0;
   readonly purges: PendingWrite[] = [];
+  /** Row numbers by vBucket, made at the first `rowsOf` (DCP streams moving to memory): a
+   * stream of each of 1024 vBuckets starting under load must not read every row each. */
+  private byVb: Map<number, number[]> | null = null;
 
   /** `capacity`: the most rows the batch can have; `generation`: the resident table's at commit. */
   constructor(
@@ -45,6 +49,20 @@ export class CommittedWrites {
     rows[r + VBID] = vbid;
     rows[r + SEQNO] = seqno;
     rows[r + LIVE] = live ? 1 : 0;
+  }
+
+  /** The rows of one vBucket, in order. */
+  rowsOf(vbid: number): readonly number[] {
+    if (this.byVb === null) {
+      this.byVb = new Map();
+      for (let i = 0; i < this.count; i++) {
+        const v = this.vbid(i);
+        const list = this.byVb.get(v);
+        if (list === undefined) this.byVb.set(v, [i]);
+        else list.push(i);
+      }
+    }
+    return this.byVb.get(vbid) ?? NONE;
   }
 
   entry(i: number): number {

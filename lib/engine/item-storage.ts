@@ -324,9 +324,9 @@ export class ItemStorage implements BackfillSource {
   unappliedRecords(vb: VBucket, after: number, to: number): UnappliedRecord[] | null {
     const out: UnappliedRecord[] = [];
     for (const kept of this.flusher.unappliedKept()) {
-      for (let i = 0; i < kept.size; i++) {
+      for (const i of kept.rowsOf(vb.id)) {
         const seqno = kept.seqno(i);
-        if (kept.vbid(i) !== vb.id || seqno <= after || seqno > to) continue;
+        if (seqno <= after || seqno > to) continue;
         const e = kept.entry(i);
         if (this.cache.holdsWrite(e, kept.stamp(i))) {
           out.push({ keyString: this.cache.keyAt(e), record: this.cache.recordAt(e) });
