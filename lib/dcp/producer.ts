@@ -209,7 +209,7 @@ export class DcpProducer {
 
   private hasWork(s: Stream): boolean {
     if (s.phase === 'ended') return false;
-    if (s.phase === 'backfill') return !s.awaitingApply;
+    if (s.phase === 'backfill') return true;
     if (s.takeover && s.phase === 'live' && ((s.takeoverPhase === 'streaming' && s.queue.length === 0) || (s.takeoverPhase === 'dead' && s.markerAcks === 0))) return true;
     return s.pendingFlush > 0 || (s.phase === 'live' && s.queue.length > 0);
   }
@@ -283,16 +283,11 @@ export class DcpProducer {
     const high = Math.min(vb.highSeqno, s.end);
     let wrote = 0;
     if (high > s.lastSent) {
-      const after = Math.max(persisted, s.lastSent);
-      const committed = this.engine.backfill.unappliedRecords(vb, after, high);
-      if (committed === null) {
-        s.waitForApply(this.engine.backfill.appliedSoFar());
-        return 0;
-      }
       wrote += this.marker(s, s.lastSent + 1, high, SNAPSHOT_FLAG.MEMORY | SNAPSHOT_FLAG.CHECKPOINT);
       if (persisted > s.lastSent) wrote += this.sendFromDisk(s, s.lastSent + 1, Math.min(persisted, high), Infinity).wrote;
       // Committed but not yet in LMDB (read in the resident table), then not yet committed.
-      for (const c of committed) wrote += this.item(s, this.ks, putItemKeyString(c.keyString, this.ks, 0), c.record, true);
+      const after = Math.max(persisted, s.lastSent);
+      for (const c of this.engine.backfill.unappliedRecords(vb, after, high)) wrote += this.item(s, this.ks, putItemKeyString(c.keyString, this.ks, 0), c.record, true);
       for (const w of vb.pending.between(after, high)) if (w.record !== null) wrote += this.item(s, this.ks, putItemKeyString(w.keyString, this.ks, 0), w.record, true);
       s.lastSent = high;
       s.snapshotEnd = high;

@@ -19,8 +19,6 @@ export class Stream {
   /** Every seqno up to here is covered: sent, or superseded by a later one. */
   lastSent: number;
   phase: 'backfill' | 'live' | 'ended' = 'backfill';
-  /** Waiting for LMDB to have the writes it needs (waitForApply). */
-  awaitingApply = false;
   /** End of the snapshot whose marker was sent and whose items are still going out. */
   snapshotEnd = 0;
   queue: PendingWrite[] = [];
@@ -56,16 +54,6 @@ export class Stream {
   ) {
     this.lastSent = start;
     this.state = vb.state;
-  }
-
-  /** Memory cannot give the stream what it needs yet (ItemStorage.unappliedRecords): once
-   * LMDB has every write made so far (`applied`), it goes on from disk. */
-  waitForApply(applied: Promise<void>): void {
-    this.awaitingApply = true;
-    void applied.then(() => {
-      this.awaitingApply = false;
-      if (this.phase !== 'ended') this.producer.wake(this);
-    });
   }
 
   private enqueue(w: PendingWrite): void {

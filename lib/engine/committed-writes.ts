@@ -29,11 +29,8 @@ export class CommittedWrites {
    * stream of each of 1024 vBuckets starting under load must not read every row each. */
   private byVb: Map<number, number[]> | null = null;
 
-  /** `capacity`: the most rows the batch can have; `generation`: the resident table's at commit. */
-  constructor(
-    capacity: number,
-    readonly generation: number,
-  ) {
+  /** `capacity`: the most rows the batch can have. */
+  constructor(capacity: number) {
     this.rows = new Float64Array(capacity * ROW);
   }
 

@@ -72,9 +72,15 @@ export class EntryRecords {
     else this.keepClean(e, record);
   }
 
-  /** Entry e's record (`record`) is committed: into the arena if it fits and is not there yet. */
-  keepClean(e: number, record: Buffer): void {
-    if (this.place[e] >= 0) return;
+  /** Entry e's record is committed: from its Buffer into the arena, if it fits and is not there
+   * yet (no view is made for one already there). */
+  commit(e: number): void {
+    const at = this.place[e];
+    if (at <= -2) this.keepClean(e, this.slots[-2 - at] as Buffer);
+  }
+
+  /** Entry e's record (`record`, not in the arena) is clean now: into the arena if it fits. */
+  private keepClean(e: number, record: Buffer): void {
     if (!RecordArena.fits(record.length)) {
       this.keepBuffer(e, record);
       return;

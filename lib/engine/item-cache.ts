@@ -139,11 +139,6 @@ export class ItemCache {
     return this.stamps[e];
   }
 
-  /** Whether entry `e` holds a key. */
-  inUse(e: number): boolean {
-    return e >= 0 && e < this.high && this.table.has(e);
-  }
-
   /** Whether entry `e` still holds the write stamped `stamp`. */
   holdsWrite(e: number, stamp: number): boolean {
     return e >= 0 && e < this.high && this.stamps[e] === stamp && this.table.has(e);
@@ -163,7 +158,7 @@ export class ItemCache {
   /** The write stamped `stamp` is committed (in the commit log, not yet in LMDB): if entry `e`
    * still holds it, its record moves into the arena (its Buffer is let go); it stays pinned. */
   committed(e: number, stamp: number): void {
-    if (this.holdsWrite(e, stamp)) this.records.keepClean(e, this.records.of(e));
+    if (this.holdsWrite(e, stamp)) this.records.commit(e);
   }
 
   /** The write stamped `stamp` is in LMDB. If entry `e` still holds it, the entry is clean now,
@@ -177,7 +172,7 @@ export class ItemCache {
       return;
     }
     this.table.setState(e, this.table.state(e) & ~PINNED);
-    this.records.keepClean(e, this.records.of(e));
+    this.records.commit(e);
     // A burst of writes can leave the table over quota while they were pinned; eject now that
     // they may go, not only on a later insert (reads of resident items insert nothing).
     this.afterInsert(e);

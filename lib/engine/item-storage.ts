@@ -78,8 +78,7 @@ export interface UnappliedRecord {
 export interface BackfillSource {
   committedBySeqno(vbid: number, from: number, to: number, snapshot?: ReadSnapshot): Generator<{ seqno: number; itemKey: Buffer; record: Buffer }>;
   openSnapshot(): ReadSnapshot;
-  unappliedRecords(vb: VBucket, after: number, to: number): UnappliedRecord[] | null;
-  appliedSoFar(): Promise<void>;
+  unappliedRecords(vb: VBucket, after: number, to: number): UnappliedRecord[];
 }
 
 export class ItemStorage implements BackfillSource {
@@ -275,7 +274,7 @@ export class ItemStorage implements BackfillSource {
    * kept as rows (committed-writes.ts). */
   private committed(highs: ReadonlyMap<VBucket, number>, writes: readonly PendingWrite[]): CommittedWrites {
     for (const [vb, high] of highs) vb.persisted(high);
-    const kept = new CommittedWrites(writes.length, this.cache.generation);
+    const kept = new CommittedWrites(writes.length);
     let expiries = 0;
     for (const w of writes) {
       if (w.warmupExpiry) expiries++;
@@ -315,25 +314,19 @@ export class ItemStorage implements BackfillSource {
 
   /**
    * The records of `vb`'s committed writes not yet in LMDB with seqnos in (after, to], oldest
-   * first, each key's newest in that range only (a DCP stream moving from disk to memory;
-   * `vb.pending` has the uncommitted rest). Views valid until the table changes. Null when one
-   * of them cannot be read here: its key was rewritten since with a seqno above `to` (a stream
-   * with an end) or its entry was dropped (FLUSH): the caller waits for the apply and reads
-   * LMDB instead.
+   * first (a DCP stream moving from disk to memory; `vb.pending` has the uncommitted rest).
+   * Views valid until the table changes. Only a write its entry still holds is there: one
+   * rewritten since is left out, as a disk backfill leaves it out (LMDB keeps a key's newest
+   * version only), the newer write being sent in its turn if it is in the range; one whose
+   * entry a FLUSH or DEL_VBUCKET dropped is hidden by the flush or belongs to a vBucket gone.
    */
-  unappliedRecords(vb: VBucket, after: number, to: number): UnappliedRecord[] | null {
+  unappliedRecords(vb: VBucket, after: number, to: number): UnappliedRecord[] {
     const out: UnappliedRecord[] = [];
     for (const kept of this.flusher.unappliedKept()) {
       for (const i of kept.rowsOf(vb.id)) {
         const seqno = kept.seqno(i);
-        if (seqno <= after || seqno > to) continue;
         const e = kept.entry(i);
-        if (this.cache.holdsWrite(e, kept.stamp(i))) {
-          out.push({ keyString: this.cache.keyAt(e), record: this.cache.recordAt(e) });
-          continue;
-        }
-        // Rewritten since: the newer write is sent instead, if it is in the range.
-        if (kept.generation !== this.cache.generation || !this.cache.inUse(e) || recordSeqno(this.cache.recordAt(e)) > to) return null;
+        if (seqno > after && seqno <= to && this.cache.holdsWrite(e, kept.stamp(i))) out.push({ keyString: this.cache.keyAt(e), record: this.cache.recordAt(e) });
       }
     }
     return out;
