@@ -41,7 +41,9 @@ const APPLY_NOW_BYTES = 4 * 1024 * 1024;
 const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 2000;
 
-type Frame = CommitFrame;
+/** `recycle`: its buffer came from the log thread's pool (frame-buffers.ts) and goes back once
+ * LMDB has it. */
+type Frame = CommitFrame & { recycle: boolean };
 
 const setup = workerData as ApplyThreadSetup;
 const db = openDatabases(setup.path, setup.mapSize);
@@ -51,6 +53,8 @@ let pending: Frame[] = [];
 let pendingBytes = 0;
 let applied = 0;
 let applyError: ApplyNotice['applyError'] = null;
+/** Buffers of applied frames, for the next notice to give back. */
+let recycled: ArrayBuffer[] = [];
 let retryDelay = RETRY_FIRST_MS;
 let retryTimer: NodeJS.Timeout | null = null;
 let applyTimer: NodeJS.Timeout | null = null;
@@ -75,7 +79,7 @@ port?.on('message', (m: ApplyMessage) => {
     case 'frame':
       // Taken in turn with the requests around it: a persist sent after a batch applies it
       // first, and never one sent after the persist.
-      queue = queue.then(() => take(m.payload));
+      queue = queue.then(() => take(m.payload, m.length, false, true));
       break;
     case 'closed':
       closed.push({ segment: m.segment, lastBatch: m.lastBatch });
@@ -86,11 +90,10 @@ port?.on('message', (m: ApplyMessage) => {
   }
 });
 
-function take(payload: ArrayBuffer, mayBeIn = false): void {
-  const bytes = new Uint8Array(payload);
-  const { head, writesAt } = decodeFrame(bytes);
-  pending.push({ head, buffer: payload, writesAt, bytes: payload.byteLength, mayBeIn });
-  pendingBytes += payload.byteLength;
+function take(payload: ArrayBuffer, length: number, mayBeIn: boolean, recycle: boolean): void {
+  const { head, writesAt } = decodeFrame(new Uint8Array(payload, 0, length));
+  pending.push({ head, buffer: payload, writesAt, bytes: length, mayBeIn, recycle });
+  pendingBytes += length;
   if (!replaying) scheduleApply();
 }
 
@@ -184,6 +187,7 @@ function applyNow(): void {
     }
     pending = [];
     pendingBytes = 0;
+    for (const f of frames) if (f.recycle) recycled.push(f.buffer as ArrayBuffer);
     applied = frames[frames.length - 1].head.batch;
     applyError = null;
     retryDelay = RETRY_FIRST_MS;
@@ -196,7 +200,10 @@ function applyNow(): void {
 }
 
 function notice(): void {
-  if (!replaying) port?.postMessage({ applied, applyError } satisfies ApplyNotice);
+  if (replaying) return;
+  const buffers = recycled;
+  recycled = [];
+  port?.postMessage({ applied, applyError, recycled: buffers } satisfies ApplyNotice, buffers);
 }
 
 /** In chunked transactions, so a large vBucket does not make one huge commit. */
@@ -232,7 +239,7 @@ function replayAtStart(): Omit<ReplayReport, 'error'> {
     const r = replayCommitLog(path, (payload) => {
       const copy = new ArrayBuffer(payload.length);
       new Uint8Array(copy).set(payload);
-      take(copy, true);
+      take(copy, copy.byteLength, true, false);
       out.frames++;
       out.writes += pending[pending.length - 1].head.count;
       if (pendingBytes >= REPLAY_COMMIT_BYTES) applyOrKeep();

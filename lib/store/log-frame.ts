@@ -28,16 +28,16 @@ function writesOffset(headLength: number): number {
   return (LENGTH + headLength + 7) & ~7;
 }
 
-/** A payload holding `head` and the first `bytes` bytes of the encoded writes in `writes`. */
-export function encodeFrame(head: FrameHead, writes: ArrayBufferLike, bytes: number): ArrayBuffer {
+/** A payload holding `head` and the first `bytes` bytes of the encoded writes in `writes`, at
+ * the start of a buffer from `alloc` (which may be longer: the view says how long). */
+export function encodeFrame(head: FrameHead, writes: ArrayBufferLike, bytes: number, alloc: (bytes: number) => ArrayBuffer = (n) => new ArrayBuffer(n)): Uint8Array {
   const h = serialize(head);
   const at = writesOffset(h.length);
-  const out = new ArrayBuffer(at + bytes);
-  const view = new Uint8Array(out);
-  new DataView(out).setUint32(0, h.length);
+  const view = new Uint8Array(alloc(at + bytes), 0, at + bytes);
+  new DataView(view.buffer).setUint32(0, h.length);
   view.set(h, LENGTH);
   view.set(new Uint8Array(writes, 0, bytes), at);
-  return out;
+  return view;
 }
 
 export interface DecodedFrame {

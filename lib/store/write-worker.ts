@@ -14,6 +14,7 @@
 import { unlinkSync } from 'node:fs';
 import { parentPort, workerData, Worker } from 'node:worker_threads';
 import { CommitLog, listSegments, segmentPath } from './commit-log.js';
+import { FrameBuffers } from './frame-buffers.js';
 import { encodeFrame } from './log-frame.js';
 import { isNotice, type ApplyMessage, type ApplyNotice, type ApplyThreadSetup, type WriteReply, type WriteRequest, type WriteThreadSetup } from './write-messages.js';
 import { HELPER_RESOURCE_LIMITS } from './worker-limits.js';
@@ -38,6 +39,7 @@ let segmentLastBatch = 0;
 const unapplied = new Map<number, number>();
 let unappliedBytes = 0;
 let applyError: ApplyNotice['applyError'] = null;
+const frameBuffers = new FrameBuffers();
 
 // Built as .js next to this file; under the tests' TypeScript loader this file is .ts.
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -66,14 +68,15 @@ function logBatch(req: Extract<WriteRequest, { op: 'batch' }>): void {
   try {
     if (applyError !== null) throw Object.assign(new Error(`LMDB refuses the logged batches: ${applyError.message}`), { code: applyError.code });
     if (unappliedBytes > MAX_UNAPPLIED_BYTES) throw Object.assign(new Error('commit log: LMDB is behind by more than 256 MB'), { code: 'EAGAIN' });
-    const payload = encodeFrame({ batch: req.batch, count: req.count, vbstates: req.vbstates, progress: req.progress, meta: req.meta }, req.buffer, req.bytes);
+    const frame = encodeFrame({ batch: req.batch, count: req.count, vbstates: req.vbstates, progress: req.progress, meta: req.meta }, req.buffer, req.bytes, (n) => frameBuffers.take(n));
     log ??= CommitLog.open(segmentPath(setup.path, segment));
-    log.append(new Uint8Array(payload));
+    log.append(frame);
     log.sync();
     segmentLastBatch = req.batch;
-    unapplied.set(req.batch, payload.byteLength);
-    unappliedBytes += payload.byteLength;
-    send({ op: 'frame', payload }, [payload]);
+    unapplied.set(req.batch, frame.length);
+    unappliedBytes += frame.length;
+    const payload = frame.buffer as ArrayBuffer;
+    send({ op: 'frame', payload, length: frame.length }, [payload]);
     if (log.bytes >= SEGMENT_BYTES) closeSegment();
   } catch (err) {
     reply.error = err instanceof Error ? err.message : String(err);
@@ -95,6 +98,7 @@ function closeSegment(): void {
 }
 
 function noticed(n: ApplyNotice): void {
+  if (n.recycled !== undefined) for (const b of n.recycled) frameBuffers.give(b);
   applyError = n.applyError;
   for (const [batch, bytes] of unapplied) {
     if (batch > n.applied) break;
@@ -104,7 +108,7 @@ function noticed(n: ApplyNotice): void {
   // All of the current segment is in LMDB: if it is large, a new one starts and this one goes.
   if (segmentLastBatch > 0 && n.applied >= segmentLastBatch && log !== null && log.bytes >= CAUGHT_UP_SEGMENT_BYTES) closeSegment();
   // Behind the batch replies they follow, when the test hook delays those.
-  toMainDelayed(n);
+  toMainDelayed({ applied: n.applied, applyError: n.applyError });
 }
 
 /** A batch's answer or an applied notice, to the main thread: at once, or as late as the test

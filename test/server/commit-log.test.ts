@@ -233,7 +233,7 @@ t.test('a format-3 directory with a segment a crash left (full vBucket states on
     const buffer = new ArrayBuffer(writeBatchBytes(writes));
     encodeWriteBatch(writes, buffer);
     const head = { batch, count: 1, vbstates: [[0, { ...state1, highSeqno: seqno, maxCas: 100 + seqno, snapStart: seqno, snapEnd: seqno }]] as Array<[number, VBStateRecord]>, meta: [['maxCas', 100 + seqno]] as Array<[string, unknown]> };
-    log.append(new Uint8Array(encodeFrame(head, buffer, buffer.byteLength)));
+    log.append(encodeFrame(head, buffer, buffer.byteLength));
   }
   log.sync();
   log.close();

@@ -1,0 +1,52 @@
+/**
+ * The log thread's buffers for commit-log frames, given back by the apply thread once LMDB has
+ * them (transferred, so only one thread holds a buffer at a time).
+ *
+ * Why: a new ArrayBuffer per frame was allocated in the log thread's malloc arena and freed
+ * only when the apply thread's isolate next collected its garbage, which an idle thread may not
+ * do for minutes: after 1M SETs, 45 MB of dead frames were still allocated, and the arena they
+ * churned through (175 MB of frames) kept about 79 MB of the process's memory for good, since
+ * glibc returns a thread arena's free memory only from its top (bench:memory).
+ */
+const MIN_BYTES = 64 * 1024;
+/** Buffers larger than this (a burst's giant batch) are not kept. */
+const MAX_KEPT_BYTES = 16 * 1024 * 1024;
+/** What the pool holds at most: about what the apply thread takes in one commit under load
+ * (apply-worker.ts applies at 4 MB pending), twice. */
+const MAX_POOL_BYTES = 8 * 1024 * 1024;
+
+export class FrameBuffers {
+  /** Per power-of-two size class (log2 of the size): free buffers. */
+  private readonly free: ArrayBuffer[][] = [];
+  private pooledBytes = 0;
+
+  /** A buffer of at least `bytes` bytes (a power of two, at least MIN_BYTES), owned by the
+   * caller; its content is whatever an earlier frame left there. */
+  take(bytes: number): ArrayBuffer {
+    let size = MIN_BYTES;
+    while (size < bytes) size *= 2;
+    const list = this.free[Math.log2(size)];
+    const b = list?.pop();
+    if (b !== undefined) {
+      this.pooledBytes -= b.byteLength;
+      return b;
+    }
+    return new ArrayBuffer(size);
+  }
+
+  /** A buffer the apply thread is done with; kept for a later frame of its size class while
+   * the pool has room, else left to the garbage collector. */
+  give(b: ArrayBuffer): void {
+    const size = b.byteLength;
+    // Only the pool's own sizes come back; anything else (detached: 0) is not reusable.
+    if (size < MIN_BYTES || size > MAX_KEPT_BYTES || (size & (size - 1)) !== 0) return;
+    if (this.pooledBytes + size > MAX_POOL_BYTES) return;
+    (this.free[Math.log2(size)] ??= []).push(b);
+    this.pooledBytes += size;
+  }
+
+  /** Bytes held for reuse. */
+  get bytes(): number {
+    return this.pooledBytes;
+  }
+}
