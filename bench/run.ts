@@ -16,7 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { runLoad } from './load.js';
-import { startLmcached, startMemcached, type RunningServer } from './servers.js';
+import { settle, startLmcached, startMemcached, type RunningServer } from './servers.js';
 
 interface Figures {
   opsPerSec: number;
@@ -105,6 +105,7 @@ function scenarios(): { tool: string; list: Scenario[] } {
 async function prepared(start: () => Promise<RunningServer>, s: Scenario): Promise<RunningServer> {
   const server = await start();
   await s.prefill?.(server.port);
+  await settle(server);
   return server;
 }
 
@@ -123,8 +124,11 @@ async function main(): Promise<void> {
     const lm = await prepared(() => startLmcached(ack), s);
     try {
       for (let round = 1; round <= rounds; round++) {
+        // Each run starts with both servers quiet (settle: servers.ts).
         const y = await s.run(yardstick.port);
+        await settle(yardstick);
         const l = await s.run(lm.port);
+        await settle(lm);
         const ratio = l.opsPerSec / y.opsPerSec;
         ratios.push(ratio);
         for (const [server, f] of [[yardstick, y], [lm, l]] as const) {

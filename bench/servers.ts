@@ -3,7 +3,7 @@
  * loopback port, and stops them afterwards.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -39,6 +39,38 @@ async function waitForPort(port: number, proc: ChildProcess): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`nothing listening on ${port}`);
+}
+
+/** CPU time (clock ticks) a process has used, all threads; undefined once it is gone. */
+function cpuTicks(pid: number): number | undefined {
+  try {
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Waits until the server has stopped working after a run: lmcached's apply thread goes on
+ * writing a pipelined run's backlog to LMDB for a while after the clients stop, on a core the
+ * next run (of the other server) would otherwise share, which made whichever server ran second
+ * in a round look 3-8% slower (a build compared with itself in both orders). Quiet is under 4%
+ * of a core over half a second; gives up after 30 s.
+ */
+export async function settle(server: RunningServer): Promise<void> {
+  if (server.pid === undefined) return;
+  const windowMs = 500;
+  const quietTicks = 2; // 100 ticks per second on Linux: 2 in 500 ms is 4% of a core
+  let last = cpuTicks(server.pid);
+  for (let waited = 0; last !== undefined && waited < 30_000; waited += windowMs) {
+    await new Promise((r) => setTimeout(r, windowMs));
+    const now = cpuTicks(server.pid);
+    if (now === undefined || now - last < quietTicks) return;
+    last = now;
+  }
 }
 
 function stopper(proc: ChildProcess, cleanup?: () => void): () => Promise<void> {
