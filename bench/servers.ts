@@ -57,7 +57,7 @@ function cpuTicks(pid: number): number | undefined {
  * Waits until the server has stopped working after a run: lmcached's apply thread goes on
  * writing a pipelined run's backlog to LMDB for a while after the clients stop, on a core the
  * next run (of the other server) would otherwise share, which made whichever server ran second
- * in a round look 3-8% slower (a build compared with itself in both orders). Quiet is under 4%
+ * in a round look 3-8% slower (two builds compared in both orders). Quiet is under 4%
  * of a core over half a second; gives up after 30 s.
  */
 export async function settle(server: RunningServer): Promise<void> {

@@ -65,10 +65,12 @@ port?.on('message', (req: WriteRequest) => {
 
 function logBatch(req: Extract<WriteRequest, { op: 'batch' }>): void {
   const reply: WriteReply = { id: req.id, error: null };
+  /** Until sent: a refused append (a full disk) gives its buffer back to the pool. */
+  let frame: Uint8Array | null = null;
   try {
     if (applyError !== null) throw Object.assign(new Error(`LMDB refuses the logged batches: ${applyError.message}`), { code: applyError.code });
     if (unappliedBytes > MAX_UNAPPLIED_BYTES) throw Object.assign(new Error('commit log: LMDB is behind by more than 256 MB'), { code: 'EAGAIN' });
-    const frame = encodeFrame({ batch: req.batch, count: req.count, vbstates: req.vbstates, progress: req.progress, meta: req.meta }, req.buffer, req.bytes, (n) => frameBuffers.take(n));
+    frame = encodeFrame({ batch: req.batch, count: req.count, vbstates: req.vbstates, progress: req.progress, meta: req.meta }, req.buffer, req.bytes, (n) => frameBuffers.take(n));
     log ??= CommitLog.open(segmentPath(setup.path, segment));
     log.append(frame);
     log.sync();
@@ -77,8 +79,11 @@ function logBatch(req: Extract<WriteRequest, { op: 'batch' }>): void {
     unappliedBytes += frame.length;
     const payload = frame.buffer as ArrayBuffer;
     send({ op: 'frame', payload, length: frame.length }, [payload]);
+    frame = null;
     if (log.bytes >= SEGMENT_BYTES) closeSegment();
   } catch (err) {
+    // One already transferred (send threw after it) is detached, which give() refuses.
+    if (frame !== null) frameBuffers.give(frame.buffer as ArrayBuffer);
     reply.error = err instanceof Error ? err.message : String(err);
     const code: unknown = err instanceof Error ? Reflect.get(err, 'code') : undefined;
     if (typeof code === 'string' || typeof code === 'number') reply.code = code;

@@ -3,8 +3,8 @@
  * batches back from LMDB, so that what a test checks is certain to be only in the log (and in
  * memory): reads and a DCP stream see it there; a SIGKILL leaves it to warmup's replay, which
  * writes it to LMDB before anything reads there; a torn last frame is dropped; a damaged
- * segment is kept aside and the writes before the damage are kept; a clean shutdown leaves no
- * segment behind; and data directories of the previous formats open: 2 (no commit log), and 3
+ * segment is kept aside and the writes before the damage are kept; frames in reused buffers
+ * keep only their own writes; a clean shutdown leaves no segment behind; and data directories of the previous formats open: 2 (no commit log), and 3
  * with a segment a crash left (frames that carry every vBucket state in full).
  */
 import t, { type Test } from 'tap';
@@ -173,6 +173,37 @@ t.test('a stream whose end falls before newer writes of committed, unapplied key
     const wrong = [...seen].filter(([k, m]) => m.value !== `first-${k.slice(1)}`);
     t.same(wrong, [], 'every key sent has the value it had at its seqno');
     t.equal(seen.size, 190, 'the 190 keys not rewritten since, once each (the other 10 now live past the end)');
+  });
+});
+
+t.test('frames written into buffers that held longer frames, and applied, keep exactly their writes after a SIGKILL and a restart', async (t) => {
+  // The log thread writes each frame into a buffer the apply thread gave back once LMDB had the
+  // frame before (frame-buffers.ts); a frame shorter than the buffer's last one must be logged,
+  // applied and replayed as its own bytes only.
+  const dir = tempDataDir();
+  t.teardown(() => removeDataDir(dir));
+  const long = (i: number): string => `${i}:`.padEnd(3000, 'L');
+  const short = (i: number): string => `s${i}`;
+  const a = await startServer({ dataDir: dir, args: ARGS });
+  await withClient(a.port, async (c) => {
+    for (let round = 0; round < 10; round++) await setMany(c, `long${round}-`, 15, long);
+    // LMDB has every frame: their buffers are back in the log thread's pool.
+    await until(async () => (await c.stats()).get('commit_log_unapplied_batches') === '0', 'LMDB to take every frame');
+    for (let round = 0; round < 10; round++) await setMany(c, `long${round}-`, 5, short);
+    for (let round = 0; round < 10; round++) await setMany(c, `short${round}-`, 15, short);
+    t.equal(await countMatching(c, 'long0-', 5, short), 5, 'overwritten with short values');
+  });
+  await a.stop('SIGKILL');
+  const b = await startServer({ dataDir: dir, args: ARGS });
+  t.teardown(() => b.stop('SIGKILL'));
+  await withClient(b.port, async (c) => {
+    for (let round = 0; round < 10; round++) {
+      t.equal(await countMatching(c, `short${round}-`, 15, short), 15, `round ${round}: every short write is there`);
+      const res = await c.pipeline(...Array.from({ length: 15 }, (_, i) => ({ opcode: Op.GET, key: `long${round}-${i}` })));
+      const wrong = Array.from({ length: 15 }, (_, i) => i).filter((i) => res[i].status !== St.SUCCESS || res[i].value.toString() !== (i < 5 ? short(i) : long(i)));
+      t.same(wrong, [], `round ${round}: the overwritten keys hold their short values, the others their long ones`);
+    }
+    t.equal((await c.stats()).get('curr_items'), '300');
   });
 });
 
