@@ -113,7 +113,10 @@ const fmt = (n: number | undefined, d = 3): string => (n === undefined || Number
 
 async function main(): Promise<void> {
   const { tool, list } = scenarios();
-  const startYardstick = (): Promise<RunningServer> => (versus === undefined ? startMemcached(1) : startLmcached(ack, versus));
+  // BENCH_VERSUS_ARGS: more flags for the yardstick lmcached (with BENCH_VERSUS; "." there
+  // means this build), to compare flags on one build.
+  const versusArgs = (process.env.BENCH_VERSUS_ARGS ?? '').split(' ').filter((a) => a.length > 0);
+  const startYardstick = (): Promise<RunningServer> => (versus === undefined ? startMemcached(1) : startLmcached(ack, versus === '.' ? undefined : versus, versusArgs));
   console.log(`# lmcached vs ${versus ?? 'memcached'} — ${tool}${tool === 'memtier_benchmark' ? ` --protocol=${protocol}` : ''}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${new Date().toISOString()}`);
   for (const s of list) {
     console.log(`\n## ${s.name}, ${rounds} alternating rounds of ${seconds} s\n`);

@@ -47,9 +47,9 @@ A memcached binary-protocol server whose data lives in LMDB.
       --purge-age <seconds>    keep tombstones this long for change-stream consumers
                                (default: 259200, three days)
       --purge-interval <s>     seconds between purger passes (default: 600)
-      --helper-nice <0-19>     nice value of every thread but the one serving requests
-                               (LMDB commits and syncs, GC helpers) (default: 0; higher
-                               starves commits under load: more lost by a SIGKILL)
+      --helper-nice <0-19>     nice value of the helper threads (LMDB's apply thread, GC
+                               helpers); the event loop and the commit log's thread keep
+                               nice 0 (default: 10)
       --replica-of <host:port> keep this node's vBuckets as replicas of the active node at
                                host:port, fed over DCP (a fresh data directory starts
                                with replica vBuckets; vBuckets stored as active stay active)

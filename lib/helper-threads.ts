@@ -1,6 +1,7 @@
 /**
- * Lowers the scheduling priority of every thread of this process except the event-loop thread:
- * LMDB's commit and sync threads (libuv's pool) and V8's GC helpers.
+ * Lowers the scheduling priority of every thread of this process except the event-loop thread
+ * and those it is told to keep (the commit log's, whose syncs acknowledgements wait for): the
+ * apply thread (LMDB's writes), libuv's pool and V8's GC helpers.
  *
  * Why: the event-loop thread serves every request, so on a machine with few cores it is the
  * bottleneck, and the kernel tends to wake a helper on the core of the thread that woke it,
@@ -9,7 +10,7 @@
  * event loop. Linux applies setpriority() with a thread id to that thread alone; elsewhere (no
  * /proc/self/task) this does nothing.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { log } from './log.js';
 
@@ -17,11 +18,24 @@ import { log } from './log.js';
  * then; a thread already seen is left alone. */
 const RECHECK_MS = 5000;
 
+/** The calling thread's kernel id (0 where /proc/thread-self is not there). */
+export function ownThreadId(): number {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').pop()) || 0;
+  } catch {
+    return 0;
+  }
+}
+
 export class HelperThreadPriority {
   private readonly done = new Set<number>();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly nice: number) {}
+  /** `keep`: threads left at normal priority besides the event loop's. */
+  constructor(
+    private readonly nice: number,
+    private readonly keep: () => readonly number[] = () => [],
+  ) {}
 
   start(): void {
     if (this.nice === 0) return;
@@ -43,9 +57,10 @@ export class HelperThreadPriority {
       this.stop();
       return;
     }
+    const keep = this.keep();
     for (const name of tids) {
       const tid = Number(name);
-      if (tid === process.pid || this.done.has(tid)) continue;
+      if (tid === process.pid || this.done.has(tid) || keep.includes(tid)) continue;
       try {
         setPriority(tid, this.nice);
         this.done.add(tid);

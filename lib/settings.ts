@@ -86,11 +86,12 @@ export interface TlsClientSettings {
  * leaves more CPU to serving; --ack=persist commits as soon as the previous commit is done. */
 export const DEFAULT_FLUSH_INTERVAL: Record<AckMode, number> = { memory: 5, persist: 0 };
 
-/** Helper threads keep normal priority by default. A higher nice value with --ack=memory
- * leaves the event loop more CPU (about +11% ops/s measured), but under load LMDB's commit and
- * sync threads then starve and acknowledged writes wait 100-200 ms for their commit, all of
- * them lost by a SIGKILL (bench/RESULTS.md, bench:loss). */
-export const DEFAULT_HELPER_NICE: Record<AckMode, number> = { memory: 0, persist: 0 };
+/** Helper threads run at nice 10 by default: woken on the event loop's core, they preempted it
+ * (on 2 cores, +6 to +23% ops/s at nice 10, bench/RESULTS.md 2026-12-03 session 14). The log
+ * thread, whose sync acknowledgements wait for, keeps nice 0 (HelperThreadPriority's `keep`):
+ * when LMDB's commits were on that path, nice 19 made acknowledged writes wait 100-200 ms for
+ * them. At nice 19 the apply thread starves under pipelined SETs (-15%). */
+export const DEFAULT_HELPER_NICE: Record<AckMode, number> = { memory: 10, persist: 10 };
 
 export const DEFAULTS: Settings = {
   port: 11211,

@@ -57,7 +57,7 @@ export class LmdbStore implements Store {
     if (existsSync(file)) checkLmdbFile(file);
     const mapSize = options.mapSize ?? DEFAULT_MAP_SIZE;
     ({ env: this.env, items: this.items, seqnos: this.seqnos, vbstates: this.vbstates, meta: this.meta } = openDatabases(options.path, mapSize));
-    this.writer = new WriteThread({ path: options.path, mapSize, applyHoldMs: options.applyHoldMs ?? 0, commitReplyDelayMs: options.commitReplyDelayMs ?? 0 }, (n) => {
+    this.writer = new WriteThread({ path: options.path, mapSize, applyHoldMs: options.applyHoldMs ?? 0, commitReplyDelayMs: options.commitReplyDelayMs ?? 0, logThreadId: new Int32Array(new SharedArrayBuffer(4)) }, (n) => {
       for (const l of this.appliedListeners) l(n.applied);
     });
   }
@@ -181,6 +181,10 @@ export class LmdbStore implements Store {
 
   async flushed(): Promise<void> {
     await this.writer.send({ op: 'flushed' });
+  }
+
+  logThreadId(): number {
+    return this.writer.logThreadId;
   }
 
   async close(): Promise<void> {

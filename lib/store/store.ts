@@ -124,5 +124,7 @@ export interface Store {
   /** Makes the next read see the latest commit. */
   refreshReads(): void;
   flushed(): Promise<unknown>;
+  /** The kernel id of the thread whose sync acknowledgements wait for (0: not known). */
+  logThreadId(): number;
   close(): Promise<void>;
 }

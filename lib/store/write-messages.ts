@@ -15,6 +15,9 @@ export interface WriteThreadSetup {
   applyHoldMs: number;
   /** A test hook: each synced batch is answered this much later (0 in production: at once). */
   commitReplyDelayMs: number;
+  /** One slot, over shared memory: the log thread writes its kernel thread id there at start
+   * (--helper-nice leaves it alone). */
+  logThreadId: Int32Array;
 }
 
 export interface ApplyThreadSetup extends WriteThreadSetup {

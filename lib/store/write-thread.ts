@@ -38,7 +38,7 @@ export class WriteThread {
   private appliedThrough = 0;
 
   constructor(
-    setup: WriteThreadSetup,
+    private readonly setup: WriteThreadSetup,
     private readonly noticed: (n: ApplyNotice) => void,
   ) {
     // Built as .js next to this file; under the tests' TypeScript loader this file is .ts.
@@ -53,6 +53,11 @@ export class WriteThread {
     });
     this.worker.on('error', (err) => this.died(err));
     this.worker.on('exit', (code) => this.died(new Error(`write thread exited (code ${code})`)));
+  }
+
+  /** The log thread's kernel id (0 until it has started, or where there is no /proc). */
+  get logThreadId(): number {
+    return Atomics.load(this.setup.logThreadId, 0);
   }
 
   /** Sends a request; settles with the answer when the write thread has done it. */

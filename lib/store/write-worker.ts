@@ -18,6 +18,7 @@ import { FrameBuffers } from './frame-buffers.js';
 import { encodeFrame } from './log-frame.js';
 import { isNotice, type ApplyMessage, type ApplyNotice, type ApplyThreadSetup, type WriteReply, type WriteRequest, type WriteThreadSetup } from './write-messages.js';
 import { HELPER_RESOURCE_LIMITS } from './worker-limits.js';
+import { ownThreadId } from '../helper-threads.js';
 
 /** Segments are deleted whole, so a crash replays at most about this much already applied. */
 const SEGMENT_BYTES = 16 * 1024 * 1024;
@@ -30,6 +31,7 @@ const MAX_UNAPPLIED_BYTES = 256 * 1024 * 1024;
 
 const setup = workerData as WriteThreadSetup;
 const port = parentPort;
+Atomics.store(setup.logThreadId, 0, ownThreadId());
 const existing = listSegments(setup.path);
 let segment = (existing.length > 0 ? existing[existing.length - 1] : 0) + 1;
 /** Opened at the first append, so a full disk at start fails that append, not the thread. */
