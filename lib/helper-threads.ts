@@ -10,22 +10,13 @@
  * event loop. Linux applies setpriority() with a thread id to that thread alone; elsewhere (no
  * /proc/self/task) this does nothing.
  */
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { log } from './log.js';
 
 /** Helper threads can appear later (libuv starts its pool on first use), so look again now and
  * then; a thread already seen is left alone. */
 const RECHECK_MS = 5000;
-
-/** The calling thread's kernel id (0 where /proc/thread-self is not there). */
-export function ownThreadId(): number {
-  try {
-    return Number(readlinkSync('/proc/thread-self').split('/').pop()) || 0;
-  } catch {
-    return 0;
-  }
-}
 
 export class HelperThreadPriority {
   private readonly done = new Set<number>();

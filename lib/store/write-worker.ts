@@ -18,7 +18,7 @@ import { FrameBuffers } from './frame-buffers.js';
 import { encodeFrame } from './log-frame.js';
 import { isNotice, type ApplyMessage, type ApplyNotice, type ApplyThreadSetup, type WriteReply, type WriteRequest, type WriteThreadSetup } from './write-messages.js';
 import { HELPER_RESOURCE_LIMITS } from './worker-limits.js';
-import { ownThreadId } from '../helper-threads.js';
+import { ownThreadId } from './thread-id.js';
 
 /** Segments are deleted whole, so a crash replays at most about this much already applied. */
 const SEGMENT_BYTES = 16 * 1024 * 1024;
