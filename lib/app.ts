@@ -95,7 +95,7 @@ export async function startApp(settings: Settings): Promise<App> {
     });
   };
   const purger = new Purger(store, engine, { maxAge: settings.purgeAge, interval: settings.purgeInterval });
-  const helpers = new HelperThreadPriority(settings.helperNice, () => [store.logThreadId()]);
+  const helpers = new HelperThreadPriority(settings.helperNice, () => store.writeThreadIds());
   const compaction = new IdleHeapCompaction({
     activity: () => ctx.counters.bytes_read + ctx.counters.bytes_written,
     writesPending: () => {

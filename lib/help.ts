@@ -47,9 +47,9 @@ A memcached binary-protocol server whose data lives in LMDB.
       --purge-age <seconds>    keep tombstones this long for change-stream consumers
                                (default: 259200, three days)
       --purge-interval <s>     seconds between purger passes (default: 600)
-      --helper-nice <0-19>     nice value of the helper threads (LMDB's apply thread, GC
-                               helpers); the event loop and the commit log's thread keep
-                               nice 0 (default: 10)
+      --helper-nice <0-19>     nice value of the helper threads (GC helpers, libuv's pool);
+                               the event loop and the log and apply threads that write keep
+                               nice 0 (default: 0)
       --replica-of <host:port> keep this node's vBuckets as replicas of the active node at
                                host:port, fed over DCP (a fresh data directory starts
                                with replica vBuckets; vBuckets stored as active stay active)

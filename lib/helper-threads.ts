@@ -1,7 +1,7 @@
 /**
  * Lowers the scheduling priority of every thread of this process except the event-loop thread
- * and those it is told to keep (the commit log's, whose syncs acknowledgements wait for): the
- * apply thread (LMDB's writes), libuv's pool and V8's GC helpers.
+ * and those it is told to keep (the log and apply threads, which write: starved, they held back
+ * acknowledgements and let LMDB fall behind): libuv's pool and V8's GC helpers.
  *
  * Why: the event-loop thread serves every request, so on a machine with few cores it is the
  * bottleneck, and the kernel tends to wake a helper on the core of the thread that woke it,
@@ -22,7 +22,7 @@ export class HelperThreadPriority {
   private readonly done = new Set<number>();
   private timer: NodeJS.Timeout | null = null;
 
-  /** `keep`: threads left at normal priority besides the event loop's. */
+  /** `keep`: kernel ids of threads left at normal priority besides the event loop's. */
   constructor(
     private readonly nice: number,
     private readonly keep: () => readonly number[] = () => [],

@@ -86,12 +86,13 @@ export interface TlsClientSettings {
  * leaves more CPU to serving; --ack=persist commits as soon as the previous commit is done. */
 export const DEFAULT_FLUSH_INTERVAL: Record<AckMode, number> = { memory: 5, persist: 0 };
 
-/** Helper threads run at nice 10 by default: woken on the event loop's core, they preempted it
- * (on 2 cores, +6 to +23% ops/s at nice 10, bench/RESULTS.md 2026-12-03 session 14). The log
- * thread, whose sync acknowledgements wait for, keeps nice 0 (HelperThreadPriority's `keep`):
- * when LMDB's commits were on that path, nice 19 made acknowledged writes wait 100-200 ms for
- * them. At nice 19 the apply thread starves under pipelined SETs (-15%). */
-export const DEFAULT_HELPER_NICE: Record<AckMode, number> = { memory: 10, persist: 10 };
+/** Helper threads keep normal priority by default. The threads that write (log and apply) keep
+ * it whatever the flag says (HelperThreadPriority's `keep`): at nice 10 the apply thread gave
+ * +6 to +23% ops/s on 2 cores shared with the load generator, but on a machine busy with other
+ * work it starved, LMDB fell behind and a SIGTERM under load could not finish in time
+ * (bench/RESULTS.md, 2026-12-03 session 14); at nice 19 the log thread's syncs, which
+ * acknowledgements may wait for, starved too. */
+export const DEFAULT_HELPER_NICE: Record<AckMode, number> = { memory: 0, persist: 0 };
 
 export const DEFAULTS: Settings = {
   port: 11211,

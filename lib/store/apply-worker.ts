@@ -18,6 +18,7 @@ import { vbucketKeyRange } from './key-codec.js';
 import { openDatabases } from './lmdb-databases.js';
 import { decodeFrame } from './log-frame.js';
 import { KnownVBStates } from './known-vbstates.js';
+import { ownThreadId } from './thread-id.js';
 import type { ReplayReport } from './store.js';
 import type { ApplyMessage, ApplyNotice, ApplyThreadSetup, WriteReply } from './write-messages.js';
 
@@ -46,6 +47,7 @@ const RETRY_MAX_MS = 2000;
 type Frame = CommitFrame & { recycle: boolean };
 
 const setup = workerData as ApplyThreadSetup;
+Atomics.store(setup.threadIds, 1, ownThreadId());
 const db = openDatabases(setup.path, setup.mapSize);
 const port = parentPort;
 

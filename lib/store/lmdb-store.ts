@@ -57,7 +57,7 @@ export class LmdbStore implements Store {
     if (existsSync(file)) checkLmdbFile(file);
     const mapSize = options.mapSize ?? DEFAULT_MAP_SIZE;
     ({ env: this.env, items: this.items, seqnos: this.seqnos, vbstates: this.vbstates, meta: this.meta } = openDatabases(options.path, mapSize));
-    this.writer = new WriteThread({ path: options.path, mapSize, applyHoldMs: options.applyHoldMs ?? 0, commitReplyDelayMs: options.commitReplyDelayMs ?? 0, logThreadId: new Int32Array(new SharedArrayBuffer(4)) }, (n) => {
+    this.writer = new WriteThread({ path: options.path, mapSize, applyHoldMs: options.applyHoldMs ?? 0, commitReplyDelayMs: options.commitReplyDelayMs ?? 0, threadIds: new Int32Array(new SharedArrayBuffer(8)) }, (n) => {
       for (const l of this.appliedListeners) l(n.applied);
     });
   }
@@ -183,8 +183,8 @@ export class LmdbStore implements Store {
     await this.writer.send({ op: 'flushed' });
   }
 
-  logThreadId(): number {
-    return this.writer.logThreadId;
+  writeThreadIds(): number[] {
+    return this.writer.threadIds;
   }
 
   async close(): Promise<void> {

@@ -124,7 +124,7 @@ export interface Store {
   /** Makes the next read see the latest commit. */
   refreshReads(): void;
   flushed(): Promise<unknown>;
-  /** The kernel id of the thread whose sync acknowledgements wait for (0: not known). */
-  logThreadId(): number;
+  /** The kernel ids of the threads that write (the log's, the apply's; 0: not known). */
+  writeThreadIds(): number[];
   close(): Promise<void>;
 }

@@ -15,9 +15,9 @@ export interface WriteThreadSetup {
   applyHoldMs: number;
   /** A test hook: each synced batch is answered this much later (0 in production: at once). */
   commitReplyDelayMs: number;
-  /** One slot, over shared memory: the log thread writes its kernel thread id there at start
-   * (--helper-nice leaves it alone). */
-  logThreadId: Int32Array;
+  /** Two slots over shared memory: the log thread and the apply thread write their kernel
+   * thread ids there at start (--helper-nice leaves them alone). */
+  threadIds: Int32Array;
 }
 
 export interface ApplyThreadSetup extends WriteThreadSetup {

@@ -55,9 +55,10 @@ export class WriteThread {
     this.worker.on('exit', (code) => this.died(new Error(`write thread exited (code ${code})`)));
   }
 
-  /** The log thread's kernel id (0 until it has started, or where there is no /proc). */
-  get logThreadId(): number {
-    return Atomics.load(this.setup.logThreadId, 0);
+  /** The kernel ids of the log and apply threads (0 until started, or where there is no
+   * /proc). */
+  get threadIds(): number[] {
+    return [Atomics.load(this.setup.threadIds, 0), Atomics.load(this.setup.threadIds, 1)];
   }
 
   /** Sends a request; settles with the answer when the write thread has done it. */

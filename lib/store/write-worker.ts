@@ -31,7 +31,7 @@ const MAX_UNAPPLIED_BYTES = 256 * 1024 * 1024;
 
 const setup = workerData as WriteThreadSetup;
 const port = parentPort;
-Atomics.store(setup.logThreadId, 0, ownThreadId());
+Atomics.store(setup.threadIds, 0, ownThreadId());
 const existing = listSegments(setup.path);
 let segment = (existing.length > 0 ? existing[existing.length - 1] : 0) + 1;
 /** Opened at the first append, so a full disk at start fails that append, not the thread. */
