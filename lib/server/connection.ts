@@ -194,6 +194,7 @@ export class Connection implements Flushable, HandlerContext {
     if (batch <= commits.committedBatch) return;
     if (this.server.settings.ack !== 'persist' && commits.unpersistedBytes <= MEMORY_ACK_BACKLOG_BYTES && !this.lagging(commits.oldestUnpersistedAt)) return;
     if (this.held.lastBatch >= batch) return;
+    if (this.server.settings.ack !== 'persist') this.server.counters.ack_memory_holds++;
     this.moveOutputToHeld();
     if (this.held.empty) this.engine.commits.onCommit(this.onCommit);
     this.held.open(batch);

@@ -27,6 +27,10 @@ export interface ServerCounters {
   store_too_large: number;
   /** Full collections run while idle after a burst (idle-compaction.ts). */
   heap_compactions: number;
+  /** Times --ack=memory's back pressure made a connection's replies wait for a commit (the
+   * oldest uncommitted write over MEMORY_ACK_LAG_MS old, or over MEMORY_ACK_BACKLOG_BYTES
+   * uncommitted): how often the disk could not keep up. */
+  ack_memory_holds: number;
 }
 
 export interface ServerContext {
@@ -78,7 +82,7 @@ export function newServerContext(parts: Pick<ServerContext, 'engine' | 'warmup' 
     takeoverDone: () => undefined,
     selfAddress: '',
     clusterMap: new ClusterMap(),
-    counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0, auth_cmds: 0, auth_errors: 0, ssl_handshake_errors: 0, cmd_meta: 0, store_too_large: 0, heap_compactions: 0 },
+    counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0, auth_cmds: 0, auth_errors: 0, ssl_handshake_errors: 0, cmd_meta: 0, store_too_large: 0, heap_compactions: 0, ack_memory_holds: 0 },
     startedAt: Date.now(),
     verbosity: parts.settings.verbosity,
   };

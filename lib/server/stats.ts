@@ -109,6 +109,7 @@ export function generalStats(ctx: ServerContext): StatPairs {
     ['purged', s.purged],
     ['flusher_backlog', storage.backlog],
     ['unpersisted_bytes', storage.unpersistedBytes],
+    ['ack_memory_holds', ctx.counters.ack_memory_holds],
     // Commits that failed (disk full, I/O errors); while one is retried, writes are refused.
     ['disk_errors', storage.diskErrors],
     ['writes_blocked', storage.writesBlocked ? 1 : 0],
@@ -325,4 +326,5 @@ export function resetStats(ctx: ServerContext): void {
   ctx.counters.rejected_connections = 0;
   ctx.counters.bytes_read = 0;
   ctx.counters.bytes_written = 0;
+  ctx.counters.ack_memory_holds = 0;
 }
