@@ -122,6 +122,8 @@ interface Measured {
   full: Memory;
   rest: Memory;
   hits: number;
+  /** lmcached's idle heap collections (stat heap_compactions) by the second reading. */
+  collections?: number;
 }
 
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 30);
@@ -139,9 +141,10 @@ async function measure(server: RunningServer, items: number, lmcached: boolean):
   const full = memoryOf(pid);
   await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
   const rest = memoryOf(pid);
+  const collections = lmcached ? await stat(server.port, 'heap_compactions') : undefined;
   const sample = 10_000;
   const hits = await sampleHits(server.port, items, sample);
-  return { idle, full, rest, hits: hits / sample };
+  return { idle, full, rest, hits: hits / sample, collections };
 }
 
 const mb = (b: number): string => (b / 1024 / 1024).toFixed(0);
@@ -163,10 +166,10 @@ async function scenario(name: string, items: number, lmArgs: string[]): Promise<
   const m = rows[0][1];
   const perItem = (x: Measured): number => (x.full.anon - x.idle.anon) / items;
   console.log(`\n${name}: ${items.toLocaleString('en')} items of 100 bytes; lmcached ${lmArgs.join(' ')}`);
-  console.log(`| server | RSS anon MB | / memcached | after ${IDLE_SECONDS} s idle | / memcached | RSS file MB | anon bytes/item (growth) | items found (sample) |`);
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  console.log(`| server | RSS anon MB | / memcached | after ${IDLE_SECONDS} s idle | / memcached | RSS file MB | anon bytes/item (growth) | items found (sample) | idle collections |`);
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const [label, r] of rows) {
-    console.log(`| ${label} | ${mb(r.full.anon)} | ${(r.full.anon / m.full.anon).toFixed(2)} | ${mb(r.rest.anon)} | ${(r.rest.anon / m.rest.anon).toFixed(2)} | ${mb(r.full.file)} | ${perItem(r).toFixed(0)} | ${(r.hits * 100).toFixed(1)}% |`);
+    console.log(`| ${label} | ${mb(r.full.anon)} | ${(r.full.anon / m.full.anon).toFixed(2)} | ${mb(r.rest.anon)} | ${(r.rest.anon / m.rest.anon).toFixed(2)} | ${mb(r.full.file)} | ${perItem(r).toFixed(0)} | ${(r.hits * 100).toFixed(1)}% | ${r.collections ?? '-'} |`);
   }
 }
 

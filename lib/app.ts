@@ -98,9 +98,11 @@ export async function startApp(settings: Settings): Promise<App> {
   const helpers = new HelperThreadPriority(settings.helperNice, () => store.writeThreadIds());
   const compaction = new IdleHeapCompaction({
     activity: () => ctx.counters.bytes_read + ctx.counters.bytes_written,
+    // Not LMDB's progress: a batch's writes leave the V8 heap when it commits (rows of numbers
+    // and arena chunks wait for LMDB), and after a load of new keys LMDB takes tens of seconds.
     writesPending: () => {
       const st = engine.storageStats();
-      return st.backlog > 0 || st.unappliedBatches > 0;
+      return st.backlog > 0 || st.unpersistedBytes > 0;
     },
     compacted: () => ctx.counters.heap_compactions++,
   });

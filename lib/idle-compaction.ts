@@ -1,6 +1,6 @@
 /**
  * One full garbage collection of the event loop's heap once the process is idle after a burst
- * of work: no request bytes in or out, and no writes waiting for the flusher or LMDB, for
+ * of work: no request bytes in or out, and no writes waiting for the flusher or their commit, for
  * QUIET_CHECKS check intervals, after at least BURST_BYTES of requests since the last collection.
  *
  * Why: writes wait in memory until LMDB has them (tens to hundreds of milliseconds under
@@ -29,7 +29,8 @@ const BURST_BYTES = 16 * 1024 * 1024;
 export interface IdleProbe {
   /** Request bytes in and out so far: changes whenever clients make the process work. */
   activity(): number;
-  /** Whether writes wait for the flusher or for LMDB. */
+  /** Whether writes wait for the flusher or for their commit (not for LMDB: committed writes
+   * hold nothing on the V8 heap a collection would free). */
   writesPending(): boolean;
   /** Called after each collection. */
   compacted(): void;
