@@ -25,7 +25,7 @@ export class HelperThreadPriority {
   /** `keep`: kernel ids of threads left at normal priority besides the event loop's. */
   constructor(
     private readonly nice: number,
-    private readonly keep: () => readonly number[] = () => [],
+    private readonly keep: () => readonly number[],
   ) {}
 
   start(): void {

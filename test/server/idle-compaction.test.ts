@@ -1,7 +1,7 @@
 /**
  * The idle heap collection (lib/idle-compaction.ts): a server left idle after a burst of writes
  * that grew its heap collects once (heap_compactions), keeps every item, and an idle server
- * that did nothing does not collect.
+ * that did nothing does not collect; the collection does not wait for LMDB to catch up.
  */
 import t from 'tap';
 import { Op, St, setExtras } from '../fixtures/frames.js';
@@ -54,4 +54,26 @@ t.test('an idle server that did no work does not collect', async (t) => {
   // More than the collector's three quiet checks, idle.
   await new Promise((r) => setTimeout(r, 9000));
   t.equal((await c.stats()).get('heap_compactions'), '0');
+});
+
+t.test('the collection does not wait for LMDB: committed writes hold nothing it would free', async (t) => {
+  // The apply thread holds every committed batch back for the whole test: LMDB stays behind.
+  const server = await serverFor(t, { env: { LMCACHED_APPLY_DELAY_MS: '600000' } });
+  const c = await clientFor(t, server.port);
+  const big = 'x'.repeat(512 * 1024);
+  t.equal((await c.call({ opcode: Op.SET, key: 'big', extras: setExtras(0, 0), value: big })).status, St.SUCCESS);
+  // A burst of reads (over the 16 MB of requests that make one worth a collection), with the
+  // write committed to the log and not in LMDB.
+  for (let i = 0; i < 40; i++) if ((await c.call({ opcode: Op.GET, key: 'big' })).value.length !== big.length) t.fail('GET big');
+  let compactions = 0;
+  let unapplied = '';
+  for (let waited = 0; compactions === 0 && waited < 45_000; waited += 9000) {
+    await new Promise((r) => setTimeout(r, 9000));
+    const st = await c.stats();
+    compactions = Number(st.get('heap_compactions'));
+    unapplied = st.get('commit_log_unapplied_batches') ?? '';
+  }
+  t.ok(compactions >= 1, `collected once idle (${compactions})`);
+  t.not(unapplied, '0', `while LMDB was still behind (${unapplied} batches not applied)`);
+  t.equal((await c.call({ opcode: Op.GET, key: 'big' })).value.toString(), big, 'the item is there');
 });
