@@ -77,8 +77,9 @@ t.test('a cached item does not survive DELETE, overwrite, FLUSH or expiry', asyn
 });
 
 t.test('with -m 0 and commits held back, a write is read back at once and after its commit', async (t) => {
-  // Commits held back long enough that a loaded CI machine still reads before the first one.
-  const server = await serverFor(t, { args: ['-m', '0'], env: { LMCACHED_FLUSH_DELAY_MS: '2000' } });
+  // Commits held back long enough that a loaded CI machine still reads before the first one
+  // (300 ms, then 2 s were outlasted once each by a parallel run on 2 cores).
+  const server = await serverFor(t, { args: ['-m', '0'], env: { LMCACHED_FLUSH_DELAY_MS: '8000' } });
   const c = await clientFor(t, server.port);
   await c.call({ opcode: Op.SET, key: 'w', extras: setExtras(0, 0), value: 'one' });
   await c.call({ opcode: Op.SET, key: 'w', extras: setExtras(0, 0), value: 'two' });
