@@ -24,10 +24,13 @@ import { VBucket, VBucketState } from './vbucket.js';
  * seqnos) and vBucket states may hold maxDeletedRevSeqno. 3: the directory may hold commit-log
  * segments (commit-<n>.log) with writes LMDB does not have yet, so a build that does not
  * replay them must not open it. 4: a segment's frames may carry vBucket states as progress
- * rows (store.ts, VBStateProgress), which a format-3 build would not apply. An older directory
- * is read as it is (format-3 frames replay as they are) and marked 4 by persistVBState. */
-export const DATA_FORMAT_VERSION = 4;
-const READABLE_FORMATS: readonly number[] = [1, 2, 3, 4];
+ * rows (store.ts, VBStateProgress), which a format-3 build would not apply. 5: the seqno index
+ * may hold entries of items written again since (their removal waits, stale-seqnos.ts, and a
+ * crash can leave them for a sweep), which readers skip; a format-4 build would keep them for
+ * good. An older directory is read as it is (format-3 frames replay as they are, a format-4
+ * index is one without such entries) and marked 5 by persistVBState. */
+export const DATA_FORMAT_VERSION = 5;
+const READABLE_FORMATS: readonly number[] = [1, 2, 3, 4, 5];
 const META_FORMAT = 'formatVersion';
 const META_CLEAN_SHUTDOWN = 'cleanShutdown';
 

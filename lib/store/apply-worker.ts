@@ -18,6 +18,8 @@ import { vbucketKeyRange } from './key-codec.js';
 import { openDatabases } from './lmdb-databases.js';
 import { decodeFrame } from './log-frame.js';
 import { KnownVBStates } from './known-vbstates.js';
+import { SeqnoIndexSweep } from './seqno-index-sweep.js';
+import { StaleSeqnos } from './stale-seqnos.js';
 import { ownThreadId } from './thread-id.js';
 import type { ReplayReport } from './store.js';
 import type { ApplyMessage, ApplyNotice, ApplyThreadSetup, WriteReply } from './write-messages.js';
@@ -39,6 +41,11 @@ const APPLY_INTERVAL_MAX_MS = 250;
  * starting batches at 16 MB of writes not in LMDB, and keys that are all different gain nothing
  * from waiting. */
 const APPLY_NOW_BYTES = 4 * 1024 * 1024;
+/** Stale seqno-index entries (stale-seqnos.ts) are removed once this many wait, or once no
+ * frame has come for STALE_IDLE_MS: enough of them that most removals share a page with
+ * others, and few enough that their list stays small (8 bytes each). */
+const STALE_REMOVE_AT = 262_144;
+const STALE_IDLE_MS = 1000;
 const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 2000;
 
@@ -68,13 +75,21 @@ let lastApplyMs = 0;
 const closed: Array<{ segment: number; lastBatch: number }> = [];
 let queue: Promise<void> = Promise.resolve();
 const knownStates = new KnownVBStates((vbid) => db.vbstates.get(vbid));
-const committer = new FrameCommitter(db, knownStates, setup.path);
+const stale = new StaleSeqnos(db, setup.path);
+const sweep = new SeqnoIndexSweep(db, setup.path);
+const committer = new FrameCommitter(db, knownStates, setup.path, stale);
+let staleTimer: NodeJS.Timeout | null = null;
+/** A removal (or sweep) chunk is queued: it queues the next itself. */
+let staleChunkQueued = false;
 /** While the segments of the last run are replayed: their batch numbers are that run's, so
  * they are not noticed to the main thread, whose numbers start again at 1. */
 let replaying = true;
 
 const report = replayAtStart();
 replaying = false;
+// Entries a crash left in the index while their removal waited are found by a sweep.
+if (sweep.leftovers(stale.size) > 0) sweep.start();
+scheduleStaleRemoval();
 
 port?.on('message', (m: ApplyMessage) => {
   switch (m.op) {
@@ -132,6 +147,7 @@ async function run(req: Exclude<ApplyMessage, { op: 'frame' | 'closed' }>): Prom
         await db.env.flushed;
         break;
       case 'deleteVBucket':
+        stale.forget(req.vbid);
         deleteVBucket(req.vbid);
         break;
       case 'flushed':
@@ -142,6 +158,8 @@ async function run(req: Exclude<ApplyMessage, { op: 'frame' | 'closed' }>): Prom
         break;
       case 'close':
         if (retryTimer !== null) clearTimeout(retryTimer);
+        if (staleTimer !== null) clearTimeout(staleTimer);
+        removeStaleBeforeClose();
         await db.env.close();
         // Nothing more to do: the thread ends once this reply is out.
         setImmediate(() => port?.close());
@@ -193,6 +211,7 @@ function applyNow(): void {
     applied = frames[frames.length - 1].head.batch;
     applyError = null;
     retryDelay = RETRY_FIRST_MS;
+    if (!replaying) scheduleStaleRemoval();
   }
   while (closed.length > 0 && closed[0].lastBatch <= applied) {
     unlinkSync(segmentPath(setup.path, closed[0].segment));
@@ -206,6 +225,51 @@ function notice(): void {
   const buffers = recycled;
   recycled = [];
   port?.postMessage({ applied, applyError, recycled: buffers } satisfies ApplyNotice, buffers);
+}
+
+/** Removes stale seqno entries a chunk per turn of the queue (frames and requests go between
+ * the chunks): once STALE_REMOVE_AT wait, down to an eighth of that (the rest are too few to
+ * share pages well); after STALE_IDLE_MS without a commit, all of them, then the sweep if one
+ * is due. */
+function scheduleStaleRemoval(): void {
+  if (staleChunkQueued || (stale.size === 0 && !sweep.running)) return;
+  if (staleTimer !== null) clearTimeout(staleTimer);
+  staleTimer = null;
+  if (stale.size >= STALE_REMOVE_AT) queueStaleChunk(STALE_REMOVE_AT / 8);
+  else
+    staleTimer = setTimeout(() => {
+      staleTimer = null;
+      queueStaleChunk(0);
+    }, STALE_IDLE_MS);
+}
+
+function queueStaleChunk(downTo: number): void {
+  if (staleChunkQueued) return;
+  staleChunkQueued = true;
+  queue = queue.then(() => {
+    staleChunkQueued = false;
+    try {
+      if (stale.size > downTo) stale.removeSome();
+      else if (downTo === 0) sweep.step();
+      if (stale.size > downTo || (downTo === 0 && sweep.running)) setImmediate(() => queueStaleChunk(downTo));
+      else scheduleStaleRemoval();
+    } catch {
+      // LMDB refused (a full disk): the entries wait for the next commit or the idle delay.
+      staleTimer ??= setTimeout(() => {
+        staleTimer = null;
+        queueStaleChunk(0);
+      }, STALE_IDLE_MS);
+    }
+  });
+}
+
+/** A clean shutdown leaves no stale entry behind; if LMDB refuses, the next start sweeps. */
+function removeStaleBeforeClose(): void {
+  try {
+    stale.removeAll();
+  } catch {
+    // Left for the sweep at the next start.
+  }
 }
 
 /** In chunked transactions, so a large vBucket does not make one huge commit. */

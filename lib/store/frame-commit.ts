@@ -9,11 +9,12 @@
  * failed part way), writes each key's newest write only and skips one LMDB holds byte for
  * byte, so a replay on a full disk needs no room for what is in already.
  */
-import { statfsSync } from 'node:fs';
+import { checkRoom } from './disk-room.js';
 import { encodeSeqnoKey, itemKeyVbid, seqnoKeySeqno, userKeyOf, VBID_LENGTH } from './key-codec.js';
 import type { LmdbDatabases } from './lmdb-databases.js';
 import type { FrameHead } from './log-frame.js';
 import { recordSeqno } from './record.js';
+import type { StaleSeqnos } from './stale-seqnos.js';
 import type { KnownVBStates } from './known-vbstates.js';
 import type { VBStateRecord } from './store.js';
 import { decodeWriteBatch, WriteBatchReader, type DecodedWrite } from './write-batch-codec.js';
@@ -48,6 +49,7 @@ export class FrameCommitter {
     private readonly db: LmdbDatabases,
     private readonly knownStates: KnownVBStates,
     private readonly path: string,
+    private readonly stale: StaleSeqnos,
   ) {}
 
   /** The frames' writes, then the newest state of each vBucket and metadata value they carry,
@@ -84,7 +86,7 @@ export class FrameCommitter {
         to++;
       }
       const last = to >= frames.length;
-      this.checkRoom(bytes);
+      checkRoom(this.path, bytes);
       this.db.env.transactionSync(() => {
         for (let i = from; i < to; i++) {
           const f = frames[i];
@@ -124,7 +126,7 @@ export class FrameCommitter {
         to++;
       }
       const last = to >= newest.length;
-      this.checkRoom(bytes);
+      checkRoom(this.path, bytes);
       this.db.env.transactionSync(() => {
         for (let i = from; i < to; i++) this.writeOne(newest[i]);
         if (last) this.putStates([...vbstates], [...meta]);
@@ -135,18 +137,6 @@ export class FrameCommitter {
       }
       from = to;
     }
-  }
-
-  /**
-   * Refuses (ENOSPC) a commit the disk has clearly no room for, before LMDB meets the full disk:
-   * lmdb-js 3.5 formats a failed page write's message into a 100-byte heap buffer, which a long
-   * message overruns (a process abort seen in test/server/disk-full.test.ts once commits grew).
-   * A disk filled by someone else between this check and the commit still reaches that path.
-   */
-  private checkRoom(bytes: number): void {
-    const fs = statfsSync(this.path);
-    const free = fs.bavail * fs.bsize;
-    if (free < bytes) throw Object.assign(new Error(`no space left on device: ${free} bytes free, this commit needs about ${bytes}`), { code: 'ENOSPC' });
   }
 
   private statesDiffer(vbstates: ReadonlyMap<number, VBStateRecord>, meta: ReadonlyMap<string, unknown>): boolean {
@@ -179,13 +169,13 @@ export class FrameCommitter {
   }
 
   /** One write (a null record removes the key), its seqno index entry moved from the seqno LMDB
-   * holds for the key. Writing a frame a second time (a replay after a crash before its segment
-   * was deleted) changes nothing. */
+   * holds for the key: the old entry's removal deferred (stale-seqnos.ts). Writing a frame a
+   * second time (a replay after a crash before its segment was deleted) changes nothing. */
   private put(itemKey: Buffer, userKey: Buffer, seqno: number, record: Buffer | null): void {
     const vbid = itemKeyVbid(itemKey);
     const old = this.db.items.getBinaryFast(itemKey);
     const oldSeqno = old === undefined ? 0 : recordSeqno(old);
-    if (oldSeqno > 0 && (oldSeqno !== seqno || record === null)) this.db.seqnos.removeSync(encodeSeqnoKey(vbid, oldSeqno, this.seqnoScratch));
+    if (oldSeqno > 0 && (oldSeqno !== seqno || record === null)) this.stale.add(vbid, oldSeqno);
     if (record !== null) {
       this.db.items.putSync(itemKey, record);
       this.db.seqnos.putSync(encodeSeqnoKey(vbid, seqno, this.seqnoScratch), userKey);

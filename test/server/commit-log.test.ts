@@ -220,7 +220,7 @@ t.test('a clean shutdown applies everything and leaves no segment', async (t) =>
   await withClient(b.port, async (c) => t.equal(await countMatching(c, 'c', 100, (i) => `c${i}`), 100));
 });
 
-t.test('a data directory of format 2 (no commit log) opens, and is marked 4', async (t) => {
+t.test('a data directory of format 2 (no commit log) opens, and is marked 5', async (t) => {
   const dir = tempDataDir();
   t.teardown(() => removeDataDir(dir));
   // Written as the previous build left it after a clean shutdown: items, states, format 2.
@@ -240,11 +240,11 @@ t.test('a data directory of format 2 (no commit log) opens, and is marked 4', as
   });
   await b.stop('SIGTERM');
   const after = new LmdbStore({ path: dir });
-  t.equal(after.getMeta<number>('formatVersion'), 4, 'marked format 4 by warmup');
+  t.equal(after.getMeta<number>('formatVersion'), 5, 'marked format 5 by warmup');
   await after.close();
 });
 
-t.test('a format-3 directory with a segment a crash left (full vBucket states only) replays, and is marked 4', async (t) => {
+t.test('a format-3 directory with a segment a crash left (full vBucket states only) replays, and is marked 5', async (t) => {
   const dir = tempDataDir();
   t.teardown(() => removeDataDir(dir));
   const failovers = [['1234', 0]] as Array<[string, number]>;
@@ -281,6 +281,6 @@ t.test('a format-3 directory with a segment a crash left (full vBucket states on
   });
   await b.stop('SIGTERM');
   const after = new LmdbStore({ path: dir });
-  t.equal(after.getMeta<number>('formatVersion'), 4, 'marked format 4 by warmup');
+  t.equal(after.getMeta<number>('formatVersion'), 5, 'marked format 5 by warmup');
   await after.close();
 });

@@ -54,6 +54,6 @@ t.test('a data directory of an unknown format version stops the start', async (t
   await store.close();
   const run = await runToExit({ dataDir });
   t.equal(run.code, 65, 'exit 65 (EX_DATAERR)');
-  t.match(run.log, `warmup failed: ${dataDir}: data format 99 is not one this build reads (1, 2, 3, 4)`);
+  t.match(run.log, `warmup failed: ${dataDir}: data format 99 is not one this build reads (1, 2, 3, 4, 5)`);
   t.notMatch(run.log, /\n\s+at /, 'no stack trace');
 });

@@ -1,10 +1,11 @@
 /**
- * The seqno index stays exact under a random mix of writes: after any sequence of SET, DELETE,
- * APPEND, INCREMENT, TOUCH, GAT and FLUSH over a few keys in several vBuckets, LMDB holds one
- * index entry per stored record (live or tombstone), at that record's seqno, and no other.
+ * The seqno index is exact after a clean shutdown under a random mix of writes: after any
+ * sequence of SET, DELETE, APPEND, INCREMENT, TOUCH, GAT and FLUSH over a few keys in several
+ * vBuckets, LMDB holds one index entry per stored record (live or tombstone), at that record's
+ * seqno, and no other (the removals of old entries wait, stale-seqnos.ts, and a clean shutdown
+ * makes them; stale-seqnos.test.ts covers the time before).
  *
- * The flusher drops a key's old index entry using the seqno the resident table remembers for
- * the key, or by reading LMDB when the table does not know it; `-m 1` with values up to 6 KB
+ * `-m 1` with values up to 6 KB
  * ejects entries all the time, so both ways are exercised, and writes of one key land both in
  * one batch and in consecutive ones.
  */
