@@ -2,9 +2,10 @@
  * The apply thread's LMDB transactions (apply-worker.ts): the writes of committed frames, then
  * the newest vBucket states and metadata they carry; and the states persisted at once.
  *
- * Two ways. The steady one writes every write of every frame in order, reading each straight
- * from the frame's buffer into a scratch key: no object per write (a key written in two frames
- * is put twice, the newer last, and each put moves the seqno index from the seqno before it).
+ * Two ways. The steady one writes the writes of the frames in order, reading each straight
+ * from the frame's buffer into a scratch key: no object per write; a key written again in the
+ * same transaction is put once, its newest write (newest-writes.ts), and each put moves the
+ * seqno index from the seqno LMDB held before it.
  * The careful one, for frames LMDB may already hold (a replay after a crash, a commit that
  * failed part way), writes each key's newest write only and skips one LMDB holds byte for
  * byte, so a replay on a full disk needs no room for what is in already.
@@ -12,6 +13,7 @@
 import { checkRoom } from './disk-room.js';
 import { encodeSeqnoKey, itemKeyVbid, seqnoKeySeqno, userKeyOf, VBID_LENGTH } from './key-codec.js';
 import type { LmdbDatabases } from './lmdb-databases.js';
+import { NewestWrites } from './newest-writes.js';
 import type { FrameHead } from './log-frame.js';
 import { recordSeqno } from './record.js';
 import type { StaleSeqnos } from './stale-seqnos.js';
@@ -44,6 +46,7 @@ export class FrameCommitter {
   private readonly keyScratch = Buffer.allocUnsafe(VBID_LENGTH + 65535);
   private readonly keyViews: Array<Buffer | undefined> = [];
   private readonly userKeyViews: Array<Buffer | undefined> = [];
+  private readonly newestWrites = new NewestWrites();
 
   constructor(
     private readonly db: LmdbDatabases,
@@ -64,6 +67,21 @@ export class FrameCommitter {
     }
     if (frames.some((f) => f.mayBeIn)) this.commitCarefully(frames, vbstates, meta);
     else this.commitInOrder(frames, vbstates, meta);
+  }
+
+  /** For each write of frames [from, to), in order, 1 if it is its key's newest there. */
+  private markNewest(frames: readonly CommitFrame[], from: number, to: number): Uint8Array {
+    let writes = 0;
+    for (let i = from; i < to; i++) writes += frames[i].head.count;
+    const marks = this.newestWrites;
+    marks.begin(writes);
+    for (let i = from; i < to; i++) {
+      const f = frames[i];
+      const r = new WriteBatchReader(f.buffer, f.head.count, f.writesAt);
+      marks.frame(r.bytes);
+      while (r.next()) marks.add(r.keyAt, r.keyLength);
+    }
+    return marks.newest;
   }
 
   /** States persisted at once (persistVBStatesNow), never below what LMDB holds
@@ -87,11 +105,13 @@ export class FrameCommitter {
       }
       const last = to >= frames.length;
       checkRoom(this.path, bytes);
+      const newest = this.markNewest(frames, from, to);
       this.db.env.transactionSync(() => {
+        let w = 0;
         for (let i = from; i < to; i++) {
           const f = frames[i];
           const r = new WriteBatchReader(f.buffer, f.head.count, f.writesAt);
-          while (r.next()) this.writeFrom(r);
+          while (r.next()) if (newest[w++] === 1) this.writeFrom(r);
         }
         if (last) this.putStates([...vbstates], [...meta]);
       });
