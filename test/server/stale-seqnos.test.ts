@@ -2,7 +2,7 @@
  * The seqno index with deferred removals (stale-seqnos.ts, format 5), over real processes: a
  * key written again leaves its old entry for a while, a DCP backfill skips such entries and
  * sends each key once at its newest seqno, and the entries go (idle removal, or the sweep at
- * start for those a crash left). LMDB is read from the test process, read-only, while the
+ * start for those a crash left: a SIGKILL with removals waiting, and entries planted in LMDB). LMDB is read from the test process, read-only, while the
  * server runs; a directory of the previous format (4) opens and is marked 5.
  */
 import t from 'tap';
@@ -83,6 +83,31 @@ t.test('keys written again: a backfill sends each once at its newest seqno, and 
   await until(() => counts(dir).seqnos === 100, 'the index to hold one entry per item');
   t.same(counts(dir), { items: 100, seqnos: 100 }, 'one entry per item');
   t.equal((await a.stop('SIGTERM')).code, 0);
+});
+
+t.test('a SIGKILL while removals wait: after the restart the index again holds one entry per item', async (t) => {
+  const dir = tempDataDir();
+  t.teardown(() => removeDataDir(dir));
+  const a = await startServer({ dataDir: dir, args: ['--ack', 'persist', '--vbuckets', '1'] });
+  t.teardown(() => a.stop('SIGKILL'));
+  await withClient(a.port, async (c) => {
+    for (let round = 0; round < 20; round++) await setRound(c, round, 100);
+    await until(async () => (await c.stats()).get('commit_log_unapplied_batches') === '0', 'every batch in LMDB');
+  });
+  await a.stop('SIGKILL');
+  t.ok(counts(dir).seqnos >= 100, `the index as the crash left it: ${counts(dir).seqnos} entries for 100 items`);
+
+  const b = await startServer({ dataDir: dir, args: ['--vbuckets', '1'] });
+  t.teardown(() => b.stop('SIGKILL'));
+  const got = await backfill(b.port, 2000);
+  t.same(
+    got.map((m) => [m.key, m.value]).filter(([k, v]) => v !== `r19-${k.slice(1)}`),
+    [],
+    'a backfill sends each key at its newest value',
+  );
+  t.equal(got.length, 100, 'once');
+  await until(() => counts(dir).seqnos === 100, 'the index to hold one entry per item');
+  t.same(counts(dir), { items: 100, seqnos: 100 }, 'one entry per item');
 });
 
 t.test('entries a crash left in the index are skipped by a backfill and swept at start', async (t) => {
