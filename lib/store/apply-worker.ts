@@ -144,6 +144,8 @@ async function run(req: Exclude<ApplyMessage, { op: 'frame' | 'closed' }>): Prom
       case 'persist':
         db.env.transactionSync(() => committer.putStates(req.vbstates, req.meta));
         knownStates.wrote(req.vbstates);
+        // Seqnos above a state's high seqno will be issued again (a rollback).
+        for (const [vbid, state] of req.vbstates) stale.forget(vbid, state.highSeqno);
         await db.env.flushed;
         break;
       case 'deleteVBucket':

@@ -82,13 +82,17 @@ export class StaleSeqnos {
     while (this.count > 0) this.removeSome();
   }
 
-  /** Drops a vBucket's entries, which its deletion removes with the rest of its index: its
-   * seqnos start again at 1, and an old entry's removal must not meet a new item's. */
-  forget(vbid: number): void {
+  /** Drops a vBucket's entries with seqnos above `above` (0: all of them). Its deletion removes
+   * the whole of its index; a state persisted at once with high seqno `above` (a replica's
+   * rollback) means those seqnos will be issued again, and a waiting removal must never meet a
+   * new item's entry. One left on disk that way is the sweep's at the next start. */
+  forget(vbid: number, above = 0): void {
+    const from = vbid * SEQNO_SPAN + above;
+    const to = (vbid + 1) * SEQNO_SPAN;
     let kept = 0;
     for (let i = 0; i < this.count; i++) {
       const v = this.entries[i];
-      if (Math.floor(v / SEQNO_SPAN) !== vbid) this.entries[kept++] = v;
+      if (v <= from || v >= to) this.entries[kept++] = v;
     }
     this.count = kept;
     this.sorted = 0;
