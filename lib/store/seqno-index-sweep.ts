@@ -6,7 +6,7 @@
  * walks the whole index in seqno order, a chunk per transaction, to find them.
  */
 import { checkRoom } from './disk-room.js';
-import { encodeItemKey, seqnoKeySeqno } from './key-codec.js';
+import { encodeItemKey, encodeSeqnoKey, seqnoKeySeqno } from './key-codec.js';
 import type { LmdbDatabases } from './lmdb-databases.js';
 import { recordSeqno } from './record.js';
 
@@ -16,7 +16,6 @@ const SWEEP_CHUNK = 8192;
 export class SeqnoIndexSweep {
   /** The next seqno key to look at; null: no sweep under way. */
   private next: Buffer | null = null;
-  removed = 0;
 
   constructor(
     private readonly db: LmdbDatabases,
@@ -46,17 +45,18 @@ export class SeqnoIndexSweep {
     this.db.env.transactionSync(() => {
       const stale: Buffer[] = [];
       let seen = 0;
-      let last: Buffer | null = null;
+      // Where the chunk ended, as numbers: a key from the range may share lmdb-js's buffers.
+      let lastVb = 0;
+      let lastSeqno = 0;
       for (const { key, value } of this.db.seqnos.getRange({ start: from.length > 0 ? from : undefined, limit: SWEEP_CHUNK })) {
         seen++;
-        last = key;
-        const vbid = key.readUInt16BE(0);
-        const record = this.db.items.getBinaryFast(encodeItemKey(vbid, value, 0, value.length));
-        if (record === undefined || recordSeqno(record) !== seqnoKeySeqno(key)) stale.push(Buffer.from(key));
+        lastVb = key.readUInt16BE(0);
+        lastSeqno = seqnoKeySeqno(key);
+        const record = this.db.items.getBinaryFast(encodeItemKey(lastVb, value, 0, value.length));
+        if (record === undefined || recordSeqno(record) !== lastSeqno) stale.push(Buffer.from(key));
       }
       for (const key of stale) this.db.seqnos.removeSync(key);
-      this.removed += stale.length;
-      this.next = seen < SWEEP_CHUNK || last === null ? null : successor(last);
+      this.next = seen < SWEEP_CHUNK ? null : encodeSeqnoKey(lastVb, lastSeqno + 1);
     });
     return this.next !== null;
   }
@@ -65,11 +65,4 @@ export class SeqnoIndexSweep {
 function entryCount(stats: object): number {
   const n: unknown = Reflect.get(stats, 'entryCount');
   return typeof n === 'number' ? n : 0;
-}
-
-/** The smallest key after `key` (the same bytes and a zero byte). */
-function successor(key: Buffer): Buffer {
-  const out = Buffer.alloc(key.length + 1);
-  key.copy(out);
-  return out;
 }

@@ -5,7 +5,7 @@
  * start for those a crash left: a SIGKILL with removals waiting, and entries planted in LMDB). LMDB is read from the test process, read-only, while the
  * server runs; a directory of the previous format (4) opens and is marked 5.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { open } from 'lmdb';
 import { Op, St, setExtras } from '../fixtures/frames.js';
 import { withClient, type RawClient } from '../fixtures/client.js';
@@ -60,15 +60,22 @@ function item(key: string, seqno: number, value: string): ItemWrite {
   return { keyString: encodeItemKey(0, Buffer.from(key), 0, key.length).toString('latin1'), record, seqno, prevSeqno: -1 };
 }
 
-t.test('keys written again: a backfill sends each once at its newest seqno, and the old entries go', async (t) => {
+/** A server (one vBucket) whose 100 keys were each written 20 times (`r<round>-<i>`), every
+ * batch in LMDB; SIGKILLed at the end. */
+async function overwritten(t: Test): Promise<{ dir: string; server: Awaited<ReturnType<typeof startServer>> }> {
   const dir = tempDataDir();
   t.teardown(() => removeDataDir(dir));
-  const a = await startServer({ dataDir: dir, args: ['--ack', 'persist', '--vbuckets', '1'] });
-  t.teardown(() => a.stop('SIGKILL'));
-  await withClient(a.port, async (c) => {
+  const server = await startServer({ dataDir: dir, args: ['--ack', 'persist', '--vbuckets', '1'] });
+  t.teardown(() => server.stop('SIGKILL'));
+  await withClient(server.port, async (c) => {
     for (let round = 0; round < 20; round++) await setRound(c, round, 100);
     await until(async () => (await c.stats()).get('commit_log_unapplied_batches') === '0', 'every batch in LMDB');
   });
+  return { dir, server };
+}
+
+t.test('keys written again: a backfill sends each once at its newest seqno, and the old entries go', async (t) => {
+  const { dir, server: a } = await overwritten(t);
   const got = await backfill(a.port, 2000);
   t.equal(got.length, 100, 'one mutation per key');
   t.same(
@@ -86,14 +93,7 @@ t.test('keys written again: a backfill sends each once at its newest seqno, and 
 });
 
 t.test('a SIGKILL while removals wait: after the restart the index again holds one entry per item', async (t) => {
-  const dir = tempDataDir();
-  t.teardown(() => removeDataDir(dir));
-  const a = await startServer({ dataDir: dir, args: ['--ack', 'persist', '--vbuckets', '1'] });
-  t.teardown(() => a.stop('SIGKILL'));
-  await withClient(a.port, async (c) => {
-    for (let round = 0; round < 20; round++) await setRound(c, round, 100);
-    await until(async () => (await c.stats()).get('commit_log_unapplied_batches') === '0', 'every batch in LMDB');
-  });
+  const { dir, server: a } = await overwritten(t);
   await a.stop('SIGKILL');
   t.ok(counts(dir).seqnos >= 100, `the index as the crash left it: ${counts(dir).seqnos} entries for 100 items`);
 
