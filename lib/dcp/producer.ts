@@ -288,7 +288,8 @@ export class DcpProducer {
       // Committed but not yet in LMDB (read in the resident table), then not yet committed.
       const after = Math.max(persisted, s.lastSent);
       for (const c of this.engine.backfill.unappliedRecords(vb, after, high)) wrote += this.item(s, this.ks, putItemKeyString(c.keyString, this.ks, 0), c.record, true);
-      for (const w of vb.pending.between(after, high)) if (w.record !== null) wrote += this.item(s, this.ks, putItemKeyString(w.keyString, this.ks, 0), w.record, true);
+      const backfill = this.engine.backfill;
+      for (const w of vb.pending.between(after, high, (p) => backfill.keyStringOf(p))) if (w.record !== null) wrote += this.item(s, this.ks, putItemKeyString(backfill.keyStringOf(w), this.ks, 0), w.record, true);
       s.lastSent = high;
       s.snapshotEnd = high;
     }
@@ -338,7 +339,7 @@ export class DcpProducer {
       if (w.seqno > s.snapshotEnd) break;
       s.queue.shift();
       if (w.seqno <= s.lastSent) continue;
-      if (w.record !== null) wrote += this.item(s, this.ks, putItemKeyString(w.keyString, this.ks, 0), w.record, true);
+      if (w.record !== null) wrote += this.item(s, this.ks, putItemKeyString(this.engine.backfill.keyStringOf(w), this.ks, 0), w.record, true);
       s.lastSent = w.seqno;
     }
     if (s.snapshotEnd <= s.lastSent && s.lastSent >= s.end) this.finish(s, STREAM_END_FLAG.OK);

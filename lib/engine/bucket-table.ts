@@ -63,15 +63,8 @@ export class BucketTable {
 
   /** The entry holding the key `buf[offset, offset+length)`, or -1. */
   find(buf: Uint8Array, offset: number, length: number): number {
-    const h = hashBytes(buf, offset, length);
-    const bk = this.buckets;
-    const size = this.size;
-    for (let b = home(h, size); ; b = b + 1 === size ? 0 : b + 1) {
-      const at = b * STRIDE;
-      const s = bk[at + B_ENTRY];
-      if (s === 0) return -1;
-      if (bk[at + B_HASH] === h && this.matches(at, s - 1, buf, offset, length)) return s - 1;
-    }
+    const found = this.lookupBytes(buf, offset, length);
+    return found >= 0 ? found : -1;
   }
 
   /** The entry holding `key`, or -1. */
@@ -80,12 +73,6 @@ export class BucketTable {
     return b >= 0 ? this.buckets[b * STRIDE + B_ENTRY] - 1 : -1;
   }
 
-  /** Whether entry `e` is in the table and holds `key` (it may have changed hands since a
-   * write noted it: FLUSH and DEL_VBUCKET free entries under writes in flight). */
-  holds(e: number, key: string): boolean {
-    const b = this.bucketOf[e];
-    return b >= 0 && this.matchesString(b * STRIDE, e, key);
-  }
 
   /** The entry holding `key` (>= 0), or, when none does, ~slot: what `add` takes to place a
    * new entry for it, valid until the table next changes. */
@@ -99,6 +86,54 @@ export class BucketTable {
   /** Places entry `e` for the key `lookup` just did not find, in its `slot`. */
   add(slot: number, e: number, key: string, state: number): void {
     this.place(~slot, e, this.lastHash, key, state);
+  }
+
+  /** `lookup` for a key given as bytes (a write's, where it lies in the request). */
+  lookupBytes(buf: Uint8Array, offset: number, length: number): number {
+    const h = hashBytes(buf, offset, length);
+    this.lastHash = h;
+    const bk = this.buckets;
+    const size = this.size;
+    for (let b = home(h, size); ; b = b + 1 === size ? 0 : b + 1) {
+      const at = b * STRIDE;
+      const s = bk[at + B_ENTRY];
+      if (s === 0) return ~b;
+      if (bk[at + B_HASH] === h && this.matches(at, s - 1, buf, offset, length)) return s - 1;
+    }
+  }
+
+  /** `add` for the key `lookupBytes` just did not find; only a key too long for its bucket
+   * becomes a string. */
+  addBytes(slot: number, e: number, buf: Uint8Array, offset: number, length: number, state: number): void {
+    if (length > INLINE_KEY_MAX) return this.place(~slot, e, this.lastHash, Buffer.from(buf.buffer, buf.byteOffset + offset, length).toString('latin1'), state);
+    const at = ~slot * STRIDE;
+    this.buckets[at + B_STATE] = state | (length << KEYLEN_SHIFT);
+    const kb = this.bucketBytes;
+    const base = at * 4 + KEY_AT;
+    for (let i = 0; i < length; i++) kb[base + i] = buf[offset + i];
+    this.settle(~slot, e, this.lastHash);
+  }
+
+  /** Whether entry `e` is in the table and holds the key `buf[offset, offset+length)` (it may
+   * have changed hands since a write noted it: FLUSH and DEL_VBUCKET free entries under writes
+   * in flight). */
+  holdsBytes(e: number, buf: Uint8Array, offset: number, length: number): boolean {
+    const b = this.bucketOf[e];
+    return b >= 0 && this.matches(b * STRIDE, e, buf, offset, length);
+  }
+
+  /** Copies entry e's key into `dst` at `at`; returns its length. */
+  copyKey(e: number, dst: Uint8Array, at: number): number {
+    const length = this.keyLength(e);
+    if (length > INLINE_KEY_MAX) {
+      const key = this.longKeys.get(e) as string;
+      for (let i = 0; i < length; i++) dst[at + i] = key.charCodeAt(i);
+      return length;
+    }
+    const kb = this.bucketBytes;
+    const base = this.bucketOf[e] * STRIDE * 4 + KEY_AT;
+    for (let i = 0; i < length; i++) dst[at + i] = kb[base + i];
+    return length;
   }
 
   /** The state bits of entry e. */
@@ -177,11 +212,8 @@ export class BucketTable {
   }
 
   private place(b: number, e: number, h: number, key: string, state: number): void {
-    const bk = this.buckets;
     const at = b * STRIDE;
-    bk[at + B_ENTRY] = e + 1;
-    bk[at + B_HASH] = h;
-    bk[at + B_STATE] = state | (key.length << KEYLEN_SHIFT);
+    this.buckets[at + B_STATE] = state | (key.length << KEYLEN_SHIFT);
     if (key.length > INLINE_KEY_MAX) {
       this.longKeys.set(e, key);
     } else {
@@ -189,6 +221,14 @@ export class BucketTable {
       const base = at * 4 + KEY_AT;
       for (let i = 0; i < key.length; i++) kb[base + i] = key.charCodeAt(i);
     }
+    this.settle(b, e, h);
+  }
+
+  /** Bucket b, its state and key written, becomes entry e's. */
+  private settle(b: number, e: number, h: number): void {
+    const at = b * STRIDE;
+    this.buckets[at + B_ENTRY] = e + 1;
+    this.buckets[at + B_HASH] = h;
     this.bucketOf[e] = b;
     if (++this.count > this.size * MAX_LOAD) this.grow();
   }

@@ -17,7 +17,7 @@ import { Outcome } from './outcome.js';
 import { keyRefOf, StoreMode, type ArithArgs, type ConcatArgs, type ItemView, type KeyRef, type MutationResult, type StoreArgs } from './requests.js';
 import { EngineStats } from './stats.js';
 import { FlushBarrier, type FlushEvents } from './flush-barrier.js';
-import type { CommitWatch } from './flusher.js';
+import type { CommitWatch } from './commit-watch.js';
 import { VBucketState, type VBucket } from './vbucket.js';
 import { ReplicaVBuckets } from './replica-vbuckets.js';
 import { ItemReads, type LiveItem } from './item-reads.js';

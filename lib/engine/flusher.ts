@@ -10,26 +10,11 @@
  * hooks keep of them until the apply is theirs: CommittedWrites). It is *applied* once it is in
  * LMDB, where reads and DCP backfills find it: only then may its resident entries be ejected.
  */
-import type { Store } from '../store/store.js';
+import type { ItemKeySource, Store } from '../store/store.js';
 import type { PendingWrite, VBucket } from './vbucket.js';
 import { VBStateProgressTracker, type BatchStates } from './vbstate-progress.js';
 import { log } from '../log.js';
-
-export type CommitListener = (committedBatch: number) => void;
-
-/** What a connection waiting to acknowledge writes (--ack=persist) sees of the flusher. */
-export interface CommitWatch {
-  /** Every batch up to and including this one is committed. */
-  readonly committedBatch: number;
-  /** Bytes of writes issued and not yet committed (keys and records). */
-  readonly unpersistedBytes: number;
-  /** True while commits fail (disk full, I/O errors) and are retried. */
-  readonly blocked: boolean;
-  /** When (performance.now()) the oldest write not yet committed was issued; 0 for none. */
-  readonly oldestUnpersistedAt: number;
-  onCommit(listener: CommitListener): void;
-  offCommit(listener: CommitListener): void;
-}
+import type { CommitListener, CommitWatch } from './commit-watch.js';
 
 /** When batches start: no sooner than `intervalMs` after the previous one started (fewer,
  * larger commits under load, no added latency when idle), and never sooner than `holdMs` after
@@ -53,6 +38,10 @@ export interface FlusherHooks<Unapplied> {
    * stamped `lastStamp` (the batch's last); false when it cannot tell (the batch then writes
    * `w` too, harmlessly, before the newer one). */
   supersededBy(w: PendingWrite, lastStamp: number): boolean;
+  /** The keys of writes made without a key string (PendingWrite.keyString). */
+  keys: ItemKeySource<PendingWrite>;
+  /** The item key of `w` as a string (made if `w` has none). */
+  keyString(w: PendingWrite): string;
 }
 
 /** Failed commits so far, and the last one. */
@@ -91,6 +80,8 @@ const MAX_UNAPPLIED_BYTES = 16 * 1024 * 1024;
 
 export class Flusher<Unapplied> implements CommitWatch {
   private queue: PendingWrite[] = [];
+  /** The batch being committed (null: none). */
+  private inFlight: PendingWrite[] | null = null;
   /** The open batch's last write stamp, and whether it holds a purge. */
   private queueLastStamp = 0;
   private queuePurges = false;
@@ -172,6 +163,13 @@ export class Flusher<Unapplied> implements CommitWatch {
   /** What the hooks kept of each committed batch not yet applied, oldest first. */
   *unappliedKept(): Generator<Unapplied> {
     for (const b of this.unapplied) yield b.kept;
+  }
+
+  /** Calls `fn` on every write not yet committed: queued, being committed or failed. */
+  forEachUncommitted(fn: (w: PendingWrite) => void): void {
+    for (const w of this.queue) fn(w);
+    if (this.inFlight !== null) for (const w of this.inFlight) fn(w);
+    if (this.failedBatch !== null) for (const w of this.failedBatch.writes) fn(w);
   }
 
   get backlog(): number {
@@ -265,12 +263,13 @@ export class Flusher<Unapplied> implements CommitWatch {
       meta = this.meta;
       this.meta = new Map();
     }
+    this.inFlight = taken;
     for (const [k, v] of this.hooks.meta()) if (!meta.has(k)) meta.set(k, v);
     const { writes, highSeqnos } = this.fold(taken, lastStamp, purges);
     const states = this.vbstates.build(highSeqnos, this.hooks.maxCas());
     let attempt: Promise<number>;
     try {
-      attempt = this.store.writeBatch(writes, states.full, meta, states.progress);
+      attempt = this.store.writeBatch(writes, states.full, meta, states.progress, this.hooks.keys);
     } catch (err) {
       attempt = Promise.reject(err);
     }
@@ -308,8 +307,9 @@ export class Flusher<Unapplied> implements CommitWatch {
         vb.flushHigh = high;
       }
       if (newest !== null) {
-        if (newest.has(w.keyString)) continue;
-        if (w.record !== null) newest.add(w.keyString);
+        const key = this.hooks.keyString(w);
+        if (newest.has(key)) continue;
+        if (w.record !== null) newest.add(key);
       } else if (this.hooks.supersededBy(w, lastStamp)) {
         continue;
       }
@@ -324,6 +324,7 @@ export class Flusher<Unapplied> implements CommitWatch {
   }
 
   private committed(batch: number, taken: PendingWrite[], highSeqnos: Map<VBucket, number>, states: BatchStates, storeBatch: number): void {
+    this.inFlight = null;
     this.vbstates.committed(states);
     if (this.failedBatch !== null) {
       log.warn(`flusher: batch ${batch} committed after ${this.errors.count} failed commits so far; writes accepted again`);
@@ -370,6 +371,7 @@ export class Flusher<Unapplied> implements CommitWatch {
    * persisted) and tries the same batch again after a back-off; writes are refused meanwhile. */
   private commitFailed(failed: FailedBatch, err: unknown): void {
     const first = this.failedBatch === null;
+    this.inFlight = null;
     this.failedBatch = failed;
     this.running = false;
     this.errors.count++;
@@ -389,5 +391,5 @@ export class Flusher<Unapplied> implements CommitWatch {
 }
 
 function writeBytes(w: PendingWrite): number {
-  return w.keyString.length + (w.record === null ? 0 : w.record.length);
+  return w.keyLength + (w.record === null ? 0 : w.record.length);
 }

@@ -128,10 +128,26 @@ export class ItemCache {
    * the entry a lookup of the key just found (-1: none), used if it still holds the key, which
    * spares hashing the key again. */
   putDirty(key: string, record: Buffer, hint = -1): number {
-    const e = hint >= 0 && hint < this.high && this.table.holds(hint, key) ? this.replace(hint, key.length, record, PINNED) : this.insert(key, record, PINNED);
+    const bytes = Buffer.from(key, 'latin1');
+    return this.putDirtyKey(bytes, 0, bytes.length, record, hint);
+  }
+
+  /** `putDirty` for the item key `buf[offset, offset+length)`: no key string is made. */
+  putDirtyKey(buf: Uint8Array, offset: number, length: number, record: Buffer, hint = -1): number {
+    const e = hint >= 0 && hint < this.high && this.table.holdsBytes(hint, buf, offset, length) ? this.replace(hint, length, record, PINNED) : this.insertBytes(buf, offset, length, record, PINNED);
     this.lastStamp = (this.lastStamp + 1) >>> 0 || 1;
     this.stamps[e] = this.lastStamp;
     return e;
+  }
+
+  /** Copies entry e's key (an item key) into `dst` at `at`; returns its length. */
+  copyKey(e: number, dst: Uint8Array, at: number): number {
+    return this.table.copyKey(e, dst, at);
+  }
+
+  /** The length of entry e's key. */
+  keyLengthAt(e: number): number {
+    return this.table.keyLength(e);
   }
 
   /** The stamp of the write entry `e` holds (0: none). */
@@ -230,11 +246,24 @@ export class ItemCache {
     if (found >= 0) return this.replace(found, key.length, record, state);
     const e = this.allocEntry();
     this.table.add(found, e, key, state);
+    return this.added(e, key.length, record, state);
+  }
+
+  private insertBytes(buf: Uint8Array, offset: number, length: number, record: Buffer, state: number): number {
+    const found = this.table.lookupBytes(buf, offset, length);
+    if (found >= 0) return this.replace(found, length, record, state);
+    const e = this.allocEntry();
+    this.table.addBytes(found, e, buf, offset, length, state);
+    return this.added(e, length, record, state);
+  }
+
+  /** The rest of an insert, entry e placed in the table. */
+  private added(e: number, keyLength: number, record: Buffer, state: number): number {
     this.records.set(e, record, (state & PINNED) !== 0);
     this.stamps[e] = 0;
     this.accessedAt[e] = coarseSeconds();
     this.count++;
-    this.bytes += cost(key.length, record.length);
+    this.bytes += cost(keyLength, record.length);
     this.afterInsert(e);
     return e;
   }

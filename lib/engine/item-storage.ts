@@ -9,7 +9,8 @@ import { ItemKeyScratch, vbucketPrefixString } from '../store/key-codec.js';
 import { ItemState, recordSeqno, recordState } from '../store/record.js';
 import { CommittedWrites } from './committed-writes.js';
 import type { ReadSnapshot, ScannedItem, Store } from '../store/store.js';
-import { Flusher, type CommitWatch, type FlusherPacing } from './flusher.js';
+import type { CommitWatch } from './commit-watch.js';
+import { Flusher, type FlusherPacing } from './flusher.js';
 import type { RecordLocation } from './entry-records.js';
 import { ItemCache } from './item-cache.js';
 import type { KeyRef } from './requests.js';
@@ -76,6 +77,9 @@ export interface UnappliedRecord {
 /** What a DCP backfill reads: committed items by seqno, from the latest commit or from one
  * point in time held open for the whole disk snapshot. */
 export interface BackfillSource {
+  /** The item key of a write not yet committed as a string, made if it has none yet (a write
+   * a DCP stream queued has one from the start). */
+  keyStringOf(w: PendingWrite): string;
   committedBySeqno(vbid: number, from: number, to: number, snapshot?: ReadSnapshot): Generator<{ seqno: number; itemKey: Buffer; record: Buffer }>;
   openSnapshot(): ReadSnapshot;
   unappliedRecords(vb: VBucket, after: number, to: number): UnappliedRecord[];
@@ -100,6 +104,11 @@ export class ItemStorage implements BackfillSource {
         committed: (highs, writes) => this.committed(highs, writes),
         applied: (writes, highs) => this.applied(writes, highs),
         supersededBy: (w, lastStamp) => this.supersededBy(w, lastStamp),
+        keys: {
+          keyLength: (w) => this.cache.keyLengthAt(this.entryHolding(w)),
+          putKey: (w, dst, at) => void this.cache.copyKey(this.entryHolding(w), dst, at),
+        },
+        keyString: (w) => this.keyStringOf(w),
       },
       options.pacing,
     );
@@ -192,10 +201,12 @@ export class ItemStorage implements BackfillSource {
   /** Issues a write of `record` (an immutable Buffer) for `key` in `vb`; returns the batch that
    * will commit it. `entry`: the key's resident entry as a lookup just found it (-1: not known). */
   write(vb: VBucket, key: KeyRef, record: Buffer, seqno: number, warmupExpiry: boolean, entry = -1): number {
-    const keyString = this.scratch.string(vb.id, key.buf, key.offset, key.length);
-    const w: PendingWrite = { vb, keyString, record, seqno, prevSeqno: -1, batch: 0, entry: -1, stamp: 0, generation: 0, warmupExpiry };
+    const itemKey = this.scratch.view(vb.id, key.buf, key.offset, key.length);
+    // The key stays in the resident table's entry alone, unless a DCP stream queues the write.
+    const keyString = vb.listeners.size > 0 ? itemKey.toString('latin1') : null;
+    const w: PendingWrite = { vb, keyString, keyLength: itemKey.length, record, seqno, prevSeqno: -1, batch: 0, entry: -1, stamp: 0, generation: 0, warmupExpiry };
     vb.pending.push(w);
-    w.entry = this.cache.putDirty(w.keyString, record, entry);
+    w.entry = this.cache.putDirtyKey(itemKey, 0, itemKey.length, record, entry);
     w.stamp = this.cache.stampOf(w.entry);
     w.generation = this.cache.generation;
     const batch = this.flusher.enqueue(w);
@@ -205,7 +216,7 @@ export class ItemStorage implements BackfillSource {
 
   /** Queues the removal of a record (the purger's), which issues no seqno. */
   remove(vb: VBucket, itemKey: Buffer, seqno: number): void {
-    this.flusher.enqueue({ vb, keyString: itemKey.toString('latin1'), record: null, seqno, prevSeqno: -1, batch: 0, entry: -1, stamp: 0, generation: 0, warmupExpiry: false });
+    this.flusher.enqueue({ vb, keyString: itemKey.toString('latin1'), keyLength: itemKey.length, record: null, seqno, prevSeqno: -1, batch: 0, entry: -1, stamp: 0, generation: 0, warmupExpiry: false });
   }
 
   /** Queues a metadata update with the next batch; returns that batch. */
@@ -215,12 +226,35 @@ export class ItemStorage implements BackfillSource {
 
   /** Forgets the resident records of one vBucket (DEL_VBUCKET). */
   dropVBucket(vbid: number): void {
+    this.keepKeysOfUncommitted();
     this.cache.dropPrefix(vbucketPrefixString(vbid));
   }
 
   /** Forgets every resident record (FLUSH). */
   dropAll(): void {
+    this.keepKeysOfUncommitted();
     this.cache.clear();
+  }
+
+  /** The item key of a write not yet committed as a string, made from its entry (and kept)
+   * if the write has none yet. A committed write's entry may be ejected and reused. */
+  keyStringOf(w: PendingWrite): string {
+    if (w.keyString === null) w.keyString = this.cache.keyAt(this.entryHolding(w));
+    return w.keyString;
+  }
+
+  /** The entry holding the key of `w`, a write made without a key string: its own (pinned
+   * until the write commits, and only a newer write of the same key replaces its record), as
+   * long as no FLUSH or DEL_VBUCKET has taken entries since, which `keepKeysOfUncommitted`
+   * makes sure of. */
+  private entryHolding(w: PendingWrite): number {
+    if (w.generation !== this.cache.generation) throw new Error(`a write of seqno ${w.seqno} lost its key`);
+    return w.entry;
+  }
+
+  /** Entries are about to change hands: every uncommitted write takes its key string along. */
+  private keepKeysOfUncommitted(): void {
+    this.flusher.forEachUncommitted((w) => void this.keyStringOf(w));
   }
 
   // ---- commits ----
@@ -308,7 +342,7 @@ export class ItemStorage implements BackfillSource {
     // An entry still holding an applied write turns clean, or goes if it is a tombstone; one
     // holding a newer write stays as it is. A purge drops the entry unless a newer write came.
     for (let i = 0; i < kept.size; i++) this.cache.settle(kept.entry(i), kept.stamp(i), kept.live(i));
-    for (const w of kept.purges) this.cache.purged(w.keyString, w.seqno, recordSeqno);
+    for (const w of kept.purges) this.cache.purged(this.keyStringOf(w), w.seqno, recordSeqno);
     for (const [vb, high] of highs) if (high > vb.appliedHighSeqno) vb.appliedHighSeqno = high;
   }
 

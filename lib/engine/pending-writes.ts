@@ -6,7 +6,6 @@
 /** What the list needs of a write (vbucket.ts's PendingWrite). */
 interface Write {
   seqno: number;
-  keyString: string;
 }
 
 export class PendingWrites<PendingWrite extends Write> {
@@ -40,14 +39,20 @@ export class PendingWrites<PendingWrite extends Write> {
     return this.size > 0 ? this.list[this.list.length - 1] : undefined;
   }
 
-  /** The writes with seqnos in (after, to], oldest first, each key's newest only. */
-  between(after: number, to: number): PendingWrite[] {
+  /** The writes with seqnos in (after, to], oldest first, each key's newest only (`keyOf`:
+   * a write's item key as a string). */
+  between(after: number, to: number, keyOf: (w: PendingWrite) => string): PendingWrite[] {
     const newest = new Map<string, PendingWrite>();
     for (let i = this.head; i < this.list.length; i++) {
       const w = this.list[i];
-      if (w.seqno > after && w.seqno <= to) newest.set(w.keyString, w);
+      if (w.seqno > after && w.seqno <= to) newest.set(keyOf(w), w);
     }
     return [...newest.values()].sort((x, y) => x.seqno - y.seqno);
+  }
+
+  /** Calls `fn` on every write in the list, oldest first. */
+  forEach(fn: (w: PendingWrite) => void): void {
+    for (let i = this.head; i < this.list.length; i++) fn(this.list[i]);
   }
 
   clear(): void {

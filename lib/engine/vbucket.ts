@@ -29,9 +29,13 @@ export function isVBucketState(n: number): n is VBucketState {
 /** A write waiting for (or inside) a flusher batch. */
 export interface PendingWrite extends ItemWrite {
   vb: VBucket;
-  /** The item key as a latin1 string: a cheap exact map key for arbitrary bytes, and the
-   * store's form of it (no key Buffer per write). */
-  keyString: string;
+  /** The item key as a latin1 string (a cheap exact map key for arbitrary bytes), or null
+   * while the resident table's entry holds it: a SET makes no key string unless a DCP stream
+   * listens (ItemStorage.keyStringOf makes one when asked; before FLUSH or DEL_VBUCKET take
+   * entries from under uncommitted writes, every null one is filled in). */
+  keyString: string | null;
+  /** The item key's length in bytes. */
+  keyLength: number;
   /** The record to store; null removes the key (a purge, never in `pending`). */
   record: Buffer | null;
   seqno: number;

@@ -19,7 +19,7 @@ import { checkLmdbFile } from './lmdb-file-check.js';
 import { DEFAULT_MAP_SIZE, openDatabases } from './lmdb-databases.js';
 import { encodeSeqnoKey, encodeItemKey, seqnoKeySeqno } from './key-codec.js';
 import { checkRecordFormat } from './record.js';
-import type { ItemWrite, ReadSnapshot, ReplayReport, ScannedItem, Store, VBStateProgress, VBStateRecord } from './store.js';
+import type { ItemKeySource, ItemWrite, ReadSnapshot, ReplayReport, ScannedItem, Store, VBStateProgress, VBStateRecord } from './store.js';
 import { BatchBuffers } from './batch-buffers.js';
 import { encodeWriteBatch, writeBatchBytes } from './write-batch-codec.js';
 import { WriteThread } from './write-thread.js';
@@ -140,10 +140,10 @@ export class LmdbStore implements Store {
 
   /** Sent to the write thread as one buffer; settles with its number once the batch is in the
    * commit log, synced. */
-  writeBatch(writes: readonly ItemWrite[], vbstates: ReadonlyMap<number, VBStateRecord>, meta: ReadonlyMap<string, unknown>, progress?: VBStateProgress): Promise<number> {
-    const bytes = writeBatchBytes(writes);
+  writeBatch<W extends ItemWrite>(writes: readonly W[], vbstates: ReadonlyMap<number, VBStateRecord>, meta: ReadonlyMap<string, unknown>, progress?: VBStateProgress, keys?: ItemKeySource<W>): Promise<number> {
+    const bytes = writeBatchBytes(writes, keys);
     const buffer = this.batchBuffers.take(bytes);
-    encodeWriteBatch(writes, buffer);
+    encodeWriteBatch(writes, buffer, keys);
     const batch = this.nextBatch++;
     const sent = this.writer.send({ op: 'batch', batch, buffer, bytes, count: writes.length, vbstates: [...vbstates], progress: progress ?? null, meta: [...meta] });
     // Answered (or failed): the write thread no longer reads the buffer.

@@ -65,12 +65,20 @@ export const PROGRESS_ROW = 4;
  * store holds for the key now (0 none; -1: not known, the store reads it), whose seqno-index
  * entry is dropped. */
 export interface ItemWrite {
-  /** The item key (key-codec.ts) as a latin1 string, one character per byte: the form the
-   * engine already holds, so a write needs no key Buffer of its own. */
-  keyString: string;
+  /** The item key (key-codec.ts) as a latin1 string, one character per byte; null when the
+   * batch's ItemKeySource supplies it (the engine's resident table holds every uncommitted
+   * write's key, so a write needs no key string or Buffer of its own). */
+  keyString: string | null;
   record: Buffer | null;
   seqno: number;
   prevSeqno: number;
+}
+
+/** The keys of writes whose keyString is null, copied straight into a batch's buffer. */
+export interface ItemKeySource<W extends ItemWrite> {
+  keyLength(w: W): number;
+  /** Copies the item key of `w` into `dst` at `at`. */
+  putKey(w: W, dst: Uint8Array, at: number): void;
 }
 
 /** An item found by a scan: its item key and a copy of its record. */
@@ -111,7 +119,7 @@ export interface Store {
    * `progress` for vBuckets whose last full record stands otherwise) and metadata, all or
    * nothing; settles with the store's number for the batch once it is committed (on disk, in
    * the commit log). Reads see it once `onApplied` has reported that number. */
-  writeBatch(writes: readonly ItemWrite[], vbstates: ReadonlyMap<number, VBStateRecord>, meta: ReadonlyMap<string, unknown>, progress?: VBStateProgress): Promise<number>;
+  writeBatch<W extends ItemWrite>(writes: readonly W[], vbstates: ReadonlyMap<number, VBStateRecord>, meta: ReadonlyMap<string, unknown>, progress?: VBStateProgress, keys?: ItemKeySource<W>): Promise<number>;
   /** Calls `listener` each time more committed batches are in LMDB: every one numbered up to
    * `through`. */
   onApplied(listener: (through: number) => void): void;

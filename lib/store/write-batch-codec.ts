@@ -10,25 +10,25 @@
  * record. A table of doubles, not a byte stream: each field is one typed-array store.
  */
 import { putItemKeyString } from './key-codec.js';
-import type { ItemWrite } from './store.js';
+import type { ItemKeySource, ItemWrite } from './store.js';
 
 const ROW = 4;
 const NO_RECORD = -1;
 
 /** Bytes `encodeWriteBatch` needs for `writes`. */
-export function writeBatchBytes(writes: readonly ItemWrite[]): number {
+export function writeBatchBytes<W extends ItemWrite>(writes: readonly W[], keys?: ItemKeySource<W>): number {
   const n = writes.length;
   let size = n * ROW * 8;
   for (let i = 0; i < n; i++) {
     const w = writes[i];
-    size += w.keyString.length + (w.record === null ? 0 : w.record.length);
+    size += keyLengthOf(w, keys) + (w.record === null ? 0 : w.record.length);
   }
   return size;
 }
 
 /** Encodes `writes` at the start of `buffer` (at least writeBatchBytes long); decodeWriteBatch
- * takes it with writes.length. */
-export function encodeWriteBatch(writes: readonly ItemWrite[], buffer: ArrayBufferLike): void {
+ * takes it with writes.length. `keys` supplies the keys of writes without a keyString. */
+export function encodeWriteBatch<W extends ItemWrite>(writes: readonly W[], buffer: ArrayBufferLike, keys?: ItemKeySource<W>): void {
   const n = writes.length;
   const table = new Float64Array(buffer, 0, n * ROW);
   const bytes = new Uint8Array(buffer);
@@ -38,9 +38,10 @@ export function encodeWriteBatch(writes: readonly ItemWrite[], buffer: ArrayBuff
     const row = i * ROW;
     table[row] = w.seqno;
     table[row + 1] = w.prevSeqno;
-    const keyLength = w.keyString.length;
+    const keyLength = keyLengthOf(w, keys);
     table[row + 2] = keyLength;
-    putItemKeyString(w.keyString, bytes, p);
+    if (w.keyString !== null) putItemKeyString(w.keyString, bytes, p);
+    else (keys as ItemKeySource<W>).putKey(w, bytes, p);
     p += keyLength;
     if (w.record === null) {
       table[row + 3] = NO_RECORD;
@@ -50,6 +51,12 @@ export function encodeWriteBatch(writes: readonly ItemWrite[], buffer: ArrayBuff
       p += w.record.length;
     }
   }
+}
+
+function keyLengthOf<W extends ItemWrite>(w: W, keys: ItemKeySource<W> | undefined): number {
+  if (w.keyString !== null) return w.keyString.length;
+  if (keys === undefined) throw new Error('a write without its key, and no key source');
+  return keys.keyLength(w);
 }
 
 /** A decoded write: its item key and record are views into the batch's buffer. */

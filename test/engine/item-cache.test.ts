@@ -393,3 +393,29 @@ t.test('locate describes the record get returns, where it lies (arena page or ow
   })();
   t.equal(page, dirty, 'an uncommitted write is located in its own Buffer, at 0');
 });
+
+t.test('writes given as key bytes inside a larger buffer: found by bytes and by string, keys copied back out', async (t) => {
+  const c = new ItemCache(1 << 20);
+  const names = [key(0, 's'), key(1, 'x'.repeat(INLINE_KEY_MAX - 2)), key(2, 'y'.repeat(INLINE_KEY_MAX - 1)), key(3, 'z'.repeat(300))];
+  const entries: number[] = [];
+  for (const [i, k] of names.entries()) {
+    const bytes = Buffer.from(`pad${k}tail`, 'latin1');
+    entries.push(c.putDirtyKey(bytes, 3, k.length, Buffer.from(`r${i}`)));
+  }
+  for (const [i, k] of names.entries()) {
+    t.equal(get(c, k)?.toString(), `r${i}`, `${k.length}-byte key found by its bytes`);
+    t.equal(c.peek(k)?.toString(), `r${i}`, `${k.length}-byte key found by its string`);
+    t.equal(c.keyLengthAt(entries[i]), k.length);
+    const out = Buffer.alloc(k.length + 4, 0xee);
+    t.equal(c.copyKey(entries[i], out, 2), k.length);
+    t.equal(out.subarray(2, 2 + k.length).toString('latin1'), k, 'copied out byte for byte');
+    t.same([out[0], out[1], out[k.length + 2], out[k.length + 3]], [0xee, 0xee, 0xee, 0xee], 'and nothing around it');
+    t.equal(c.keyAt(entries[i]), k);
+  }
+  const again = Buffer.from(names[3], 'latin1');
+  t.equal(c.putDirtyKey(again, 0, again.length, Buffer.from('newer'), entries[3]), entries[3], 'a long key with the right hint: the same entry');
+  t.equal(c.putDirtyKey(again, 0, again.length, Buffer.from('newest'), entries[0]), entries[3], "a hint to another key's entry is ignored");
+  t.equal(c.peek(names[3])?.toString(), 'newest');
+  t.equal(c.peek(names[0])?.toString(), 'r0', 'the other key untouched');
+  t.equal(c.items, names.length);
+});

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { BatchBuffers } from '../../lib/store/batch-buffers.js';
 import { WriteBatchReader, decodeWriteBatch, encodeWriteBatch, writeBatchBytes } from '../../lib/store/write-batch-codec.js';
-import type { ItemWrite } from '../../lib/store/store.js';
+import type { ItemKeySource, ItemWrite } from '../../lib/store/store.js';
 
 t.test('a buffer is reused once given back, and only if it is big enough', async (t) => {
   const pool = new BatchBuffers();
@@ -70,4 +70,28 @@ t.test('WriteBatchReader walks the writes decodeWriteBatch decodes, at an offset
   t.same(got, expected);
   t.equal(got.length, 4);
   t.notOk(r.next(), 'stays at the end');
+});
+
+t.test('writes without a key string take their keys from the key source, mixed with writes that have one', async (t) => {
+  interface Keyed extends ItemWrite {
+    held: string;
+  }
+  const write = (key: string, own: boolean, seqno: number): Keyed => ({ keyString: own ? key : null, held: key, record: Buffer.from(`v${seqno}`), seqno, prevSeqno: -1 });
+  const writes = [write('\u0000\u0001held', false, 1), write('\u0000\u0001own', true, 2), write(`\u0000\u0002${'k'.repeat(300)}`, false, 3)];
+  let asked = 0;
+  const keys: ItemKeySource<Keyed> = {
+    keyLength: (w) => w.held.length,
+    putKey: (w, dst, at) => {
+      asked++;
+      dst.set(Buffer.from(w.held, 'latin1'), at);
+    },
+  };
+  const buffer = new ArrayBuffer(writeBatchBytes(writes, keys));
+  encodeWriteBatch(writes, buffer, keys);
+  t.equal(asked, 2, 'the source is asked for the keys the writes lack, only');
+  t.same(
+    [...decodeWriteBatch(buffer, writes.length)].map((d) => [d.itemKey.toString('latin1'), d.record?.toString()]),
+    writes.map((w) => [w.held, `v${w.seqno}`]),
+  );
+  t.throws(() => writeBatchBytes(writes), /no key source/, 'a write without its key and no source: an error, never a wrong key');
 });
