@@ -130,7 +130,6 @@ export class Flusher<Unapplied> implements CommitWatch {
 
   /** Queues a write; returns the batch number that will commit it. */
   enqueue(write: PendingWrite): number {
-    write.batch = this.openBatch;
     if (write.record === null) this.queuePurges = true;
     else this.queueLastStamp = write.stamp;
     this.unpersistedBytes += writeBytes(write);

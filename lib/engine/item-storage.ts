@@ -204,7 +204,7 @@ export class ItemStorage implements BackfillSource {
     const itemKey = this.scratch.view(vb.id, key.buf, key.offset, key.length);
     // The key stays in the resident table's entry alone, unless a DCP stream queues the write.
     const keyString = vb.listeners.size > 0 ? itemKey.toString('latin1') : null;
-    const w: PendingWrite = { vb, keyString, keyLength: itemKey.length, record, seqno, prevSeqno: -1, batch: 0, entry: -1, stamp: 0, generation: 0, warmupExpiry };
+    const w: PendingWrite = { vb, keyString, keyLength: itemKey.length, record, seqno, prevSeqno: -1, entry: -1, stamp: 0, generation: 0, warmupExpiry };
     vb.pending.push(w);
     w.entry = this.cache.putDirtyKey(itemKey, 0, itemKey.length, record, entry);
     w.stamp = this.cache.stampOf(w.entry);
@@ -216,7 +216,7 @@ export class ItemStorage implements BackfillSource {
 
   /** Queues the removal of a record (the purger's), which issues no seqno. */
   remove(vb: VBucket, itemKey: Buffer, seqno: number): void {
-    this.flusher.enqueue({ vb, keyString: itemKey.toString('latin1'), keyLength: itemKey.length, record: null, seqno, prevSeqno: -1, batch: 0, entry: -1, stamp: 0, generation: 0, warmupExpiry: false });
+    this.flusher.enqueue({ vb, keyString: itemKey.toString('latin1'), keyLength: itemKey.length, record: null, seqno, prevSeqno: -1, entry: -1, stamp: 0, generation: 0, warmupExpiry: false });
   }
 
   /** Queues a metadata update with the next batch; returns that batch. */

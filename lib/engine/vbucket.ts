@@ -41,8 +41,6 @@ export interface PendingWrite extends ItemWrite {
   seqno: number;
   /** Always -1 (ItemWrite.prevSeqno: not known): the apply thread reads what LMDB holds. */
   prevSeqno: number;
-  /** Flusher batch that will write it. */
-  batch: number;
   /** The resident table's entry holding it (-1: none, a purge), and the write's stamp there
    * (ItemCache.stampOf), which tells whether the entry still holds this write. */
   entry: number;
