@@ -123,16 +123,11 @@ export class ItemCache {
     return e < 0 ? undefined : this.records.of(e);
   }
 
-  /** Makes `record` (never modified afterwards) the key's newest record: a write, pinned until
+  /** Makes `record` (never modified afterwards) the newest record of the item key
+   * `buf[offset, offset+length)` (no key string is made): a write, pinned until
    * settled. Returns the entry number; `stampOf` tells the write apart from later ones. `hint`:
    * the entry a lookup of the key just found (-1: none), used if it still holds the key, which
    * spares hashing the key again. */
-  putDirty(key: string, record: Buffer, hint = -1): number {
-    const bytes = Buffer.from(key, 'latin1');
-    return this.putDirtyKey(bytes, 0, bytes.length, record, hint);
-  }
-
-  /** `putDirty` for the item key `buf[offset, offset+length)`: no key string is made. */
   putDirtyKey(buf: Uint8Array, offset: number, length: number, record: Buffer, hint = -1): number {
     const e = hint >= 0 && hint < this.high && this.table.holdsBytes(hint, buf, offset, length) ? this.replace(hint, length, record, PINNED) : this.insertBytes(buf, offset, length, record, PINNED);
     this.lastStamp = (this.lastStamp + 1) >>> 0 || 1;

@@ -50,11 +50,6 @@ export class PendingWrites<PendingWrite extends Write> {
     return [...newest.values()].sort((x, y) => x.seqno - y.seqno);
   }
 
-  /** Calls `fn` on every write in the list, oldest first. */
-  forEach(fn: (w: PendingWrite) => void): void {
-    for (let i = this.head; i < this.list.length; i++) fn(this.list[i]);
-  }
-
   clear(): void {
     this.list = [];
     this.head = 0;

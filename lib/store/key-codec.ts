@@ -83,9 +83,4 @@ export class ItemKeyScratch {
     if (v === undefined) v = this.views[n] = s.subarray(0, n);
     return v;
   }
-
-  /** The item key as a latin1 string (ItemWrite.keyString), with no Buffer of its own. */
-  string(vbid: number, src: Uint8Array, offset: number, length: number): string {
-    return this.view(vbid, src, offset, length).toString('latin1');
-  }
 }

@@ -11,6 +11,12 @@ import { INLINE_KEY_MAX } from '../../lib/engine/bucket-table.js';
 const key = (vbid: number, k: string): string => String.fromCharCode(vbid >> 8, vbid & 0xff) + k;
 const rec = (n: number): Buffer => Buffer.alloc(n, 0x61);
 
+/** A write as the engine makes it, its key given as bytes. */
+function putDirty(c: ItemCache, stored: string, record: Buffer, hint = -1): number {
+  const bytes = Buffer.from(stored, 'latin1');
+  return c.putDirtyKey(bytes, 0, bytes.length, record, hint);
+}
+
 /** A lookup as the engine makes it: the key's bytes inside a larger buffer, at an offset. */
 function get(c: ItemCache, stored: string): Buffer | undefined {
   const bytes = Buffer.from(`xyz${stored}`, 'latin1');
@@ -130,7 +136,7 @@ t.test('a burst of writes over the quota is ejected down to it as the writes com
   const quota = 20 * (name(0).length + 100 + ENTRY_OVERHEAD);
   const c = new ItemCache(quota);
   const writes = Array.from({ length: 200 }, (_, i) => {
-    const e = c.putDirty(name(i), rec(100));
+    const e = putDirty(c, name(i), rec(100));
     return { e, stamp: c.stampOf(e) };
   });
   t.ok(c.bytes > quota, 'uncommitted writes stay resident beyond the quota');
@@ -147,7 +153,7 @@ interface Written {
 }
 
 function putWrite(c: ItemCache, k: string, record: Buffer): Written {
-  const e = c.putDirty(k, record);
+  const e = putDirty(c, k, record);
   return { e, stamp: c.stampOf(e), record };
 }
 
@@ -191,7 +197,7 @@ t.test('a purge removes its own record, never a newer write', async (t) => {
   const c = new ItemCache(1 << 20);
   const w = (n: number): Buffer => Buffer.from([n]);
   c.putClean(key(0, 'a'), w(5));
-  c.putDirty(key(0, 'c'), w(7));
+  putDirty(c, key(0, 'c'), w(7));
   c.purged(key(0, 'c'), 6, seqnoOf);
   t.ok(c.peek(key(0, 'c')), 'a purge under a newer write leaves the newer write');
   c.purged(key(0, 'a'), 5, seqnoOf);
@@ -230,10 +236,10 @@ t.test('a write given the entry a lookup found reuses it; a hint naming another 
   const c = new ItemCache(1 << 20);
   const a = putWrite(c, key(0, 'a'), Buffer.from('a1'));
   const b = putWrite(c, key(0, 'b'), Buffer.from('b1'));
-  t.equal(c.putDirty(key(0, 'a'), Buffer.from('a2'), a.e), a.e, 'the right hint: the same entry');
-  t.equal(c.putDirty(key(0, 'c'), Buffer.from('c1'), b.e) === b.e, false, "a hint to b's entry does not take it for c");
+  t.equal(putDirty(c, key(0, 'a'), Buffer.from('a2'), a.e), a.e, 'the right hint: the same entry');
+  t.equal(putDirty(c, key(0, 'c'), Buffer.from('c1'), b.e) === b.e, false, "a hint to b's entry does not take it for c");
   t.equal(c.peek(key(0, 'b'))?.toString(), 'b1', 'b is untouched');
-  t.equal(c.putDirty(key(0, 'a'), Buffer.from('a3'), 999_999), a.e, 'a hint past the table is ignored');
+  t.equal(putDirty(c, key(0, 'a'), Buffer.from('a3'), 999_999), a.e, 'a hint past the table is ignored');
   t.equal(c.peek(key(0, 'a'))?.toString(), 'a3');
   t.equal(c.peek(key(0, 'c'))?.toString(), 'c1');
   t.equal(c.items, 3);
@@ -371,7 +377,7 @@ t.test('locate describes the record get returns, where it lies (arena page or ow
   const bytes = (n: number, fill: number): Buffer => Buffer.alloc(n, fill);
   c.putClean(key(0, 'clean'), bytes(140, 0x62));
   const dirty = bytes(90, 0x63);
-  c.putDirty(key(0, 'dirty'), dirty);
+  putDirty(c, key(0, 'dirty'), dirty);
   c.putClean(key(0, 'large'), bytes(20_000, 0x64));
   const loc = { buf: Buffer.alloc(0), offset: 0, length: 0 };
   for (const k of ['clean', 'dirty', 'large']) {

@@ -55,6 +55,21 @@ async function backfill(port: number, end: number): Promise<Array<{ seqno: numbe
   return got;
 }
 
+/** Writes `items` into vBucket 0 of a new data directory through the store alone, with the
+ * vBucket state (high seqno: the last item's) and metadata a build of `format` leaves. */
+async function writeThroughStore(dir: string, items: ItemWrite[], format: number, cleanShutdown: boolean): Promise<void> {
+  const high = items[items.length - 1].seqno;
+  const maxCas = 100 + high;
+  const failovers: Array<[string, number]> = [['1234', 0]];
+  const store = new LmdbStore({ path: dir });
+  await store.writeBatch(
+    items,
+    new Map([[0, { state: 1, highSeqno: high, purgeSeqno: 0, maxDeletedRevSeqno: 0, maxCas, snapStart: high, snapEnd: high, failovers }]]),
+    new Map<string, unknown>([['formatVersion', format], ['cleanShutdown', cleanShutdown], ['maxCas', maxCas]]),
+  );
+  await store.close();
+}
+
 function item(key: string, seqno: number, value: string): ItemWrite {
   const record = encodeRecord({ state: ItemState.Live, datatype: 0, flags: 0, expiry: 0, cas: 100 + seqno, seqno, revSeqno: 1 }, Buffer.from(value), 0, value.length);
   return { keyString: encodeItemKey(0, Buffer.from(key), 0, key.length).toString('latin1'), record, seqno, prevSeqno: -1 };
@@ -113,14 +128,7 @@ t.test('a SIGKILL while removals wait: after the restart the index again holds o
 t.test('entries a crash left in the index are skipped by a backfill and swept at start', async (t) => {
   const dir = tempDataDir();
   t.teardown(() => removeDataDir(dir));
-  const failovers = [['1234', 0]] as Array<[string, number]>;
-  const store = new LmdbStore({ path: dir });
-  await store.writeBatch(
-    [item('kept', 3, 'three'), item('other', 4, 'four')],
-    new Map([[0, { state: 1, highSeqno: 4, purgeSeqno: 0, maxDeletedRevSeqno: 0, maxCas: 104, snapStart: 4, snapEnd: 4, failovers }]]),
-    new Map<string, unknown>([['formatVersion', 5], ['cleanShutdown', false], ['maxCas', 104]]),
-  );
-  await store.close();
+  await writeThroughStore(dir, [item('kept', 3, 'three'), item('other', 4, 'four')], 5, false);
   // What a crash leaves: entries of earlier writes of `kept`, and of a key since purged.
   const env = open({ path: dir });
   const seqnos = env.openDB<Buffer, Buffer>({ name: 'seqnos', keyEncoding: 'binary', encoding: 'binary' });
@@ -152,15 +160,8 @@ t.test('entries a crash left in the index are skipped by a backfill and swept at
 t.test('a directory of format 4 opens, backfills, and is marked 5', async (t) => {
   const dir = tempDataDir();
   t.teardown(() => removeDataDir(dir));
-  const failovers = [['1234', 0]] as Array<[string, number]>;
   // As a format-4 build left it after a clean shutdown: one index entry per item.
-  const store = new LmdbStore({ path: dir });
-  await store.writeBatch(
-    [item('a', 1, 'one'), item('b', 2, 'two'), item('c', 3, 'three')],
-    new Map([[0, { state: 1, highSeqno: 3, purgeSeqno: 0, maxDeletedRevSeqno: 0, maxCas: 103, snapStart: 3, snapEnd: 3, failovers }]]),
-    new Map<string, unknown>([['formatVersion', 4], ['cleanShutdown', true], ['maxCas', 103]]),
-  );
-  await store.close();
+  await writeThroughStore(dir, [item('a', 1, 'one'), item('b', 2, 'two'), item('c', 3, 'three')], 4, true);
   const b = await startServer({ dataDir: dir, args: ['--vbuckets', '1'] });
   t.teardown(() => b.stop('SIGKILL'));
   t.same(
