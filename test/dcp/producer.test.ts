@@ -105,7 +105,9 @@ t.test('backfill, then a finite end: markers, items in seqno order, STREAM_END',
 });
 
 t.test('live streaming includes writes not yet persisted; expirations use their opcode', async (t) => {
-  const server = await serverFor(t, { args: ['--vbuckets', '4'], env: { LMCACHED_FLUSH_DELAY_MS: '3000' } });
+  // Commits held back long enough that a loaded CI machine still streams all three first (3 s
+  // was outlasted once by a parallel run on 2 cores); the test never waits for them.
+  const server = await serverFor(t, { args: ['--vbuckets', '4'], env: { LMCACHED_FLUSH_DELAY_MS: '10000' } });
   const w = await clientFor(t, server.port);
   const copy = new Copy();
   const consumer = await DcpConsumer.connect('127.0.0.1', server.port, copy.events(), { name: 'live' });
