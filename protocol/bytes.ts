@@ -39,3 +39,21 @@ export function copyBytes(src: Uint8Array, srcOffset: number, dst: Uint8Array, d
   }
   dst.set(new Uint8Array(src.buffer, src.byteOffset + srcOffset, length), dstOffset);
 }
+
+/** Up to this many bytes `copyWords` beats a view and `set` (and it allocates nothing). */
+export const WORD_COPY_MAX = 128;
+
+/** Copies `length` bytes between two DataViews four at a time: no typed array is made per
+ * call, where `copyBytes` makes one for anything over 32 bytes (a GET's value: about half of
+ * the heap a pipelined GET allocated, bench:alloc). Faster than that view and `set` up to
+ * WORD_COPY_MAX bytes, slower beyond (a Node microbenchmark: 49 against 90 ns for 100 bytes). */
+export function copyWords(src: DataView, srcOffset: number, dst: DataView, dstOffset: number, length: number): void {
+  let i = 0;
+  for (; i + 4 <= length; i += 4) dst.setUint32(dstOffset + i, src.getUint32(srcOffset + i));
+  for (; i < length; i++) dst.setUint8(dstOffset + i, src.getUint8(srcOffset + i));
+}
+
+/** A DataView over exactly a Buffer's bytes. */
+export function dataViewOf(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}

@@ -6,7 +6,7 @@
  */
 import { HEADER_LENGTH, MAGIC_REQUEST, MAGIC_RESPONSE, encodeHeader } from './header.js';
 import { STATUS } from './status.js';
-import { copyBytes, putU16be, putU32be } from './bytes.js';
+import { WORD_COPY_MAX, copyBytes, copyWords, dataViewOf, putU16be, putU32be } from './bytes.js';
 
 const SLAB_SIZE = 64 * 1024;
 /** Values above this go out as their own piece instead of being copied into a slab. */
@@ -25,6 +25,7 @@ function statusText(status: number): Buffer {
 
 export class ResponseWriter {
   private slab: Buffer = Buffer.allocUnsafe(SLAB_SIZE);
+  private slabData: DataView = dataViewOf(this.slab);
   private pos = 0;
   private start = 0;
   private pieces: Buffer[] = [];
@@ -91,6 +92,17 @@ export class ResponseWriter {
     this.pos += length;
   }
 
+  /** `bytes` from a source with a DataView over it (`srcData`; null: none): a short run is
+   * copied word by word, with no typed array made for it (a GET's value from the arena). */
+  bytesFrom(src: Buffer, srcData: DataView | null, offset: number, length: number, stable = false): void {
+    if (srcData === null || length > WORD_COPY_MAX) return this.bytes(src, offset, length, stable);
+    if (length === 0) return;
+    this.pending += length;
+    this.reserve(length);
+    copyWords(srcData, offset, this.slabData, this.pos, length);
+    this.pos += length;
+  }
+
   ascii(text: string): void {
     const length = Buffer.byteLength(text);
     this.reserve(length);
@@ -148,6 +160,7 @@ export class ResponseWriter {
     if (this.slab.length - this.pos >= n) return;
     this.cut();
     this.slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, n));
+    this.slabData = dataViewOf(this.slab);
     this.pos = 0;
     this.start = 0;
   }

@@ -13,6 +13,9 @@ export interface RecordLocation {
   buf: Buffer;
   offset: number;
   length: number;
+  /** A DataView over `buf` when it is an arena page (copies without a view per call); null for
+   * a record in a Buffer of its own. */
+  data: DataView | null;
 }
 
 /** An entry with no record yet. */
@@ -48,11 +51,13 @@ export class EntryRecords {
     const at = this.place[e];
     if (at >= 0) {
       loc.buf = this.arena.page(at);
+      loc.data = this.arena.pageData(at);
       loc.offset = at % PAGE_SIZE;
       loc.length = this.lengths[e];
     } else {
       const rec = this.slots[-2 - at] as Buffer;
       loc.buf = rec;
+      loc.data = null;
       loc.offset = 0;
       loc.length = rec.length;
     }

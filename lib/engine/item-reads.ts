@@ -26,7 +26,7 @@ export interface LiveItem {
 export class ItemReads {
   /** Reused by the GET path, which never writes (the writing operations pass their own). */
   private readonly readProbe: DiskProbe = newDiskProbe();
-  private readonly located: RecordLocation = { buf: Buffer.alloc(0), offset: 0, length: 0 };
+  private readonly located: RecordLocation = { buf: Buffer.alloc(0), offset: 0, length: 0, data: null };
 
   constructor(
     private readonly storage: ItemStorage,
@@ -41,10 +41,10 @@ export class ItemReads {
   read(vb: VBucket, key: KeyRef, view: ItemView, fetch: boolean): boolean {
     const loc = this.located;
     if (this.storage.locateResident(key, fetch, loc) < 0) return this.liveOf(vb, key, this.storage.lookupStored(key, this.readProbe), view, this.readProbe, fetch, false) !== null;
-    const { buf, offset, length } = loc;
+    const { buf, offset, length, data } = loc;
     const expiry = recordExpiryAt(buf, offset);
     if (recordStateAt(buf, offset) === ItemState.Live && recordCasAt(buf, offset) > this.flushBarrier.barrier && (expiry === 0 || !isExpired(expiry, nowSeconds()))) {
-      fillViewAt(view, buf, offset, length);
+      fillViewAt(view, buf, offset, length, data);
       return true;
     }
     // Not live, hidden or expired: the general way, with the record as a Buffer.

@@ -12,6 +12,8 @@
  * more than MAX_RECORD). Pages are never returned: a class keeps the pages it once needed, as
  * memcached's do.
  */
+import { dataViewOf } from '../../protocol/bytes.js';
+
 export const PAGE_SIZE = 1024 * 1024;
 /** Larger records stay in Buffers of their own (and are referenced, not copied, by replies). */
 export const MAX_RECORD = 8 * 1024;
@@ -36,6 +38,8 @@ export class RecordArena {
   /** Bytes of pages allocated. */
   pageBytes = 0;
   private pages: Buffer[] = [];
+  /** A DataView per page, for copies that make no view per call (bytes.ts copyWords). */
+  private pageViews: DataView[] = [];
   /** Per class: free chunks as page * PAGE_SIZE + offset (under 2^53 for any arena). */
   private freeChunks: number[][] = CLASS_SIZES.map(() => []);
   /** Per class: the page being cut and where its uncut part starts (-1: none). */
@@ -64,7 +68,9 @@ export class RecordArena {
       let page = this.cutPage[c];
       if (page < 0 || this.cutAt[c] + size > PAGE_SIZE) {
         page = this.pages.length;
-        this.pages.push(Buffer.allocUnsafeSlow(PAGE_SIZE));
+        const bytes = Buffer.allocUnsafeSlow(PAGE_SIZE);
+        this.pages.push(bytes);
+        this.pageViews.push(dataViewOf(bytes));
         this.pageBytes += PAGE_SIZE;
         this.cutPage[c] = page;
         this.cutAt[c] = 0;
@@ -86,6 +92,11 @@ export class RecordArena {
     return this.pages[Math.floor(at / PAGE_SIZE)];
   }
 
+  /** The DataView of the page holding the chunk at `at`. */
+  pageData(at: number): DataView {
+    return this.pageViews[Math.floor(at / PAGE_SIZE)];
+  }
+
   /** The `length` bytes at `at`, as a Buffer over the page (see the file comment). */
   view(at: number, length: number): Buffer {
     const offset = at % PAGE_SIZE;
@@ -95,6 +106,7 @@ export class RecordArena {
   /** Forgets every chunk and page. */
   clear(): void {
     this.pages = [];
+    this.pageViews = [];
     this.pageBytes = 0;
     this.freeChunks = CLASS_SIZES.map(() => []);
     this.cutPage = CLASS_SIZES.map(() => -1);

@@ -29,6 +29,9 @@ export interface ItemView {
   value: Buffer;
   valueOffset: number;
   valueLength: number;
+  /** A DataView over `value` when that is an arena page (ResponseWriter.value copies from it
+   * without a view per call), else null. */
+  valueData: DataView | null;
 }
 
 /** What a successful mutation did: the item's CAS (0 for a deletion), its seqno and vbuuid
@@ -46,7 +49,7 @@ export interface MutationResult {
 }
 
 export function newItemView(): ItemView {
-  return { cas: 0, flags: 0, expiry: 0, datatype: 0, value: Buffer.alloc(0), valueOffset: 0, valueLength: 0 };
+  return { cas: 0, flags: 0, expiry: 0, datatype: 0, value: Buffer.alloc(0), valueOffset: 0, valueLength: 0, valueData: null };
 }
 
 export function newMutationResult(): MutationResult {

@@ -7,15 +7,16 @@ import { recordCas, recordCasAt, recordExpiry, recordExpiryAt, recordHeaderLengt
 import type { ItemView, MutationResult } from './requests.js';
 import type { VBucket } from './vbucket.js';
 
-/** Describes the record of `length` bytes at `at` in `buf` (an arena page) in `v`: the value
- * by reference into `buf`, valid as long as the record is (record-arena.ts). */
-export function fillViewAt(v: ItemView, buf: Buffer, at: number, length: number): void {
+/** Describes the record of `length` bytes at `at` in `buf` (an arena page, `data` its DataView)
+ * in `v`: the value by reference into `buf`, valid as long as the record is (record-arena.ts). */
+export function fillViewAt(v: ItemView, buf: Buffer, at: number, length: number, data: DataView | null = null): void {
   const header = recordHeaderLengthAt(buf, at);
   v.cas = recordCasAt(buf, at);
   v.flags = u32be(buf, at + 4);
   v.expiry = recordExpiryAt(buf, at);
   v.datatype = buf[at + 2];
   v.value = buf;
+  v.valueData = data;
   v.valueOffset = at + header;
   v.valueLength = length - header;
 }

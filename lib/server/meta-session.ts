@@ -189,7 +189,7 @@ export class MetaSession {
       return null;
     }
     out.ascii(`VA ${view.valueLength}${flags}\r\n`);
-    out.bytes(view.value, view.valueOffset, view.valueLength, true);
+    out.bytesFrom(view.value, view.valueData, view.valueOffset, view.valueLength, true);
     out.ascii('\r\n');
     return null;
   }

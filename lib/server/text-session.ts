@@ -248,7 +248,7 @@ export class TextSession {
       }
       if (touch !== null) this.written(o);
       out.ascii(`VALUE ${k} ${view.flags} ${view.valueLength}${withCas ? ` ${view.cas}` : ''}\r\n`);
-      out.bytes(view.value, view.valueOffset, view.valueLength, true);
+      out.bytesFrom(view.value, view.valueData, view.valueOffset, view.valueLength, true);
       out.ascii('\r\n');
     }
     this.reply('END');

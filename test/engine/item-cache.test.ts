@@ -7,6 +7,7 @@
 import t from 'tap';
 import { ENTRY_OVERHEAD, ItemCache, LONG_KEY_OVERHEAD, hashString } from '../../lib/engine/item-cache.js';
 import { INLINE_KEY_MAX } from '../../lib/engine/bucket-table.js';
+import type { RecordLocation } from '../../lib/engine/entry-records.js';
 
 const key = (vbid: number, k: string): string => String.fromCharCode(vbid >> 8, vbid & 0xff) + k;
 const rec = (n: number): Buffer => Buffer.alloc(n, 0x61);
@@ -379,12 +380,20 @@ t.test('locate describes the record get returns, where it lies (arena page or ow
   const dirty = bytes(90, 0x63);
   putDirty(c, key(0, 'dirty'), dirty);
   c.putClean(key(0, 'large'), bytes(20_000, 0x64));
-  const loc = { buf: Buffer.alloc(0), offset: 0, length: 0 };
+  const loc: RecordLocation = { buf: Buffer.alloc(0), offset: 0, length: 0, data: null };
   for (const k of ['clean', 'dirty', 'large']) {
     const probe = Buffer.from(`xyz${key(0, k)}`, 'latin1');
     t.ok(c.locate(probe, 3, probe.length - 3, true, loc) >= 0, `${k} found`);
     const whole = c.get(probe, 3, probe.length - 3);
     t.same(loc.buf.subarray(loc.offset, loc.offset + loc.length), whole, `${k}: the same bytes`);
+    if (k === 'clean') {
+      // An arena page comes with its DataView: the same bytes, read through it.
+      const data = loc.data;
+      t.ok(data !== null && data.buffer === loc.buf.buffer && data.byteOffset === loc.buf.byteOffset && data.byteLength === loc.buf.length, 'clean: a DataView over exactly its page');
+      if (data !== null) t.equal(data.getUint8(loc.offset + loc.length - 1), 0x62, 'clean: read through the DataView');
+    } else {
+      t.equal(loc.data, null, `${k}: a record in a Buffer of its own has no DataView`);
+    }
   }
   t.equal(loc.buf.length, 20_000, 'a record too large for the arena is its own Buffer');
   const probe = Buffer.from(key(0, 'clean'), 'latin1');

@@ -4,7 +4,7 @@
  * (a non-zero byteOffset, as pooled Buffers have).
  */
 import t from 'tap';
-import { copyBytes, putU16be, putU32be, u16be, u32be } from '../../protocol/bytes.js';
+import { WORD_COPY_MAX, copyBytes, copyWords, dataViewOf, putU16be, putU32be, u16be, u32be } from '../../protocol/bytes.js';
 import { rng } from '../fixtures/random.js';
 
 t.test('u16be/u32be and their writers match Buffer at every offset', async (t) => {
@@ -36,6 +36,24 @@ t.test('copyBytes copies exactly the run asked for, short or long, between views
     t.equal(dst[2], 0xee, `nothing written before (${length})`);
     t.equal(dst[3 + length], 0xee, `nothing written after (${length})`);
   }
+});
+
+t.test('copyWords copies exactly the run asked for between DataViews, at any alignment', async (t) => {
+  const big = Buffer.alloc(4096);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7 + 3) & 0xff;
+  const src = big.subarray(101, 3001);
+  const srcData = dataViewOf(src);
+  let bad = 0;
+  for (const length of [0, 1, 2, 3, 4, 5, 7, 8, 9, 31, 32, 33, 100, WORD_COPY_MAX - 1, WORD_COPY_MAX, WORD_COPY_MAX + 1, 2000]) {
+    for (const [from, to] of [[0, 0], [1, 3], [7, 2], [6, 5]]) {
+      const dst = Buffer.alloc(2600, 0xee).subarray(50);
+      copyWords(srcData, from, dataViewOf(dst), to, length);
+      if (!dst.subarray(to, to + length).equals(src.subarray(from, from + length))) bad++;
+      if ((to > 0 && dst[to - 1] !== 0xee) || dst[to + length] !== 0xee) bad++;
+    }
+  }
+  t.equal(bad, 0, 'every length and alignment: the run, and nothing before or after it');
+  t.throws(() => copyWords(srcData, src.length - 2, dataViewOf(Buffer.alloc(8)), 0, 4), RangeError, 'a run past the source is refused, not read beyond it');
 });
 
 t.test('ResponseWriter.u53 writes the same 8 bytes as a BigInt u64 for every seqno-sized number', async (t) => {

@@ -62,3 +62,32 @@ t.test('regions taken one after another never overlap, across slabs', async (t) 
   for (let i = 0; i < 200; i++) if (opaqueAt(all, i * 1024) !== i) wrong++;
   t.equal(wrong, 0, 'every reply once, in order');
 });
+
+t.test('bytesFrom writes what bytes writes, across slabs, whether or not the source has a DataView', async (t) => {
+  const { dataViewOf, WORD_COPY_MAX } = await import('../../protocol/bytes.js');
+  const page = Buffer.alloc(1 << 16);
+  for (let i = 0; i < page.length; i++) page[i] = (i * 13 + 5) & 0xff;
+  const data = dataViewOf(page);
+  const a = new ResponseWriter();
+  const b = new ResponseWriter();
+  const taken: [Buffer[], Buffer[]] = [[], []];
+  // Lengths around the word-copy limit and odd offsets, enough of them to cross several slabs.
+  for (let i = 0; i < 3000; i++) {
+    const length = [0, 1, 3, 4, 99, 100, WORD_COPY_MAX, WORD_COPY_MAX + 1, 700][i % 9];
+    const offset = (i * 977) % (page.length - 1000);
+    a.header(0x00, 0, i, 0, 4, 0, 4 + length);
+    b.header(0x00, 0, i, 0, 4, 0, 4 + length);
+    a.u32(i);
+    b.u32(i);
+    a.bytesFrom(page, i % 2 === 0 ? data : null, offset, length, true);
+    b.bytes(page, offset, length, true);
+    if (i % 50 === 49) {
+      taken[0].push(drain(a));
+      taken[1].push(drain(b));
+    }
+  }
+  taken[0].push(drain(a));
+  taken[1].push(drain(b));
+  t.ok(Buffer.concat(taken[0]).equals(Buffer.concat(taken[1])), 'byte for byte the same stream');
+  t.equal(a.pending, 0);
+});

@@ -39,5 +39,5 @@ export function handleGetOrTouch(h: HandlerContext, f: Frame, quiet: boolean): v
   out.header(op, STATUS_CODE.SUCCESS, f.opaque, v.cas, extras, keyLength, extras + keyLength + valueLength);
   out.u32(v.flags);
   if (keyLength > 0) out.bytes(f.buf, f.keyOffset, keyLength);
-  out.bytes(v.value, v.valueOffset, valueLength, true);
+  out.bytesFrom(v.value, v.valueData, v.valueOffset, valueLength, true);
 }
