@@ -103,7 +103,7 @@ const readBuffer = Buffer.allocUnsafe(64 * 1024);
 
 function feed(conn: Connection, request: Buffer): void {
   request.copy(readBuffer);
-  conn.receive(readBuffer.subarray(0, request.length), true);
+  conn.receive(readBuffer, request.length, true);
 }
 
 async function run(seconds: number, prefill: boolean, setsPerTen = 1): Promise<{ ops: number; cpu: number }> {

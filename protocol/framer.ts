@@ -92,25 +92,26 @@ export class Framer {
     return this.paused;
   }
 
-  /** Feed bytes from the socket. A `transient` chunk is a read buffer the caller reuses as
-   * soon as this returns: whatever of it is still unframed then is copied. */
-  push(chunk: Buffer, transient = false): void {
+  /** Feed bytes from the socket: the first `length` of `chunk`. A `transient` chunk is a read
+   * buffer the caller reuses as soon as this returns: whatever of it is still unframed then is
+   * copied. */
+  push(chunk: Buffer, transient = false, length = chunk.length): void {
     if (this.stopped) return;
     let start = 0;
     if (this.skipRemaining > 0) {
-      const n = Math.min(this.skipRemaining, chunk.length);
+      const n = Math.min(this.skipRemaining, length);
       this.skipRemaining -= n;
       start = n;
-      if (start === chunk.length) return;
+      if (start === length) return;
     }
     if (this.len === 0) {
-      // Nothing pending: adopt the chunk itself, no copy.
+      // Nothing pending: adopt the chunk itself, no copy (its bytes past `length` are not ours).
       this.buf = chunk;
       this.off = start;
-      this.len = chunk.length - start;
+      this.len = length - start;
       this.owned = false;
     } else {
-      this.append(chunk, start);
+      this.append(chunk, start, length);
     }
     if (!this.paused) this.drain();
     if (transient && this.len > 0 && !this.owned) this.own();
@@ -142,8 +143,8 @@ export class Framer {
     this.owned = true;
   }
 
-  private append(chunk: Buffer, start: number): void {
-    const incoming = chunk.length - start;
+  private append(chunk: Buffer, start: number, length: number): void {
+    const incoming = length - start;
     const needed = this.len + incoming;
     if (!this.owned || this.off + needed > this.buf.length) {
       let capacity = this.owned ? this.buf.length : INITIAL_CAPACITY;
@@ -154,7 +155,7 @@ export class Framer {
       this.off = 0;
       this.owned = true;
     }
-    chunk.copy(this.buf, this.off + this.len, start);
+    chunk.copy(this.buf, this.off + this.len, start, length);
     this.len += incoming;
   }
 

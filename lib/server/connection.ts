@@ -239,17 +239,19 @@ export class Connection implements Flushable, HandlerContext {
 
   // ---- input ----
 
-  /** Bytes from the socket; a `transient` chunk is reused once this returns. */
-  receive(chunk: Buffer, transient: boolean): void {
+  /** Bytes from the socket, the first `length` of `chunk`; a `transient` chunk is reused once
+   * this returns. */
+  receive(chunk: Buffer, length: number, transient: boolean): void {
     this.active = true;
-    this.server.counters.bytes_read += chunk.length;
+    this.server.counters.bytes_read += length;
     try {
       if (!this.protocolChosen) {
         this.protocolChosen = true;
         if (chunk[0] !== MAGIC_REQUEST) this.text = new TextSession(this, `${this.socket.remoteAddress}:${this.socket.remotePort}`);
       }
-      if (this.text !== null) this.text.framer.push(chunk, transient);
-      else this.framer.push(chunk, transient);
+      // The text protocol is not the hot path: its framer takes an exact chunk.
+      if (this.text !== null) this.text.framer.push(length === chunk.length ? chunk : chunk.subarray(0, length), transient);
+      else this.framer.push(chunk, transient, length);
       deferFlush(this);
     } catch (err) {
       // A bug, not a client mistake: lose this connection, never the server.

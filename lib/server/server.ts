@@ -138,10 +138,10 @@ export class Server {
       this.peers.delete(socket);
       if ((watch.flags & WATCH.connevents) !== 0) watch.connClose(address, port, hadError ? 'error' : 'normal', peer.id);
     });
-    bind((chunk, transient) => {
+    bind((chunk, length, transient) => {
       peer.lastReadAt = coarseSeconds();
       watch.cfd = peer.id;
-      conn.receive(chunk, transient);
+      conn.receive(chunk, length, transient);
     });
   }
 }

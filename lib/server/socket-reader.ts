@@ -14,8 +14,9 @@
  */
 import net from 'node:net';
 
-/** Called with each chunk read; `transient` says the chunk is reused after the call. */
-export type ChunkReceiver = (chunk: Buffer, transient: boolean) => void;
+/** Called with each chunk read: its first `length` bytes; `transient` says the chunk is reused
+ * after the call (the shared read buffer, passed whole: no Buffer is made per read). */
+export type ChunkReceiver = (chunk: Buffer, length: number, transient: boolean) => void;
 
 interface OnReadSocketOptions extends net.SocketConstructorOpts {
   /** The accepted TCP handle to wrap (net.Socket's own, undocumented, constructor option). */
@@ -47,7 +48,7 @@ export function startReading(accepted: net.Socket, streamReads: boolean): { sock
       onread: {
         buffer: shared,
         callback: (n) => {
-          receive(shared.subarray(0, n), true);
+          receive(shared, n, true);
           return true;
         },
       },
@@ -57,7 +58,7 @@ export function startReading(accepted: net.Socket, streamReads: boolean): { sock
     socket.resume();
     return { socket, bind: (r) => (receive = r) };
   }
-  accepted.on('data', (chunk: Buffer) => receive(chunk, false));
+  accepted.on('data', (chunk: Buffer) => receive(chunk, chunk.length, false));
   accepted.resume();
   return { socket: accepted, bind: (r) => (receive = r) };
 }

@@ -100,8 +100,9 @@ t.test('seeded random splits into many chunks decode identically', async (t) => 
 });
 
 /** Feeds `chunks` through one reused read buffer, scribbling over it after every push, as
- * the server's shared socket read buffer is reused by the next read. */
-function decodeTransient(chunks: Buffer[], sink?: (f: Frame) => boolean): { seen: Seen[]; framer: Framer } {
+ * the server's shared socket read buffer is reused by the next read. `whole`: the buffer is
+ * passed whole with the read's length, as the server does (its bytes past it are garbage). */
+function decodeTransient(chunks: Buffer[], sink?: (f: Frame) => boolean, whole = false, maxValueLength = 1024): { seen: Seen[]; framer: Framer } {
   const seen: Seen[] = [];
   const framer = new Framer(
     {
@@ -109,12 +110,13 @@ function decodeTransient(chunks: Buffer[], sink?: (f: Frame) => boolean): { seen
       oversized: (f) => (seen.push(snapshot(f, 'oversized')), true),
       fault: (reason, f) => void seen.push(snapshot(f, 'fault', reason)),
     },
-    { maxValueLength: 1024, hardBodyCap: 1 << 20 },
+    { maxValueLength, hardBodyCap: 1 << 20 },
   );
-  const shared = Buffer.alloc(4096);
+  const shared = Buffer.alloc(Math.max(4096, ...chunks.map((c) => c.length + 64)), 0xee);
   for (const c of chunks) {
     c.copy(shared);
-    framer.push(shared.subarray(0, c.length), true);
+    if (whole) framer.push(shared, true, c.length);
+    else framer.push(shared.subarray(0, c.length), true);
     shared.fill(0xee);
   }
   return { seen, framer };
@@ -122,6 +124,20 @@ function decodeTransient(chunks: Buffer[], sink?: (f: Frame) => boolean): { seen
 
 t.test('transient chunks (a reused read buffer) decode identically under random splits', async (t) => {
   agreesUnderRandomSplits(t, 1234, 300, (chunks) => decodeTransient(chunks), '300 random chunkings through one reused buffer agree');
+});
+
+t.test('a read buffer passed whole with its length decodes identically: nothing past the length is read', async (t) => {
+  agreesUnderRandomSplits(t, 4321, 300, (chunks) => decodeTransient(chunks, undefined, true), '300 random chunkings, each pushed as the whole buffer and a length');
+  const big = req({ opcode: Op.SET, key: 'k', extras: setExtras(0, 0), value: Buffer.alloc(3000, 1), opaque: 1 });
+  const after = req({ opcode: Op.NOOP, opaque: 2 });
+  const stream = Buffer.concat([big, after]);
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < stream.length; i += 700) chunks.push(stream.subarray(i, i + 700));
+  t.same(
+    decodeTransient(chunks, undefined, true, 1024).seen.map((s) => `${s.kind} ${s.opaque}`),
+    ['oversized 1', 'frame 2'],
+    'an oversized value skipped across reads counts only the bytes read',
+  );
 });
 
 t.test('a framer paused inside a transient chunk keeps its own copy of the rest', async (t) => {
