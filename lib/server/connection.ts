@@ -239,8 +239,7 @@ export class Connection implements Flushable, HandlerContext {
 
   // ---- input ----
 
-  /** Bytes from the socket, the first `length` of `chunk`; a `transient` chunk is reused once
-   * this returns. */
+  /** The first `length` bytes of `chunk`, from the socket; a `transient` chunk is reused after. */
   receive(chunk: Buffer, length: number, transient: boolean): void {
     this.active = true;
     this.server.counters.bytes_read += length;
@@ -249,8 +248,7 @@ export class Connection implements Flushable, HandlerContext {
         this.protocolChosen = true;
         if (chunk[0] !== MAGIC_REQUEST) this.text = new TextSession(this, `${this.socket.remoteAddress}:${this.socket.remotePort}`);
       }
-      // The text protocol is not the hot path: its framer takes an exact chunk.
-      if (this.text !== null) this.text.framer.push(length === chunk.length ? chunk : chunk.subarray(0, length), transient);
+      if (this.text !== null) this.text.framer.push(length === chunk.length ? chunk : chunk.subarray(0, length), transient); // not a hot path
       else this.framer.push(chunk, transient, length);
       deferFlush(this);
     } catch (err) {
