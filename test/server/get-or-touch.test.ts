@@ -64,3 +64,20 @@ eachAckMode(t, 'touch and gat family', async (t, c) => {
   await new Promise((r) => setTimeout(r, 2100));
   t.equal((await c.call({ opcode: Op.GET, key: 't' })).status, St.KEY_ENOENT, 'touch can shorten the TTL too');
 });
+
+// Values are copied from the resident arena into the reply word by word up to 128 bytes and by
+// a view beyond (protocol/bytes.ts copyWords): every length around those steps comes back byte
+// for byte. Under --ack=persist each SET's reply means it is committed, so its GET reads the
+// arena page; under --ack=memory some are still in their own Buffers.
+eachAckMode(t, 'values of every length around the copy steps come back byte for byte', async (t, c) => {
+  const lengths = [0, 1, 2, 3, 4, 5, 7, 8, 9, 31, 32, 33, 63, 64, 65, 99, 100, 101, 127, 128, 129, 130, 150, 200, 1000];
+  const valueOf = (n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * 37 + n * 11 + 1) & 0xff));
+  for (const n of lengths) await c.call({ opcode: Op.SET, key: `len-${n}`, extras: setExtras(n, 0), value: valueOf(n) });
+  const res = await c.pipeline(...lengths.map((n, i) => ({ opcode: Op.GETK, key: `len-${n}`, opaque: i + 1 })));
+  for (let i = 0; i < lengths.length; i++) {
+    const n = lengths[i];
+    t.equal(res[i].status, St.SUCCESS, `${n} bytes: found`);
+    t.ok(res[i].value.equals(valueOf(n)), `${n} bytes: the same bytes`);
+    t.equal(res[i].extras.readUInt32BE(0), n, `${n} bytes: its flags`);
+  }
+});
