@@ -29,7 +29,7 @@ export interface ItemView {
   value: Buffer;
   valueOffset: number;
   valueLength: number;
-  /** A DataView over `value` when that is an arena page (ResponseWriter.value copies from it
+  /** A DataView over `value` when that is an arena page (ResponseWriter.bytesFrom copies from it
    * without a view per call), else null. */
   valueData: DataView | null;
 }
