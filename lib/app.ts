@@ -20,7 +20,11 @@ import { VERSION } from './version.js';
 import { testHooksFromEnv, type TestHooks } from './test-hooks.js';
 import { Purger } from './engine/purger.js';
 import { IdleHeapCompaction } from './idle-compaction.js';
+import { YoungGenerationCap } from './young-generation-cap.js';
 import { HelperThreadPriority } from './helper-threads.js';
+
+/** How long startup waits for the store's threads to start (tens of milliseconds). */
+const HELPER_START_WAIT_MS = 10_000;
 
 /** How long shutdown waits for outstanding writes to commit; past it (a disk that stays full)
  * the process ends without marking the shutdown clean, so the next start adds failover entries. */
@@ -45,10 +49,17 @@ function openStore(dir: string, hooks: TestHooks): LmdbStore {
 /** Starts everything; a StartupError says why it could not (one line, an exit code). */
 export async function startApp(settings: Settings): Promise<App> {
   prepareDataDir(settings.dataDir);
+  // Before the store and the engine: warmup's allocations would grow the new space past the cap.
+  const youngCap = new YoungGenerationCap();
+  youngCap.start();
   // The one place test hooks are read; with no LMCACHED_* test variable set they do nothing.
   const testHooks = testHooksFromEnv(process.env);
   if (testHooks.active) log.warn(`test hooks set: ${testHooks.description}`);
   const store = openStore(settings.dataDir, testHooks);
+  // The store's threads reset the cap's growth factor as they start (their isolates): set it
+  // again once they have, before warmup allocates. Only memory is at stake, so not forever.
+  if (await store.threadsStarted(HELPER_START_WAIT_MS)) youngCap.reapply();
+  else log.warn(`the store's threads did not start within ${HELPER_START_WAIT_MS} ms; the young generation may grow past its cap`);
   const engine = new Engine(store, {
     vbuckets: settings.vbuckets,
     maxValueLength: settings.maxItemSize,
@@ -129,6 +140,7 @@ export async function startApp(settings: Settings): Promise<App> {
         replicator?.stop();
         helpers.stop();
         compaction.stop();
+        youngCap.stop();
         await purger.stop();
         // Commit everything first: --ack=persist replies are held until their commit.
         const committed = await settleWithin(engine, SHUTDOWN_COMMIT_WAIT_MS);

@@ -5,6 +5,7 @@
  */
 import type { ServerContext } from './context.js';
 import { VBUCKET_STATE_NAMES, VBucketState, type VBucket } from '../engine/vbucket.js';
+import { youngGenerationBytes } from '../young-generation-cap.js';
 
 export type StatPairs = Array<readonly [string, string | number]>;
 
@@ -91,6 +92,7 @@ export function generalStats(ctx: ServerContext): StatPairs {
     ['bytes_read', ctx.counters.bytes_read],
     ['bytes_written', ctx.counters.bytes_written],
     ['heap_compactions', ctx.counters.heap_compactions],
+    ['heap_young_bytes', youngGenerationBytes()],
     ['limit_maxbytes', storage.quotaBytes],
     ['threads', 1],
     ['curr_items', s.curr_items],

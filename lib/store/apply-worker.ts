@@ -55,6 +55,7 @@ type Frame = CommitFrame & { recycle: boolean };
 
 const setup = workerData as ApplyThreadSetup;
 Atomics.store(setup.threadIds, 1, ownThreadId());
+Atomics.add(setup.started, 0, 1);
 const db = openDatabases(setup.path, setup.mapSize);
 const port = parentPort;
 

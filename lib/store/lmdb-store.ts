@@ -57,7 +57,7 @@ export class LmdbStore implements Store {
     if (existsSync(file)) checkLmdbFile(file);
     const mapSize = options.mapSize ?? DEFAULT_MAP_SIZE;
     ({ env: this.env, items: this.items, seqnos: this.seqnos, vbstates: this.vbstates, meta: this.meta } = openDatabases(options.path, mapSize));
-    this.writer = new WriteThread({ path: options.path, mapSize, applyHoldMs: options.applyHoldMs ?? 0, commitReplyDelayMs: options.commitReplyDelayMs ?? 0, threadIds: new Int32Array(new SharedArrayBuffer(8)) }, (n) => {
+    this.writer = new WriteThread({ path: options.path, mapSize, applyHoldMs: options.applyHoldMs ?? 0, commitReplyDelayMs: options.commitReplyDelayMs ?? 0, threadIds: new Int32Array(new SharedArrayBuffer(8)), started: new Int32Array(new SharedArrayBuffer(4)) }, (n) => {
       for (const l of this.appliedListeners) l(n.applied);
     });
   }
@@ -185,6 +185,10 @@ export class LmdbStore implements Store {
 
   writeThreadIds(): number[] {
     return this.writer.threadIds;
+  }
+
+  threadsStarted(timeoutMs: number): Promise<boolean> {
+    return this.writer.started(timeoutMs);
   }
 
   async close(): Promise<void> {

@@ -134,5 +134,8 @@ export interface Store {
   flushed(): Promise<unknown>;
   /** The kernel ids of the threads that write (the log's, the apply's; 0: not known). */
   writeThreadIds(): number[];
+  /** Resolves once the threads that write have started (their V8 isolates exist), or after
+   * `timeoutMs` if they have not: true if they have. */
+  threadsStarted(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -18,6 +18,9 @@ export interface WriteThreadSetup {
   /** Two slots over shared memory: the log thread and the apply thread write their kernel
    * thread ids there at start (--helper-nice leaves them alone). */
   threadIds: Int32Array;
+  /** One slot over shared memory: each of the two threads adds one as its first step, when its
+   * V8 isolate exists (young-generation-cap.ts re-applies its limit after that). */
+  started: Int32Array;
 }
 
 export interface ApplyThreadSetup extends WriteThreadSetup {

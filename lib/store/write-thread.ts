@@ -8,6 +8,8 @@ import { Worker } from 'node:worker_threads';
 import { isNotice, type ApplyNotice, type WriteReply, type WriteRequest, type WriteThreadSetup } from './write-messages.js';
 import { HELPER_RESOURCE_LIMITS } from './worker-limits.js';
 
+const STARTED_POLL_MS = 5;
+
 /** A request without its id (the thread numbers them). */
 type Request = WithoutId<WriteRequest>;
 type WithoutId<R> = R extends unknown ? Omit<R, 'id'> : never;
@@ -59,6 +61,17 @@ export class WriteThread {
    * /proc). */
   get threadIds(): number[] {
     return [Atomics.load(this.setup.threadIds, 0), Atomics.load(this.setup.threadIds, 1)];
+  }
+
+  /** Resolves true once both threads have started, false after `timeoutMs` if they have not.
+   * Polled: a startup step, and ES2022's Atomics has no waitAsync. */
+  async started(timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (Atomics.load(this.setup.started, 0) < 2) {
+      if (this.dead !== null || Date.now() >= until) return false;
+      await new Promise((resolve) => setTimeout(resolve, STARTED_POLL_MS));
+    }
+    return true;
   }
 
   /** Sends a request; settles with the answer when the write thread has done it. */

@@ -32,6 +32,7 @@ const MAX_UNAPPLIED_BYTES = 256 * 1024 * 1024;
 const setup = workerData as WriteThreadSetup;
 const port = parentPort;
 Atomics.store(setup.threadIds, 0, ownThreadId());
+Atomics.add(setup.started, 0, 1);
 const existing = listSegments(setup.path);
 let segment = (existing.length > 0 ? existing[existing.length - 1] : 0) + 1;
 /** Opened at the first append, so a full disk at start fails that append, not the thread. */
