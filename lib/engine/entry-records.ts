@@ -5,7 +5,7 @@
  * object for its record (bench:memory). The few Buffers sit in a short array of slots, named
  * by the entry's place number, not in an array (8 bytes) or a Map entry for every entry.
  */
-import { PAGE_SIZE, RecordArena } from './record-arena.js';
+import { ALIGN, PAGE_SIZE, RecordArena } from './record-arena.js';
 
 /** Where a record lies: `length` bytes at `offset` in `buf` (an arena page or the record's own
  * Buffer); filled by `locate` into a caller's reused object, so a read makes no Buffer. */
@@ -26,12 +26,13 @@ export class EntryRecords {
   private slots: Array<Buffer | undefined> = [];
   private freeSlots: number[] = [];
   private readonly arena = new RecordArena();
-  /** Where the entry's record is: its arena chunk (>= 0), NONE, or Buffer slot s as -2 - s. */
-  private place: Float64Array;
+  /** Where the entry's record is: its arena chunk's address in ALIGN units (>= 0: an int32 up
+   * to MAX_ARENA_BYTES, 4 bytes per entry), NONE, or Buffer slot s as -2 - s. */
+  private place: Int32Array;
   private lengths: Int32Array;
 
   constructor(entries: number) {
-    this.place = new Float64Array(entries).fill(NONE);
+    this.place = new Int32Array(entries).fill(NONE);
     this.lengths = new Int32Array(entries);
   }
 
@@ -43,19 +44,20 @@ export class EntryRecords {
   /** Entry e's record: its Buffer, or a view of its arena chunk (RecordArena.view). */
   of(e: number): Buffer {
     const at = this.place[e];
-    return at >= 0 ? this.arena.view(at, this.lengths[e]) : (this.slots[-2 - at] as Buffer);
+    return at >= 0 ? this.arena.view(at * ALIGN, this.lengths[e]) : (this.slots[-2 - at] as Buffer);
   }
 
   /** Entry e's record, described in `loc` (the read path's `of`, without a view). */
   locate(e: number, loc: RecordLocation): void {
-    const at = this.place[e];
-    if (at >= 0) {
+    const place = this.place[e];
+    if (place >= 0) {
+      const at = place * ALIGN;
       loc.buf = this.arena.page(at);
       loc.data = this.arena.pageData(at);
       loc.offset = at % PAGE_SIZE;
       loc.length = this.lengths[e];
     } else {
-      const rec = this.slots[-2 - at] as Buffer;
+      const rec = this.slots[-2 - place] as Buffer;
       loc.buf = rec;
       loc.data = null;
       loc.offset = 0;
@@ -90,15 +92,20 @@ export class EntryRecords {
       this.keepBuffer(e, record);
       return;
     }
+    const at = this.arena.store(record, 0, record.length);
+    if (at < 0) {
+      this.keepBuffer(e, record);
+      return;
+    }
     this.drop(e);
-    this.place[e] = this.arena.store(record, 0, record.length);
+    this.place[e] = at / ALIGN;
   }
 
   /** Forgets entry e's record, giving back its arena chunk or Buffer slot. */
   drop(e: number): void {
     const at = this.place[e];
     if (at >= 0) {
-      this.arena.release(at, this.lengths[e]);
+      this.arena.release(at * ALIGN, this.lengths[e]);
     } else if (at <= -2) {
       this.slots[-2 - at] = undefined;
       this.freeSlots.push(-2 - at);
@@ -108,7 +115,7 @@ export class EntryRecords {
 
   /** Room for `entries` entries. */
   grow(entries: number): void {
-    const place = new Float64Array(entries).fill(NONE);
+    const place = new Int32Array(entries).fill(NONE);
     place.set(this.place);
     this.place = place;
     const lengths = new Int32Array(entries);

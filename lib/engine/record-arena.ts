@@ -19,8 +19,11 @@ export const PAGE_SIZE = 1024 * 1024;
 export const MAX_RECORD = 8 * 1024;
 const SMALLEST = 64;
 const GROWTH = 1.05;
-/** Class sizes are multiples of this. */
-const ALIGN = 8;
+/** Class sizes are multiples of this, so every chunk's address is too. */
+export const ALIGN = 8;
+/** The most bytes of pages: a chunk's address in ALIGN units fits in an int32 (entry-records.ts
+ * keeps 4 bytes per entry, not a double's 8). Past it, records stay in Buffers of their own. */
+export const MAX_ARENA_BYTES = 2 ** 31 * ALIGN;
 
 const CLASS_SIZES: number[] = [];
 for (let size = SMALLEST; ; size = Math.ceil((size * GROWTH) / ALIGN) * ALIGN) {
@@ -56,7 +59,8 @@ export class RecordArena {
     return CLASS_OF[(length + ALIGN - 1) >> 3];
   }
 
-  /** A chunk for `length` bytes, as page * PAGE_SIZE + offset, with `src` copied in. */
+  /** A chunk for `length` bytes, as page * PAGE_SIZE + offset, with `src` copied in; -1 when
+   * that takes a page past MAX_ARENA_BYTES. */
   store(src: Uint8Array, srcOffset: number, length: number): number {
     const c = RecordArena.classOf(length);
     const free = this.freeChunks[c];
@@ -67,6 +71,7 @@ export class RecordArena {
       const size = CLASS_SIZES[c];
       let page = this.cutPage[c];
       if (page < 0 || this.cutAt[c] + size > PAGE_SIZE) {
+        if (this.pageBytes + PAGE_SIZE > MAX_ARENA_BYTES) return -1;
         page = this.pages.length;
         const bytes = Buffer.allocUnsafeSlow(PAGE_SIZE);
         this.pages.push(bytes);
