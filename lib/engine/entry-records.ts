@@ -25,13 +25,14 @@ export class EntryRecords {
   /** Records not in the arena, by slot; free slots are reused first. */
   private slots: Array<Buffer | undefined> = [];
   private freeSlots: number[] = [];
-  private readonly arena = new RecordArena();
+  private readonly arena: RecordArena;
   /** Where the entry's record is: its arena chunk's address in ALIGN units (>= 0: an int32 up
    * to MAX_ARENA_BYTES, 4 bytes per entry), NONE, or Buffer slot s as -2 - s. */
   private place: Int32Array;
   private lengths: Int32Array;
 
-  constructor(entries: number) {
+  constructor(entries: number, arena = new RecordArena()) {
+    this.arena = arena;
     this.place = new Int32Array(entries).fill(NONE);
     this.lengths = new Int32Array(entries);
   }

@@ -49,6 +49,9 @@ export class RecordArena {
   private cutPage: number[] = CLASS_SIZES.map(() => -1);
   private cutAt: number[] = CLASS_SIZES.map(() => 0);
 
+  /** `maxBytes`: at most MAX_ARENA_BYTES (a smaller one lets a test fill an arena). */
+  constructor(private readonly maxBytes = MAX_ARENA_BYTES) {}
+
   /** Whether a record of `length` bytes is kept here. */
   static fits(length: number): boolean {
     return length <= MAX_RECORD;
@@ -60,7 +63,7 @@ export class RecordArena {
   }
 
   /** A chunk for `length` bytes, as page * PAGE_SIZE + offset, with `src` copied in; -1 when
-   * that takes a page past MAX_ARENA_BYTES. */
+   * that takes a page past the arena's most bytes. */
   store(src: Uint8Array, srcOffset: number, length: number): number {
     const c = RecordArena.classOf(length);
     const free = this.freeChunks[c];
@@ -71,7 +74,7 @@ export class RecordArena {
       const size = CLASS_SIZES[c];
       let page = this.cutPage[c];
       if (page < 0 || this.cutAt[c] + size > PAGE_SIZE) {
-        if (this.pageBytes + PAGE_SIZE > MAX_ARENA_BYTES) return -1;
+        if (this.pageBytes + PAGE_SIZE > this.maxBytes) return -1;
         page = this.pages.length;
         const bytes = Buffer.allocUnsafeSlow(PAGE_SIZE);
         this.pages.push(bytes);
