@@ -20,7 +20,7 @@ import { VERSION } from './version.js';
 import { testHooksFromEnv, type TestHooks } from './test-hooks.js';
 import { Purger } from './engine/purger.js';
 import { IdleHeapCompaction } from './idle-compaction.js';
-import { YoungGenerationCap } from './young-generation-cap.js';
+import { youngGenerationCap as youngCap } from './young-generation-cap.js';
 import { HelperThreadPriority } from './helper-threads.js';
 
 /** How long startup waits for the store's threads to start (tens of milliseconds). */
@@ -49,8 +49,8 @@ function openStore(dir: string, hooks: TestHooks): LmdbStore {
 /** Starts everything; a StartupError says why it could not (one line, an exit code). */
 export async function startApp(settings: Settings): Promise<App> {
   prepareDataDir(settings.dataDir);
-  // Before the store and the engine: warmup's allocations would grow the new space past the cap.
-  const youngCap = new YoungGenerationCap();
+  // Started already where cli.ts runs the server (young-generation-start.ts); again here (a
+  // no-op then) for any other caller: warmup's allocations would grow the new space past it.
   youngCap.start();
   // The one place test hooks are read; with no LMCACHED_* test variable set they do nothing.
   const testHooks = testHooksFromEnv(process.env);

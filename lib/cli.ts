@@ -3,6 +3,8 @@
  * The lmcached command: parses flags, starts the server, and shuts down cleanly on
  * SIGTERM/SIGINT. `lmcached tail ...` prints a server's change stream instead.
  */
+// First: the imports below are evaluated in order, and this one caps V8's new space before they grow it.
+import './young-generation-start.js';
 import { startApp } from './app.js';
 import { log, setVerbosity } from './log.js';
 import { UsageError, parseArgs } from './settings.js';

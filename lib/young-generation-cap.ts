@@ -72,3 +72,7 @@ export class YoungGenerationCap {
     setFlagsFromString(`--semi-space-growth-factor=${grow ? 2 : 1}`);
   }
 }
+
+/** The event loop's cap: one per process, started by young-generation-start.ts before the
+ * server's modules load, stopped at shutdown. */
+export const youngGenerationCap = new YoungGenerationCap();
