@@ -83,7 +83,13 @@ const replayCommitLog: WarmupStep = {
         if (r.tornBytes > 0) log.warn(`warmup: commit log: ${r.tornBytes} bytes of an append cut short by the crash dropped (never acknowledged)`);
         if (r.damaged.length > 0) log.error(`warmup: commit log: damaged; the writes from the damage on are lost; kept aside: ${r.damaged.join(', ')}`);
       }
-      if (r.error === null) return;
+      if (r.error === null) {
+        // The apply thread committed the replay; this thread's shared read snapshot may predate
+        // it (lmdb-js renews it only after a timer tick), and the next steps read the vBucket
+        // states: without this they could give the failover entry the pre-replay high seqno.
+        ctx.store.refreshReads();
+        return;
+      }
       // Nothing is served before this is applied: reads would not see the replayed writes.
       if (failures++ === 0) log.error(`warmup: commit log: cannot apply the replayed batches (${r.error}); retrying`);
       await new Promise((resolve) => setTimeout(resolve, delay));
