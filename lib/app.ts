@@ -26,6 +26,9 @@ import { HelperThreadPriority } from './helper-threads.js';
 /** How long startup waits for the store's threads to start (tens of milliseconds). */
 const HELPER_START_WAIT_MS = 10_000;
 
+/** How long a failed warmup waits for the store to close before the process exits. */
+const FAILED_START_CLOSE_WAIT_MS = 5_000;
+
 /** How long shutdown waits for outstanding writes to commit; past it (a disk that stays full)
  * the process ends without marking the shutdown clean, so the next start adds failover entries. */
 export const SHUTDOWN_COMMIT_WAIT_MS = 10_000;
@@ -55,6 +58,8 @@ export async function startApp(settings: Settings): Promise<App> {
   // The one place test hooks are read; with no LMCACHED_* test variable set they do nothing.
   const testHooks = testHooksFromEnv(process.env);
   if (testHooks.active) log.warn(`test hooks set: ${testHooks.description}`);
+  // Before the store: a startup failure after it must first close it (below).
+  const security = loadSecurity(settings);
   const store = openStore(settings.dataDir, testHooks);
   // The store's threads reset the cap's growth factor as they start (their isolates): set it
   // again once they have, before warmup allocates. Only memory is at stake, so not forever.
@@ -70,15 +75,17 @@ export async function startApp(settings: Settings): Promise<App> {
   const replicaOf = settings.replicaOf;
   const role = replicaOf === null ? ACTIVE_ROLE : { freshState: VBucketState.Replica, demoteActive: settings.replicaForce };
   const warmup = new Warmup(store, engine, testHooks, role);
-  const security = loadSecurity(settings);
   const auth = security.replicaAuth;
   const tls = security.replicaTls;
   const ctx = newServerContext({ engine, warmup, settings, version: VERSION, sasl: security.sasl, asciiUsers: security.ascii });
   const server = new Server(ctx, testHooks.streamReads, security.tls);
   ctx.tlsLoadedAt = security.tls?.loadedAt ?? 0;
   watchSecurity(settings, ctx, (config) => server.reloadTls(config));
-  const address = await server.listen().catch((err: unknown) => {
-    void store.close();
+  const address = await server.listen().catch(async (err: unknown) => {
+    // Closed before the process exits: an exit while the store's threads are inside LMDB (the
+    // commit log's replay, opening the databases) aborted the process now and then (SIGABRT
+    // instead of exit 71, 1 run in 30 under load).
+    await store.close().catch(() => undefined);
     // memcached's words and exit code.
     throw new StartupError(EXIT.listen, `failed to listen on one of interface(s) ${settings.listen}: ${listenError(err)}`);
   });
@@ -128,7 +135,10 @@ export async function startApp(settings: Settings): Promise<App> {
     // Data this build cannot read is the operator's to see in one line; anything else is a bug.
     const reason = err instanceof DataFormatError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
     log.error(`warmup failed: ${settings.dataDir}: ${reason}`);
-    process.exit(err instanceof DataFormatError ? EXIT.dataError : 1);
+    // The store's threads closed first, as on a listen failure; a close that hangs does not.
+    const exit = (): never => process.exit(err instanceof DataFormatError ? EXIT.dataError : 1);
+    setTimeout(exit, FAILED_START_CLOSE_WAIT_MS);
+    void store.close().catch(() => undefined).then(exit);
   });
   let stopping: Promise<void> | null = null;
   return {
