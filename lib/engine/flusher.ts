@@ -15,6 +15,7 @@ import type { PendingWrite, VBucket } from './vbucket.js';
 import { VBStateProgressTracker, type BatchStates } from './vbstate-progress.js';
 import { log } from '../log.js';
 import type { CommitListener, CommitWatch } from './commit-watch.js';
+import { CommitTimes } from './commit-times.js';
 
 /** When batches start: no sooner than `intervalMs` after the previous one started (fewer,
  * larger commits under load, no added latency when idle), and never sooner than `holdMs` after
@@ -112,6 +113,7 @@ export class Flusher<Unapplied> implements CommitWatch {
   private takenSince = 0;
   private openSince = 0;
   readonly errors: DiskErrors = { count: 0, lastAt: 0, last: '' };
+  readonly commitTimes = new CommitTimes();
   private readonly vbstates = new VBStateProgressTracker();
 
   constructor(
@@ -267,6 +269,7 @@ export class Flusher<Unapplied> implements CommitWatch {
     const { writes, highSeqnos } = this.fold(taken, lastStamp, purges);
     const states = this.vbstates.build(highSeqnos, this.hooks.maxCas());
     let attempt: Promise<number>;
+    this.commitTimes.start();
     try {
       attempt = this.store.writeBatch(writes, states.full, meta, states.progress, this.hooks.keys);
     } catch (err) {
@@ -324,6 +327,7 @@ export class Flusher<Unapplied> implements CommitWatch {
 
   private committed(batch: number, taken: PendingWrite[], highSeqnos: Map<VBucket, number>, states: BatchStates, storeBatch: number): void {
     this.inFlight = null;
+    this.commitTimes.committed();
     this.vbstates.committed(states);
     if (this.failedBatch !== null) {
       log.warn(`flusher: batch ${batch} committed after ${this.errors.count} failed commits so far; writes accepted again`);

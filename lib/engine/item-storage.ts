@@ -10,6 +10,7 @@ import { ItemState, recordSeqno, recordState } from '../store/record.js';
 import { CommittedWrites } from './committed-writes.js';
 import type { ReadSnapshot, ScannedItem, Store } from '../store/store.js';
 import type { CommitWatch } from './commit-watch.js';
+import type { CommitTimes } from './commit-times.js';
 import { Flusher, type FlusherPacing } from './flusher.js';
 import type { RecordLocation } from './entry-records.js';
 import { ItemCache } from './item-cache.js';
@@ -54,6 +55,8 @@ export interface StorageStats {
   unappliedBytes: number;
   /** Failed commits so far, whether writes are refused now, and the last failure. */
   diskErrors: number;
+  /** The flusher's successful commits and how long they took. */
+  commits: CommitTimes;
   writesBlocked: boolean;
   lastDiskErrorAt: number;
   lastDiskError: string;
@@ -290,6 +293,7 @@ export class ItemStorage implements BackfillSource {
       unappliedBatches: f.unappliedBatches,
       unappliedBytes: f.unappliedBytesNow,
       diskErrors: f.errors.count,
+      commits: f.commitTimes,
       writesBlocked: f.blocked,
       lastDiskErrorAt: f.errors.lastAt,
       lastDiskError: f.errors.last,

@@ -114,6 +114,12 @@ export function generalStats(ctx: ServerContext): StatPairs {
     ['ack_memory_holds', ctx.counters.ack_memory_holds],
     // Commits that failed (disk full, I/O errors); while one is retried, writes are refused.
     ['disk_errors', storage.diskErrors],
+    // Commits timed from batch to answer (ms), kv_engine's names; the longest is what a reply
+    // held by --ack=persist, or by --ack=memory's back pressure, may have waited.
+    ['ep_commit_num', storage.commits.count],
+    ['ep_commit_time', Math.round(storage.commits.lastMs)],
+    ['ep_commit_time_total', Math.round(storage.commits.totalMs)],
+    ['commit_time_max_ms', Math.round(storage.commits.maxMs)],
     ['writes_blocked', storage.writesBlocked ? 1 : 0],
     ['last_disk_error_time', Math.floor(storage.lastDiskErrorAt / 1000)],
     ['last_disk_error', storage.lastDiskError.replace(/\s+/g, '_') || 'none'],
@@ -329,4 +335,5 @@ export function resetStats(ctx: ServerContext): void {
   ctx.counters.bytes_read = 0;
   ctx.counters.bytes_written = 0;
   ctx.counters.ack_memory_holds = 0;
+  ctx.engine.storageStats().commits.reset();
 }

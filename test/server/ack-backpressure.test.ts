@@ -5,7 +5,8 @@
  * reply waits anyway, so nothing is counted.
  *
  * LMCACHED_COMMIT_REPLY_DELAY_MS keeps each batch in flight (sent, not known committed) for
- * seconds, so the second write meets the back pressure every time.
+ * seconds, so the second write meets the back pressure every time; the commit times
+ * (ep_commit_time and the others) then show it.
  */
 import t from 'tap';
 import { RawClient } from '../fixtures/client.js';
@@ -48,8 +49,17 @@ t.test('--ack=memory: a write while a commit lags is answered after its commit, 
   t.equal((await watcher.stats()).get('unpersisted_bytes'), '0', 'by then nothing acknowledged is uncommitted');
   const g = await watcher.call({ opcode: Op.GET, key: 'second' });
   t.equal(g.value.toString(), 'second-value');
+  // Both commits were answered 3 s late (the hook), so each timed at least that (less 100 ms
+  // for timers that fire a little early).
+  const timed = await watcher.stats();
+  t.ok(Number(timed.get('ep_commit_num')) >= 2, `the commits are counted (${timed.get('ep_commit_num')})`);
+  t.ok(Number(timed.get('ep_commit_time')) >= 2900, `the last commit's time (${timed.get('ep_commit_time')} ms)`);
+  t.ok(Number(timed.get('commit_time_max_ms')) >= Number(timed.get('ep_commit_time')), 'the longest is at least the last');
+  t.ok(Number(timed.get('ep_commit_time_total')) >= 2 * 2900, `the total (${timed.get('ep_commit_time_total')} ms)`);
   await watcher.stats('reset');
   t.equal(await holds(watcher), 0, 'stats reset zeroes the counter');
+  const reset = await watcher.stats();
+  t.same([reset.get('ep_commit_num'), reset.get('ep_commit_time_total'), reset.get('commit_time_max_ms')], ['0', '0', '0'], 'and the commit counts and times');
 });
 
 t.test('--ack=persist: every reply waits for its commit, none is counted as back pressure', async (t) => {
