@@ -23,13 +23,17 @@ const STRIDE = 8;
 /** Most entries per bucket before the table grows, and by how much it grows. */
 const MAX_LOAD = 0.75;
 const GROWTH = 1.5;
+/** Old buckets moved per entry added while the table grows (grow): the old table empties
+ * before the new one needs to grow (at 1.5 times, it takes 0.375 of the old size in new
+ * entries; moving 8 per add empties it within 0.125). */
+const MOVE_PER_ADD = 8;
 /** Byte offset of the inline key within a bucket, and the longest key kept inline. */
 const KEY_AT = 12;
 export const INLINE_KEY_MAX = STRIDE * 4 - KEY_AT;
 
 export class BucketTable {
-  /** Bucket each entry sits in (kept exact through shifts, for removal by entry); -1 for an
-   * entry not in the table. */
+  /** Bucket each entry sits in (kept exact through shifts, for removal by entry): b >= 0 in
+   * the table, -2 - b in the old one while it drains (see grow), -1 for none. */
   private bucketOf: Int32Array;
   /** Entry e's key when too long for its bucket. */
   private readonly longKeys = new Map<number, string>();
@@ -41,6 +45,13 @@ export class BucketTable {
   private count = 0;
   /** The hash of the key `lookup` last probed for. */
   private lastHash = 0;
+  /** The table before the last growth, while its entries move over (null: none), its size,
+   * and how many of its buckets have moved (those below `moved`). A removal there leaves a
+   * tombstone (entry -1), which probes pass. */
+  private old: Int32Array | null = null;
+  private oldBytes: Uint8Array = new Uint8Array(0);
+  private oldSize = 0;
+  private moved = 0;
 
   constructor(entries: number) {
     this.bucketOf = new Int32Array(entries).fill(-1);
@@ -58,7 +69,7 @@ export class BucketTable {
 
   /** Whether entry e is in the table. */
   has(e: number): boolean {
-    return this.bucketOf[e] >= 0;
+    return this.bucketOf[e] !== -1;
   }
 
   /** The entry holding the key `buf[offset, offset+length)`, or -1. */
@@ -69,23 +80,37 @@ export class BucketTable {
 
   /** The entry holding `key`, or -1. */
   findKey(key: string): number {
-    const b = this.probe(key, hashString(key));
-    return b >= 0 ? this.buckets[b * STRIDE + B_ENTRY] - 1 : -1;
+    const found = this.lookup(key);
+    return found >= 0 ? found : -1;
   }
-
 
   /** The entry holding `key` (>= 0), or, when none does, ~slot: what `add` takes to place a
    * new entry for it, valid until the table next changes. */
   lookup(key: string): number {
     const h = hashString(key);
     this.lastHash = h;
-    const b = this.probe(key, h);
-    return b >= 0 ? this.buckets[b * STRIDE + B_ENTRY] - 1 : b;
+    const bk = this.buckets;
+    const size = this.size;
+    for (let b = home(h, size); ; b = b + 1 === size ? 0 : b + 1) {
+      const at = b * STRIDE;
+      const s = bk[at + B_ENTRY];
+      if (s === 0) return this.old === null ? ~b : this.lookupOld(h, null, 0, 0, key, ~b);
+      if (bk[at + B_HASH] === h && this.matchesString(bk, this.bucketBytes, at, s - 1, key)) return s - 1;
+    }
   }
 
   /** Places entry `e` for the key `lookup` just did not find, in its `slot`. */
   add(slot: number, e: number, key: string, state: number): void {
-    this.place(~slot, e, this.lastHash, key, state);
+    const at = ~slot * STRIDE;
+    this.buckets[at + B_STATE] = state | (key.length << KEYLEN_SHIFT);
+    if (key.length > INLINE_KEY_MAX) {
+      this.longKeys.set(e, key);
+    } else {
+      const kb = this.bucketBytes;
+      const base = at * 4 + KEY_AT;
+      for (let i = 0; i < key.length; i++) kb[base + i] = key.charCodeAt(i);
+    }
+    this.settle(~slot, e, this.lastHash);
   }
 
   /** `lookup` for a key given as bytes (a write's, where it lies in the request). */
@@ -97,15 +122,15 @@ export class BucketTable {
     for (let b = home(h, size); ; b = b + 1 === size ? 0 : b + 1) {
       const at = b * STRIDE;
       const s = bk[at + B_ENTRY];
-      if (s === 0) return ~b;
-      if (bk[at + B_HASH] === h && this.matches(at, s - 1, buf, offset, length)) return s - 1;
+      if (s === 0) return this.old === null ? ~b : this.lookupOld(h, buf, offset, length, null, ~b);
+      if (bk[at + B_HASH] === h && this.matches(bk, this.bucketBytes, at, s - 1, buf, offset, length)) return s - 1;
     }
   }
 
   /** `add` for the key `lookupBytes` just did not find; only a key too long for its bucket
    * becomes a string. */
   addBytes(slot: number, e: number, buf: Uint8Array, offset: number, length: number, state: number): void {
-    if (length > INLINE_KEY_MAX) return this.place(~slot, e, this.lastHash, Buffer.from(buf.buffer, buf.byteOffset + offset, length).toString('latin1'), state);
+    if (length > INLINE_KEY_MAX) return this.add(slot, e, Buffer.from(buf.buffer, buf.byteOffset + offset, length).toString('latin1'), state);
     const at = ~slot * STRIDE;
     this.buckets[at + B_STATE] = state | (length << KEYLEN_SHIFT);
     const kb = this.bucketBytes;
@@ -119,7 +144,8 @@ export class BucketTable {
    * in flight). */
   holdsBytes(e: number, buf: Uint8Array, offset: number, length: number): boolean {
     const b = this.bucketOf[e];
-    return b >= 0 && this.matches(b * STRIDE, e, buf, offset, length);
+    if (b === -1) return false;
+    return b >= 0 ? this.matches(this.buckets, this.bucketBytes, b * STRIDE, e, buf, offset, length) : this.matches(this.old as Int32Array, this.oldBytes, (-2 - b) * STRIDE, e, buf, offset, length);
   }
 
   /** Copies entry e's key into `dst` at `at`; returns its length. */
@@ -130,52 +156,57 @@ export class BucketTable {
       for (let i = 0; i < length; i++) dst[at + i] = key.charCodeAt(i);
       return length;
     }
-    const kb = this.bucketBytes;
-    const base = this.bucketOf[e] * STRIDE * 4 + KEY_AT;
+    const kb = this.bytesOf(e);
+    const base = this.offsetOf(e) * 4 + KEY_AT;
     for (let i = 0; i < length; i++) dst[at + i] = kb[base + i];
     return length;
   }
 
   /** The state bits of entry e. */
   state(e: number): number {
-    return this.buckets[this.bucketOf[e] * STRIDE + B_STATE] & STATE_BITS;
+    return this.intsOf(e)[this.offsetOf(e) + B_STATE] & STATE_BITS;
   }
 
   setState(e: number, state: number): void {
-    const at = this.bucketOf[e] * STRIDE + B_STATE;
-    this.buckets[at] = (this.buckets[at] & ~STATE_BITS) | state;
+    const bk = this.intsOf(e);
+    const at = this.offsetOf(e) + B_STATE;
+    bk[at] = (bk[at] & ~STATE_BITS) | state;
   }
 
   keyLength(e: number): number {
-    return this.buckets[this.bucketOf[e] * STRIDE + B_STATE] >>> KEYLEN_SHIFT;
+    return this.intsOf(e)[this.offsetOf(e) + B_STATE] >>> KEYLEN_SHIFT;
   }
 
   /** Entry e's key as a latin1 string (built for the rare callers that list keys). */
   keyOf(e: number): string {
     const length = this.keyLength(e);
     if (length > INLINE_KEY_MAX) return this.longKeys.get(e) as string;
-    return Buffer.from(this.bucketBytes.buffer, this.bucketOf[e] * STRIDE * 4 + KEY_AT, length).toString('latin1');
+    return Buffer.from(this.bytesOf(e).buffer, this.offsetOf(e) * 4 + KEY_AT, length).toString('latin1');
   }
 
   keyStartsWith(e: number, prefix: string): boolean {
     const length = this.keyLength(e);
     if (length < prefix.length) return false;
     if (length > INLINE_KEY_MAX) return (this.longKeys.get(e) as string).startsWith(prefix);
-    const kb = this.bucketBytes;
-    const base = this.bucketOf[e] * STRIDE * 4 + KEY_AT;
+    const kb = this.bytesOf(e);
+    const base = this.offsetOf(e) * 4 + KEY_AT;
     for (let i = 0; i < prefix.length; i++) if (kb[base + i] !== prefix.charCodeAt(i)) return false;
     return true;
   }
 
   /** Removes entry `e` and shifts the entries probed after it back into the gap, so every
-   * lookup still finds its key before the first empty bucket. */
+   * lookup still finds its key before the first empty bucket (in the old table, a tombstone). */
   remove(e: number): void {
     if (this.keyLength(e) > INLINE_KEY_MAX) this.longKeys.delete(e);
     this.count--;
-    const bk = this.buckets;
-    const size = this.size;
     let gap = this.bucketOf[e];
     this.bucketOf[e] = -1;
+    if (gap < -1) {
+      (this.old as Int32Array)[(-2 - gap) * STRIDE + B_ENTRY] = -1;
+      return;
+    }
+    const bk = this.buckets;
+    const size = this.size;
     bk[gap * STRIDE + B_ENTRY] = 0;
     for (let b = gap + 1 === size ? 0 : gap + 1; ; b = b + 1 === size ? 0 : b + 1) {
       const s = bk[b * STRIDE + B_ENTRY];
@@ -196,32 +227,53 @@ export class BucketTable {
     this.bucketOf.fill(-1);
     this.buckets.fill(0);
     this.count = 0;
+    this.dropOld();
   }
 
   // ---- internals ----
 
-  /** The bucket holding `key` (hash `h`), or ~b for the empty bucket b where it would go. */
-  private probe(key: string, h: number): number {
-    const bk = this.buckets;
-    const size = this.size;
-    for (let b = home(h, size); ; b = b + 1 === size ? 0 : b + 1) {
-      const s = bk[b * STRIDE + B_ENTRY];
-      if (s === 0) return ~b;
-      if (bk[b * STRIDE + B_HASH] === h && this.matchesString(b * STRIDE, s - 1, key)) return b;
-    }
+  /** Entry e's bucket array, and its bucket's int offset there. */
+  private intsOf(e: number): Int32Array {
+    return this.bucketOf[e] >= 0 ? this.buckets : (this.old as Int32Array);
   }
 
-  private place(b: number, e: number, h: number, key: string, state: number): void {
-    const at = b * STRIDE;
-    this.buckets[at + B_STATE] = state | (key.length << KEYLEN_SHIFT);
-    if (key.length > INLINE_KEY_MAX) {
-      this.longKeys.set(e, key);
-    } else {
-      const kb = this.bucketBytes;
-      const base = at * 4 + KEY_AT;
-      for (let i = 0; i < key.length; i++) kb[base + i] = key.charCodeAt(i);
+  private bytesOf(e: number): Uint8Array {
+    return this.bucketOf[e] >= 0 ? this.bucketBytes : this.oldBytes;
+  }
+
+  private offsetOf(e: number): number {
+    const b = this.bucketOf[e];
+    return (b >= 0 ? b : -2 - b) * STRIDE;
+  }
+
+  /**
+   * A key's entry in the old table (as bytes, or as `key`), else `missed` (the new table's
+   * slot for it). Its buckets below `moved` have moved and count as occupied: the run from a
+   * key's home to its bucket was full when growth began, and since then buckets there only
+   * moved (below `moved`) or became tombstones, so the probe skips to `moved` and goes on to
+   * an empty bucket, or round to where it started.
+   */
+  private lookupOld(h: number, buf: Uint8Array | null, offset: number, length: number, key: string | null, missed: number): number {
+    const bk = this.old as Int32Array;
+    const kb = this.oldBytes;
+    const size = this.oldSize;
+    const moved = this.moved;
+    const start = Math.max(home(h, size), moved);
+    let wrapped = false;
+    for (let b = start; ; b++) {
+      if (b >= size) {
+        if (wrapped) return missed;
+        wrapped = true;
+        b = moved;
+      }
+      if (wrapped && b >= start) return missed;
+      const at = b * STRIDE;
+      const s = bk[at + B_ENTRY];
+      if (s === 0) return missed;
+      if (s > 0 && bk[at + B_HASH] === h) {
+        if (key !== null ? this.matchesString(bk, kb, at, s - 1, key) : this.matches(bk, kb, at, s - 1, buf as Uint8Array, offset, length)) return s - 1;
+      }
     }
-    this.settle(b, e, h);
   }
 
   /** Bucket b, its state and key written, becomes entry e's. */
@@ -230,51 +282,76 @@ export class BucketTable {
     this.buckets[at + B_ENTRY] = e + 1;
     this.buckets[at + B_HASH] = h;
     this.bucketOf[e] = b;
+    if (this.old !== null) this.move(MOVE_PER_ADD);
     if (++this.count > this.size * MAX_LOAD) this.grow();
   }
 
   /** Whether the bucket at int offset `at` (entry `e`) holds the key `buf[offset, +length)`. */
-  private matches(at: number, e: number, buf: Uint8Array, offset: number, length: number): boolean {
-    if (this.buckets[at + B_STATE] >>> KEYLEN_SHIFT !== length) return false;
+  private matches(bk: Int32Array, kb: Uint8Array, at: number, e: number, buf: Uint8Array, offset: number, length: number): boolean {
+    if (bk[at + B_STATE] >>> KEYLEN_SHIFT !== length) return false;
     if (length > INLINE_KEY_MAX) return keyEquals(this.longKeys.get(e) as string, buf, offset, length);
-    const kb = this.bucketBytes;
     const base = at * 4 + KEY_AT;
     for (let i = 0; i < length; i++) if (kb[base + i] !== buf[offset + i]) return false;
     return true;
   }
 
   /** `matches` for a key given as a latin1 string. */
-  private matchesString(at: number, e: number, key: string): boolean {
+  private matchesString(bk: Int32Array, kb: Uint8Array, at: number, e: number, key: string): boolean {
     const length = key.length;
-    if (this.buckets[at + B_STATE] >>> KEYLEN_SHIFT !== length) return false;
+    if (bk[at + B_STATE] >>> KEYLEN_SHIFT !== length) return false;
     if (length > INLINE_KEY_MAX) return this.longKeys.get(e) === key;
-    const kb = this.bucketBytes;
     const base = at * 4 + KEY_AT;
     for (let i = 0; i < length; i++) if (kb[base + i] !== key.charCodeAt(i)) return false;
     return true;
   }
 
-  /** Old buckets in order go to the new table in (nearly) ascending order too: a home is
-   * monotone in the hash (`home`), and a bucket's position follows its home but for a run
-   * that wrapped past the end. So both arrays are walked forward, not hit at random: growing
-   * to a million entries took 412 ms at random, a stall of every connection. */
+  /**
+   * Growth does not move every entry at once: the new, larger table takes new entries, and each
+   * one added moves MOVE_PER_ADD of the old table's buckets over, in order, until it is empty;
+   * lookups meanwhile try the new table, then the old. Moving a million entries at once
+   * stalled every connection for 200-400 ms, most of it faulting in the new array's pages.
+   * Old buckets in order reach the new table in (nearly) ascending order too: a home is
+   * monotone in the hash (`home`), and a bucket's position follows its home but for a run that
+   * wrapped past the end; so both arrays are walked forward.
+   */
   private grow(): void {
-    const size = Math.ceil(this.size * GROWTH);
-    const old = this.buckets;
-    const end = this.size * STRIDE;
-    const bk = new Int32Array(size * STRIDE);
-    for (let from = 0; from < end; from += STRIDE) {
+    if (this.old !== null) this.move(this.oldSize);
+    this.old = this.buckets;
+    this.oldBytes = this.bucketBytes;
+    this.oldSize = this.size;
+    this.moved = 0;
+    const bucketOf = this.bucketOf;
+    for (let e = 0; e < bucketOf.length; e++) if (bucketOf[e] >= 0) bucketOf[e] = -2 - bucketOf[e];
+    this.size = Math.ceil(this.size * GROWTH);
+    this.buckets = new Int32Array(this.size * STRIDE);
+    this.bucketBytes = new Uint8Array(this.buckets.buffer);
+  }
+
+  /** Moves up to `n` more of the old table's buckets into the table. */
+  private move(n: number): void {
+    const old = this.old as Int32Array;
+    const bk = this.buckets;
+    const size = this.size;
+    const to = Math.min(this.oldSize, this.moved + n);
+    for (let ob = this.moved; ob < to; ob++) {
+      const from = ob * STRIDE;
       const entry = old[from + B_ENTRY];
-      if (entry === 0) continue;
+      if (entry <= 0) continue;
       let b = home(old[from + B_HASH], size);
       while (bk[b * STRIDE + B_ENTRY] !== 0) b = b + 1 === size ? 0 : b + 1;
-      const to = b * STRIDE;
-      for (let i = 0; i < STRIDE; i++) bk[to + i] = old[from + i];
+      const at = b * STRIDE;
+      for (let i = 0; i < STRIDE; i++) bk[at + i] = old[from + i];
       this.bucketOf[entry - 1] = b;
     }
-    this.buckets = bk;
-    this.bucketBytes = new Uint8Array(bk.buffer);
-    this.size = size;
+    this.moved = to;
+    if (to === this.oldSize) this.dropOld();
+  }
+
+  private dropOld(): void {
+    this.old = null;
+    this.oldBytes = new Uint8Array(0);
+    this.oldSize = 0;
+    this.moved = 0;
   }
 }
 
