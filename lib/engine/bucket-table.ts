@@ -222,6 +222,13 @@ export class BucketTable {
     }
   }
 
+  /** While the table grows, moves a few more old buckets over: called where no slot from a
+   * lookup is outstanding (a hit, an overwrite), so reads and overwrites after a load drain the
+   * old table too, not only new keys. */
+  moveSome(): void {
+    if (this.old !== null) this.move(MOVE_PER_ADD);
+  }
+
   clear(): void {
     this.longKeys.clear();
     this.bucketOf.fill(-1);

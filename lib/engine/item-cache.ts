@@ -97,6 +97,7 @@ export class ItemCache {
       return -1;
     }
     this.hits++;
+    this.table.moveSome();
     const st = this.table.state(e);
     if (fetch) {
       this.table.setState(e, st | REFERENCED | FETCHED);
@@ -268,6 +269,7 @@ export class ItemCache {
     this.bytes += cost(keyLength, record.length) - cost(keyLength, this.records.length(e));
     this.records.set(e, record, (state & PINNED) !== 0);
     this.table.setState(e, state);
+    this.table.moveSome();
     this.stamps[e] = 0;
     this.accessedAt[e] = coarseSeconds();
     this.afterInsert(e);
