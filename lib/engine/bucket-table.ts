@@ -12,6 +12,7 @@
  * Keys are item keys (key-codec.ts), given as bytes or as latin1 strings.
  */
 import { hashBytes, hashString, keyEquals } from './key-hash.js';
+import { entryInt32, growEntryArray } from './entry-arrays.js';
 
 // Bucket layout: 8 int32 (32 bytes, half a cache line) per bucket.
 const B_ENTRY = 0; // entry number + 1; 0 = empty bucket
@@ -34,7 +35,7 @@ export const INLINE_KEY_MAX = STRIDE * 4 - KEY_AT;
 export class BucketTable {
   /** Bucket each entry sits in (kept exact through shifts, for removal by entry): b >= 0 in
    * the table, -2 - b in the old one while it drains (see grow), -1 for none. */
-  private bucketOf: Int32Array;
+  private readonly bucketOf: Int32Array;
   /** Entry e's key when too long for its bucket. */
   private readonly longKeys = new Map<number, string>();
   private buckets: Int32Array;
@@ -54,7 +55,7 @@ export class BucketTable {
   private moved = 0;
 
   constructor(entries: number) {
-    this.bucketOf = new Int32Array(entries).fill(-1);
+    this.bucketOf = entryInt32(entries, -1);
     this.buckets = new Int32Array(entries * 2 * STRIDE);
     this.bucketBytes = new Uint8Array(this.buckets.buffer);
     this.size = entries * 2;
@@ -62,9 +63,7 @@ export class BucketTable {
 
   /** Room for entry numbers below `entries`. */
   growEntries(entries: number): void {
-    const bucketOf = new Int32Array(entries).fill(-1);
-    bucketOf.set(this.bucketOf);
-    this.bucketOf = bucketOf;
+    growEntryArray(this.bucketOf, entries, -1);
   }
 
   /** Whether entry e is in the table. */

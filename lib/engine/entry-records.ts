@@ -6,6 +6,7 @@
  * by the entry's place number, not in an array (8 bytes) or a Map entry for every entry.
  */
 import { ALIGN, PAGE_SIZE, RecordArena } from './record-arena.js';
+import { entryInt32, growEntryArray } from './entry-arrays.js';
 
 /** Where a record lies: `length` bytes at `offset` in `buf` (an arena page or the record's own
  * Buffer); filled by `locate` into a caller's reused object, so a read makes no Buffer. */
@@ -28,13 +29,13 @@ export class EntryRecords {
   private readonly arena: RecordArena;
   /** Where the entry's record is: its arena chunk's address in ALIGN units (>= 0: an int32 up
    * to MAX_ARENA_BYTES, 4 bytes per entry), NONE, or Buffer slot s as -2 - s. */
-  private place: Int32Array;
-  private lengths: Int32Array;
+  private readonly place: Int32Array;
+  private readonly lengths: Int32Array;
 
   constructor(entries: number, arena = new RecordArena()) {
     this.arena = arena;
-    this.place = new Int32Array(entries).fill(NONE);
-    this.lengths = new Int32Array(entries);
+    this.place = entryInt32(entries, NONE);
+    this.lengths = entryInt32(entries);
   }
 
   /** Bytes of arena pages: the memory clean records take. */
@@ -116,12 +117,8 @@ export class EntryRecords {
 
   /** Room for `entries` entries. */
   grow(entries: number): void {
-    const place = new Int32Array(entries).fill(NONE);
-    place.set(this.place);
-    this.place = place;
-    const lengths = new Int32Array(entries);
-    lengths.set(this.lengths);
-    this.lengths = lengths;
+    growEntryArray(this.place, entries, NONE);
+    growEntryArray(this.lengths, entries);
   }
 
   clear(): void {

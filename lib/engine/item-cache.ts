@@ -12,6 +12,7 @@
 import { coarseSeconds } from './coarse-clock.js';
 import { BucketTable, INLINE_KEY_MAX } from './bucket-table.js';
 import { EntryRecords, type RecordLocation } from './entry-records.js';
+import { entryUint32, growEntryArray } from './entry-arrays.js';
 
 export { hashString } from './key-hash.js';
 
@@ -44,11 +45,11 @@ export class ItemCache {
   private readonly table = new BucketTable(INITIAL_ENTRIES);
   private readonly records = new EntryRecords(INITIAL_ENTRIES);
   /** When the entry was last read or written (Unix seconds; mg's l flag). */
-  private accessedAt = new Uint32Array(INITIAL_ENTRIES);
+  private readonly accessedAt = entryUint32(INITIAL_ENTRIES);
   /** Per entry: the stamp of the write it holds (0: a clean record). A write is told from a
    * newer one of its key, and from a key that took its entry after a FLUSH, by its stamp, so
    * nothing needs to keep the write's own Buffer to recognise it. */
-  private stamps = new Uint32Array(INITIAL_ENTRIES);
+  private readonly stamps = entryUint32(INITIAL_ENTRIES);
   /** The last stamp handed out; it wraps after 2^32 writes, far more than are ever in flight. */
   private lastStamp = 0;
   /** Bumped whenever entries leave the table other than by their own write's apply (FLUSH,
@@ -287,12 +288,8 @@ export class ItemCache {
     if (e >= this.capacity) {
       this.capacity *= 2;
       this.table.growEntries(this.capacity);
-      const accessedAt = new Uint32Array(this.capacity);
-      accessedAt.set(this.accessedAt);
-      this.accessedAt = accessedAt;
-      const stamps = new Uint32Array(this.capacity);
-      stamps.set(this.stamps);
-      this.stamps = stamps;
+      growEntryArray(this.accessedAt, this.capacity);
+      growEntryArray(this.stamps, this.capacity);
       this.records.grow(this.capacity);
     }
     return e;
