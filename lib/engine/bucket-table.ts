@@ -4,15 +4,17 @@
  * Open addressing, linear probing, one typed array of 32-byte buckets (two to a cache line: 64
  * bytes each cost 64 more bytes per item) holding entry number, hash, state, key length and, for
  * keys up to 20 bytes (the vBucket's 2 and a client key of up to 18), the key itself, compared in
- * the line already loaded. Only longer keys are kept as strings: a million string objects cost
- * about 40 MB and every full GC marks them. Deletion shifts later entries back (no tombstones).
+ * the line already loaded. Longer keys lie in a key arena (record-arena.ts), the bucket holding
+ * their address: no string object per key for the GC to mark. Deletion shifts later entries
+ * back (no tombstones).
  * The table grows by half when three quarters full, not doubling at half: buckets cost 43 to 64
  * bytes per item instead of 64 to 128 (a bucket from the hash scaled to the size, not a mask).
  *
  * Keys are item keys (key-codec.ts), given as bytes or as latin1 strings.
  */
-import { hashBytes, hashString, keyEquals } from './key-hash.js';
+import { hashBytes, hashString } from './key-hash.js';
 import { entryInt32, growEntryArray } from './entry-arrays.js';
+import { LongKeys } from './long-keys.js';
 
 // Bucket layout: 8 int32 (32 bytes, half a cache line) per bucket.
 const B_ENTRY = 0; // entry number + 1; 0 = empty bucket
@@ -31,13 +33,16 @@ const MOVE_PER_ADD = 8;
 /** Byte offset of the inline key within a bucket, and the longest key kept inline. */
 const KEY_AT = 12;
 export const INLINE_KEY_MAX = STRIDE * 4 - KEY_AT;
+/** A longer key lies in the key arena; its bucket holds the chunk's address (in ALIGN units)
+ * where an inline key would start. */
+const B_KEY_AT = KEY_AT / 4;
 
 export class BucketTable {
   /** Bucket each entry sits in (kept exact through shifts, for removal by entry): b >= 0 in
    * the table, -2 - b in the old one while it drains (see grow), -1 for none. */
   private readonly bucketOf: Int32Array;
-  /** Entry e's key when too long for its bucket. */
-  private readonly longKeys = new Map<number, string>();
+  /** Keys too long for their bucket. */
+  private readonly longKeys = new LongKeys();
   private buckets: Int32Array;
   /** The same memory as bytes, for the inline keys. */
   private bucketBytes: Uint8Array;
@@ -94,7 +99,7 @@ export class BucketTable {
       const at = b * STRIDE;
       const s = bk[at + B_ENTRY];
       if (s === 0) return this.old === null ? ~b : this.lookupOld(h, null, 0, 0, key, ~b);
-      if (bk[at + B_HASH] === h && this.matchesString(bk, this.bucketBytes, at, s - 1, key)) return s - 1;
+      if (bk[at + B_HASH] === h && this.matchesString(bk, this.bucketBytes, at, key)) return s - 1;
     }
   }
 
@@ -103,7 +108,7 @@ export class BucketTable {
     const at = ~slot * STRIDE;
     this.buckets[at + B_STATE] = state | (key.length << KEYLEN_SHIFT);
     if (key.length > INLINE_KEY_MAX) {
-      this.longKeys.set(e, key);
+      this.buckets[at + B_KEY_AT] = this.longKeys.storeString(key);
     } else {
       const kb = this.bucketBytes;
       const base = at * 4 + KEY_AT;
@@ -122,19 +127,21 @@ export class BucketTable {
       const at = b * STRIDE;
       const s = bk[at + B_ENTRY];
       if (s === 0) return this.old === null ? ~b : this.lookupOld(h, buf, offset, length, null, ~b);
-      if (bk[at + B_HASH] === h && this.matches(bk, this.bucketBytes, at, s - 1, buf, offset, length)) return s - 1;
+      if (bk[at + B_HASH] === h && this.matches(bk, this.bucketBytes, at, buf, offset, length)) return s - 1;
     }
   }
 
-  /** `add` for the key `lookupBytes` just did not find; only a key too long for its bucket
-   * becomes a string. */
+  /** `add` for the key `lookupBytes` just did not find. */
   addBytes(slot: number, e: number, buf: Uint8Array, offset: number, length: number, state: number): void {
-    if (length > INLINE_KEY_MAX) return this.add(slot, e, Buffer.from(buf.buffer, buf.byteOffset + offset, length).toString('latin1'), state);
     const at = ~slot * STRIDE;
     this.buckets[at + B_STATE] = state | (length << KEYLEN_SHIFT);
-    const kb = this.bucketBytes;
-    const base = at * 4 + KEY_AT;
-    for (let i = 0; i < length; i++) kb[base + i] = buf[offset + i];
+    if (length > INLINE_KEY_MAX) {
+      this.buckets[at + B_KEY_AT] = this.longKeys.store(buf, offset, length);
+    } else {
+      const kb = this.bucketBytes;
+      const base = at * 4 + KEY_AT;
+      for (let i = 0; i < length; i++) kb[base + i] = buf[offset + i];
+    }
     this.settle(~slot, e, this.lastHash);
   }
 
@@ -144,15 +151,14 @@ export class BucketTable {
   holdsBytes(e: number, buf: Uint8Array, offset: number, length: number): boolean {
     const b = this.bucketOf[e];
     if (b === -1) return false;
-    return b >= 0 ? this.matches(this.buckets, this.bucketBytes, b * STRIDE, e, buf, offset, length) : this.matches(this.old as Int32Array, this.oldBytes, (-2 - b) * STRIDE, e, buf, offset, length);
+    return b >= 0 ? this.matches(this.buckets, this.bucketBytes, b * STRIDE, buf, offset, length) : this.matches(this.old as Int32Array, this.oldBytes, (-2 - b) * STRIDE, buf, offset, length);
   }
 
   /** Copies entry e's key into `dst` at `at`; returns its length. */
   copyKey(e: number, dst: Uint8Array, at: number): number {
     const length = this.keyLength(e);
     if (length > INLINE_KEY_MAX) {
-      const key = this.longKeys.get(e) as string;
-      for (let i = 0; i < length; i++) dst[at + i] = key.charCodeAt(i);
+      this.longKeys.copy(this.longKeyAt(e), length, dst, at);
       return length;
     }
     const kb = this.bytesOf(e);
@@ -179,14 +185,14 @@ export class BucketTable {
   /** Entry e's key as a latin1 string (built for the rare callers that list keys). */
   keyOf(e: number): string {
     const length = this.keyLength(e);
-    if (length > INLINE_KEY_MAX) return this.longKeys.get(e) as string;
+    if (length > INLINE_KEY_MAX) return this.longKeys.toString(this.longKeyAt(e), length);
     return Buffer.from(this.bytesOf(e).buffer, this.offsetOf(e) * 4 + KEY_AT, length).toString('latin1');
   }
 
   keyStartsWith(e: number, prefix: string): boolean {
     const length = this.keyLength(e);
     if (length < prefix.length) return false;
-    if (length > INLINE_KEY_MAX) return (this.longKeys.get(e) as string).startsWith(prefix);
+    if (length > INLINE_KEY_MAX) return this.longKeys.startsWith(this.longKeyAt(e), prefix);
     const kb = this.bytesOf(e);
     const base = this.offsetOf(e) * 4 + KEY_AT;
     for (let i = 0; i < prefix.length; i++) if (kb[base + i] !== prefix.charCodeAt(i)) return false;
@@ -196,7 +202,8 @@ export class BucketTable {
   /** Removes entry `e` and shifts the entries probed after it back into the gap, so every
    * lookup still finds its key before the first empty bucket (in the old table, a tombstone). */
   remove(e: number): void {
-    if (this.keyLength(e) > INLINE_KEY_MAX) this.longKeys.delete(e);
+    const length = this.keyLength(e);
+    if (length > INLINE_KEY_MAX) this.longKeys.release(this.longKeyAt(e), length);
     this.count--;
     let gap = this.bucketOf[e];
     this.bucketOf[e] = -1;
@@ -236,7 +243,17 @@ export class BucketTable {
     this.dropOld();
   }
 
+  /** Bytes of the key arena's pages. */
+  get longKeyBytes(): number {
+    return this.longKeys.bytes;
+  }
+
   // ---- internals ----
+
+  /** Entry e's long key's address (long-keys.ts). */
+  private longKeyAt(e: number): number {
+    return this.intsOf(e)[this.offsetOf(e) + B_KEY_AT];
+  }
 
   /** Entry e's bucket array, and its bucket's int offset there. */
   private intsOf(e: number): Int32Array {
@@ -277,7 +294,7 @@ export class BucketTable {
       const s = bk[at + B_ENTRY];
       if (s === 0) return missed;
       if (s > 0 && bk[at + B_HASH] === h) {
-        if (key !== null ? this.matchesString(bk, kb, at, s - 1, key) : this.matches(bk, kb, at, s - 1, buf as Uint8Array, offset, length)) return s - 1;
+        if (key !== null ? this.matchesString(bk, kb, at, key) : this.matches(bk, kb, at, buf as Uint8Array, offset, length)) return s - 1;
       }
     }
   }
@@ -292,20 +309,20 @@ export class BucketTable {
     if (++this.count > this.size * MAX_LOAD) this.grow();
   }
 
-  /** Whether the bucket at int offset `at` (entry `e`) holds the key `buf[offset, +length)`. */
-  private matches(bk: Int32Array, kb: Uint8Array, at: number, e: number, buf: Uint8Array, offset: number, length: number): boolean {
+  /** Whether the bucket at int offset `at` holds the key `buf[offset, +length)`. */
+  private matches(bk: Int32Array, kb: Uint8Array, at: number, buf: Uint8Array, offset: number, length: number): boolean {
     if (bk[at + B_STATE] >>> KEYLEN_SHIFT !== length) return false;
-    if (length > INLINE_KEY_MAX) return keyEquals(this.longKeys.get(e) as string, buf, offset, length);
+    if (length > INLINE_KEY_MAX) return this.longKeys.equals(bk[at + B_KEY_AT], buf, offset, length);
     const base = at * 4 + KEY_AT;
     for (let i = 0; i < length; i++) if (kb[base + i] !== buf[offset + i]) return false;
     return true;
   }
 
   /** `matches` for a key given as a latin1 string. */
-  private matchesString(bk: Int32Array, kb: Uint8Array, at: number, e: number, key: string): boolean {
+  private matchesString(bk: Int32Array, kb: Uint8Array, at: number, key: string): boolean {
     const length = key.length;
     if (bk[at + B_STATE] >>> KEYLEN_SHIFT !== length) return false;
-    if (length > INLINE_KEY_MAX) return this.longKeys.get(e) === key;
+    if (length > INLINE_KEY_MAX) return this.longKeys.startsWith(bk[at + B_KEY_AT], key);
     const base = at * 4 + KEY_AT;
     for (let i = 0; i < length; i++) if (kb[base + i] !== key.charCodeAt(i)) return false;
     return true;

@@ -90,7 +90,7 @@ export class EntryRecords {
 
   /** Entry e's record (`record`, not in the arena) is clean now: into the arena if it fits. */
   private keepClean(e: number, record: Buffer): void {
-    if (!RecordArena.fits(record.length)) {
+    if (!this.arena.fits(record.length)) {
       this.keepBuffer(e, record);
       return;
     }

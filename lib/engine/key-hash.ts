@@ -1,6 +1,6 @@
 /**
- * The resident table's key hashing and comparison (item-cache.ts), for keys as bytes where
- * they lie in a request and as the latin1 strings the table stores.
+ * The resident table's key hashing (bucket-table.ts), for keys as bytes where they lie in a
+ * request and as latin1 strings; both forms hash alike.
  */
 
 // FNV-1a over the key bytes, then murmur3's finaliser so the low bits (the bucket) mix. The
@@ -25,10 +25,4 @@ function finish(h: number): number {
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   return h ^ (h >>> 16);
-}
-
-export function keyEquals(stored: string, buf: Uint8Array, offset: number, length: number): boolean {
-  if (stored.length !== length) return false;
-  for (let i = 0; i < length; i++) if (stored.charCodeAt(i) !== buf[offset + i]) return false;
-  return true;
 }

@@ -11,6 +11,9 @@
  * before they may allocate (the reply writer copies values up to 16 KiB, and no chunk holds
  * more than MAX_RECORD). Pages are never returned: a class keeps the pages it once needed, as
  * memcached's do.
+ *
+ * The resident table's keys too long for a bucket live in an arena of their own, with classes
+ * 8 bytes apart (KEY_CLASSES).
  */
 import { dataViewOf } from '../../protocol/bytes.js';
 
@@ -25,17 +28,35 @@ export const ALIGN = 8;
  * keeps 4 bytes per entry, not a double's 8). Past it, records stay in Buffers of their own. */
 export const MAX_ARENA_BYTES = 2 ** 31 * ALIGN;
 
-const CLASS_SIZES: number[] = [];
-for (let size = SMALLEST; ; size = Math.ceil((size * GROWTH) / ALIGN) * ALIGN) {
-  CLASS_SIZES.push(Math.min(size, MAX_RECORD));
-  if (size >= MAX_RECORD) break;
+/** A class table: sizes from `smallest` up to `largest`, each at least ALIGN and about
+ * `growth` times the one before, and the class of every length in ALIGN steps
+ * (`classOf[(len + 7) >> 3]`). */
+interface SizeClasses {
+  sizes: number[];
+  classOf: Uint8Array;
+  largest: number;
 }
-/** The class of every length in 8-byte steps: CLASS_OF[(len + 7) >> 3]. */
-const CLASS_OF = new Uint8Array(MAX_RECORD / ALIGN + 1);
-for (let i = 0, c = 0; i < CLASS_OF.length; i++) {
-  while (CLASS_SIZES[c] < i * ALIGN) c++;
-  CLASS_OF[i] = c;
+
+function sizeClasses(smallest: number, growth: number, largest: number): SizeClasses {
+  const sizes: number[] = [];
+  for (let size = smallest; ; size = Math.max(size + ALIGN, Math.ceil((size * growth) / ALIGN) * ALIGN)) {
+    sizes.push(Math.min(size, largest));
+    if (size >= largest) break;
+  }
+  const classOf = new Uint8Array(largest / ALIGN + 1);
+  for (let i = 0, c = 0; i < classOf.length; i++) {
+    while (sizes[c] < i * ALIGN) c++;
+    classOf[i] = c;
+  }
+  return { sizes, classOf, largest };
 }
+
+/** Records: 5% apart from 64 bytes (8 bytes apart below 160). */
+const RECORD_CLASSES = sizeClasses(SMALLEST, GROWTH, MAX_RECORD);
+/** Keys too long for their bucket (bucket-table.ts): 8 bytes apart up to 160 (a client key of
+ * memcached's 250 bytes wastes at most 12), then 5%, up to the longest key a request can carry
+ * (a 16-bit length, and the vBucket's 2 bytes). */
+export const KEY_CLASSES = sizeClasses(24, GROWTH, 65544);
 
 export class RecordArena {
   /** Bytes of pages allocated. */
@@ -44,34 +65,42 @@ export class RecordArena {
   /** A DataView per page, for copies that make no view per call (bytes.ts copyWords). */
   private pageViews: DataView[] = [];
   /** Per class: free chunks as page * PAGE_SIZE + offset (under 2^53 for any arena). */
-  private freeChunks: number[][] = CLASS_SIZES.map(() => []);
+  private freeChunks: number[][];
   /** Per class: the page being cut and where its uncut part starts (-1: none). */
-  private cutPage: number[] = CLASS_SIZES.map(() => -1);
-  private cutAt: number[] = CLASS_SIZES.map(() => 0);
+  private cutPage: number[];
+  private cutAt: number[];
 
-  /** `maxBytes`: at most MAX_ARENA_BYTES (a smaller one lets a test fill an arena). */
-  constructor(private readonly maxBytes = MAX_ARENA_BYTES) {}
-
-  /** Whether a record of `length` bytes is kept here. */
-  static fits(length: number): boolean {
-    return length <= MAX_RECORD;
+  /** `maxBytes`: at most MAX_ARENA_BYTES (a smaller one lets a test fill an arena);
+   * `classes`: records' by default, or KEY_CLASSES. */
+  constructor(
+    private readonly maxBytes = MAX_ARENA_BYTES,
+    private readonly classes: SizeClasses = RECORD_CLASSES,
+  ) {
+    this.freeChunks = classes.sizes.map(() => []);
+    this.cutPage = classes.sizes.map(() => -1);
+    this.cutAt = classes.sizes.map(() => 0);
   }
 
-  /** The class of a record of `length` bytes (fits). */
-  static classOf(length: number): number {
-    return CLASS_OF[(length + ALIGN - 1) >> 3];
+  /** Whether a chunk of `length` bytes is kept here. */
+  fits(length: number): boolean {
+    return length <= this.classes.largest;
+  }
+
+  /** The class of a chunk of `length` bytes (fits). */
+  private classOf(length: number): number {
+    return this.classes.classOf[(length + ALIGN - 1) >> 3];
   }
 
   /** A chunk for `length` bytes, as page * PAGE_SIZE + offset, with `src` copied in; -1 when
    * that takes a page past the arena's most bytes. */
   store(src: Uint8Array, srcOffset: number, length: number): number {
-    const c = RecordArena.classOf(length);
+    const c = this.classOf(length);
     const free = this.freeChunks[c];
     let at: number;
     if (free.length > 0) {
       at = free.pop() as number;
     } else {
-      const size = CLASS_SIZES[c];
+      const size = this.classes.sizes[c];
       let page = this.cutPage[c];
       if (page < 0 || this.cutAt[c] + size > PAGE_SIZE) {
         if (this.pageBytes + PAGE_SIZE > this.maxBytes) return -1;
@@ -92,7 +121,7 @@ export class RecordArena {
 
   /** Gives back the chunk at `at` that held `length` bytes. */
   release(at: number, length: number): void {
-    this.freeChunks[RecordArena.classOf(length)].push(at);
+    this.freeChunks[this.classOf(length)].push(at);
   }
 
   /** The page holding the chunk at `at` (its offset there: `at % PAGE_SIZE`). */
@@ -116,8 +145,8 @@ export class RecordArena {
     this.pages = [];
     this.pageViews = [];
     this.pageBytes = 0;
-    this.freeChunks = CLASS_SIZES.map(() => []);
-    this.cutPage = CLASS_SIZES.map(() => -1);
-    this.cutAt = CLASS_SIZES.map(() => 0);
+    this.freeChunks = this.classes.sizes.map(() => []);
+    this.cutPage = this.classes.sizes.map(() => -1);
+    this.cutAt = this.classes.sizes.map(() => 0);
   }
 }

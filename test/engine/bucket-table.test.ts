@@ -2,7 +2,7 @@
  * The resident table's index (bucket-table.ts) against a Map, through several growths: while
  * the old table drains into the new one, every key is found once, by bytes and as a string,
  * with its state and key intact, and removals and re-adds in either table stay exact. Keys are
- * short (inline in a bucket) and long (kept as strings); a seeded generator makes a failure
+ * short (inline in a bucket) and long (in the key arena); a seeded generator makes a failure
  * repeatable.
  */
 import t from 'tap';
@@ -71,7 +71,7 @@ class Model {
  * sample of absent keys not found. Returns the number of mismatches. */
 function check(m: Model, absent: string[]): number {
   let wrong = 0;
-  const out = Buffer.alloc(300);
+  const out = Buffer.alloc(1024);
   for (const [key, { e, state }] of m.byKey) {
     const b = Buffer.from(key, 'latin1');
     if (m.table.find(b, 0, b.length) !== e) wrong++;
@@ -150,4 +150,25 @@ t.test('the longest inline key and one byte longer both work', async (t) => {
   m.add(long, 4, false);
   for (let i = 0; i < 100; i++) m.add(keyFor(i), 5, true);
   t.equal(check(m, ['z'.repeat(INLINE_KEY_MAX)]), 0);
+});
+
+t.test('long keys of every length, any byte values, churned: found exactly, their chunks reused', async (t) => {
+  const m = new Model(64);
+  // Lengths 21..400 with bytes 0..255 (latin1), two keys per length differing only in the last byte.
+  const keys: string[] = [];
+  for (let len = INLINE_KEY_MAX + 1; len <= 400; len++) {
+    const body = Array.from({ length: len - 1 }, (_, i) => String.fromCharCode((i * 37 + len) & 0xff)).join('');
+    keys.push(`${body}\u00ff`, `${body}\u0000`);
+  }
+  keys.forEach((k, i) => m.add(k, i & 0xff, i % 2 === 0));
+  t.equal(check(m, []), 0, `${keys.length} long keys found by bytes and as strings`);
+  const bytes = m.table.longKeyBytes;
+  for (let round = 0; round < 5; round++) {
+    // Every other key out, then back in (by the other form): chunks come back and are taken again.
+    keys.forEach((k, i) => i % 2 === round % 2 && m.remove(k));
+    t.equal(check(m, []), 0, `round ${round}: half removed, the other half intact`);
+    keys.forEach((k, i) => i % 2 === round % 2 && m.add(k, round, i % 3 === 0));
+  }
+  t.equal(check(m, []), 0, 'all back after five rounds of churn');
+  t.equal(m.table.longKeyBytes, bytes, 'the key arena took no new page: removed keys gave their chunks back');
 });
