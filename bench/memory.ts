@@ -15,6 +15,10 @@
  * - ejecting: 10x the items (BENCH_ITEMS_EJECTING, default 10M) with lmcached -m 256: the
  *   resident table stays at its quota and LMDB serves the rest; a sample of reads checks that
  *   every item is still there.
+ *
+ * BENCH_KEY_PREFIX (default "key-") goes before each item's 10-digit number: a prefix of 9 or
+ * more characters makes keys too long for lmcached's buckets (more than 18 bytes), kept in
+ * its key arena instead.
  */
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -25,7 +29,8 @@ import { startLmcached, startMemcached, type RunningServer } from './servers.js'
 
 const VALUE = Buffer.alloc(100, 0x61);
 const BATCH = 2000;
-const key = (i: number): string => `key-${String(i).padStart(10, '0')}`;
+const KEY_PREFIX = process.env.BENCH_KEY_PREFIX ?? 'key-';
+const key = (i: number): string => `${KEY_PREFIX}${String(i).padStart(10, '0')}`;
 
 interface Memory {
   anon: number;
@@ -165,7 +170,7 @@ async function scenario(name: string, items: number, lmArgs: string[]): Promise<
   }
   const m = rows[0][1];
   const perItem = (x: Measured): number => (x.full.anon - x.idle.anon) / items;
-  console.log(`\n${name}: ${items.toLocaleString('en')} items of 100 bytes; lmcached ${lmArgs.join(' ')}`);
+  console.log(`\n${name}: ${items.toLocaleString('en')} items of 100 bytes, keys of ${key(0).length} bytes; lmcached ${lmArgs.join(' ')}`);
   console.log(`| server | RSS anon MB | / memcached | after ${IDLE_SECONDS} s idle | / memcached | RSS file MB | anon bytes/item (growth) | items found (sample) | idle collections |`);
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const [label, r] of rows) {
