@@ -99,14 +99,15 @@ export class ItemCache {
       return -1;
     }
     this.hits++;
-    this.table.moveSome();
-    const st = this.table.state(e);
+    // The bucket just found, before moveSome may move it.
+    const st = this.table.foundState();
     if (fetch) {
-      this.table.setState(e, st | REFERENCED | FETCHED);
+      this.table.setFoundState(st | REFERENCED | FETCHED);
       this.accessedAt[e] = coarseSeconds();
     } else if ((st & REFERENCED) === 0) {
-      this.table.setState(e, st | REFERENCED);
+      this.table.setFoundState(st | REFERENCED);
     }
+    this.table.moveSome();
     return e;
   }
 

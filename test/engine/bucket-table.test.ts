@@ -74,8 +74,9 @@ function check(m: Model, absent: string[]): number {
   const out = Buffer.alloc(1024);
   for (const [key, { e, state }] of m.byKey) {
     const b = Buffer.from(key, 'latin1');
-    if (m.table.find(b, 0, b.length) !== e) wrong++;
-    if (m.table.findKey(key) !== e) wrong++;
+    // The string lookup first: the bucket a lookup found must be its own, not the last key's.
+    if (m.table.findKey(key) !== e || m.table.foundState() !== state) wrong++;
+    if (m.table.find(b, 0, b.length) !== e || m.table.foundState() !== state) wrong++;
     if (!m.table.has(e) || !m.table.holdsBytes(e, b, 0, b.length)) wrong++;
     if (m.table.state(e) !== state || m.table.keyLength(e) !== key.length || m.table.keyOf(e) !== key) wrong++;
     const n = m.table.copyKey(e, out, 0);
