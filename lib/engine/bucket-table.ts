@@ -350,13 +350,12 @@ export class BucketTable {
   }
 
   /**
-   * Growth does not move every entry at once: the new, larger table takes new entries, and each
-   * one added moves MOVE_PER_ADD of the old table's buckets over, in order, until it is empty;
-   * lookups meanwhile try the new table, then the old. Moving a million entries at once
-   * stalled every connection for 200-400 ms, most of it faulting in the new array's pages.
-   * Old buckets in order reach the new table in (nearly) ascending order too: a home is
-   * monotone in the hash (`home`), and a bucket's position follows its home but for a run that
-   * wrapped past the end; so both arrays are walked forward.
+   * Growth does not move every entry at once (a million at once stalled every connection for
+   * 200-400 ms, mostly faulting in the new array): the larger table takes new entries, each add
+   * moves MOVE_PER_ADD old buckets over, in order, and lookups try the new table, then the old.
+   * Old buckets in order reach the new table in (nearly) ascending order too: homes are
+   * monotone in the hash (`home`), positions follow homes but for a run that wrapped past the
+   * end; so both arrays are walked forward.
    */
   private grow(): void {
     if (this.old !== null) this.move(this.oldSize);
@@ -392,6 +391,7 @@ export class BucketTable {
   }
 
   private dropOld(): void {
+    if (this.foundInts === this.old) this.foundInts = new Int32Array(STRIDE); // not kept alive by it
     this.old = null;
     this.oldBytes = new Uint8Array(0);
     this.oldSize = 0;

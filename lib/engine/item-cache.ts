@@ -20,7 +20,7 @@ export { hashString } from './key-hash.js';
  * of the buckets (32 bytes each, between 2 and 4 per entry), and the record's chunk rounding. */
 export const ENTRY_OVERHEAD = 120;
 /** What a key too long for its bucket costs beyond its bytes: its key-arena chunk's rounding
- * to 8 bytes (bucket-table.ts). */
+ * (long-keys.ts: up to 7 bytes below 160, 12 for memcached's longest key). */
 export const LONG_KEY_OVERHEAD = 8;
 /** Entries the hand may pass per insert while over quota: a table full of pinned or recently
  * read entries must not make one insert walk all of them. It stays over quota until later

@@ -173,3 +173,20 @@ t.test('long keys of every length, any byte values, churned: found exactly, thei
   t.equal(check(m, []), 0, 'all back after five rounds of churn');
   t.equal(m.table.longKeyBytes, bytes, 'the key arena took no new page: removed keys gave their chunks back');
 });
+
+t.test('the bucket a lookup found does not keep a drained table alive', async (t) => {
+  const m = new Model(16);
+  const inside = m.table as unknown as { old: Int32Array | null; foundInts: Int32Array };
+  let next = 0;
+  while (inside.old === null) m.add(keyFor(next++), 1, true);
+  const drained = inside.old as Int32Array;
+  // A key still in the old table, found there.
+  const inOld = [...m.byKey.keys()].find((k) => {
+    const b = Buffer.from(k, 'latin1');
+    return m.table.find(b, 0, b.length) >= 0 && inside.foundInts === drained;
+  });
+  t.ok(inOld !== undefined, 'a lookup found a key in the table being drained');
+  while (inside.old === drained) m.add(keyFor(next++), 1, true);
+  t.not(inside.foundInts, drained, 'once drained, that table is no longer referenced by the found bucket');
+  t.equal(check(m, []), 0, 'every key still found');
+});
