@@ -33,6 +33,9 @@ export interface TestHooks {
   /** LMCACHED_STREAM_READS=1: read sockets through the stream path (socket-reader.ts's
    * fallback), to test both paths and compare them. */
   readonly streamReads: boolean;
+  /** LMCACHED_RESIDENT_ENTRY_LIMIT: the resident table holds at most this many entries (0: its
+   * real limit, 2^28), so a test can reach the limit. */
+  readonly residentEntryLimit: number;
 }
 
 export const NO_TEST_HOOKS: TestHooks = {
@@ -45,6 +48,7 @@ export const NO_TEST_HOOKS: TestHooks = {
   commitReplyDelayMs: 0,
   warmupExpiriesPersisted: () => undefined,
   streamReads: false,
+  residentEntryLimit: 0,
 };
 
 /** The order before the fix: persistVBState moved from right after createVBuckets to just
@@ -70,8 +74,9 @@ export function testHooksFromEnv(env: NodeJS.ProcessEnv): TestHooks {
   const applyHoldMs = Number(env.LMCACHED_APPLY_DELAY_MS ?? 0) || 0;
   const commitReplyDelayMs = Number(env.LMCACHED_COMMIT_REPLY_DELAY_MS ?? 0) || 0;
   const streamReads = env.LMCACHED_STREAM_READS === '1';
-  if (crashAfterStep === null && crashAfterExpiries === 0 && !legacy && flushHoldMs === 0 && applyHoldMs === 0 && commitReplyDelayMs === 0 && stepDelayMs === 0 && !streamReads) return NO_TEST_HOOKS;
-  const set = Object.keys(env).filter((k) => /^LMCACHED_(CRASH_AFTER_STEP|CRASH_AFTER_EXPIRIES|WARMUP_LEGACY_ORDER|FLUSH_DELAY_MS|APPLY_DELAY_MS|COMMIT_REPLY_DELAY_MS|WARMUP_STEP_DELAY_MS|STREAM_READS)$/.test(k) && env[k]);
+  const residentEntryLimit = Number(env.LMCACHED_RESIDENT_ENTRY_LIMIT ?? 0) || 0;
+  if (crashAfterStep === null && crashAfterExpiries === 0 && !legacy && flushHoldMs === 0 && applyHoldMs === 0 && commitReplyDelayMs === 0 && stepDelayMs === 0 && !streamReads && residentEntryLimit === 0) return NO_TEST_HOOKS;
+  const set = Object.keys(env).filter((k) => /^LMCACHED_(CRASH_AFTER_STEP|CRASH_AFTER_EXPIRIES|WARMUP_LEGACY_ORDER|FLUSH_DELAY_MS|APPLY_DELAY_MS|COMMIT_REPLY_DELAY_MS|WARMUP_STEP_DELAY_MS|STREAM_READS|RESIDENT_ENTRY_LIMIT)$/.test(k) && env[k]);
   return {
     active: true,
     description: `${set.map((k) => `${k}=${env[k]}`).join(' ')}${legacy ? ' (failover entries reach disk only at the end of warmup)' : ''}`,
@@ -87,5 +92,6 @@ export function testHooksFromEnv(env: NodeJS.ProcessEnv): TestHooks {
       if (crashAfterExpiries > 0 && total >= crashAfterExpiries) crash(`${total} warmup expiries persisted`);
     },
     streamReads,
+    residentEntryLimit,
   };
 }

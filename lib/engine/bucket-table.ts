@@ -42,8 +42,6 @@ export class BucketTable {
   /** Bucket each entry sits in (kept exact through shifts, for removal by entry): b >= 0 in
    * the table, -2 - b in the old one while it drains (see grow), -1 for none. */
   private readonly bucketOf: Int32Array;
-  /** Keys too long for their bucket. */
-  private readonly longKeys = new LongKeys();
   private buckets: Int32Array;
   /** The same memory as bytes, for the inline keys. */
   private bucketBytes: Uint8Array;
@@ -63,7 +61,8 @@ export class BucketTable {
   private oldSize = 0;
   private moved = 0;
 
-  constructor(entries: number) {
+  /** `longKeys`: where keys too long for their bucket go (the owner checks it has room). */
+  constructor(entries: number, private readonly longKeys = new LongKeys()) {
     this.bucketOf = entryInt32(entries, -1);
     this.buckets = new Int32Array(entries * 2 * STRIDE);
     this.bucketBytes = new Uint8Array(this.buckets.buffer);

@@ -59,6 +59,7 @@ export class Engine {
     this.cas = new CasGenerator(store.getMeta<number>(META_MAX_CAS) ?? 0);
     this.storage = new ItemStorage(store, {
       cacheBytes: options.cacheBytes,
+      cacheEntryLimit: hooks.residentEntryLimit,
       pacing: { intervalMs: options.flushIntervalMs, holdMs: hooks.flushHoldMs },
       meta: () => new Map([[META_MAX_CAS, this.cas.current]]),
       maxCas: () => this.cas.current,
@@ -306,6 +307,8 @@ export class Engine {
   get backfill(): BackfillSource { return this.storage; } // prettier-ignore
   /** Commits as they happen (--ack=persist replies wait for theirs). */
   get commits(): CommitWatch { return this.storage.commits; } // prettier-ignore
+  /** Whether writes are taken now (not while commits fail or the resident table is full). */
+  get writable(): boolean { return this.storage.writable; } // prettier-ignore
 
   /** The resident table's quota (-m; memcached's cache_memlimit at run time). */
   setCacheQuota = (bytes: number): void => this.storage.setCacheQuota(bytes);

@@ -12,7 +12,8 @@
 import { coarseSeconds } from './coarse-clock.js';
 import { BucketTable, INLINE_KEY_MAX } from './bucket-table.js';
 import { EntryRecords, type RecordLocation } from './entry-records.js';
-import { entryUint32, growEntryArray } from './entry-arrays.js';
+import { entryUint32, growEntryArray, MAX_ENTRIES } from './entry-arrays.js';
+import { LongKeys } from './long-keys.js';
 
 export { hashString } from './key-hash.js';
 
@@ -34,6 +35,9 @@ const REFERENCED = 2;
 const FETCHED = 4;
 
 const INITIAL_ENTRIES = 1024;
+/** Entries kept short of MAX_ENTRIES, so that what one request adds after `hasRoom` said yes
+ * (one entry; a batch of warmup expiries a few hundred) never reaches the limit. */
+const ENTRY_MARGIN = 4096;
 
 export class ItemCache {
   /** Bytes held, by the estimate above. */
@@ -43,7 +47,8 @@ export class ItemCache {
   misses = 0;
   private count = 0;
 
-  private readonly table = new BucketTable(INITIAL_ENTRIES);
+  private readonly longKeys: LongKeys;
+  private readonly table: BucketTable;
   private readonly records = new EntryRecords(INITIAL_ENTRIES);
   /** When the entry was last read or written (Unix seconds; mg's l flag). */
   private readonly accessedAt = entryUint32(INITIAL_ENTRIES);
@@ -61,8 +66,25 @@ export class ItemCache {
   private high = 0;
   private hand = 0;
   private capacity = INITIAL_ENTRIES;
+  private readonly entryLimit: number;
 
-  constructor(public quotaBytes: number) {}
+  /** `limits` only in tests: fewer entries, or a smaller key arena, than the table can hold. */
+  constructor(
+    public quotaBytes: number,
+    limits: { entries?: number; longKeyBytes?: number } = {},
+  ) {
+    this.entryLimit = Math.min(limits.entries ?? MAX_ENTRIES - ENTRY_MARGIN, MAX_ENTRIES - ENTRY_MARGIN);
+    this.longKeys = new LongKeys(limits.longKeyBytes);
+    this.table = new BucketTable(INITIAL_ENTRIES, this.longKeys);
+  }
+
+  /** Whether a new key certainly fits. The table holds at most 2^28 entries: at the limit an
+   * insert ejects a clean entry as over quota; when every entry is pinned or the key arena is
+   * at its limit, new writes are refused (memcached's out of memory) and LMDB reads are not
+   * kept, instead of the process dying. */
+  get hasRoom(): boolean {
+    return this.count < this.entryLimit && this.longKeys.hasRoom;
+  }
 
   /** A new quota (memcached's cache_memlimit): clean entries over it are ejected at once;
    * pinned ones (uncommitted writes) stay until their commit. */
@@ -195,7 +217,7 @@ export class ItemCache {
 
   /** Keeps a committed record read from LMDB, if the quota has room for it at all. */
   putClean(key: string, record: Buffer, fetched = false): void {
-    if (cost(key.length, record.length) > this.quotaBytes) return;
+    if (cost(key.length, record.length) > this.quotaBytes || !this.hasRoom) return;
     this.insert(key, record, fetched ? FETCHED : 0);
   }
 
@@ -280,7 +302,7 @@ export class ItemCache {
   }
 
   private afterInsert(e: number): void {
-    if (this.bytes > this.quotaBytes && this.quotaBytes > 0) this.eject(e);
+    if ((this.bytes > this.quotaBytes && this.quotaBytes > 0) || this.count >= this.entryLimit) this.eject(e);
   }
 
   private allocEntry(): number {
@@ -306,10 +328,10 @@ export class ItemCache {
     this.count--;
   }
 
-  /** CLOCK: ejects clean entries not read since the hand last passed until under quota, never
-   * `keep` (the entry just inserted), at most MAX_HAND_STEPS entries passed. */
+  /** CLOCK: ejects clean entries not read since the hand last passed until under quota and
+   * the entry limit, never `keep` (the entry just inserted), at most MAX_HAND_STEPS passed. */
   private eject(keep: number): void {
-    for (let steps = 0; steps < MAX_HAND_STEPS && this.bytes > this.quotaBytes; steps++) {
+    for (let steps = 0; steps < MAX_HAND_STEPS && (this.bytes > this.quotaBytes || this.count >= this.entryLimit); steps++) {
       const e = this.hand;
       this.hand = e + 1 >= this.high ? 0 : e + 1;
       if (e === keep || !this.table.has(e)) continue;

@@ -36,6 +36,8 @@ export function newDiskProbe(): DiskProbe {
 export interface ItemStorageOptions {
   /** Byte quota of the resident table (0: only uncommitted writes stay resident). */
   cacheBytes: number;
+  /** Most entries of the resident table, below its real limit (tests only; 0: the real one). */
+  cacheEntryLimit?: number;
   pacing: FlusherPacing;
   /** Meta values refreshed into every batch (the CAS high-water mark). */
   meta(): ReadonlyMap<string, unknown>;
@@ -98,7 +100,7 @@ export class ItemStorage implements BackfillSource {
     private readonly store: Store,
     private readonly options: ItemStorageOptions,
   ) {
-    this.cache = new ItemCache(options.cacheBytes);
+    this.cache = new ItemCache(options.cacheBytes, { entries: options.cacheEntryLimit || undefined });
     this.flusher = new Flusher(
       store,
       {
@@ -263,9 +265,10 @@ export class ItemStorage implements BackfillSource {
   // ---- commits ----
 
   /** False while a commit keeps failing (disk full, I/O errors): new writes could not be
-   * persisted, so they are refused until a retry commits. */
+   * persisted, so they are refused until a retry commits. False too while the resident table
+   * has no room for another key (item-cache.ts hasRoom). */
   get writable(): boolean {
-    return !this.flusher.blocked;
+    return !this.flusher.blocked && this.cache.hasRoom;
   }
 
   /** Commits as they happen, for replies held until theirs. */

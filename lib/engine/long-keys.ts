@@ -7,10 +7,20 @@
 import { ALIGN, KEY_CLASSES, MAX_ARENA_BYTES, PAGE_SIZE, RecordArena } from './record-arena.js';
 
 export class LongKeys {
-  private readonly arena = new RecordArena(MAX_ARENA_BYTES, KEY_CLASSES);
+  private readonly arena: RecordArena;
   /** Room to turn a string key into bytes (a request's key length is 16 bits, plus the
    * vBucket's 2 bytes). */
   private readonly scratch = Buffer.allocUnsafe(65544);
+
+  /** `maxBytes`: smaller than the default only in tests that fill the arena. */
+  constructor(private readonly maxBytes = MAX_ARENA_BYTES) {
+    this.arena = new RecordArena(maxBytes, KEY_CLASSES);
+  }
+
+  /** Whether the next key is certain to fit: the arena may still add a page. */
+  get hasRoom(): boolean {
+    return this.arena.pageBytes + PAGE_SIZE <= this.maxBytes;
+  }
 
   /** Bytes of the arena's pages. */
   get bytes(): number {

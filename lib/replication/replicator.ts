@@ -114,7 +114,7 @@ export class Replicator {
 
   private diskKeepsUp(): boolean {
     const commits = this.engine.commits;
-    return !commits.blocked && commits.unpersistedBytes < APPLY_BACKLOG_BYTES;
+    return this.engine.writable && commits.unpersistedBytes < APPLY_BACKLOG_BYTES;
   }
 
   stop(): void {

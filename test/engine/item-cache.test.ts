@@ -434,3 +434,40 @@ t.test('writes given as key bytes inside a larger buffer: found by bytes and by 
   t.equal(c.peek(names[0])?.toString(), 'r0', 'the other key untouched');
   t.equal(c.items, names.length);
 });
+
+t.test('at its entry limit the table ejects a clean entry per insert, and says it has no room once every entry is pinned', async (t) => {
+  const c = new ItemCache(1 << 30, { entries: 100 });
+  for (let i = 0; i < 300; i++) c.putClean(key(0, `clean${i}`), rec(10));
+  t.equal(c.items, 99, 'clean entries ejected to stay under the limit, the quota far away');
+  t.ok(c.hasRoom);
+  t.ok(c.ejections >= 201);
+  const writes: { e: number; stamp: number }[] = [];
+  for (let i = 0; c.hasRoom && i < 200; i++) {
+    const e = putDirty(c, key(0, `dirty${i}`), rec(10));
+    writes.push({ e, stamp: c.stampOf(e) });
+  }
+  t.equal(c.items, 100, 'full of writes: no clean entry left to eject');
+  t.equal(writes.length, 100, 'the table fills with pinned writes');
+  t.notOk(c.hasRoom);
+  for (let i = 0; i < 100; i++) t.equal(get(c, key(0, `dirty${i}`))?.length, 10, 'every write still found');
+  c.putClean(key(0, 'late-read'), rec(10));
+  t.equal(get(c, key(0, 'late-read')), undefined, 'an LMDB read is not kept while the table is full');
+  for (const w of writes) c.settle(w.e, w.stamp, true);
+  c.putClean(key(0, 'another'), rec(10));
+  t.ok(c.hasRoom, 'room again once the writes commit and the next insert ejects');
+  t.equal(c.items, 99);
+});
+
+t.test('a key arena at its limit leaves no room for new keys; short keys and reads of kept ones still work', async (t) => {
+  const c = new ItemCache(1 << 30, { longKeyBytes: 2 * 1024 * 1024 });
+  // One length, so one size class: its pages alone fill the arena.
+  const long = (i: number): string => key(0, `${'L'.repeat(60)}${String(i).padStart(6, '0')}`);
+  let n = 0;
+  for (; c.hasRoom && n < 100_000; n++) c.putClean(long(n), rec(10));
+  t.notOk(c.hasRoom, 'the arena fills');
+  t.ok(n > 1000, `${n} long keys before the arena's second page`);
+  t.equal(get(c, long(0))?.length, 10);
+  t.equal(get(c, long(n - 1))?.length, 10);
+  c.putClean(key(0, 'short'), rec(10));
+  t.equal(get(c, key(0, 'short')), undefined, 'nothing new is kept while there is no room');
+});
