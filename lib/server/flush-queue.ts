@@ -25,13 +25,23 @@ function flushAll(): void {
   scheduled = false;
   const batch = queue;
   queue = spare;
-  for (let i = 0; i < batch.length; i++) {
-    const c = batch[i];
-    c.flushQueued = false;
-    c.flushOutput();
+  let i = 0;
+  try {
+    for (; i < batch.length; i++) {
+      const c = batch[i];
+      c.flushQueued = false;
+      c.flushOutput();
+    }
+  } finally {
+    // A flush that threw (the process logs and keeps running) must not strand the rest, nor
+    // leave `spare` and `queue` the same list.
+    for (let j = i + 1; j < batch.length; j++) {
+      batch[j].flushQueued = false;
+      deferFlush(batch[j]);
+    }
+    batch.length = 0;
+    spare = batch;
   }
-  batch.length = 0;
-  spare = batch;
 }
 
 /** Queues `c` to flush at the end of this loop turn (once, however often it is queued). */
