@@ -333,6 +333,9 @@ export class Connection implements Flushable, HandlerContext {
   flushOutput(): void {
     if (this.socket.destroyed) return;
     this.moveOutputToHeld();
+    // Every reply taken so far is out of our hands (a Writable counts a write until the
+    // handle is done with its buffer) and none is held for a commit: the slab starts over.
+    if (this.socket.writableLength === 0 && this.held.empty) this.out.reuse();
     this.afterOutput();
   }
 

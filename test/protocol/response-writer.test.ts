@@ -91,3 +91,54 @@ t.test('bytesFrom writes what bytes writes, across slabs, whether or not the sou
   t.ok(Buffer.concat(taken[0]).equals(Buffer.concat(taken[1])), 'byte for byte the same stream');
   t.equal(a.pending, 0);
 });
+
+t.test('reuse starts the slab over only when nothing encoded waits to be taken', async (t) => {
+  const w = new ResponseWriter();
+  w.simple(0x0a, 0, 1, 0);
+  const first = w.takeOne() as Buffer;
+  const firstCopy = Buffer.from(first);
+  w.simple(0x0a, 0, 2, 0);
+  w.reuse(); // a reply is encoded and not taken: nothing moves
+  const second = w.takeOne() as Buffer;
+  t.equal(opaqueAt(second, 0), 2);
+  t.same(first, firstCopy, 'the taken reply was not overwritten while one waited');
+  t.equal(second.byteOffset, first.byteOffset + 24, 'the second reply followed the first');
+  w.reuse(); // all taken: the next reply goes where the first was
+  w.simple(0x0a, 0, 3, 0);
+  const third = w.takeOne() as Buffer;
+  t.equal(third.buffer, first.buffer, 'the same slab');
+  t.equal(third.byteOffset, first.byteOffset, 'from its start');
+  t.equal(opaqueAt(first, 0), 3, 'the region the caller gave back now holds the new reply');
+});
+
+t.test('reuse with a piece of its own pending does nothing', async (t) => {
+  const w = new ResponseWriter();
+  const big = Buffer.alloc(20 * 1024, 'y');
+  w.simple(0x0a, 0, 1, 0);
+  const first = Buffer.from(w.takeOne() as Buffer);
+  w.header(0x00, 0, 2, 0, 0, 0, big.length);
+  w.bytes(big, 0, big.length, true);
+  w.reuse();
+  const pieces = w.take();
+  t.equal(opaqueAt(pieces[0], 0), 2);
+  t.ok(pieces[0].byteOffset > 0, 'the header went after the first reply, not over it');
+  t.same(first.length, 24);
+});
+
+t.test('many batches reused keep one slab: no allocation per 64 KB of output', async (t) => {
+  const w = new ResponseWriter();
+  const value = Buffer.alloc(100, 'v');
+  const slabs = new Set<ArrayBufferLike>();
+  for (let batch = 0; batch < 2000; batch++) {
+    for (let i = 0; i < 16; i++) {
+      w.header(0x00, 0, i, 0, 4, 0, 104);
+      w.u32(0);
+      w.bytes(value, 0, value.length);
+    }
+    const out = w.takeOne() as Buffer;
+    slabs.add(out.buffer);
+    t.equal(opaqueAt(out, 15 * 128), 15);
+    w.reuse();
+  }
+  t.equal(slabs.size, 1, '2000 batches of 2 KB in one slab');
+});
