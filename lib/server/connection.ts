@@ -186,9 +186,8 @@ export class Connection implements Flushable, HandlerContext {
     });
   }
 
-  /** In --ack=persist mode, and in --ack=memory mode while commits lag by more than
-   * MEMORY_ACK_BACKLOG_BYTES or MEMORY_ACK_LAG_MS (back pressure: the loss window stays
-   * bounded), everything answered from here on waits for `batch` to commit. */
+  /** With --ack=persist, or --ack=memory while commits lag (MEMORY_ACK_BACKLOG_BYTES or
+   * MEMORY_ACK_LAG_MS: back pressure bounds the loss window), all answered from here on waits for `batch`. */
   holdUntil(batch: number): void {
     const commits = this.engine.commits;
     if (batch <= commits.committedBatch) return;
@@ -200,9 +199,8 @@ export class Connection implements Flushable, HandlerContext {
     this.held.open(batch);
   }
 
-  /** Called once a second with -o idle_timeout: closes the connection after `limit` sweeps
-   * with nothing read and nothing outstanding (memcached's idle kick). A DCP producer's
-   * connection is kept: its consumer may be idle while the stream is not. */
+  /** Each second with -o idle_timeout: closes after `limit` sweeps with nothing read or
+   * outstanding (memcached's idle kick); never a DCP producer's, whose stream may be busy. */
   sweepIdle(limit: number): void {
     if (this.active || this.producer !== null || !this.held.empty || this.asyncPending) {
       this.active = false;
@@ -333,8 +331,7 @@ export class Connection implements Flushable, HandlerContext {
   flushOutput(): void {
     if (this.socket.destroyed) return;
     this.moveOutputToHeld();
-    // Every reply taken so far is out of our hands (a Writable counts a write until the
-    // handle is done with its buffer) and none is held for a commit: the slab starts over.
+    // No reply taken is queued (a Writable counts a write until its handle is done) or held.
     if (this.socket.writableLength === 0 && this.held.empty) this.out.reuse();
     this.afterOutput();
   }
