@@ -186,8 +186,8 @@ export class Connection implements Flushable, HandlerContext {
     });
   }
 
-  /** With --ack=persist, or --ack=memory while commits lag (MEMORY_ACK_BACKLOG_BYTES or
-   * MEMORY_ACK_LAG_MS: back pressure bounds the loss window), all answered from here on waits for `batch`. */
+  /** Everything answered from here on waits for `batch`: with --ack=persist, and with
+   * --ack=memory while commits lag (MEMORY_ACK_*: back pressure bounds the loss window). */
   holdUntil(batch: number): void {
     const commits = this.engine.commits;
     if (batch <= commits.committedBatch) return;

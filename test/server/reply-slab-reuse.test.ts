@@ -80,7 +80,7 @@ t.test('--ack=persist: replies held for their commit are not overwritten by late
   const frames: Buffer[] = [];
   let bytes = 0;
   for (let i = 0; i < n; i++) {
-    // A SET, then a GET of the key the previous SET wrote: both replies wait behind the commit.
+    // A SET, then a GET of the key it wrote: both replies wait behind the SET's commit.
     frames.push(req({ opcode: Op.SET, key: `p${i}`, extras: setExtras(0, 0), value: `value-${i}`, opaque: 2 * i }));
     frames.push(req({ opcode: Op.GET, key: `p${i}`, opaque: 2 * i + 1 }));
     bytes += 24 + 24 + 4 + `value-${i}`.length;
