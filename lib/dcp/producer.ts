@@ -13,7 +13,7 @@ import { OP } from '../../protocol/opcodes.js';
 import type { Engine } from '../engine/engine.js';
 import { ItemState, recordCas, recordRevSeqno, recordValueLength, recordValueOffset, recordDatatype, recordExpiry, recordFlags, recordSeqno, recordState } from '../store/record.js';
 import { USER_KEY_OFFSET, putItemKeyString } from '../store/key-codec.js';
-import { VBucketState, type VBucket } from '../engine/vbucket.js';
+import { pendingRecord, VBucketState, type VBucket } from '../engine/vbucket.js';
 import { log } from '../log.js';
 import { Stream, endBackfillSnapshot, endDiskSnapshot } from './stream.js';
 import { NoopKeepalive } from './noop-keepalive.js';
@@ -289,7 +289,10 @@ export class DcpProducer {
       const after = Math.max(persisted, s.lastSent);
       for (const c of this.engine.backfill.unappliedRecords(vb, after, high)) wrote += this.item(s, this.ks, putItemKeyString(c.keyString, this.ks, 0), c.record, true);
       const backfill = this.engine.backfill;
-      for (const w of vb.pending.between(after, high, (p) => backfill.keyStringOf(p))) if (w.record !== null) wrote += this.item(s, this.ks, putItemKeyString(backfill.keyStringOf(w), this.ks, 0), w.record, true);
+      for (const w of vb.pending.between(after, high, (p) => backfill.keyStringOf(p))) {
+        const rec = pendingRecord(w);
+        if (rec !== null) wrote += this.item(s, this.ks, putItemKeyString(backfill.keyStringOf(w), this.ks, 0), rec, true);
+      }
       s.lastSent = high;
       s.snapshotEnd = high;
     }
@@ -339,7 +342,8 @@ export class DcpProducer {
       if (w.seqno > s.snapshotEnd) break;
       s.queue.shift();
       if (w.seqno <= s.lastSent) continue;
-      if (w.record !== null) wrote += this.item(s, this.ks, putItemKeyString(this.engine.backfill.keyStringOf(w), this.ks, 0), w.record, true);
+      const rec = pendingRecord(w);
+      if (rec !== null) wrote += this.item(s, this.ks, putItemKeyString(this.engine.backfill.keyStringOf(w), this.ks, 0), rec, true);
       s.lastSent = w.seqno;
     }
     if (s.snapshotEnd <= s.lastSent && s.lastSent >= s.end) this.finish(s, STREAM_END_FLAG.OK);

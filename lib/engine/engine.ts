@@ -4,8 +4,9 @@
  * store through ItemStorage. Results go into objects the caller passes in (requests.ts).
  */
 import type { Store } from '../store/store.js';
-import { ItemState, encodeRecord, setLiveFields, type RecordFields, recordCas, recordDatatype, recordExpiry, recordFlags, recordRevSeqno, recordSeqno, recordState, recordValueLength, recordValueOffset, withExpiry } from '../store/record.js';
-import { fillView, setResult } from './results.js';
+import { ItemState, RECORD_HEADER_LENGTH, encodeRecord, encodeRecordAt, setLiveFields, type RecordFields, recordCas, recordDatatype, recordExpiry, recordFlags, recordRevSeqno, recordSeqno, recordState, recordValueLength, recordValueOffset, withExpiry } from '../store/record.js';
+import { fillView, setResult, setResultAt } from './results.js';
+import { PAGE_SIZE } from './record-arena.js';
 import { itemKeyVbid } from '../store/key-codec.js';
 import { NO_TEST_HOOKS, type TestHooks } from '../test-hooks.js';
 import { CasGenerator } from './cas.js';
@@ -132,9 +133,18 @@ export class Engine {
       return Outcome.NotStored;
     }
     const f = setLiveFields(this.storeFields, a.datatype, a.flags, expiryFromNow(a.exptime), this.cas.next(), vb.nextSeqno(), nextRev(vb, probe));
-    const rec = encodeRecord(f, a.value, a.valueOffset, a.valueLength);
-    this.replaceLive(vb, old ? live.valueLength : -1, rec);
-    this.write(vb, a.key, rec, probe, result);
+    this.replaceLive(vb, old ? live.valueLength : -1, a.valueLength);
+    const length = RECORD_HEADER_LENGTH + a.valueLength;
+    const chunk = this.storage.reserveRecord(vb, length);
+    if (chunk < 0) {
+      this.write(vb, a.key, encodeRecord(f, a.value, a.valueOffset, a.valueLength), probe, result);
+      return Outcome.Success;
+    }
+    // Straight into the resident table's arena: no Buffer for the record (item-cache.ts).
+    const page = this.storage.chunkPage(chunk);
+    const at = chunk % PAGE_SIZE;
+    encodeRecordAt(page, at, f, a.value, a.valueOffset, a.valueLength);
+    setResultAt(result, vb, page, at, length, this.storage.writeChunk(vb, a.key, chunk, length, f.seqno, probe.entry));
     return Outcome.Success;
   }
 
@@ -168,7 +178,7 @@ export class Engine {
       a.value.copy(rec, at, a.valueOffset, a.valueOffset + a.valueLength);
       old.copy(rec, at + a.valueLength, from, old.length);
     }
-    this.replaceLive(vb, oldLength, rec);
+    this.replaceLive(vb, oldLength, recordValueLength(rec));
     this.write(vb, a.key, rec, probe, result);
     return Outcome.Success;
   }
@@ -201,7 +211,7 @@ export class Engine {
     }
     const text = Buffer.from(value.toString(), 'latin1');
     const rec = encodeRecord({ state: ItemState.Live, datatype: 0, flags, expiry, cas: this.cas.next(), seqno: vb.nextSeqno(), revSeqno: nextRev(vb, probe) }, text, 0, text.length);
-    this.replaceLive(vb, old ? recordValueLength(old) : -1, rec);
+    this.replaceLive(vb, old ? recordValueLength(old) : -1, recordValueLength(rec));
     this.write(vb, a.key, rec, probe, result);
     result.counter = value;
     return Outcome.Success;
@@ -334,8 +344,8 @@ export class Engine {
 
   /** Replaces a live item whose value had `oldLength` bytes (-1: none) by a new live record,
    * keeping the counters right. */
-  private replaceLive(vb: VBucket, oldLength: number, rec: Buffer): void {
-    const delta = recordValueLength(rec) - Math.max(oldLength, 0);
+  private replaceLive(vb: VBucket, oldLength: number, newLength: number): void {
+    const delta = newLength - Math.max(oldLength, 0);
     if (oldLength < 0) {
       this.stats.curr_items++;
       vb.numItems++;

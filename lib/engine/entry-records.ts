@@ -1,7 +1,8 @@
 /**
- * The records of the resident table's entries, by entry number: a dirty record (a write's own
- * Buffer, until its commit) and one too large for the arena stay as they are; a clean one is
- * copied into the RecordArena and its Buffer let go, so a resident item costs no JavaScript
+ * The records of the resident table's entries, by entry number: a SET's record is written
+ * straight into a chunk of the RecordArena (`reserve`, `setChunk`); a dirty record made as a
+ * Buffer (other writes) and one too large for the arena stay as they are until committed; a
+ * clean one is copied into the arena and its Buffer let go, so a resident item costs no JavaScript
  * object for its record (bench:memory). The few Buffers sit in a short array of slots, named
  * by the entry's place number, not in an array (8 bytes) or a Map entry for every entry.
  */
@@ -38,7 +39,7 @@ export class EntryRecords {
     this.lengths = entryInt32(entries);
   }
 
-  /** Bytes of arena pages: the memory clean records take. */
+  /** Bytes of arena pages: the memory records in chunks take. */
   get arenaBytes(): number {
     return this.arena.pageBytes;
   }
@@ -79,6 +80,37 @@ export class EntryRecords {
     this.lengths[e] = record.length;
     if (dirty) this.keepBuffer(e, record);
     else this.keepClean(e, record);
+  }
+
+  /** An arena chunk for a record of `length` bytes, to be written by the caller and then
+   * given to an entry (`setChunk`); -1 when it does not fit or the arena is full. */
+  reserve(length: number): number {
+    return this.arena.fits(length) ? this.arena.alloc(length) : -1;
+  }
+
+  /** The arena page holding the chunk at `at` (its offset there: `at % PAGE_SIZE`). */
+  page(at: number): Buffer {
+    return this.arena.page(at);
+  }
+
+  /** Entry e's record is the `length` bytes of the reserved chunk at `at`; its old one is
+   * dropped first (`forget` it before, if something else still owns it). */
+  setChunk(e: number, at: number, length: number): void {
+    this.drop(e);
+    this.lengths[e] = length;
+    this.place[e] = at / ALIGN;
+  }
+
+  /** Entry e lets go of its record without giving its chunk back: a write not yet committed
+   * still owns it, and gives it back itself (`release`). */
+  forget(e: number): void {
+    if (this.place[e] >= 0) this.place[e] = NONE;
+    else this.drop(e);
+  }
+
+  /** Gives back a chunk no entry holds (one `forget` left to its write). */
+  release(at: number, length: number): void {
+    this.arena.release(at, length);
   }
 
   /** Entry e's record is committed: from its Buffer into the arena, if it fits and is not there

@@ -394,5 +394,5 @@ export class Flusher<Unapplied> implements CommitWatch {
 }
 
 function writeBytes(w: PendingWrite): number {
-  return w.keyLength + (w.record === null ? 0 : w.record.length);
+  return w.keyLength + (w.record === null ? 0 : w.recordLength);
 }

@@ -33,6 +33,9 @@ const PINNED = 1;
 const REFERENCED = 2;
 /** Read since this version of the item was stored (memcached's ITEM_FETCHED: mg's h flag). */
 const FETCHED = 4;
+/** The entry's record is an arena chunk its write, not yet committed, owns: a newer write or a
+ * removal must not give the chunk back while the batch may still read it (`committed`). */
+const WRITE_CHUNK = 8;
 
 const INITIAL_ENTRIES = 1024;
 /** Entries kept short of MAX_ENTRIES, so that what one request adds after `hasRoom` said yes
@@ -133,7 +136,7 @@ export class ItemCache {
     return e;
   }
 
-  /** Bytes of arena pages: the memory clean records take. */
+  /** Bytes of arena pages: the memory records take (those kept as Buffers aside). */
   get arenaBytes(): number {
     return this.records.arenaBytes;
   }
@@ -155,7 +158,29 @@ export class ItemCache {
    * the entry a lookup of the key just found (-1: none), used if it still holds the key, which
    * spares hashing the key again. */
   putDirtyKey(buf: Uint8Array, offset: number, length: number, record: Buffer, hint = -1): number {
-    const e = hint >= 0 && hint < this.high && this.table.holdsBytes(hint, buf, offset, length) ? this.replace(hint, length, record, PINNED) : this.insertBytes(buf, offset, length, record, PINNED);
+    return this.putDirty(buf, offset, length, record, -1, record.length, hint);
+  }
+
+  /** A chunk for a record of `length` bytes that the caller writes (`chunkPage`) and then
+   * stores with `putDirtyChunk`; -1 when the arena does not keep it (too large, or full). */
+  reserveRecord(length: number): number {
+    return this.records.reserve(length);
+  }
+
+  /** The arena page of a reserved chunk (the record starts at `chunk % PAGE_SIZE`). */
+  chunkPage(chunk: number): Buffer {
+    return this.records.page(chunk);
+  }
+
+  /** `putDirtyKey` for a record written into the reserved `chunk`: owned by its write until
+   * `committed` (or `detachChunk`), whatever the entry does meanwhile. */
+  putDirtyChunk(buf: Uint8Array, offset: number, length: number, chunk: number, recordLength: number, hint = -1): number {
+    return this.putDirty(buf, offset, length, null, chunk, recordLength, hint);
+  }
+
+  private putDirty(buf: Uint8Array, offset: number, length: number, record: Buffer | null, chunk: number, recordLength: number, hint: number): number {
+    const state = chunk >= 0 ? PINNED | WRITE_CHUNK : PINNED;
+    const e = hint >= 0 && hint < this.high && this.table.holdsBytes(hint, buf, offset, length) ? this.replace(hint, length, record, chunk, recordLength, state) : this.insertBytes(buf, offset, length, record, chunk, recordLength, state);
     this.lastStamp = (this.lastStamp + 1) >>> 0 || 1;
     this.stamps[e] = this.lastStamp;
     return e;
@@ -193,9 +218,22 @@ export class ItemCache {
   }
 
   /** The write stamped `stamp` is committed (in the commit log, not yet in LMDB): if entry `e`
-   * still holds it, its record moves into the arena (its Buffer is let go); it stays pinned. */
-  committed(e: number, stamp: number): void {
-    if (this.holdsWrite(e, stamp)) this.records.commit(e);
+   * still holds it, its record moves into the arena (its Buffer is let go) or its chunk becomes
+   * the entry's; it stays pinned. Else the write's own chunk (`chunk` >= 0), which no entry
+   * holds any more, is given back. */
+  committed(e: number, stamp: number, chunk = -1, recordLength = 0): void {
+    if (this.holdsWrite(e, stamp)) {
+      if (chunk >= 0) this.table.setState(e, this.table.state(e) & ~WRITE_CHUNK);
+      else this.records.commit(e);
+    } else if (chunk >= 0) {
+      this.records.release(chunk, recordLength);
+    }
+  }
+
+  /** The write stamped `stamp` copied its record and lets go of its `chunk` (FLUSH, DEL_VBUCKET
+   * take entries from under uncommitted writes): kept as `committed` keeps it. */
+  detachChunk(e: number, stamp: number, chunk: number, recordLength: number): void {
+    this.committed(e, stamp, chunk, recordLength);
   }
 
   /** The write stamped `stamp` is in LMDB. If entry `e` still holds it, the entry is clean now,
@@ -264,35 +302,44 @@ export class ItemCache {
 
   private insert(key: string, record: Buffer, state: number): number {
     const found = this.table.lookup(key);
-    if (found >= 0) return this.replace(found, key.length, record, state);
+    if (found >= 0) return this.replace(found, key.length, record, -1, record.length, state);
     const e = this.allocEntry();
     this.table.add(found, e, key, state);
-    return this.added(e, key.length, record, state);
+    return this.added(e, key.length, record, -1, record.length, state);
   }
 
-  private insertBytes(buf: Uint8Array, offset: number, length: number, record: Buffer, state: number): number {
+  /** `record`, or (null) the `recordLength` bytes of the reserved `chunk`, for a key given as
+   * bytes. */
+  private insertBytes(buf: Uint8Array, offset: number, length: number, record: Buffer | null, chunk: number, recordLength: number, state: number): number {
     const found = this.table.lookupBytes(buf, offset, length);
-    if (found >= 0) return this.replace(found, length, record, state);
+    if (found >= 0) return this.replace(found, length, record, chunk, recordLength, state);
     const e = this.allocEntry();
     this.table.addBytes(found, e, buf, offset, length, state);
-    return this.added(e, length, record, state);
+    return this.added(e, length, record, chunk, recordLength, state);
   }
 
   /** The rest of an insert, entry e placed in the table. */
-  private added(e: number, keyLength: number, record: Buffer, state: number): number {
-    this.records.set(e, record, (state & PINNED) !== 0);
+  private added(e: number, keyLength: number, record: Buffer | null, chunk: number, recordLength: number, state: number): number {
+    this.setRecord(e, record, chunk, recordLength, state);
     this.stamps[e] = 0;
     this.accessedAt[e] = coarseSeconds();
     this.count++;
-    this.bytes += cost(keyLength, record.length);
+    this.bytes += cost(keyLength, recordLength);
     this.afterInsert(e);
     return e;
   }
 
-  /** A new record for the key of entry `e`, in place: same bucket, same entry number. */
-  private replace(e: number, keyLength: number, record: Buffer, state: number): number {
-    this.bytes += cost(keyLength, record.length) - cost(keyLength, this.records.length(e));
-    this.records.set(e, record, (state & PINNED) !== 0);
+  private setRecord(e: number, record: Buffer | null, chunk: number, recordLength: number, state: number): void {
+    if (record === null) this.records.setChunk(e, chunk, recordLength);
+    else this.records.set(e, record, (state & PINNED) !== 0);
+  }
+
+  /** A new record for the key of entry `e`, in place: same bucket, same entry number. A chunk
+   * an uncommitted write owns is left to it. */
+  private replace(e: number, keyLength: number, record: Buffer | null, chunk: number, recordLength: number, state: number): number {
+    this.bytes += cost(keyLength, recordLength) - cost(keyLength, this.records.length(e));
+    if ((this.table.state(e) & WRITE_CHUNK) !== 0) this.records.forget(e);
+    this.setRecord(e, record, chunk, recordLength, state);
     this.table.setState(e, state);
     this.table.moveSome();
     this.stamps[e] = 0;
@@ -321,7 +368,8 @@ export class ItemCache {
 
   private remove(e: number): void {
     this.bytes -= cost(this.table.keyLength(e), this.records.length(e));
-    this.records.drop(e);
+    if ((this.table.state(e) & WRITE_CHUNK) !== 0) this.records.forget(e);
+    else this.records.drop(e);
     this.stamps[e] = 0;
     this.table.remove(e);
     this.free.push(e);

@@ -6,14 +6,17 @@
  * listeners (DCP streams).
  */
 import { ItemKeyScratch, vbucketPrefixString } from '../store/key-codec.js';
-import { ItemState, recordSeqno, recordState } from '../store/record.js';
+import { ItemState, recordSeqno, recordStateAt } from '../store/record.js';
 import { CommittedWrites } from './committed-writes.js';
 import type { ReadSnapshot, ScannedItem, Store } from '../store/store.js';
 import type { CommitWatch } from './commit-watch.js';
-import type { CommitTimes } from './commit-times.js';
 import { Flusher, type FlusherPacing } from './flusher.js';
 import type { RecordLocation } from './entry-records.js';
+import { PAGE_SIZE } from './record-arena.js';
 import { ItemCache } from './item-cache.js';
+import { storageStats, type StorageStats } from './storage-stats.js';
+
+export type { StorageStats };
 import type { KeyRef } from './requests.js';
 import type { PendingWrite, VBucket } from './vbucket.js';
 
@@ -47,31 +50,6 @@ export interface ItemStorageOptions {
   warmupExpiriesPersisted(total: number): void;
 }
 
-export interface StorageStats {
-  /** Writes queued for the flusher, and the last batch committed. */
-  backlog: number;
-  committedBatch: number;
-  unpersistedBytes: number;
-  /** Committed batches (in the commit log) not yet in LMDB, and their writes' bytes. */
-  unappliedBatches: number;
-  unappliedBytes: number;
-  /** Failed commits so far, whether writes are refused now, and the last failure. */
-  diskErrors: number;
-  /** The flusher's successful commits and how long they took. */
-  commits: CommitTimes;
-  writesBlocked: boolean;
-  lastDiskErrorAt: number;
-  lastDiskError: string;
-  /** The resident table: its quota, content, lookups and ejections. */
-  quotaBytes: number;
-  items: number;
-  bytes: number;
-  hits: number;
-  misses: number;
-  ejections: number;
-  /** Bytes of arena pages holding committed records (record-arena.ts). */
-  arenaBytes: number;
-}
 
 /** A committed write not yet in LMDB, as the resident table holds it. */
 export interface UnappliedRecord {
@@ -206,12 +184,35 @@ export class ItemStorage implements BackfillSource {
   /** Issues a write of `record` (an immutable Buffer) for `key` in `vb`; returns the batch that
    * will commit it. `entry`: the key's resident entry as a lookup just found it (-1: not known). */
   write(vb: VBucket, key: KeyRef, record: Buffer, seqno: number, warmupExpiry: boolean, entry = -1): number {
+    return this.issue(vb, key, record, -1, record.length, seqno, warmupExpiry, entry);
+  }
+
+  /** A chunk of the resident table's arena for a SET's record of `length` bytes, which the
+   * caller writes (`chunkPage`) and issues with `writeChunk`; -1: make a Buffer and `write` it
+   * (the arena does not keep it, or a DCP stream listens: its queue keeps the write after the
+   * commit, when the chunk may be reused). */
+  reserveRecord(vb: VBucket, length: number): number {
+    return vb.listeners.size > 0 ? -1 : this.cache.reserveRecord(length);
+  }
+
+  /** The arena page of a reserved chunk (the record starts at `chunk % PAGE_SIZE`). */
+  chunkPage(chunk: number): Buffer {
+    return this.cache.chunkPage(chunk);
+  }
+
+  /** `write` for a record written into the reserved `chunk`. */
+  writeChunk(vb: VBucket, key: KeyRef, chunk: number, recordLength: number, seqno: number, entry: number): number {
+    return this.issue(vb, key, null, chunk, recordLength, seqno, false, entry);
+  }
+
+  private issue(vb: VBucket, key: KeyRef, record: Buffer | null, chunk: number, recordLength: number, seqno: number, warmupExpiry: boolean, entry: number): number {
     const itemKey = this.scratch.view(vb.id, key.buf, key.offset, key.length);
     // The key stays in the resident table's entry alone, unless a DCP stream queues the write.
     const keyString = vb.listeners.size > 0 ? itemKey.toString('latin1') : null;
-    const w: PendingWrite = { vb, keyString, keyLength: itemKey.length, record, seqno, prevSeqno: -1, entry: -1, stamp: 0, generation: 0, warmupExpiry };
+    const page = record === null ? this.cache.chunkPage(chunk) : record;
+    const w: PendingWrite = { vb, keyString, keyLength: itemKey.length, record: page, recordAt: record === null ? chunk % PAGE_SIZE : 0, recordLength, chunk, seqno, prevSeqno: -1, entry: -1, stamp: 0, generation: 0, warmupExpiry };
     vb.pending.push(w);
-    w.entry = this.cache.putDirtyKey(itemKey, 0, itemKey.length, record, entry);
+    w.entry = record === null ? this.cache.putDirtyChunk(itemKey, 0, itemKey.length, chunk, recordLength, entry) : this.cache.putDirtyKey(itemKey, 0, itemKey.length, record, entry);
     w.stamp = this.cache.stampOf(w.entry);
     w.generation = this.cache.generation;
     const batch = this.flusher.enqueue(w);
@@ -221,7 +222,7 @@ export class ItemStorage implements BackfillSource {
 
   /** Queues the removal of a record (the purger's), which issues no seqno. */
   remove(vb: VBucket, itemKey: Buffer, seqno: number): void {
-    this.flusher.enqueue({ vb, keyString: itemKey.toString('latin1'), keyLength: itemKey.length, record: null, seqno, prevSeqno: -1, entry: -1, stamp: 0, generation: 0, warmupExpiry: false });
+    this.flusher.enqueue({ vb, keyString: itemKey.toString('latin1'), keyLength: itemKey.length, record: null, recordAt: 0, recordLength: 0, chunk: -1, seqno, prevSeqno: -1, entry: -1, stamp: 0, generation: 0, warmupExpiry: false });
   }
 
   /** Queues a metadata update with the next batch; returns that batch. */
@@ -257,9 +258,17 @@ export class ItemStorage implements BackfillSource {
     return w.entry;
   }
 
-  /** Entries are about to change hands: every uncommitted write takes its key string along. */
+  /** Entries (and, for FLUSH, the arena) are about to change hands: every uncommitted write
+   * takes its key string and a copy of its record along. */
   private keepKeysOfUncommitted(): void {
-    this.flusher.forEachUncommitted((w) => void this.keyStringOf(w));
+    this.flusher.forEachUncommitted((w) => {
+      this.keyStringOf(w);
+      if (w.chunk < 0 || w.record === null) return;
+      w.record = Buffer.from(w.record.subarray(w.recordAt, w.recordAt + w.recordLength));
+      w.recordAt = 0;
+      this.cache.detachChunk(w.entry, w.stamp, w.chunk, w.recordLength);
+      w.chunk = -1;
+    });
   }
 
   // ---- commits ----
@@ -287,27 +296,7 @@ export class ItemStorage implements BackfillSource {
   }
 
   stats(): StorageStats {
-    const c = this.cache;
-    const f = this.flusher;
-    return {
-      backlog: f.backlog,
-      committedBatch: f.committedBatch,
-      unpersistedBytes: f.unpersistedBytes,
-      unappliedBatches: f.unappliedBatches,
-      unappliedBytes: f.unappliedBytesNow,
-      diskErrors: f.errors.count,
-      commits: f.commitTimes,
-      writesBlocked: f.blocked,
-      lastDiskErrorAt: f.errors.lastAt,
-      lastDiskError: f.errors.last,
-      quotaBytes: c.quotaBytes,
-      items: c.items,
-      bytes: c.bytes,
-      hits: c.hits,
-      misses: c.misses,
-      ejections: c.ejections,
-      arenaBytes: c.arenaBytes,
-    };
+    return storageStats(this.flusher, this.cache);
   }
 
   /** Durable: the persisted seqnos move, warmup's expiries count as persisted, and the writes
@@ -319,12 +308,15 @@ export class ItemStorage implements BackfillSource {
     let expiries = 0;
     for (const w of writes) {
       if (w.warmupExpiry) expiries++;
-      if (w.vb.deleted) continue;
+      if (w.vb.deleted) {
+        if (w.chunk >= 0) this.cache.committed(w.entry, w.stamp, w.chunk, w.recordLength);
+        continue;
+      }
       if (w.record === null) {
         kept.purges.push(w);
       } else {
-        kept.add(w.entry, w.stamp, w.vb.id, w.seqno, recordState(w.record) === ItemState.Live);
-        this.cache.committed(w.entry, w.stamp);
+        kept.add(w.entry, w.stamp, w.vb.id, w.seqno, recordStateAt(w.record, w.recordAt) === ItemState.Live);
+        this.cache.committed(w.entry, w.stamp, w.chunk, w.recordLength);
       }
     }
     if (expiries > 0) {

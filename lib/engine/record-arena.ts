@@ -1,10 +1,11 @@
 /**
- * Where the resident table keeps committed records: 1 MiB pages cut into chunks of size
- * classes 5% apart (8 bytes apart below 160), memcached's slabs with a finer factor than its
- * 1.25 (a 140-byte record took a 176-byte chunk; pages are filled in order, so a class's page
- * costs memory only as far as it is used), a free list per class, so a clean record costs its
- * bytes and no JavaScript object. A Buffer per record cost about 100 bytes of heap beside its
- * bytes, and the garbage collector marked every one of them (bench:memory, bench:path).
+ * Where the resident table keeps its records (a SET's from the start, others once committed):
+ * 1 MiB pages cut into chunks of size classes 5% apart (8 bytes apart below 160), memcached's
+ * slabs with a finer factor than its 1.25 (a 140-byte record took a 176-byte chunk; pages are
+ * filled in order, so a class's page costs memory only as far as it is used), a free list per
+ * class, so a record costs its bytes and no JavaScript object. A Buffer per record cost about
+ * 100 bytes of heap beside its bytes, and the garbage collector marked every one of them
+ * (bench:memory, bench:path).
  *
  * A chunk is addressed by page and offset. `view()` hands out a Buffer over a chunk; it is
  * valid until the chunk is freed AND reused by a later `alloc()`: readers copy what they keep
@@ -94,6 +95,13 @@ export class RecordArena {
   /** A chunk for `length` bytes, as page * PAGE_SIZE + offset, with `src` copied in; -1 when
    * that takes a page past the arena's most bytes. */
   store(src: Uint8Array, srcOffset: number, length: number): number {
+    const at = this.alloc(length);
+    if (at >= 0) this.pages[Math.floor(at / PAGE_SIZE)].set(src.length === length && srcOffset === 0 ? src : src.subarray(srcOffset, srcOffset + length), at % PAGE_SIZE);
+    return at;
+  }
+
+  /** A chunk for `length` bytes (fits), its bytes left as they were; -1 as `store`. */
+  alloc(length: number): number {
     const c = this.classOf(length);
     const free = this.freeChunks[c];
     let at: number;
@@ -115,7 +123,6 @@ export class RecordArena {
       at = page * PAGE_SIZE + this.cutAt[c];
       this.cutAt[c] += size;
     }
-    this.pages[Math.floor(at / PAGE_SIZE)].set(src.length === length && srcOffset === 0 ? src : src.subarray(srcOffset, srcOffset + length), at % PAGE_SIZE);
     return at;
   }
 

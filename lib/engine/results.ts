@@ -3,7 +3,8 @@
  * a mutation did.
  */
 import { u32be } from '../../protocol/bytes.js';
-import { recordCas, recordCasAt, recordExpiry, recordExpiryAt, recordHeaderLengthAt, recordSeqno, recordValueLength } from '../store/record.js';
+import { readU64 } from '../../protocol/header.js';
+import { recordCasAt, recordExpiryAt, recordHeaderLengthAt } from '../store/record.js';
 import type { ItemView, MutationResult } from './requests.js';
 import type { VBucket } from './vbucket.js';
 
@@ -27,10 +28,15 @@ export function fillView(v: ItemView, rec: Buffer): void {
 }
 
 export function setResult(r: MutationResult, vb: VBucket, rec: Buffer, batch: number): void {
-  r.cas = recordCas(rec);
-  r.seqno = recordSeqno(rec);
+  setResultAt(r, vb, rec, 0, rec.length, batch);
+}
+
+/** `setResult` for the record of `length` bytes at `at` in `buf` (an arena chunk). */
+export function setResultAt(r: MutationResult, vb: VBucket, buf: Buffer, at: number, length: number, batch: number): void {
+  r.cas = recordCasAt(buf, at);
+  r.seqno = readU64(buf, at + 20);
   r.vbuuid = vb.uuid;
   r.batch = batch;
-  r.valueLength = recordValueLength(rec);
-  r.expiry = recordExpiry(rec);
+  r.valueLength = length - recordHeaderLengthAt(buf, at);
+  r.expiry = recordExpiryAt(buf, at);
 }

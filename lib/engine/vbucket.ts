@@ -36,8 +36,14 @@ export interface PendingWrite extends ItemWrite {
   keyString: string | null;
   /** The item key's length in bytes. */
   keyLength: number;
-  /** The record to store; null removes the key (a purge, never in `pending`). */
+  /** The buffer holding the record to store, `recordLength` bytes at `recordAt`: the record's
+   * own Buffer (recordAt 0), or the arena page of the resident table's chunk `chunk` (-1: none)
+   * that the write owns until its commit (item-cache.ts). Null removes the key (a purge, never
+   * in `pending`). `pendingRecord` makes a Buffer of the record alone. */
   record: Buffer | null;
+  recordAt: number;
+  recordLength: number;
+  chunk: number;
   seqno: number;
   /** Always -1 (ItemWrite.prevSeqno: not known): the apply thread reads what LMDB holds. */
   prevSeqno: number;
@@ -49,6 +55,14 @@ export interface PendingWrite extends ItemWrite {
   generation: number;
   /** Written by warmup's expiry of an item it found expired. */
   warmupExpiry: boolean;
+}
+
+/** The record of `w` as a Buffer of its own bytes (a view of its chunk, valid until the
+ * write commits), or null for a purge. */
+export function pendingRecord(w: PendingWrite): Buffer | null {
+  const rec = w.record;
+  if (rec === null || (w.recordAt === 0 && w.recordLength === rec.length)) return rec;
+  return rec.subarray(w.recordAt, w.recordAt + w.recordLength);
 }
 
 export class VBucket {

@@ -72,17 +72,23 @@ export function setLiveFields(f: RecordFields, datatype: number, flags: number, 
 /** Allocates a record and copies `valueLength` bytes of `src` from `srcOffset` into it. */
 export function encodeRecord(f: RecordFields, src: Buffer | null, srcOffset: number, valueLength: number): Buffer {
   const rec = Buffer.allocUnsafe(RECORD_HEADER_LENGTH + valueLength);
-  rec[0] = RECORD_FORMAT;
-  rec[1] = f.state;
-  rec[2] = f.datatype;
-  rec[3] = 0;
-  putU32be(rec, 4, f.flags);
-  putU32be(rec, 8, f.expiry);
-  writeU64(rec, 12, f.cas);
-  writeU64(rec, 20, f.seqno);
-  writeU64(rec, 28, f.revSeqno);
-  if (src && valueLength > 0) copyBytes(src, srcOffset, rec, RECORD_HEADER_LENGTH, valueLength);
+  encodeRecordAt(rec, 0, f, src, srcOffset, valueLength);
   return rec;
+}
+
+/** Writes a record at `at` in `dst` (RECORD_HEADER_LENGTH + valueLength bytes: a chunk of the
+ * resident table's arena, so a SET makes no Buffer of its own). */
+export function encodeRecordAt(dst: Buffer, at: number, f: RecordFields, src: Buffer | null, srcOffset: number, valueLength: number): void {
+  dst[at] = RECORD_FORMAT;
+  dst[at + 1] = f.state;
+  dst[at + 2] = f.datatype;
+  dst[at + 3] = 0;
+  putU32be(dst, at + 4, f.flags);
+  putU32be(dst, at + 8, f.expiry);
+  writeU64(dst, at + 12, f.cas);
+  writeU64(dst, at + 20, f.seqno);
+  writeU64(dst, at + 28, f.revSeqno);
+  if (src && valueLength > 0) copyBytes(src, srcOffset, dst, at + RECORD_HEADER_LENGTH, valueLength);
 }
 
 /** Accessors of a record lying at `at` in a larger buffer (an arena page: no Buffer per read). */

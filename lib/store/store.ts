@@ -69,7 +69,11 @@ export interface ItemWrite {
    * batch's ItemKeySource supplies it (the engine's resident table holds every uncommitted
    * write's key, so a write needs no key string or Buffer of its own). */
   keyString: string | null;
+  /** The record, or the buffer holding it as `recordLength` bytes at `recordAt` (both absent:
+   * all of it). */
   record: Buffer | null;
+  recordAt?: number;
+  recordLength?: number;
   seqno: number;
   prevSeqno: number;
 }

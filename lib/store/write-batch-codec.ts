@@ -9,6 +9,7 @@
  * f64 record length (-1: a removal)), then the item keys and records, each key followed by its
  * record. A table of doubles, not a byte stream: each field is one typed-array store.
  */
+import { copyBytes } from '../../protocol/bytes.js';
 import { putItemKeyString } from './key-codec.js';
 import type { ItemKeySource, ItemWrite } from './store.js';
 
@@ -21,7 +22,7 @@ export function writeBatchBytes<W extends ItemWrite>(writes: readonly W[], keys?
   let size = n * ROW * 8;
   for (let i = 0; i < n; i++) {
     const w = writes[i];
-    size += keyLengthOf(w, keys) + (w.record === null ? 0 : w.record.length);
+    size += keyLengthOf(w, keys) + (w.record === null ? 0 : (w.recordLength ?? w.record.length));
   }
   return size;
 }
@@ -43,12 +44,15 @@ export function encodeWriteBatch<W extends ItemWrite>(writes: readonly W[], buff
     if (w.keyString !== null) putItemKeyString(w.keyString, bytes, p);
     else (keys as ItemKeySource<W>).putKey(w, bytes, p);
     p += keyLength;
-    if (w.record === null) {
+    const rec = w.record;
+    if (rec === null) {
       table[row + 3] = NO_RECORD;
     } else {
-      table[row + 3] = w.record.length;
-      bytes.set(w.record, p); // a whole typed array: no view to make
-      p += w.record.length;
+      const length = w.recordLength ?? rec.length;
+      table[row + 3] = length;
+      if (length === rec.length) bytes.set(rec, p); // a whole typed array: no view to make
+      else copyBytes(rec, w.recordAt ?? 0, bytes, p, length);
+      p += length;
     }
   }
 }
