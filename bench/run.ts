@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { runLoad } from './load.js';
 import { settle, startLmcached, startMemcached, type RunningServer } from './servers.js';
+import { median } from './median.js';
 
 interface Figures {
   opsPerSec: number;
@@ -143,9 +144,7 @@ async function main(): Promise<void> {
       await yardstick.stop();
       await lm.stop();
     }
-    const sorted = [...ratios].sort((a, b) => a - b);
-    const median = sorted[Math.floor(sorted.length / 2)];
-    console.log(`\nratio lmcached / ${versus === undefined ? 'memcached' : 'the other build'}: **${median.toFixed(2)}** (median of ${rounds}; each: ${ratios.map((r) => r.toFixed(2)).join(', ')})`);
+    console.log(`\nratio lmcached / ${versus === undefined ? 'memcached' : 'the other build'}: **${median(ratios).toFixed(2)}** (median of ${rounds}; each: ${ratios.map((r) => r.toFixed(2)).join(', ')})`);
     console.log(`\ncommand: \`${s.command(lm.port).replace(/-p \d+|:\d+ /, (m) => m.replace(/\d+/, 'PORT'))}\``);
   }
 }

@@ -15,6 +15,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLoad } from './load.js';
 import { startLmcached, startMemcached, type RunningServer } from './servers.js';
+import { median } from './median.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 6));
@@ -70,8 +71,6 @@ function chooseLoad(): Load {
     prefill: async (port, tls) => void (await runLoad({ host: '127.0.0.1', port, connections: clients, seconds: 3600, setRatio: 1, keyMaximum: keys, valueSize: 100, pipeline: 1, prefill: true, tls })),
   };
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'lmcached-bench-tls-'));
