@@ -61,6 +61,16 @@ async function afterRestart(t: Test, dir: string, expected: Map<number, string>)
   await withClient(b.port, async (c) => t.same(await wrong(c, ALL, expected), [], 'after a SIGKILL and restart: every key as it was'));
 }
 
+/** The checks both tests end with: every key right before and after the commit, then after
+ * more writes (new keys take the chunks the commit gave back, then `rewrite` again). */
+async function checkThroughCommit(t: Test, c: RawClient, expected: Map<number, string>, rewrite: number): Promise<void> {
+  t.same(await wrong(c, ALL, expected), [], 'before the commit');
+  t.ok(await committed(c), 'committed');
+  await send(c, ...sets(range(300, 600), 'd', expected), ...sets(range(0, rewrite), 'e', expected));
+  t.same(await wrong(c, ALL, expected), [], 'after the commit and more writes');
+  t.ok(await committed(c), 'committed again');
+}
+
 t.test('a vBucket deleted under uncommitted SETs and overwrites: every key reads its newest value', async (t) => {
   const dir = tempDataDir();
   t.teardown(() => removeDataDir(dir));
@@ -76,12 +86,7 @@ t.test('a vBucket deleted under uncommitted SETs and overwrites: every key reads
     );
     const answers = await send(c, ...before, { opcode: KvOp.DEL_VBUCKET, vbucket: 3 }, { opcode: KvOp.SET_VBUCKET, vbucket: 3, extras: Buffer.from([1]) }, ...after);
     t.same(answers, [[KvOp.DEL_VBUCKET, St.SUCCESS], [KvOp.SET_VBUCKET, St.SUCCESS]], 'every SET stored; vBucket 3 deleted and made again, empty');
-    t.same(await wrong(c, ALL, expected), [], 'before the commit');
-    t.ok(await committed(c), 'committed');
-    // New keys take the chunks the commit gave back.
-    await send(c, ...sets(range(300, 600), 'd', expected), ...sets(range(0, 50), 'e', expected));
-    t.same(await wrong(c, ALL, expected), [], 'after the commit and more writes');
-    t.ok(await committed(c), 'committed again');
+    await checkThroughCommit(t, c, expected, 50);
   });
   await a.stop('SIGKILL');
   await afterRestart(t, dir, expected);
@@ -97,11 +102,7 @@ t.test('a FLUSH under uncommitted SETs and overwrites: the writes after it read 
     expected.clear();
     const answers = await send(c, ...before, { opcode: Op.FLUSH }, ...sets(range(50, 250), 'c', expected));
     t.same(answers, [[Op.FLUSH, St.SUCCESS]], 'every SET stored, and the FLUSH');
-    t.same(await wrong(c, ALL, expected), [], 'before the commit');
-    t.ok(await committed(c), 'committed');
-    await send(c, ...sets(range(300, 600), 'd', expected), ...sets(range(0, 100), 'e', expected));
-    t.same(await wrong(c, ALL, expected), [], 'after the commit and more writes');
-    t.ok(await committed(c), 'committed again');
+    await checkThroughCommit(t, c, expected, 100);
   });
   await a.stop('SIGKILL');
   await afterRestart(t, dir, expected);
