@@ -26,11 +26,11 @@ async function wrong(c: RawClient, want: Map<string, string | null>): Promise<nu
   return keys.filter((k, i) => (got.get(i) ?? null) !== want.get(k)).length;
 }
 
-async function settled(c: RawClient): Promise<void> {
+async function settled(c: RawClient, limitMs?: number): Promise<void> {
   await until(async () => {
     const st = await c.stats();
     return st.get('flusher_backlog') === '0' && st.get('unpersisted_bytes') === '0' && st.get('commit_log_unapplied_batches') === '0';
-  }, 'every write to reach LMDB');
+  }, 'every write to reach LMDB', limitMs);
 }
 
 function textCommand(port: number, command: string): Promise<string> {
@@ -85,9 +85,9 @@ t.test('full of uncommitted writes: ENOMEM, reads unaffected, writes again after
   await settled(c);
   await a.stop('SIGTERM');
 
-  // Every write now waits 15 s for its batch: the table fills with pinned entries. The refusals
+  // Every write now waits 30 s for its batch: the table fills with pinned entries. The refusals
   // are checked first, well inside that window even on a loaded machine.
-  const b = await startServer({ dataDir: dir, args: ['-m', '64'], env: { ...env, LMCACHED_FLUSH_DELAY_MS: '15000' } });
+  const b = await startServer({ dataDir: dir, args: ['-m', '64'], env: { ...env, LMCACHED_FLUSH_DELAY_MS: '30000' } });
   t.teardown(() => b.stop('SIGKILL'));
   const d = await clientFor(t, b.port);
   const keys = Array.from({ length: LIMIT + 200 }, (_, i) => `new${i}`);
@@ -112,11 +112,11 @@ t.test('full of uncommitted writes: ENOMEM, reads unaffected, writes again after
   t.equal(await wrong(e, want), 0, 'another connection reads every stored key and the old ones (from LMDB)');
 
   // The held batch commits; the entries turn clean and ejectable.
-  await settled(e);
+  await settled(e, 90_000);
   const again = await e.call({ opcode: Op.SET, key: 'after', extras: setExtras(0, 0), value: 'v-after' });
   t.equal(again.status, St.SUCCESS, 'writes are taken again once the held writes commit');
   want.set('after', 'v-after');
-  await settled(e);
+  await settled(e, 90_000);
   t.equal(await wrong(e, want), 0, 'every acknowledged write there, every refused one absent');
 
   await b.stop('SIGKILL');
