@@ -7,12 +7,12 @@
  * load), long enough for V8 to move them to the old generation, where they die. After a load
  * that garbage stays resident until V8's own memory reducer collects it, which it did in some
  * runs and not in others: 1M resident items took 1.46× memcached's memory after 30 s idle in
- * one run and 2.0× in the next (bench:memory). Collecting when nobody is waiting delays only a request that arrives during it.
- * V8 exposes a collection only behind --expose-gc; the flag is set once, at start, before any
- * context but the main one exists, and the function is taken from a fresh context.
+ * one run and 2.0× in the next (bench:memory). Collecting when nobody is waiting delays only
+ * a request that arrives during it.
+ * V8 exposes a collection only behind --expose-gc (store/exposed-gc.ts).
  */
-import { setFlagsFromString, getHeapStatistics } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { getHeapStatistics } from 'node:v8';
+import { exposedGc } from './store/exposed-gc.js';
 import { log } from './log.js';
 
 const CHECK_MS = 2000;
@@ -76,17 +76,5 @@ export class IdleHeapCompaction {
     this.collectedAt = activity;
     log.debug(`idle: heap collected, ${before >> 20} MB -> ${getHeapStatistics().used_heap_size >> 20} MB`);
     this.probe.compacted();
-  }
-}
-
-function exposedGc(): (() => void) | null {
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc: unknown = runInNewContext('typeof gc === "function" ? gc : null');
-    if (typeof gc !== 'function') return null;
-    const collect = gc as () => void;
-    return () => collect();
-  } catch {
-    return null;
   }
 }

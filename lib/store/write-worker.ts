@@ -15,6 +15,7 @@ import { unlinkSync } from 'node:fs';
 import { parentPort, workerData, Worker } from 'node:worker_threads';
 import { CommitLog, listSegments, segmentPath } from './commit-log.js';
 import { FrameBuffers } from './frame-buffers.js';
+import { exposedGc } from './exposed-gc.js';
 import { encodeFrame } from './log-frame.js';
 import { isNotice, type ApplyMessage, type ApplyNotice, type ApplyThreadSetup, type WriteReply, type WriteRequest, type WriteThreadSetup } from './write-messages.js';
 import { HELPER_RESOURCE_LIMITS } from './worker-limits.js';
@@ -42,7 +43,8 @@ let segmentLastBatch = 0;
 const unapplied = new Map<number, number>();
 let unappliedBytes = 0;
 let applyError: ApplyNotice['applyError'] = null;
-const frameBuffers = new FrameBuffers();
+// Dead frames past the pool are collected as they pile up (frame-buffers.ts).
+const frameBuffers = new FrameBuffers(exposedGc('minor'));
 
 // Built as .js next to this file; under the tests' TypeScript loader this file is .ts.
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';

@@ -1,10 +1,12 @@
 /**
  * The log thread's frame buffers on their own: reused only once given back, in power-of-two
- * classes, the pool capped in bytes, foreign and detached buffers refused; and a frame encoded
+ * classes, the pool capped in bytes, foreign and detached buffers refused, the young generation
+ * collected after every 8 MiB refused (and the real collection frees them); and a frame encoded
  * into a reused buffer (still holding a longer frame's bytes) decodes to exactly its own head
  * and writes.
  */
 import t from 'tap';
+import { exposedGc } from '../../lib/store/exposed-gc.js';
 import { FrameBuffers } from '../../lib/store/frame-buffers.js';
 import { decodeFrame, encodeFrame } from '../../lib/store/log-frame.js';
 import type { ItemWrite } from '../../lib/store/store.js';
@@ -37,6 +39,40 @@ t.test('the pool holds at most 8 MiB, nothing over 16 MiB, and only its own size
   structuredClone(detached, { transfer: [detached] });
   fresh.give(detached);
   t.equal(fresh.bytes, 0, 'a giant, an odd size, a small one and a detached one are all refused');
+});
+
+t.test('every 8 MiB of refused buffers, the young generation is collected', async (t) => {
+  let collections = 0;
+  const pool = new FrameBuffers(() => collections++);
+  const taken = Array.from({ length: 8 + 7 }, () => pool.take(1024 * 1024));
+  for (const b of taken) pool.give(b);
+  t.equal(pool.bytes, 8 * 1024 * 1024, 'the pool full');
+  t.equal(collections, 0, 'seven refused: not yet');
+  pool.give(pool.take(2 * 1024 * 1024));
+  t.equal(collections, 1, 'the eighth and ninth MiB: one collection');
+  pool.give(new ArrayBuffer(3 * 1024 * 1024));
+  pool.give(new ArrayBuffer(5 * 1024 * 1024));
+  t.equal(collections, 2, 'foreign sizes count too');
+  for (let i = 0; i < 20; i++) pool.give(new ArrayBuffer(0));
+  t.equal(collections, 2, 'detached ones hold nothing and count nothing');
+});
+
+t.test('the real young-generation collection frees refused buffers', async (t) => {
+  const collect = exposedGc('minor');
+  t.not(collect, null, 'this V8 exposes gc');
+  const pool = new FrameBuffers(collect);
+  for (const b of Array.from({ length: 8 }, () => pool.take(1024 * 1024))) pool.give(b);
+  t.equal(pool.bytes, 8 * 1024 * 1024, 'the pool full');
+  const before = process.memoryUsage().arrayBuffers;
+  // Made and dropped in a function of their own, so nothing on this stack holds them.
+  (() => {
+    for (let i = 0; i < 8; i++) pool.give(new ArrayBuffer(1024 * 1024));
+  })();
+  // V8 frees collected buffers' memory by a sweep that may finish just after the collection:
+  // a few turns of the loop, far too few for V8 to have collected them on its own.
+  const held = (): number => process.memoryUsage().arrayBuffers - before;
+  for (let turn = 0; turn < 200 && held() >= 1024 * 1024; turn++) await new Promise((r) => setImmediate(r));
+  t.ok(held() < 1024 * 1024, `8 MiB refused, ${(held() / 1024) | 0} KiB still held: freed by the pool's own collection`);
 });
 
 t.test('a frame encoded into a reused buffer decodes to its own head and writes only', async (t) => {
