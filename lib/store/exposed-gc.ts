@@ -15,8 +15,9 @@ export function exposedGc(type: CollectionType = 'major'): (() => void) | null {
     setFlagsFromString('--expose-gc');
     const gc: unknown = runInNewContext('typeof gc === "function" ? gc : null');
     if (typeof gc !== 'function') return null;
-    const collect = gc as (options: { type: CollectionType }) => void;
-    return () => collect({ type });
+    const collect = gc as (options?: { type: CollectionType }) => void;
+    // A major one as `gc()` with no options, as the idle collection always called it.
+    return type === 'major' ? () => collect() : () => collect({ type });
   } catch {
     return null;
   }

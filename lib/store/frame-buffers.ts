@@ -11,7 +11,8 @@
  * so rarely collects: V8 counts the buffers' memory and collects only once tens of MB are held.
  * So every COLLECT_AFTER_BYTES of refused buffers the young generation (where they still are:
  * they lived milliseconds) is collected at once; a scavenge of this small heap is cheap.
- * After a load of 1M SETs that left about 9 MB less allocated (bench/RESULTS.md, session 25).
+ * After a load of 1M SETs that left about 11 MB less anonymous memory (bench/RESULTS.md,
+ * session 25).
  */
 const MIN_BYTES = 64 * 1024;
 /** Buffers larger than this (a burst's giant batch) are not kept. */
