@@ -14,6 +14,7 @@ import { Flusher, type FlusherPacing } from './flusher.js';
 import type { RecordLocation } from './entry-records.js';
 import { PAGE_SIZE } from './record-arena.js';
 import { ItemCache } from './item-cache.js';
+import { PendingWritePool } from './pending-write-pool.js';
 import { storageStats, type StorageStats } from './storage-stats.js';
 
 export type { StorageStats };
@@ -72,6 +73,7 @@ export class ItemStorage implements BackfillSource {
   private readonly cache: ItemCache;
   private readonly flusher: Flusher<CommittedWrites>;
   private readonly scratch = new ItemKeyScratch();
+  private readonly writes = new PendingWritePool();
   private warmupExpiries = 0;
 
   constructor(
@@ -210,7 +212,7 @@ export class ItemStorage implements BackfillSource {
     // The key stays in the resident table's entry alone, unless a DCP stream queues the write.
     const keyString = vb.listeners.size > 0 ? itemKey.toString('latin1') : null;
     const page = record === null ? this.cache.chunkPage(chunk) : record;
-    const w: PendingWrite = { vb, keyString, keyLength: itemKey.length, record: page, recordAt: record === null ? chunk % PAGE_SIZE : 0, recordLength, chunk, seqno, prevSeqno: -1, entry: -1, stamp: 0, generation: 0, warmupExpiry };
+    const w = this.writes.take(vb, keyString, itemKey.length, page, record === null ? chunk % PAGE_SIZE : 0, recordLength, chunk, seqno, warmupExpiry);
     vb.pending.push(w);
     w.entry = record === null ? this.cache.putDirtyChunk(itemKey, 0, itemKey.length, chunk, recordLength, entry) : this.cache.putDirtyKey(itemKey, 0, itemKey.length, record, entry);
     w.stamp = this.cache.stampOf(w.entry);
@@ -222,7 +224,7 @@ export class ItemStorage implements BackfillSource {
 
   /** Queues the removal of a record (the purger's), which issues no seqno. */
   remove(vb: VBucket, itemKey: Buffer, seqno: number): void {
-    this.flusher.enqueue({ vb, keyString: itemKey.toString('latin1'), keyLength: itemKey.length, record: null, recordAt: 0, recordLength: 0, chunk: -1, seqno, prevSeqno: -1, entry: -1, stamp: 0, generation: 0, warmupExpiry: false });
+    this.flusher.enqueue(this.writes.take(vb, itemKey.toString('latin1'), itemKey.length, null, 0, 0, -1, seqno, false));
   }
 
   /** Queues a metadata update with the next batch; returns that batch. */
@@ -301,7 +303,7 @@ export class ItemStorage implements BackfillSource {
 
   /** Durable: the persisted seqnos move, warmup's expiries count as persisted, and the writes
    * leave the V8 heap: their records go into the arena (pinned until applied) and the batch is
-   * kept as rows (committed-writes.ts). */
+   * kept as rows (committed-writes.ts); their objects go back to the pool (pending-write-pool.ts). */
   private committed(highs: ReadonlyMap<VBucket, number>, writes: readonly PendingWrite[]): CommittedWrites {
     for (const [vb, high] of highs) vb.persisted(high);
     const kept = new CommittedWrites(writes.length);
@@ -310,6 +312,7 @@ export class ItemStorage implements BackfillSource {
       if (w.warmupExpiry) expiries++;
       if (w.vb.deleted) {
         if (w.chunk >= 0) this.cache.committed(w.entry, w.stamp, w.chunk, w.recordLength);
+        this.writes.give(w);
         continue;
       }
       if (w.record === null) {
@@ -317,6 +320,7 @@ export class ItemStorage implements BackfillSource {
       } else {
         kept.add(w.entry, w.stamp, w.vb.id, w.seqno, recordStateAt(w.record, w.recordAt) === ItemState.Live);
         this.cache.committed(w.entry, w.stamp, w.chunk, w.recordLength);
+        this.writes.give(w);
       }
     }
     if (expiries > 0) {
