@@ -38,6 +38,36 @@ t.test('copyBytes copies exactly the run asked for, short or long, between views
   }
 });
 
+t.test('copyBytes through its kept views: the same buffers again, others in turn, a buffer given away', async (t) => {
+  const next = rng(11);
+  const sources = [Buffer.alloc(512), Buffer.alloc(700).subarray(33), Buffer.alloc(300)];
+  const targets = [Buffer.alloc(600, 0xee), Buffer.alloc(900, 0xee).subarray(77)];
+  let bad = 0;
+  for (let i = 0; i < 3000; i++) {
+    // Mostly the same pair (the kept views), sometimes another buffer on either side, and the
+    // source's bytes change between copies: a kept view must read the bytes of now.
+    const src = sources[next() < 0.8 ? 0 : Math.floor(next() * sources.length)];
+    const dst = targets[next() < 0.8 ? 0 : Math.floor(next() * targets.length)];
+    for (let j = 0; j < src.length; j++) src[j] = Math.floor(next() * 256);
+    const length = 33 + Math.floor(next() * (WORD_COPY_MAX - 32));
+    const from = Math.floor(next() * (src.length - length));
+    const to = 1 + Math.floor(next() * (dst.length - length - 2));
+    dst.fill(0xee);
+    copyBytes(src, from, dst, to, length);
+    if (!dst.subarray(to, to + length).equals(src.subarray(from, from + length)) || dst[to - 1] !== 0xee || dst[to + length] !== 0xee) bad++;
+  }
+  t.equal(bad, 0, 'every copy exact, nothing written around it');
+  // A buffer whose memory moves to another thread comes back as a new object: the copy into it
+  // uses its own bytes, not the kept view of the old one.
+  const given = new Uint8Array(256);
+  copyBytes(sources[0], 0, given, 0, 100);
+  structuredClone(given.buffer, { transfer: [given.buffer] });
+  t.equal(given.length, 0, 'the old object is detached');
+  const back = new Uint8Array(256);
+  copyBytes(sources[0], 10, back, 5, 100);
+  t.ok(Buffer.from(back.subarray(5, 105)).equals(sources[0].subarray(10, 110)), 'the new object holds the copy');
+});
+
 t.test('copyWords copies exactly the run asked for between DataViews, at any alignment', async (t) => {
   const big = Buffer.alloc(4096);
   for (let i = 0; i < big.length; i++) big[i] = (i * 7 + 3) & 0xff;
