@@ -33,14 +33,15 @@ export function putU32be(b: Uint8Array, o: number, v: number): void {
  * (the last ones made are kept: a SET copies its value from the same read buffer into the same
  * arena page, a batch its records into one buffer); longer ones through one typed-array view
  * and `set` (a memmove). Buffer's own copy validates its arguments and makes a view too. A view
- * per copy was a fifth of the bytes a SET allocated on the event loop (bench:alloc). */
-export function copyBytes(src: Uint8Array, srcOffset: number, dst: Uint8Array, dstOffset: number, length: number): void {
+ * per copy was a fifth of the bytes a SET allocated on the event loop (bench:alloc). `dstData`:
+ * a DataView of `dst` the caller has (an arena page: a SET's chunk may be in any page). */
+export function copyBytes(src: Uint8Array, srcOffset: number, dst: Uint8Array, dstOffset: number, length: number, dstData?: DataView): void {
   if (length <= 32) {
     for (let i = 0; i < length; i++) dst[dstOffset + i] = src[srcOffset + i];
     return;
   }
   if (length <= WORD_COPY_MAX) {
-    copyWords(sourceView(src), srcOffset, targetView(dst), dstOffset, length);
+    copyWords(sourceView(src), srcOffset, dstData ?? targetView(dst), dstOffset, length);
     return;
   }
   dst.set(new Uint8Array(src.buffer, src.byteOffset + srcOffset, length), dstOffset);

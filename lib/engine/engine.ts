@@ -143,7 +143,7 @@ export class Engine {
     // Straight into the resident table's arena: no Buffer for the record (item-cache.ts).
     const page = this.storage.chunkPage(chunk);
     const at = chunk % PAGE_SIZE;
-    encodeRecordAt(page, at, f, a.value, a.valueOffset, a.valueLength);
+    encodeRecordAt(page, at, f, a.value, a.valueOffset, a.valueLength, this.storage.chunkData(chunk));
     setResultAt(result, vb, page, at, length, this.storage.writeChunk(vb, a.key, chunk, length, f.seqno, probe.entry));
     return Outcome.Success;
   }

@@ -93,6 +93,11 @@ export class EntryRecords {
     return this.arena.page(at);
   }
 
+  /** The DataView of that page. */
+  pageData(at: number): DataView {
+    return this.arena.pageData(at);
+  }
+
   /** Entry e's record is the `length` bytes of the reserved chunk at `at`; its old one is
    * dropped first (`forget` it before, if something else still owns it). */
   setChunk(e: number, at: number, length: number): void {

@@ -81,16 +81,14 @@ export class ItemCache {
     this.table = new BucketTable(INITIAL_ENTRIES, this.longKeys);
   }
 
-  /** Whether a new key certainly fits. The table holds at most 2^28 entries: at the limit an
-   * insert ejects a clean entry as over quota; when every entry is pinned or the key arena is
-   * at its limit, new writes are refused (memcached's out of memory) and LMDB reads are not
-   * kept, instead of the process dying. */
+  /** Whether a new key certainly fits (at most 2^28 entries: at the limit an insert ejects a
+   * clean entry; with every entry pinned or the key arena full, writes are refused as memcached's
+   * out of memory and LMDB reads are not kept, instead of the process dying). */
   get hasRoom(): boolean {
     return this.count < this.entryLimit && this.longKeys.hasRoom;
   }
 
-  /** A new quota (memcached's cache_memlimit): clean entries over it are ejected at once;
-   * pinned ones (uncommitted writes) stay until their commit. */
+  /** A new quota (cache_memlimit): clean entries over it go at once, pinned ones at their commit. */
   setQuota(bytes: number): void {
     this.quotaBytes = bytes;
     if (bytes > 0 && this.bytes > bytes) this.eject(-1);
@@ -108,8 +106,8 @@ export class ItemCache {
     return e < 0 ? undefined : this.records.of(e);
   }
 
-  /** `get`, with the record described in `loc` instead of a Buffer made for it (a GET's read:
-   * the reply copies the value from where it lies). Returns the entry, or -1 when not resident. */
+  /** `get`, the record described in `loc`, no Buffer made (a GET's reply copies the value from
+   * where it lies). Returns the entry, or -1 when not resident. */
   locate(buf: Uint8Array, offset: number, length: number, fetch: boolean, loc: RecordLocation): number {
     const e = this.hit(buf, offset, length, fetch);
     if (e >= 0) this.records.locate(e, loc);
@@ -153,10 +151,9 @@ export class ItemCache {
   }
 
   /** Makes `record` (never modified afterwards) the newest record of the item key
-   * `buf[offset, offset+length)` (no key string is made): a write, pinned until
-   * settled. Returns the entry number; `stampOf` tells the write apart from later ones. `hint`:
-   * the entry a lookup of the key just found (-1: none), used if it still holds the key, which
-   * spares hashing the key again. */
+   * `buf[offset, offset+length)` (no key string made): a write, pinned until settled. Returns
+   * the entry; `stampOf` tells the write from later ones. `hint`: the entry a lookup of the key
+   * just found (-1: none), used if it still holds the key: no second hashing. */
   putDirtyKey(buf: Uint8Array, offset: number, length: number, record: Buffer, hint = -1): number {
     return this.putDirty(buf, offset, length, record, -1, record.length, hint);
   }
@@ -170,6 +167,11 @@ export class ItemCache {
   /** The arena page of a reserved chunk (the record starts at `chunk % PAGE_SIZE`). */
   chunkPage(chunk: number): Buffer {
     return this.records.page(chunk);
+  }
+
+  /** The DataView of that page: a copy into it makes no view (bytes.ts). */
+  chunkData(chunk: number): DataView {
+    return this.records.pageData(chunk);
   }
 
   /** `putDirtyKey` for a record written into the reserved `chunk`: owned by its write until
@@ -308,8 +310,7 @@ export class ItemCache {
     return this.added(e, key.length, record, -1, record.length, state);
   }
 
-  /** `record`, or (null) the `recordLength` bytes of the reserved `chunk`, for a key given as
-   * bytes. */
+  /** `record`, or (null) the `recordLength` bytes of the reserved `chunk`, for a key's bytes. */
   private insertBytes(buf: Uint8Array, offset: number, length: number, record: Buffer | null, chunk: number, recordLength: number, state: number): number {
     const found = this.table.lookupBytes(buf, offset, length);
     if (found >= 0) return this.replace(found, length, record, chunk, recordLength, state);
@@ -334,8 +335,7 @@ export class ItemCache {
     else this.records.set(e, record, (state & PINNED) !== 0);
   }
 
-  /** A new record for the key of entry `e`, in place: same bucket, same entry number. A chunk
-   * an uncommitted write owns is left to it. */
+  /** A new record for entry `e`'s key in place (same bucket and entry); an owned chunk stays its write's. */
   private replace(e: number, keyLength: number, record: Buffer | null, chunk: number, recordLength: number, state: number): number {
     this.bytes += cost(keyLength, recordLength) - cost(keyLength, this.records.length(e));
     if ((this.table.state(e) & WRITE_CHUNK) !== 0) this.records.forget(e);

@@ -202,6 +202,11 @@ export class ItemStorage implements BackfillSource {
     return this.cache.chunkPage(chunk);
   }
 
+  /** The DataView of that page (ItemCache.chunkData). */
+  chunkData(chunk: number): DataView {
+    return this.cache.chunkData(chunk);
+  }
+
   /** `write` for a record written into the reserved `chunk`. */
   writeChunk(vb: VBucket, key: KeyRef, chunk: number, recordLength: number, seqno: number, entry: number): number {
     return this.issue(vb, key, null, chunk, recordLength, seqno, false, entry);

@@ -77,8 +77,9 @@ export function encodeRecord(f: RecordFields, src: Buffer | null, srcOffset: num
 }
 
 /** Writes a record at `at` in `dst` (RECORD_HEADER_LENGTH + valueLength bytes: a chunk of the
- * resident table's arena, so a SET makes no Buffer of its own). */
-export function encodeRecordAt(dst: Buffer, at: number, f: RecordFields, src: Buffer | null, srcOffset: number, valueLength: number): void {
+ * resident table's arena, so a SET makes no Buffer of its own); `dstData`: a DataView of `dst`
+ * (the value's copy then makes none). */
+export function encodeRecordAt(dst: Buffer, at: number, f: RecordFields, src: Buffer | null, srcOffset: number, valueLength: number, dstData?: DataView): void {
   dst[at] = RECORD_FORMAT;
   dst[at + 1] = f.state;
   dst[at + 2] = f.datatype;
@@ -88,7 +89,7 @@ export function encodeRecordAt(dst: Buffer, at: number, f: RecordFields, src: Bu
   writeU64(dst, at + 12, f.cas);
   writeU64(dst, at + 20, f.seqno);
   writeU64(dst, at + 28, f.revSeqno);
-  if (src && valueLength > 0) copyBytes(src, srcOffset, dst, at + RECORD_HEADER_LENGTH, valueLength);
+  if (src && valueLength > 0) copyBytes(src, srcOffset, dst, at + RECORD_HEADER_LENGTH, valueLength, dstData);
 }
 
 /** Accessors of a record lying at `at` in a larger buffer (an arena page: no Buffer per read). */
