@@ -30,11 +30,11 @@ export function putU32be(b: Uint8Array, o: number, v: number): void {
 
 /** Copies `length` bytes of `src` from `srcOffset` into `dst` at `dstOffset`. Short runs go
  * byte by byte; runs up to WORD_COPY_MAX word by word through DataViews of the two buffers
- * (the last ones made are kept: a SET copies its value from the same read buffer into the same
- * arena page, a batch its records into one buffer); longer ones through one typed-array view
- * and `set` (a memmove). Buffer's own copy validates its arguments and makes a view too. A view
- * per copy was a fifth of the bytes a SET allocated on the event loop (bench:alloc). `dstData`:
- * a DataView of `dst` the caller has (an arena page: a SET's chunk may be in any page). */
+ * (the last source's and target's are kept: SETs copy their values from the same read buffer,
+ * a batch its records into one buffer); longer ones through one typed-array view and `set` (a
+ * memmove). Buffer's own copy validates its arguments and makes a view too. A view per copy
+ * was a fifth of the bytes a SET allocated on the event loop (bench:alloc). `dstData`: a
+ * DataView of `dst` the caller has (an arena page: a SET's chunk may be in any page). */
 export function copyBytes(src: Uint8Array, srcOffset: number, dst: Uint8Array, dstOffset: number, length: number, dstData?: DataView): void {
   if (length <= 32) {
     for (let i = 0; i < length; i++) dst[dstOffset + i] = src[srcOffset + i];
