@@ -10,48 +10,16 @@
  * hooks keep of them until the apply is theirs: CommittedWrites). It is *applied* once it is in
  * LMDB, where reads and DCP backfills find it: only then may its resident entries be ejected.
  */
-import type { ItemKeySource, Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import type { PendingWrite, VBucket } from './vbucket.js';
 import { VBStateProgressTracker, type BatchStates } from './vbstate-progress.js';
 import { log } from '../log.js';
 import type { CommitListener, CommitWatch } from './commit-watch.js';
 import { CommitTimes } from './commit-times.js';
+import type { DiskErrors, FlusherHooks, FlusherPacing } from './flusher-hooks.js';
+import { emptied } from './kept-arrays.js';
 
-/** When batches start: no sooner than `intervalMs` after the previous one started (fewer,
- * larger commits under load, no added latency when idle), and never sooner than `holdMs` after
- * being scheduled (a test hook that keeps an unpersisted tail in memory). */
-export interface FlusherPacing {
-  intervalMs: number;
-  holdMs: number;
-}
-
-export interface FlusherHooks<Unapplied> {
-  /** Meta values refreshed into every batch (e.g. the CAS high-water mark). */
-  meta(): ReadonlyMap<string, unknown>;
-  /** The max CAS to persist with every vBucket state. */
-  maxCas(): number;
-  /** Called after a batch committed (durable), with the high seqno it holds per vBucket and
-   * its writes; returns what is kept of them until the batch is applied. */
-  committed(highSeqnos: ReadonlyMap<VBucket, number>, writes: readonly PendingWrite[]): Unapplied;
-  /** Called after a committed batch is applied (in LMDB), with what `committed` kept. */
-  applied(kept: Unapplied, highSeqnos: ReadonlyMap<VBucket, number>): void;
-  /** Whether a newer write of `w`'s key is among the writes issued after it up to the one
-   * stamped `lastStamp` (the batch's last); false when it cannot tell (the batch then writes
-   * `w` too, harmlessly, before the newer one). */
-  supersededBy(w: PendingWrite, lastStamp: number): boolean;
-  /** The keys of writes made without a key string (PendingWrite.keyString). */
-  keys: ItemKeySource<PendingWrite>;
-  /** The item key of `w` as a string (made if `w` has none). */
-  keyString(w: PendingWrite): string;
-}
-
-/** Failed commits so far, and the last one. */
-export interface DiskErrors {
-  count: number;
-  /** Unix milliseconds of the last failure (0: none). */
-  lastAt: number;
-  last: string;
-}
+export type { FlusherPacing } from './flusher-hooks.js';
 
 /** Back-off between attempts to commit a batch that failed (disk full, I/O error). */
 const RETRY_FIRST_MS = 50;
@@ -80,7 +48,13 @@ interface UnappliedBatch<Unapplied> {
 const MAX_UNAPPLIED_BYTES = 16 * 1024 * 1024;
 
 export class Flusher<Unapplied> implements CommitWatch {
+  /** The open batch: `queued` writes at the front of `queue`, whose array is kept and refilled
+   * (a new one grown each batch cost a SET eight bytes); `spare` is the last batch's, emptied. */
   private queue: PendingWrite[] = [];
+  private queued = 0;
+  private spare: PendingWrite[] = [];
+  /** fold's output array, kept likewise. */
+  private folded: PendingWrite[] = [];
   /** The batch being committed (null: none). */
   private inFlight: PendingWrite[] | null = null;
   /** The open batch's last write stamp, and whether it holds a purge. */
@@ -91,6 +65,7 @@ export class Flusher<Unapplied> implements CommitWatch {
   private meta = new Map<string, unknown>();
   private running = false;
   private scheduled = false;
+  private readonly runNow = (): void => this.run();
   private idleWaiters: Array<() => void> = [];
   private readonly listeners = new Set<CommitListener>();
   private lastStart = 0;
@@ -135,8 +110,8 @@ export class Flusher<Unapplied> implements CommitWatch {
     if (write.record === null) this.queuePurges = true;
     else this.queueLastStamp = write.stamp;
     this.unpersistedBytes += writeBytes(write);
-    if (this.queue.length === 0) this.openSince = performance.now();
-    this.queue.push(write);
+    if (this.queued === 0) this.openSince = performance.now();
+    this.queue[this.queued++] = write;
     this.schedule();
     return this.openBatch;
   }
@@ -149,7 +124,7 @@ export class Flusher<Unapplied> implements CommitWatch {
   }
 
   get oldestUnpersistedAt(): number {
-    return this.takenSince !== 0 ? this.takenSince : this.queue.length > 0 ? this.openSince : 0;
+    return this.takenSince !== 0 ? this.takenSince : this.queued > 0 ? this.openSince : 0;
   }
 
   /** Committed batches not yet applied (in LMDB), and their writes' bytes. */
@@ -168,13 +143,13 @@ export class Flusher<Unapplied> implements CommitWatch {
 
   /** Calls `fn` on every write not yet committed: queued, being committed or failed. */
   forEachUncommitted(fn: (w: PendingWrite) => void): void {
-    for (const w of this.queue) fn(w);
+    for (let i = 0; i < this.queued; i++) fn(this.queue[i]);
     if (this.inFlight !== null) for (const w of this.inFlight) fn(w);
     if (this.failedBatch !== null) for (const w of this.failedBatch.writes) fn(w);
   }
 
   get backlog(): number {
-    return this.queue.length + (this.failedBatch?.writes.length ?? 0);
+    return this.queued + (this.failedBatch?.writes.length ?? 0);
   }
 
   onCommit(listener: CommitListener): void {
@@ -188,7 +163,7 @@ export class Flusher<Unapplied> implements CommitWatch {
   /** Resolves once every write queued so far is applied (in LMDB), however many follow (idle()
    * waits for those too). */
   appliedSoFar(): Promise<void> {
-    const target = this.queue.length > 0 || this.meta.size > 0 ? this.openBatch : this.openBatch - 1;
+    const target = this.queued > 0 || this.meta.size > 0 ? this.openBatch : this.openBatch - 1;
     if (this.appliedBatch >= target) return Promise.resolve();
     const wait = new Promise<void>((resolve) => this.appliedWaiters.push({ batch: target, resolve }));
     this.hurryApply();
@@ -206,7 +181,7 @@ export class Flusher<Unapplied> implements CommitWatch {
   /** Someone waits for idle and only applying is left: ask the store to apply now, whatever
    * its pace (a test hook may hold applies back; a failing disk keeps its own retries). */
   private hurryApply(): void {
-    if (this.hurrying || (this.idleWaiters.length === 0 && this.appliedWaiters.length === 0) || this.unapplied.length === 0 || this.running || this.queue.length > 0) return;
+    if (this.hurrying || (this.idleWaiters.length === 0 && this.appliedWaiters.length === 0) || this.unapplied.length === 0 || this.running || this.queued > 0) return;
     this.hurrying = true;
     this.store.flushed().then(
       () => (this.hurrying = false),
@@ -215,7 +190,7 @@ export class Flusher<Unapplied> implements CommitWatch {
   }
 
   private isIdle(): boolean {
-    return !this.running && this.failedBatch === null && this.queue.length === 0 && this.meta.size === 0 && this.unapplied.length === 0;
+    return !this.running && this.failedBatch === null && this.queued === 0 && this.meta.size === 0 && this.unapplied.length === 0;
   }
 
   private schedule(): void {
@@ -224,21 +199,21 @@ export class Flusher<Unapplied> implements CommitWatch {
     if (this.running || this.scheduled || this.failedBatch !== null || this.unappliedBytes > MAX_UNAPPLIED_BYTES) return;
     this.scheduled = true;
     const wait = Math.max(this.pacing.holdMs, this.lastStart + this.pacing.intervalMs - Date.now());
-    if (wait > 0) setTimeout(() => this.run(), wait);
-    else setImmediate(() => this.run());
+    if (wait > 0) setTimeout(this.runNow, wait);
+    else setImmediate(this.runNow);
   }
 
   private run(): void {
     this.scheduled = false;
     if (this.running) return;
     const retry = this.failedBatch;
-    if (retry === null && this.queue.length === 0 && this.meta.size === 0) {
+    if (retry === null && this.queued === 0 && this.meta.size === 0) {
       if (this.isIdle()) this.wakeIdle();
       return;
     }
     // The test hook's hold counts from the open batch's first write, not from whatever
     // scheduled the timer (a metadata update long before). holdMs is 0 in production.
-    const held = this.pacing.holdMs > 0 && retry === null && this.queue.length > 0 ? this.openSince + this.pacing.holdMs - performance.now() : 0;
+    const held = this.pacing.holdMs > 0 && retry === null && this.queued > 0 ? this.openSince + this.pacing.holdMs - performance.now() : 0;
     if (held > 0) {
       this.scheduled = true;
       setTimeout(() => this.run(), held);
@@ -256,7 +231,10 @@ export class Flusher<Unapplied> implements CommitWatch {
     } else {
       batch = this.openBatch++;
       taken = this.queue;
-      this.queue = [];
+      taken.length = this.queued;
+      this.queue = this.spare;
+      this.spare = [];
+      this.queued = 0;
       lastStamp = this.queueLastStamp;
       purges = this.queuePurges;
       this.queuePurges = false;
@@ -275,6 +253,7 @@ export class Flusher<Unapplied> implements CommitWatch {
     } catch (err) {
       attempt = Promise.reject(err);
     }
+    emptied(writes); // encoded: the store keeps none of them
     attempt.then(
       (storeBatch) => this.committed(batch, taken, highSeqnos, states, storeBatch),
       (err: unknown) => this.commitFailed({ batch, writes: taken, meta, lastStamp, purges }, err),
@@ -290,7 +269,8 @@ export class Flusher<Unapplied> implements CommitWatch {
    * its key is not needed either.
    */
   private fold(taken: readonly PendingWrite[], lastStamp: number, purges: boolean): { writes: PendingWrite[]; highSeqnos: Map<VBucket, number> } {
-    const writes: PendingWrite[] = [];
+    const writes = this.folded;
+    let n = 0;
     const touched: VBucket[] = [];
     const run = ++this.runs;
     const newest = purges ? new Set<string>() : null;
@@ -317,8 +297,9 @@ export class Flusher<Unapplied> implements CommitWatch {
       }
       // The pending write is the store's item write (prevSeqno -1: the apply thread reads what
       // LMDB holds inside its transaction): no copy of it per batch.
-      writes.push(w);
+      writes[n++] = w;
     }
+    writes.length = n;
     writes.reverse();
     const highSeqnos = new Map<VBucket, number>();
     for (const vb of touched) highSeqnos.set(vb, vb.flushHigh);
@@ -344,9 +325,10 @@ export class Flusher<Unapplied> implements CommitWatch {
     this.takenSince = 0;
     this.running = false;
     this.unapplied.push({ batch, storeBatch, kept: this.hooks.committed(highSeqnos, taken), highSeqnos, bytes });
+    this.spare = emptied(taken);
     this.unappliedBytes += bytes;
     for (const l of this.listeners) l(batch);
-    if (this.queue.length > 0 || this.meta.size > 0) this.schedule();
+    if (this.queued > 0 || this.meta.size > 0) this.schedule();
     else this.hurryApply();
   }
 
@@ -366,7 +348,7 @@ export class Flusher<Unapplied> implements CommitWatch {
       this.appliedWaiters = this.appliedWaiters.filter((w) => w.batch > this.appliedBatch);
       for (const w of ready) w.resolve();
     }
-    if (this.queue.length > 0 || this.meta.size > 0) this.schedule();
+    if (this.queued > 0 || this.meta.size > 0) this.schedule();
     else if (this.isIdle()) this.wakeIdle();
   }
 
