@@ -9,25 +9,31 @@
  * waits longer than the turn that read its request.
  */
 
+import { emptied } from '../engine/kept-arrays.js';
+
 export interface Flushable {
   /** Set while queued; owned by the queue. */
   flushQueued: boolean;
   flushOutput(): void;
 }
 
-// Two lists swapped each turn: a fresh array per turn was a young-generation allocation per
-// loop turn, which under unpipelined load is nearly one per request.
+// Two lists swapped each turn, refilled by index: a fresh array per turn was a young-generation
+// allocation per loop turn, which under unpipelined load is nearly one per request (and
+// `length = 0` gives up the array's backing store just the same: kept-arrays.ts).
 let queue: Flushable[] = [];
+let queued = 0;
 let spare: Flushable[] = [];
 let scheduled = false;
 
 function flushAll(): void {
   scheduled = false;
   const batch = queue;
+  const n = queued;
   queue = spare;
+  queued = 0;
   let i = 0;
   try {
-    for (; i < batch.length; i++) {
+    for (; i < n; i++) {
       const c = batch[i];
       c.flushQueued = false;
       c.flushOutput();
@@ -35,12 +41,11 @@ function flushAll(): void {
   } finally {
     // A flush that threw (the process logs and keeps running) must not strand the rest, nor
     // leave `spare` and `queue` the same list.
-    for (let j = i + 1; j < batch.length; j++) {
+    for (let j = i + 1; j < n; j++) {
       batch[j].flushQueued = false;
       deferFlush(batch[j]);
     }
-    batch.length = 0;
-    spare = batch;
+    spare = emptied(batch, n);
   }
 }
 
@@ -48,7 +53,7 @@ function flushAll(): void {
 export function deferFlush(c: Flushable): void {
   if (c.flushQueued) return;
   c.flushQueued = true;
-  queue.push(c);
+  queue[queued++] = c;
   if (!scheduled) {
     scheduled = true;
     setImmediate(flushAll);

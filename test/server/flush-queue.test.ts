@@ -31,6 +31,22 @@ t.test('each queued connection flushes once per turn, however often it is queued
   }
 });
 
+t.test('a turn with fewer connections than the last flushes only its own', async (t) => {
+  const all = [1, 2, 3, 4, 5].map(() => conn(() => undefined));
+  for (const c of all) deferFlush(c);
+  await turn();
+  await turn();
+  deferFlush(all[3]);
+  deferFlush(all[1]);
+  await turn();
+  await turn();
+  t.same(all.map((c) => c.flushes), [1, 2, 1, 2, 1]);
+  for (const c of all) deferFlush(c);
+  await turn();
+  await turn();
+  t.same(all.map((c) => c.flushes), [2, 3, 2, 3, 2], 'and a fuller turn after it flushes every one');
+});
+
 t.test('a flush that throws: the connections after it still flush, and later turns still work', async (t) => {
   const caught: unknown[] = [];
   const swallow = (err: unknown): void => void caught.push(err);
