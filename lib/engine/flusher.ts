@@ -253,7 +253,7 @@ export class Flusher<Unapplied> implements CommitWatch {
     } catch (err) {
       attempt = Promise.reject(err);
     }
-    emptied(writes); // encoded: the store keeps none of them
+    this.folded = emptied(writes); // encoded: the store keeps none of them
     attempt.then(
       (storeBatch) => this.committed(batch, taken, highSeqnos, states, storeBatch),
       (err: unknown) => this.commitFailed({ batch, writes: taken, meta, lastStamp, purges }, err),
