@@ -88,7 +88,18 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       let inFlight = 0;
       let done = false;
       let paced: NodeJS.Timeout | null = null;
+      // Requests issued in one turn go out in one write, as memtier's do: one write per
+      // request made the server read ~9 requests per read where memtier gives it ~45.
       const send = (): void => {
+        socket.cork();
+        try {
+          fill();
+        } finally {
+          socket.uncork();
+        }
+        if (done && inFlight === 0) socket.end();
+      };
+      const fill = (): void => {
         while (!done && inFlight < o.pipeline) {
           const wait = paceWait();
           if (wait > 0) {
@@ -108,7 +119,6 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
           inFlight++;
           socket.write(r);
         }
-        if (done && inFlight === 0) socket.end();
       };
       socket.on(o.tls === true ? 'secureConnect' : 'connect', send);
       const answered = (): void => {
