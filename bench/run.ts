@@ -16,7 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { runLoad } from './load.js';
-import { settle, startLmcached, startMemcached, type RunningServer } from './servers.js';
+import { BENCH_MEMORY_MB, settle, startLmcached, startMemcached, type RunningServer } from './servers.js';
 import { median } from './median.js';
 
 interface Figures {
@@ -116,7 +116,9 @@ async function main(): Promise<void> {
   const { tool, list } = scenarios();
   // BENCH_VERSUS_ARGS: more flags for the yardstick lmcached (with BENCH_VERSUS; "." there
   // means this build), to compare flags on one build.
-  const versusArgs = (process.env.BENCH_VERSUS_ARGS ?? '').split(' ').filter((a) => a.length > 0);
+  // Both servers get memcached's item memory (BENCH_MEMORY_MB); flags given after it win.
+  const sameMemory = ['-m', String(BENCH_MEMORY_MB)];
+  const versusArgs = [...sameMemory, ...(process.env.BENCH_VERSUS_ARGS ?? '').split(' ').filter((a) => a.length > 0)];
   const startYardstick = (): Promise<RunningServer> => (versus === undefined ? startMemcached(1) : startLmcached(ack, versus === '.' ? undefined : versus, versusArgs));
   console.log(`# lmcached vs ${versus ?? 'memcached'} — ${tool}${tool === 'memtier_benchmark' ? ` --protocol=${protocol}` : ''}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${new Date().toISOString()}`);
   for (const s of list) {
@@ -125,7 +127,7 @@ async function main(): Promise<void> {
     console.log('|---:|---|---:|---:|---:|---:|---:|');
     const ratios: number[] = [];
     const yardstick = await prepared(startYardstick, s);
-    const lm = await prepared(() => startLmcached(ack), s);
+    const lm = await prepared(() => startLmcached(ack, undefined, sameMemory), s);
     try {
       for (let round = 1; round <= rounds; round++) {
         // Each run starts with both servers quiet (settle: servers.ts).

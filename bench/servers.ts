@@ -85,9 +85,14 @@ function stopper(proc: ChildProcess, cleanup?: () => void): () => Promise<void> 
 }
 
 /** `more`: more flags (-Z and its -o options for TLS). */
+/** memcached's item memory in the benchmarks (MB); `npm run bench` gives lmcached the same -m,
+ * so that with 1M keys both hold every item (lmcached's default 64 MB would serve most reads
+ * from LMDB where memcached serves them from memory). */
+export const BENCH_MEMORY_MB = 1024;
+
 export async function startMemcached(threads = 1, more: string[] = []): Promise<RunningServer> {
   const port = await freePort();
-  const args = ['-p', String(port), '-l', '127.0.0.1', '-U', '0', '-t', String(threads), '-m', '1024', ...more];
+  const args = ['-p', String(port), '-l', '127.0.0.1', '-U', '0', '-t', String(threads), '-m', String(BENCH_MEMORY_MB), ...more];
   if (process.getuid?.() === 0) args.push('-u', 'root');
   const proc = spawn(process.env.MEMCACHED ?? 'memcached', args, { stdio: 'ignore' });
   await waitForPort(port, proc);
@@ -99,8 +104,8 @@ export async function startMemcached(threads = 1, more: string[] = []): Promise<
 export async function startLmcached(ack: 'memory' | 'persist' = 'memory', cli = resolve(import.meta.dirname, '../lib/cli.js'), args: string[] = []): Promise<RunningServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'lmcached-bench-'));
-  // BENCH_LMCACHED_ARGS: more flags for lmcached, e.g. "--helper-nice 19".
-  const extra = [...(process.env.BENCH_LMCACHED_ARGS ?? '').split(' ').filter((a) => a.length > 0), ...args];
+  // BENCH_LMCACHED_ARGS: more flags for lmcached, e.g. "--helper-nice 19"; after `args`, so they win.
+  const extra = [...args, ...(process.env.BENCH_LMCACHED_ARGS ?? '').split(' ').filter((a) => a.length > 0)];
   // BENCH_NODE_ARGS: Node flags for the lmcached processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
   const proc = spawn(process.execPath, [...nodeArgs, cli, '-p', String(port), '--data-dir', dataDir, '--ack', ack, ...extra], { stdio: 'ignore' });
