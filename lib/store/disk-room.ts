@@ -7,8 +7,13 @@
  */
 import { statfsSync } from 'node:fs';
 
-export function checkRoom(path: string, bytes: number): void {
+/** Bytes free for this process on the file system holding `path`. */
+export function freeBytes(path: string): number {
   const fs = statfsSync(path);
-  const free = fs.bavail * fs.bsize;
+  return fs.bavail * fs.bsize;
+}
+
+export function checkRoom(path: string, bytes: number): void {
+  const free = freeBytes(path);
   if (free < bytes) throw Object.assign(new Error(`no space left on device: ${free} bytes free, this commit needs about ${bytes}`), { code: 'ENOSPC' });
 }

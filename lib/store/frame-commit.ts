@@ -10,7 +10,7 @@
  * failed part way), writes each key's newest write only and skips one LMDB holds byte for
  * byte, so a replay on a full disk needs no room for what is in already.
  */
-import { checkRoom } from './disk-room.js';
+import { checkRoom, freeBytes } from './disk-room.js';
 import { encodeSeqnoKey, itemKeyVbid, seqnoKeySeqno, userKeyOf, VBID_LENGTH } from './key-codec.js';
 import type { LmdbDatabases } from './lmdb-databases.js';
 import { NewestWrites } from './newest-writes.js';
@@ -27,6 +27,10 @@ const PAGES_PER_WRITE_BYTES = 2 * 4096;
 /** A commit holds at most about this much (by that estimate): a long backlog or replay goes in
  * several, so a disk with little room left still takes it piece by piece. */
 const COMMIT_BYTES = 64 * 1024 * 1024;
+/** ... or this much while the disk has room for twice it: about 31k writes, one transaction for
+ * what a busy apply gap collects (up to ~26k writes over 1M keys), where 64 MB cut it into three
+ * that rewrote the same pages and synced three times (bench/RESULTS.md, session 29). */
+const ROOMY_COMMIT_BYTES = 256 * 1024 * 1024;
 
 export interface CommitFrame {
   head: FrameHead;
@@ -96,10 +100,11 @@ export class FrameCommitter {
   }
 
   private commitInOrder(frames: readonly CommitFrame[], vbstates: Map<number, VBStateRecord>, meta: Map<string, unknown>): void {
+    const limit = freeBytes(this.path) >= 2 * ROOMY_COMMIT_BYTES ? ROOMY_COMMIT_BYTES : COMMIT_BYTES;
     for (let from = 0; from < frames.length; ) {
       let bytes = 0;
       let to = from;
-      while (to < frames.length && bytes < COMMIT_BYTES) {
+      while (to < frames.length && bytes < limit) {
         bytes += frames[to].bytes + frames[to].head.count * PAGES_PER_WRITE_BYTES;
         to++;
       }
