@@ -84,12 +84,12 @@ function stopper(proc: ChildProcess, cleanup?: () => void): () => Promise<void> 
   };
 }
 
-/** `more`: more flags (-Z and its -o options for TLS). */
 /** memcached's item memory in the benchmarks (MB); `npm run bench` gives lmcached the same -m,
  * so that with 1M keys both hold every item (lmcached's default 64 MB would serve most reads
  * from LMDB where memcached serves them from memory). */
 export const BENCH_MEMORY_MB = 1024;
 
+/** `more`: more flags (-Z and its -o options for TLS). */
 export async function startMemcached(threads = 1, more: string[] = []): Promise<RunningServer> {
   const port = await freePort();
   const args = ['-p', String(port), '-l', '127.0.0.1', '-U', '0', '-t', String(threads), '-m', String(BENCH_MEMORY_MB), ...more];
