@@ -143,8 +143,11 @@ export class KVBucket {
     this.stats.curr_items -= vb.numItems;
     this.stats.bytes -= vb.numBytes;
     this.map[vbid] = undefined;
-    // Queued writes of this vBucket are skipped by the flusher; wait for the batch in flight.
-    const done = this.storage.settle().then(() => this.store.deleteVBucket(vbid));
+    // Sent now, not once the flusher is idle: a vBucket made again under this id persists its
+    // state and writes after this request, which the store carries out in order (a late one
+    // deleted them). A batch already sent reaches LMDB before it; later batches skip the
+    // queued writes of this vBucket (vb.deleted).
+    const done = this.store.deleteVBucket(vbid);
     return { outcome: Outcome.Success, done };
   }
 }
