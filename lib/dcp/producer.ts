@@ -341,6 +341,8 @@ export class DcpProducer {
       const w = s.queue[0];
       if (w.seqno > s.snapshotEnd) break;
       s.queue.shift();
+      // Sent (copied into the output) below, or skipped: this queue no longer holds it.
+      w.streams--;
       if (w.seqno <= s.lastSent) continue;
       const rec = pendingRecord(w);
       if (rec !== null) wrote += this.item(s, this.ks, putItemKeyString(this.engine.backfill.keyStringOf(w), this.ks, 0), rec, true);

@@ -66,6 +66,7 @@ export class Stream {
       this.producer.stats.cursorsDropped++;
     } else {
       this.queue.push(w);
+      w.streams++;
     }
     this.producer.wake(this);
   }

@@ -135,7 +135,7 @@ export class Engine {
     const f = setLiveFields(this.storeFields, a.datatype, a.flags, expiryFromNow(a.exptime), this.cas.next(), vb.nextSeqno(), nextRev(vb, probe));
     this.replaceLive(vb, old ? live.valueLength : -1, a.valueLength);
     const length = RECORD_HEADER_LENGTH + a.valueLength;
-    const chunk = this.storage.reserveRecord(vb, length);
+    const chunk = this.storage.reserveRecord(length);
     if (chunk < 0) {
       this.write(vb, a.key, encodeRecord(f, a.value, a.valueOffset, a.valueLength), probe, result);
       return Outcome.Success;

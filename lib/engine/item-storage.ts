@@ -191,10 +191,10 @@ export class ItemStorage implements BackfillSource {
 
   /** A chunk of the resident table's arena for a SET's record of `length` bytes, which the
    * caller writes (`chunkPage`) and issues with `writeChunk`; -1: make a Buffer and `write` it
-   * (the arena does not keep it, or a DCP stream listens: its queue keeps the write after the
-   * commit, when the chunk may be reused). */
-  reserveRecord(vb: VBucket, length: number): number {
-    return vb.listeners.size > 0 ? -1 : this.cache.reserveRecord(length);
+   * (the arena does not keep it). A DCP stream that still queues the write at its commit, when
+   * the chunk may be reused, gets a copy then (`committed`). */
+  reserveRecord(length: number): number {
+    return this.cache.reserveRecord(length);
   }
 
   /** The arena page of a reserved chunk (the record starts at `chunk % PAGE_SIZE`). */
@@ -270,11 +270,10 @@ export class ItemStorage implements BackfillSource {
   private keepKeysOfUncommitted(): void {
     this.flusher.forEachUncommitted((w) => {
       this.keyStringOf(w);
-      if (w.chunk < 0 || w.record === null) return;
-      w.record = Buffer.from(w.record.subarray(w.recordAt, w.recordAt + w.recordLength));
-      w.recordAt = 0;
-      this.cache.detachChunk(w.entry, w.stamp, w.chunk, w.recordLength);
-      w.chunk = -1;
+      const chunk = w.chunk;
+      if (chunk < 0 || w.record === null) return;
+      this.copyRecordOut(w);
+      this.cache.detachChunk(w.entry, w.stamp, chunk, w.recordLength);
     });
   }
 
@@ -315,8 +314,11 @@ export class ItemStorage implements BackfillSource {
     let expiries = 0;
     for (const w of writes) {
       if (w.warmupExpiry) expiries++;
+      // A stream's queue still holds it: its record leaves the chunk, which may be reused now.
+      const chunk = w.chunk;
+      if (w.streams > 0 && chunk >= 0) this.copyRecordOut(w);
       if (w.vb.deleted) {
-        if (w.chunk >= 0) this.cache.committed(w.entry, w.stamp, w.chunk, w.recordLength);
+        if (chunk >= 0) this.cache.committed(w.entry, w.stamp, chunk, w.recordLength);
         this.writes.give(w);
         continue;
       }
@@ -324,7 +326,7 @@ export class ItemStorage implements BackfillSource {
         kept.purges.push(w);
       } else {
         kept.add(w.entry, w.stamp, w.vb.id, w.seqno, recordStateAt(w.record, w.recordAt) === ItemState.Live);
-        this.cache.committed(w.entry, w.stamp, w.chunk, w.recordLength);
+        this.cache.committed(w.entry, w.stamp, chunk, w.recordLength);
         this.writes.give(w);
       }
     }
@@ -333,6 +335,13 @@ export class ItemStorage implements BackfillSource {
       this.options.warmupExpiriesPersisted(this.warmupExpiries);
     }
     return kept;
+  }
+
+  /** `w`'s record, from its chunk into a Buffer of its own (the caller tells the cache). */
+  private copyRecordOut(w: PendingWrite): void {
+    w.record = Buffer.from((w.record as Buffer).subarray(w.recordAt, w.recordAt + w.recordLength));
+    w.recordAt = 0;
+    w.chunk = -1;
   }
 
   /** Whether the entry of `w` holds a newer write of its key stamped at most `lastStamp`.

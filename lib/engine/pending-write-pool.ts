@@ -23,7 +23,7 @@ export class PendingWritePool {
    * stamp and generation are the caller's to set. */
   take(vb: VBucket, keyString: string | null, keyLength: number, record: Buffer | null, recordAt: number, recordLength: number, chunk: number, seqno: number, warmupExpiry: boolean): PendingWrite {
     const w = this.spare.pop();
-    if (w === undefined) return { vb, keyString, keyLength, record, recordAt, recordLength, chunk, seqno, prevSeqno: -1, entry: -1, stamp: 0, generation: 0, warmupExpiry };
+    if (w === undefined) return { vb, keyString, keyLength, record, recordAt, recordLength, chunk, seqno, prevSeqno: -1, entry: -1, stamp: 0, generation: 0, warmupExpiry, streams: 0 };
     w.vb = vb;
     w.keyString = keyString;
     w.keyLength = keyLength;
@@ -36,12 +36,13 @@ export class PendingWritePool {
     w.stamp = 0;
     w.generation = 0;
     w.warmupExpiry = warmupExpiry;
+    w.streams = 0;
     return w;
   }
 
   /** `w` is committed and its commit has read it: reused unless a stream may hold it. */
   give(w: PendingWrite): void {
-    if (w.keyString !== null || w.record === null || this.spare.length >= MOST_KEPT) return;
+    if (w.keyString !== null || w.streams > 0 || w.record === null || this.spare.length >= MOST_KEPT) return;
     w.record = NO_RECORD;
     this.spare.push(w);
   }

@@ -55,6 +55,9 @@ export interface PendingWrite extends ItemWrite {
   generation: number;
   /** Written by warmup's expiry of an item it found expired. */
   warmupExpiry: boolean;
+  /** How many DCP streams' queues hold it (each counts it out as it sends it): one still held
+   * at its commit gets a copy of its record there, off its chunk. */
+  streams: number;
 }
 
 /** The record of `w` as a Buffer of its own bytes (a view of its chunk, valid until the

@@ -1,7 +1,7 @@
 /**
  * The DCP producer over real sockets: errors and their statuses, backfill then live streaming
  * (including writes not yet persisted), finite streams ending with STREAM_END, flow control by
- * buffer acknowledgements, a slow consumer's bounded queue, NOOPs, and `lmcached tail`.
+ * buffer acknowledgements, live writes queued past their commit keeping their values, a slow consumer's bounded queue, NOOPs, and `lmcached tail`.
  */
 import { spawn } from 'node:child_process';
 import t, { type Test } from 'tap';
@@ -151,6 +151,42 @@ t.test('flow control: the producer stops at the buffer size until acknowledged',
     }
   }
   t.equal(mutations, 200, 'acknowledging lets every item through');
+});
+
+t.test('a live write still queued at its commit keeps its value while the arena reuses its chunk', async (t) => {
+  // A small window holds the stream back while every round commits; each round rewrites the
+  // same keys, so its commit frees the chunks of the round before (superseded) and the next
+  // round's records take them. A queued write that read its record from its chunk would then
+  // carry a later round's value.
+  const server = await serverFor(t, { args: ['--vbuckets', '4'] });
+  const w = await clientFor(t, server.port);
+  const c = await producerConn(t, server.port);
+  await c.call({ opcode: Dcp.CONTROL, key: 'connection_buffer_size', value: '1000' });
+  t.equal((await c.call({ opcode: Dcp.STREAM_REQ, extras: streamExtras(0n, FOREVER) })).status, St.SUCCESS);
+  const KEYS = 20;
+  const ROUNDS = 15;
+  const value = (round: number, k: number): string => `round-${String(round).padStart(3, '0')}-key-${String(k).padStart(3, '0')}-${'v'.repeat(60)}`;
+  for (let round = 0; round < ROUNDS; round++) {
+    await w.pipeline(...Array.from({ length: KEYS }, (_, k) => ({ opcode: Op.SETQ, key: `reuse-${k}`, extras: setExtras(0, 0), value: value(round, k) })));
+    const high = (round + 1) * KEYS;
+    await until(async () => (await vbDetails(w, 0)).persisted >= high, `round ${round} committed`);
+  }
+  const sentBefore = Number((await w.stats('dcp')).get('eq_dcpq:test:items_sent'));
+  t.ok(sentBefore < (ROUNDS - 1) * KEYS, `the stream held back (${sentBefore} sent) while the rounds committed`);
+  const got: Array<[number, string, string]> = [];
+  let bytes = 0;
+  while (got.length < ROUNDS * KEYS) {
+    const [m] = await c.read(1);
+    bytes += 24 + m.extras.length + m.key.length + m.value.length;
+    if (m.opcode === Dcp.MUTATION) got.push([Number(m.extras.readBigUInt64BE(0)), m.key.toString(), m.value.toString()]);
+    if (bytes >= 500) {
+      c.send(req({ opcode: Dcp.BUFFER_ACK, extras: u32(bytes) }));
+      bytes = 0;
+    }
+  }
+  const expected = Array.from({ length: ROUNDS * KEYS }, (_, i): [number, string, string] => [i + 1, `reuse-${i % KEYS}`, value(Math.floor(i / KEYS), i % KEYS)]);
+  t.same(got, expected, 'every mutation with the value written at its seqno');
+  t.equal(Number((await w.stats('dcp')).get('eq_dcpq:test:cursors_dropped') ?? '0'), 0, 'sent from memory, not caught up from disk');
 });
 
 t.test('a consumer that stops reading: bounded queue, then a correct catch-up from disk', async (t) => {
