@@ -47,6 +47,32 @@ async function readUntil(c: RawClient, stop: (m: Res) => boolean): Promise<Res[]
   }
 }
 
+/** A server of 4 vBuckets, a client of it, and a producer connection with a flow-control
+ * window of `window` bytes streaming vBucket 0 from the start, for ever. */
+async function windowedStream(t: Test, window: number): Promise<{ w: RawClient; c: RawClient }> {
+  const server = await serverFor(t, { args: ['--vbuckets', '4'] });
+  const w = await clientFor(t, server.port);
+  const c = await producerConn(t, server.port);
+  await c.call({ opcode: Dcp.CONTROL, key: 'connection_buffer_size', value: String(window) });
+  t.equal((await c.call({ opcode: Dcp.STREAM_REQ, extras: streamExtras(0n, FOREVER) })).status, St.SUCCESS);
+  return { w, c };
+}
+
+/** Reads DCP messages while `more()` says so, handing each to `visit` and acknowledging the
+ * bytes read every `ackAt` of them (BUFFER_ACK), as a consumer under flow control does. */
+async function readAcking(c: RawClient, ackAt: number, more: () => boolean, visit: (m: Res) => void): Promise<void> {
+  let bytes = 0;
+  while (more()) {
+    const [m] = await c.read(1);
+    bytes += 24 + m.extras.length + m.key.length + m.value.length;
+    visit(m);
+    if (bytes >= ackAt) {
+      c.send(req({ opcode: Dcp.BUFFER_ACK, extras: u32(bytes) }));
+      bytes = 0;
+    }
+  }
+}
+
 t.test('requests a producer refuses, with their statuses', async (t) => {
   const server = await serverFor(t, { args: ['--vbuckets', '4'] });
   const plain = await clientFor(t, server.port);
@@ -140,16 +166,9 @@ t.test('flow control: the producer stops at the buffer size until acknowledged',
   t.ok(sent > 0 && sent < 20, `stopped after ${sent} items`);
   t.equal((await w.call({ opcode: Op.GET, key: 'item-0' })).status, St.SUCCESS, 'other clients are served meanwhile');
   let mutations = 0;
-  let bytes = 0;
-  while (mutations < 200) {
-    const [m] = await c.read(1);
-    bytes += 24 + m.extras.length + m.key.length + m.value.length;
+  await readAcking(c, 1000, () => mutations < 200, (m) => {
     if (m.opcode === Dcp.MUTATION) mutations++;
-    if (bytes >= 1000) {
-      c.send(req({ opcode: Dcp.BUFFER_ACK, extras: u32(bytes) }));
-      bytes = 0;
-    }
-  }
+  });
   t.equal(mutations, 200, 'acknowledging lets every item through');
 });
 
@@ -158,11 +177,7 @@ t.test('a live write still queued at its commit keeps its value while the arena 
   // same keys, so its commit frees the chunks of the round before (superseded) and the next
   // round's records take them. A queued write that read its record from its chunk would then
   // carry a later round's value.
-  const server = await serverFor(t, { args: ['--vbuckets', '4'] });
-  const w = await clientFor(t, server.port);
-  const c = await producerConn(t, server.port);
-  await c.call({ opcode: Dcp.CONTROL, key: 'connection_buffer_size', value: '1000' });
-  t.equal((await c.call({ opcode: Dcp.STREAM_REQ, extras: streamExtras(0n, FOREVER) })).status, St.SUCCESS);
+  const { w, c } = await windowedStream(t, 1000);
   const KEYS = 20;
   const ROUNDS = 15;
   const value = (round: number, k: number): string => `round-${String(round).padStart(3, '0')}-key-${String(k).padStart(3, '0')}-${'v'.repeat(60)}`;
@@ -174,27 +189,16 @@ t.test('a live write still queued at its commit keeps its value while the arena 
   const sentBefore = Number((await w.stats('dcp')).get('eq_dcpq:test:items_sent'));
   t.ok(sentBefore < (ROUNDS - 1) * KEYS, `the stream held back (${sentBefore} sent) while the rounds committed`);
   const got: Array<[number, string, string]> = [];
-  let bytes = 0;
-  while (got.length < ROUNDS * KEYS) {
-    const [m] = await c.read(1);
-    bytes += 24 + m.extras.length + m.key.length + m.value.length;
+  await readAcking(c, 500, () => got.length < ROUNDS * KEYS, (m) => {
     if (m.opcode === Dcp.MUTATION) got.push([Number(m.extras.readBigUInt64BE(0)), m.key.toString(), m.value.toString()]);
-    if (bytes >= 500) {
-      c.send(req({ opcode: Dcp.BUFFER_ACK, extras: u32(bytes) }));
-      bytes = 0;
-    }
-  }
+  });
   const expected = Array.from({ length: ROUNDS * KEYS }, (_, i): [number, string, string] => [i + 1, `reuse-${i % KEYS}`, value(Math.floor(i / KEYS), i % KEYS)]);
   t.same(got, expected, 'every mutation with the value written at its seqno');
   t.equal(Number((await w.stats('dcp')).get('eq_dcpq:test:cursors_dropped') ?? '0'), 0, 'sent from memory, not caught up from disk');
 });
 
 t.test('a consumer that stops reading: bounded queue, then a correct catch-up from disk', async (t) => {
-  const server = await serverFor(t, { args: ['--vbuckets', '4'] });
-  const w = await clientFor(t, server.port);
-  const c = await producerConn(t, server.port);
-  await c.call({ opcode: Dcp.CONTROL, key: 'connection_buffer_size', value: '1000' });
-  t.equal((await c.call({ opcode: Dcp.STREAM_REQ, extras: streamExtras(0n, FOREVER) })).status, St.SUCCESS);
+  const { w, c } = await windowedStream(t, 1000);
   const N = 25_000;
   for (let i = 0; i < N; i += 1000) {
     await w.pipeline(...Array.from({ length: 1000 }, (_, j) => ({ opcode: Op.SETQ, key: `slow-${i + j}`, extras: setExtras(0, 0), value: 'v' })));
@@ -203,16 +207,9 @@ t.test('a consumer that stops reading: bounded queue, then a correct catch-up fr
   t.pass('the in-memory queue was dropped instead of growing');
   t.equal((await w.call({ opcode: Op.GET, key: 'slow-0' })).status, St.SUCCESS, 'other clients unaffected');
   const seen = new Set<string>();
-  let bytes = 0;
-  while (seen.size < N) {
-    const [m] = await c.read(1);
-    bytes += 24 + m.extras.length + m.key.length + m.value.length;
+  await readAcking(c, 500, () => seen.size < N, (m) => {
     if (m.opcode === Dcp.MUTATION) seen.add(m.key.toString());
-    if (bytes >= 500) {
-      c.send(req({ opcode: Dcp.BUFFER_ACK, extras: u32(bytes) }));
-      bytes = 0;
-    }
-  }
+  });
   t.equal(seen.size, N, 'every item arrives once the consumer reads again');
 });
 
