@@ -10,8 +10,8 @@
  *
  * How: the main isolate's maximum cannot be set once it exists (--max-semi-space-size is read at
  * isolate creation only, and a node started by hand or by a package manager has no flags), but
- * V8 reads --semi-space-growth-factor each time it grows the new space. After each scavenge the
- * factor is set to 2 while one more doubling stays within the cap, else to 1 (no growth). If the
+ * V8 reads --semi-space-growth-factor each time it grows the new space. After each collection the
+ * factor is set to 2 while one more doubling of the capacity stays within the cap, else to 1. If the
  * memory reducer shrinks the space after a load, growth resumes up to the cap. Creating an
  * isolate (a worker thread) resets the factor to 2: startup waits for the store's threads and
  * calls reapply() before warmup, and lmcached creates no isolate after that.
@@ -25,6 +25,16 @@ export const YOUNG_GENERATION_CAP_BYTES = 9 * 1024 * 1024;
 /** The event loop's new space as V8 reports it now (its committed size). */
 export function youngGenerationBytes(): number {
   for (const s of getHeapSpaceStatistics()) if (s.space_name === 'new_space') return s.space_size;
+  return 0;
+}
+
+/** The size the new space grows from: both semi-spaces at their capacity. Not the committed
+ * size: a full collection uncommits the empty semi-space and halves that figure while the
+ * capacity stays, and a growth decided on it went from 4 MB committed straight to 16 MB. */
+function youngGenerationCapacity(): number {
+  for (const s of getHeapSpaceStatistics()) {
+    if (s.space_name === 'new_space') return 2 * (s.space_used_size + s.space_available_size);
+  }
   return 0;
 }
 
@@ -64,7 +74,7 @@ export class YoungGenerationCap {
   }
 
   private adjust(): void {
-    const grow = youngGenerationBytes() * 2 <= this.capBytes;
+    const grow = youngGenerationCapacity() * 2 <= this.capBytes;
     // Set again even when unchanged: V8 resets a factor below 2 to 2 whenever an isolate is
     // created (Heap::ConfigureHeap), and worker threads create theirs at any time.
     if (grow && this.growing === true) return;
