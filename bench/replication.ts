@@ -98,7 +98,9 @@ async function measure(ack: 'memory' | 'persist'): Promise<void> {
   const active = await startLmcached(ack, undefined, ['--vbuckets', '1']);
   let replica: RunningServer | null = null;
   try {
-    replica = await startLmcached(ack, undefined, ['--vbuckets', '1', '--replica-of', `127.0.0.1:${active.port}`]);
+    // The probe's arrival is seen on the replica's own change stream: that second hop sends at
+    // once (--dcp-batch-ms 0), so the lag measured is the active's batching and the replica's apply.
+    replica = await startLmcached(ack, undefined, ['--vbuckets', '1', '--replica-of', `127.0.0.1:${active.port}`, '--dcp-batch-ms', '0']);
     const startHigh = await highSeqno(replica.port);
     const t0 = Date.now();
     const stopAt = t0 + seconds * 1000;

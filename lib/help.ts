@@ -44,6 +44,10 @@ A memcached binary-protocol server whose data lives in LMDB.
       --vbuckets <num>         number of vBuckets (default: 1024)
       --flush-interval-ms <n>  least time between LMDB commits (default: 5 with
                                --ack=memory, 0 with --ack=persist)
+      --dcp-batch-ms <n>       least time between two socket writes of a DCP connection
+                               under load: replicas get what n ms brought in one write (a
+                               write after a pause goes at once; default: 5 with
+                               --ack=memory, 1 with --ack=persist)
       --purge-age <seconds>    keep tombstones this long for change-stream consumers
                                (default: 259200, three days)
       --purge-interval <s>     seconds between purger passes (default: 600)

@@ -39,6 +39,7 @@ const PUMP_BUDGET_BYTES = 512 * 1024;
 export class DcpProducer {
   readonly streams = new Map<number, Stream>();
   readonly stats = { itemsSent: 0, bytesSent: 0, cursorsDropped: 0 };
+  private readonly pumps: PumpSchedule;
   bufferSize = 0;
   unacked = 0;
   expiryOpcode = false;
@@ -51,19 +52,19 @@ export class DcpProducer {
       this.pumps.wake(s);
     }
   };
-  private readonly pumps = new PumpSchedule(() => this.pump(), () => this.streams.values());
   private readonly noops: NoopKeepalive;
   private closed = false;
   private readonly held = new HeldSnapshotWatch(() => this.streams.values(), (s) => this.releaseSnapshot(s), () => (this.sink.push(), !this.canSend()));
-  /** Reused for every item sent. */
-  private readonly meta: DcpItemMeta = { seqno: 0, revSeqno: 1, cas: 0, flags: 0, expiry: 0, datatype: 0 };
+  private readonly meta: DcpItemMeta = { seqno: 0, revSeqno: 1, cas: 0, flags: 0, expiry: 0, datatype: 0 }; // reused for every item sent
   private readonly ks = Buffer.allocUnsafe(256); // an in-memory write's item key, from its latin1 string
 
   constructor(
     readonly name: string,
     private readonly engine: Engine,
     private readonly sink: ProducerSink,
+    batchMs: number, // least time between pumps under load (--dcp-batch-ms)
   ) {
+    this.pumps = new PumpSchedule(() => this.pump(), () => this.streams.values(), batchMs);
     this.noops = new NoopKeepalive(name, sink);
   }
 

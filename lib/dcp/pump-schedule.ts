@@ -1,14 +1,14 @@
 /**
  * When a DCP producer pumps, and which of its streams a pump looks at. A replica opens a
  * stream per vBucket (1024) and a write wakes one of them, so a pump visits the streams that
- * may have work, not all of them. Pumps of one producer start at least PUMP_INTERVAL_MS apart:
- * under a steady write load the items of a millisecond leave in one socket write instead of a
- * write (a syscall, about as costly as the client's reply) per item. An idle producer pumps
- * on the next turn, so a lone write is not delayed.
+ * may have work, not all of them. Pumps of one producer start at least `intervalMs` apart
+ * (--dcp-batch-ms): under a steady write load the items of those milliseconds leave in one
+ * socket write. Each write wakes the consumer's process, which on loopback the producer's
+ * thread pays for in the system call: about 30 µs against 1 µs per item encoded, so at 1 ms
+ * a replica cost its active +23% CPU per write, at 8 ms +11%. An idle producer pumps on the
+ * next turn, so a lone write is not delayed.
  */
 import type { Stream } from './stream.js';
-
-const PUMP_INTERVAL_MS = 1;
 
 export class PumpSchedule {
   /** Streams that may have work. */
@@ -22,6 +22,7 @@ export class PumpSchedule {
   constructor(
     private readonly pump: () => void,
     private readonly streams: () => Iterable<Stream>,
+    private readonly intervalMs: number,
   ) {}
 
   /** Every stream is looked at on the next pump. */
@@ -43,7 +44,7 @@ export class PumpSchedule {
   kick(): void {
     if (this.scheduled || this.closed) return;
     this.scheduled = true;
-    const wait = this.lastPump + PUMP_INTERVAL_MS - performance.now();
+    const wait = this.lastPump + this.intervalMs - performance.now();
     if (wait <= 0) setImmediate(this.run);
     else setTimeout(this.run, wait);
   }

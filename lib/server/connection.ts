@@ -137,7 +137,7 @@ export class Connection implements Flushable, HandlerContext {
       push: () => conn.flushOutput(),
       close: () => conn.socket.destroy(),
       takeoverDone: (vbid) => conn.server.takeoverDone(vbid, name),
-    });
+    }, this.server.settings.dcpBatchMs);
     this.producer = producer;
     this.server.producers.add(producer);
     return producer;

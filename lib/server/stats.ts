@@ -165,6 +165,7 @@ function settingsStats(ctx: ServerContext): StatPairs {
     ['data_dir', st.dataDir],
     ['ack', st.ack],
     ['flush_interval_ms', st.flushIntervalMs],
+    ['dcp_batch_ms', st.dcpBatchMs],
     ['purge_age', st.purgeAge],
     ['purge_interval', st.purgeInterval],
     ['helper_nice', st.helperNice],

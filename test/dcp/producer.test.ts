@@ -1,7 +1,8 @@
 /**
  * The DCP producer over real sockets: errors and their statuses, backfill then live streaming
  * (including writes not yet persisted), finite streams ending with STREAM_END, flow control by
- * buffer acknowledgements, live writes queued past their commit keeping their values, a slow consumer's bounded queue, NOOPs, and `lmcached tail`.
+ * buffer acknowledgements, live writes queued past their commit keeping their values, batched
+ * socket writes (--dcp-batch-ms), a slow consumer's bounded queue, NOOPs, and `lmcached tail`.
  */
 import { spawn } from 'node:child_process';
 import t, { type Test } from 'tap';
@@ -195,6 +196,30 @@ t.test('a live write still queued at its commit keeps its value while the arena 
   const expected = Array.from({ length: ROUNDS * KEYS }, (_, i): [number, string, string] => [i + 1, `reuse-${i % KEYS}`, value(Math.floor(i / KEYS), i % KEYS)]);
   t.same(got, expected, 'every mutation with the value written at its seqno');
   t.equal(Number((await w.stats('dcp')).get('eq_dcpq:test:cursors_dropped') ?? '0'), 0, 'sent from memory, not caught up from disk');
+});
+
+t.test('--dcp-batch-ms: a lone write goes at once; writes while a pump waits go together, in order', async (t) => {
+  const server = await serverFor(t, { args: ['--vbuckets', '4', '--dcp-batch-ms', '1000'] });
+  const w = await clientFor(t, server.port);
+  const c = await producerConn(t, server.port);
+  t.equal((await c.call({ opcode: Dcp.STREAM_REQ, extras: streamExtras(0n, FOREVER) })).status, St.SUCCESS);
+  await w.call({ opcode: Op.SET, key: 'first', extras: setExtras(0, 0), value: 'v' });
+  // Not held for the batch: a pump after an idle spell runs on the next turn.
+  const first = await readUntil(c, (m) => m.opcode === Dcp.MUTATION);
+  t.equal(first[first.length - 1].key.toString(), 'first');
+  // Ten writes in ten round trips (ten turns of the server's loop), well inside the second the
+  // producer now waits before its next socket write.
+  for (let i = 0; i < 10; i++) await w.call({ opcode: Op.SET, key: `k${i}`, extras: setExtras(0, 0), value: `v${i}` });
+  const msgs = await readUntil(c, (m) => m.opcode === Dcp.MUTATION && m.key.toString() === 'k9');
+  const items = msgs.filter((m) => m.opcode === Dcp.MUTATION);
+  t.same(items.map((m) => [Number(m.extras.readBigUInt64BE(0)), m.key.toString(), m.value.toString()]), Array.from({ length: 10 }, (_, i) => [i + 2, `k${i}`, `v${i}`]), 'every write, in seqno order');
+  const markers = msgs.filter((m) => m.opcode === Dcp.SNAPSHOT_MARKER);
+  t.ok(markers.length < items.length, `${items.length} items under ${markers.length} snapshot marker(s): sent together`);
+  for (const m of items) {
+    const seqno = m.extras.readBigUInt64BE(0);
+    t.ok(markers.some((k) => k.extras.readBigUInt64BE(0) <= seqno && seqno <= k.extras.readBigUInt64BE(8)), `seqno ${seqno} inside a marker's range`);
+  }
+  t.equal((await w.stats('settings')).get('dcp_batch_ms'), '1000', 'stats settings');
 });
 
 t.test('a consumer that stops reading: bounded queue, then a correct catch-up from disk', async (t) => {
