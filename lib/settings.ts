@@ -92,7 +92,7 @@ export const DEFAULT_FLUSH_INTERVAL: Record<AckMode, number> = { memory: 5, pers
 
 /** A replica then receives writes at about the cadence the active commits them: with
  * --ack=memory every 5 ms (a socket write per millisecond cost the active +23% CPU per write
- * for its replica, one per 5 ms about +15%), with --ack=persist within a millisecond, usually
+ * for its replica, one per 5 ms about +17%), with --ack=persist within a millisecond, usually
  * before the commit that acknowledges them. */
 export const DEFAULT_DCP_BATCH: Record<AckMode, number> = { memory: 5, persist: 1 };
 

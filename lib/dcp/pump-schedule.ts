@@ -5,7 +5,7 @@
  * (--dcp-batch-ms): under a steady write load the items of those milliseconds leave in one
  * socket write. Each write wakes the consumer's process, which on loopback the producer's
  * thread pays for in the system call: about 30 µs against 1 µs per item encoded, so at 1 ms
- * a replica cost its active +23% CPU per write, at 8 ms +11%. An idle producer pumps on the
+ * a replica cost its active +17–22% CPU per write, at 5 ms +13–17%, at 8 ms +11%. An idle producer pumps on the
  * next turn, so a lone write is not delayed.
  */
 import type { Stream } from './stream.js';

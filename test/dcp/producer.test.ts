@@ -198,13 +198,13 @@ t.test('a live write still queued at its commit keeps its value while the arena 
   t.equal(Number((await w.stats('dcp')).get('eq_dcpq:test:cursors_dropped') ?? '0'), 0, 'sent from memory, not caught up from disk');
 });
 
-t.test('--dcp-batch-ms: a lone write goes at once; writes while a pump waits go together, in order', async (t) => {
+t.test('--dcp-batch-ms: writes made while a pump waits go out together, complete and in order', async (t) => {
   const server = await serverFor(t, { args: ['--vbuckets', '4', '--dcp-batch-ms', '1000'] });
   const w = await clientFor(t, server.port);
   const c = await producerConn(t, server.port);
   t.equal((await c.call({ opcode: Dcp.STREAM_REQ, extras: streamExtras(0n, FOREVER) })).status, St.SUCCESS);
+  // A first write, read back so the next ten start right after a pump.
   await w.call({ opcode: Op.SET, key: 'first', extras: setExtras(0, 0), value: 'v' });
-  // Not held for the batch: a pump after an idle spell runs on the next turn.
   const first = await readUntil(c, (m) => m.opcode === Dcp.MUTATION);
   t.equal(first[first.length - 1].key.toString(), 'first');
   // Ten writes in ten round trips (ten turns of the server's loop), well inside the second the
