@@ -1,6 +1,6 @@
 /**
  * The scenario the warmup order exists for, end to end with real processes and SIGKILL:
- *  1. Server A (--ack=memory, flusher held back) streams vBucket 0 to a consumer, which receives
+ *  1. Server A (--ack=memory, flusher held back after a clean restart) streams vBucket 0 to a consumer, which receives
  *     seqnos beyond what A persisted (the unpersisted tail).
  *  2. A is SIGKILLed and restarted; warmup adds a failover entry at the persisted high seqno and
  *     expires more items than the tail (new seqnos covering the consumer's), then is killed once
@@ -24,6 +24,7 @@ const ARGS = ['--vbuckets', '4'];
 const KEEP = 10;
 const EXPIRING = 15;
 const TAIL = 5;
+const TTL = 6;
 
 async function details(port: number): Promise<{ high: number; persisted: number }> {
   const c = await RawClient.connect(port);
@@ -59,15 +60,22 @@ async function scenario(t: Test, legacy: boolean): Promise<Outcome> {
   t.teardown(() => removeDataDir(dir));
   const hookEnv: Record<string, string> = legacy ? { LMCACHED_WARMUP_LEGACY_ORDER: '1' } : {};
 
-  // 1. Server A with its flusher held back; a consumer follows vBucket 0.
-  const a = await startServer({ dataDir: dir, args: ARGS, env: { ...hookEnv, LMCACHED_FLUSH_DELAY_MS: '4000' } });
+  // 1. The first items are written and persisted by a run without a hold, stopped cleanly. TTL
+  //    leaves the clean restart below seconds before they expire.
+  const first = await startServer({ dataDir: dir, args: ARGS, env: hookEnv });
+  const w0 = await RawClient.connect(first.port);
+  for (let i = 0; i < KEEP; i++) await w0.call({ opcode: Op.SET, key: `keep-${i}`, extras: setExtras(0, 0), value: `k${i}` });
+  for (let i = 0; i < EXPIRING; i++) await w0.call({ opcode: Op.SET, key: `ttl-${i}`, extras: setExtras(0, TTL), value: `e${i}` });
+  const expireAt = Date.now() + TTL * 1000 + 1100;
+  w0.end();
+  await first.stop('SIGTERM');
+
+  // Server A again, its flusher held back long enough for the tail to stay unpersisted however
+  // slow the machine; a consumer follows vBucket 0.
+  const a = await startServer({ dataDir: dir, args: ARGS, env: { ...hookEnv, LMCACHED_FLUSH_DELAY_MS: '20000' } });
   const w = await RawClient.connect(a.port);
-  for (let i = 0; i < KEEP; i++) await w.call({ opcode: Op.SET, key: `keep-${i}`, extras: setExtras(0, 0), value: `k${i}` });
-  for (let i = 0; i < EXPIRING; i++) await w.call({ opcode: Op.SET, key: `ttl-${i}`, extras: setExtras(0, 1), value: `e${i}` });
-  await until(async () => {
-    const d = await details(a.port);
-    return d.persisted === d.high;
-  }, 'the first items to be persisted');
+  const before = await details(a.port);
+  t.equal(before.persisted, KEEP + EXPIRING, 'the first items are persisted and none has expired yet');
   const copy = new Copy();
   const consumer = await DcpConsumer.connect('127.0.0.1', a.port, copy.events(), { name: 'replica', bufferSize: 64 * 1024 });
   await consumer.stream(0);
@@ -78,7 +86,7 @@ async function scenario(t: Test, legacy: boolean): Promise<Outcome> {
   const high = (await details(a.port)).high;
   await until(() => copy.highSeqno >= high, 'the consumer to receive the unpersisted tail');
   // Read again right before the kill: the tail must still be unpersisted (the flusher is held
-  // for 4 s), or the scenario would not test anything.
+  // for 20 s), or the scenario would not test anything.
   const atCrash = await details(a.port);
   t.equal(atCrash.high - atCrash.persisted, TAIL, `the consumer saw ${TAIL} seqnos A had not persisted`);
   const position = { ...(consumer.positions.get(0) as VbPosition) };
@@ -88,7 +96,7 @@ async function scenario(t: Test, legacy: boolean): Promise<Outcome> {
 
   // 2. Restart: warmup adds the failover entry and expires more items than the tail, then dies
   //    once more expirations than the tail are persisted.
-  await new Promise((r) => setTimeout(r, 1100)); // every TTL item is certainly expired now
+  await new Promise((r) => setTimeout(r, Math.max(0, expireAt - Date.now()))); // every TTL item has expired
   const crash = await runToExit({ dataDir: dir, args: ARGS, env: { ...hookEnv, LMCACHED_CRASH_AFTER_EXPIRIES: String(TAIL + 1) } });
   t.match(crash.log, /test hook: SIGKILL \d+ warmup expiries persisted/, 'the warmup run died after persisting its expirations');
 
