@@ -30,8 +30,10 @@ const REPLAY_COMMIT_BYTES = 64 * 1024 * 1024;
 /** LMDB transactions start at least this far apart: under a light load each would otherwise
  * hold one small batch and cost a page write per key and an fsync, on a core the event loop
  * needs. Acknowledgements do not wait for them; reads and DCP find the writes in memory
- * meanwhile, and a settle, persist or shutdown applies at once. */
-const APPLY_INTERVAL_MS = 20;
+ * meanwhile, and a settle, persist or shutdown applies at once. 100 ms (was 20): at 6,000
+ * writes/s this thread's CPU per write fell from ~19 to ~12 µs, and 90/10 and SET loads gained
+ * (bench/RESULTS.md, session 32); 250 gained little more. */
+const APPLY_INTERVAL_MS = 100;
 /** Under load the gap grows with the last transaction's length, to this many times it (the
  * thread busy about 1/(1+DUTY_GAP) of the time, at most APPLY_INTERVAL_MAX_MS apart): a longer
  * gap lets one transaction take more writes per page it rewrites, and more rewrites of one key. */
