@@ -11,12 +11,13 @@
  * same writes; BENCH_RATE=0 runs as fast as answered, where the pair does fewer writes per
  * second than the active alone and each write carries more of those costs.
  *
- * Environment: BENCH_SECONDS (8), BENCH_ROUNDS (2), BENCH_CLIENTS (20), BENCH_KEYS (100000),
+ * Environment: BENCH_SECONDS (8), BENCH_ROUNDS (2; each round runs alone, paired, alone), BENCH_CLIENTS (20), BENCH_KEYS (100000),
  * BENCH_RATE (6000).
  */
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { runLoad } from './load.js';
+import { median } from './median.js';
 import { startLmcached, type RunningServer } from './servers.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
@@ -53,11 +54,27 @@ async function measure(withReplica: boolean): Promise<{ perWrite: number; writes
 }
 
 console.log(`# What a replica costs the active: ${cpus().length} cores (${cpus()[0]?.model ?? ''}), SET only, ${clients} clients, ${seconds} s, ${rate > 0 ? `${rate} writes/s offered` : 'unpaced'}\n`);
-console.log('| round | active alone, µs CPU per write | with a replica | change |');
+// Each round runs alone, with a replica, alone again, and compares the middle run with the mean
+// of the two around it: this machine's speed drifts by a third over tens of seconds, and a
+// drift that is steady across the round cancels out.
+console.log('| round | active alone, µs CPU per write (before, after) | with a replica | change |');
 console.log('|---:|---:|---:|---:|');
+const changes: number[] = [];
+let aloneSum = 0;
+let pairedSum = 0;
 for (let round = 1; round <= rounds; round++) {
-  const alone = await measure(false);
+  const before = await measure(false);
   const paired = await measure(true);
-  const change = (paired.perWrite / alone.perWrite - 1) * 100;
-  console.log(`| ${round} | ${alone.perWrite.toFixed(1)} (${Math.round(alone.writesPerSec)} writes/s) | ${paired.perWrite.toFixed(1)} (${Math.round(paired.writesPerSec)}/s) | ${change >= 0 ? '+' : ''}${change.toFixed(0)}% |`);
+  const after = await measure(false);
+  const alone = (before.perWrite + after.perWrite) / 2;
+  aloneSum += alone;
+  pairedSum += paired.perWrite;
+  const change = (paired.perWrite / alone - 1) * 100;
+  changes.push(change);
+  console.log(`| ${round} | ${before.perWrite.toFixed(1)}, ${after.perWrite.toFixed(1)} (${Math.round(before.writesPerSec)}, ${Math.round(after.writesPerSec)} writes/s) | ${paired.perWrite.toFixed(1)} (${Math.round(paired.writesPerSec)}/s) | ${signed(change)}% |`);
+}
+console.log(`\nmedian change ${signed(median(changes))}%; summed over the rounds ${signed((pairedSum / aloneSum - 1) * 100)}% (target: at most +15%)`);
+
+function signed(x: number): string {
+  return `${x >= 0 ? '+' : ''}${x.toFixed(0)}`;
 }

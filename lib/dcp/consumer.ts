@@ -79,6 +79,10 @@ export interface ConsumerOptions {
   /** Flow control waits while this says no (a replica whose disk is behind): processed bytes
    * are acknowledged only once it says yes again (see `releaseAcks`). */
   mayAcknowledge?: () => boolean;
+  /** Keys and values passed to mutation, deletion and expiration are views of the received
+   * bytes, valid only during the call (a replica copies them into records of its own), not
+   * copies. */
+  views?: boolean;
 }
 
 interface Reply {
@@ -113,6 +117,7 @@ export class DcpConsumer {
     private readonly events: ConsumerEvents,
     private readonly bufferSize: number,
     private readonly mayAcknowledge: () => boolean,
+    private readonly views: boolean,
   ) {
     this.framer = new Framer(
       {
@@ -136,7 +141,7 @@ export class DcpConsumer {
   static async connect(host: string, port: number, events: ConsumerEvents, options: ConsumerOptions): Promise<DcpConsumer> {
     const socket = await connectTo(host, port, options.tls ?? null);
     socket.setNoDelay(true);
-    const c = new DcpConsumer(socket, events, options.bufferSize ?? 0, options.mayAcknowledge ?? (() => true));
+    const c = new DcpConsumer(socket, events, options.bufferSize ?? 0, options.mayAcknowledge ?? (() => true), options.views === true);
     if (options.auth !== undefined) await c.authenticate(options.auth.user, options.auth.password).catch((err: unknown) => (c.close(), Promise.reject(err)));
     await c.expect(OP.DCP_OPEN, { key: options.name, extras: encodeOpenExtras(DCP_OPEN_PRODUCER) });
     await c.expect(OP.DCP_CONTROL, { key: 'enable_expiry_opcode', value: 'true' });
@@ -236,7 +241,6 @@ export class DcpConsumer {
     }
     const vb = f.vbucket;
     const extras = f.buf.subarray(f.extrasOffset, f.extrasOffset + f.extrasLength);
-    const key = (): Buffer => Buffer.from(f.buf.subarray(f.keyOffset, f.keyOffset + f.keyLength));
     const pos = this.positions.get(vb);
     switch (f.opcode) {
       case OP.DCP_NOOP:
@@ -266,7 +270,7 @@ export class DcpConsumer {
         if (pos) pos.seqno = m.seqno;
         this.meta.revSeqno = m.revSeqno;
         this.meta.datatype = f.datatype;
-        this.events.mutation?.(vb, m.seqno, key(), Buffer.from(f.buf.subarray(f.valueOffset, f.valueOffset + f.valueLength)), m.flags, m.expiry, f.cas, this.meta);
+        this.events.mutation?.(vb, m.seqno, this.bytes(f, f.keyOffset, f.keyLength), this.bytes(f, f.valueOffset, f.valueLength), m.flags, m.expiry, f.cas, this.meta);
         break;
       }
       case OP.DCP_DELETION:
@@ -275,8 +279,9 @@ export class DcpConsumer {
         if (pos) pos.seqno = m.seqno;
         this.meta.revSeqno = m.revSeqno;
         this.meta.datatype = f.datatype;
-        if (f.opcode === OP.DCP_DELETION) this.events.deletion?.(vb, m.seqno, key(), f.cas, this.meta);
-        else this.events.expiration?.(vb, m.seqno, key(), f.cas, this.meta);
+        const key = this.bytes(f, f.keyOffset, f.keyLength);
+        if (f.opcode === OP.DCP_DELETION) this.events.deletion?.(vb, m.seqno, key, f.cas, this.meta);
+        else this.events.expiration?.(vb, m.seqno, key, f.cas, this.meta);
         break;
       }
       case OP.DCP_STREAM_END:
@@ -289,6 +294,12 @@ export class DcpConsumer {
         return;
     }
     this.acknowledge(24 + f.bodyLength);
+  }
+
+  /** A key or value of a received item: a view with `views`, else a copy of its own. */
+  private bytes(f: Frame, offset: number, length: number): Buffer {
+    const view = f.buf.subarray(offset, offset + length);
+    return this.views ? view : Buffer.from(view);
   }
 
   /** Flow control: tell the producer what we processed once half the window is used. */

@@ -5,7 +5,9 @@
  * A replica issues no seqno of its own: it never expires, and GET_REPLICA only hides an
  * expired item. Rollback and the adoption of the active's failover log live here too.
  */
-import { ItemState, encodeRecord, recordExpiry, recordState, recordValueLength } from '../store/record.js';
+import { ItemState, RECORD_HEADER_LENGTH, encodeRecord, encodeRecordAt, recordCasAt, recordExpiry, recordHeaderLengthAt, recordState, recordStateAt, recordValueLength, type RecordFields } from '../store/record.js';
+import type { RecordLocation } from './entry-records.js';
+import { PAGE_SIZE } from './record-arena.js';
 import { fillView } from './results.js';
 import type { Store } from '../store/store.js';
 import type { CasGenerator } from './cas.js';
@@ -44,6 +46,10 @@ export interface ReplicaPosition {
 
 export class ReplicaVBuckets {
   private readonly probe: DiskProbe = { diskSeqno: -1, rev: 0, entry: -1 };
+  /** Reused for every item applied. */
+  private readonly key: KeyRef = { vbid: 0, buf: Buffer.alloc(0), offset: 0, length: 0 };
+  private readonly fields: RecordFields = { state: ItemState.Live, datatype: 0, flags: 0, expiry: 0, cas: 0, seqno: 0, revSeqno: 0 };
+  private readonly located: RecordLocation = { buf: Buffer.alloc(0), offset: 0, length: 0, data: null };
 
   constructor(
     private readonly store: Store,
@@ -84,33 +90,65 @@ export class ReplicaVBuckets {
   }
 
   /** Applies one mutation, deletion or expiration with the active's metadata. A seqno at or
-   * below what the vBucket holds is a repeat and is skipped. */
+   * below what the vBucket holds is a repeat and is skipped. `item.key` and `item.value` may be
+   * views of a received frame: nothing here keeps them. */
   apply(item: ReplicatedItem): Outcome {
     const vb = this.target(item.vbid);
     if (typeof vb === 'number') return vb;
     if (item.seqno <= vb.highSeqno) return Outcome.Success;
-    const key: KeyRef = { vbid: vb.id, buf: item.key, offset: 0, length: item.key.length };
-    const old = this.storage.lookup(key, this.probe);
-    const oldLive = old !== undefined && recordState(old) === ItemState.Live && !this.flushBarrier.hides(old) ? old : null;
-    const oldLength = oldLive === null ? 0 : recordValueLength(oldLive);
+    const key = this.key;
+    key.vbid = vb.id;
+    key.buf = item.key;
+    key.length = item.key.length;
+    const oldLength = this.oldLiveLength(key);
     const live = item.state === ItemState.Live;
     // A tombstone's expiry field holds its deletion time, which the purger ages it by.
-    const fields = { state: item.state, datatype: live ? item.datatype : 0, flags: live ? item.flags : 0, expiry: live ? item.expiry : nowSeconds(), cas: item.cas, seqno: item.seqno, revSeqno: item.revSeqno };
+    const f = this.fields;
+    f.state = item.state;
+    f.datatype = live ? item.datatype : 0;
+    f.flags = live ? item.flags : 0;
+    f.expiry = live ? item.expiry : nowSeconds();
+    f.cas = item.cas;
+    f.seqno = item.seqno;
+    f.revSeqno = item.revSeqno;
     const value = live ? item.value : null;
-    const rec = encodeRecord(fields, value, 0, value === null ? 0 : value.length);
+    const valueLength = value === null ? 0 : value.length;
     // An item the active flushed before we were told (its CAS under the barrier) is not counted.
-    const counted = live && !this.flushBarrier.hides(rec);
-    const newLength = counted ? recordValueLength(rec) : 0;
-    const itemsDelta = (counted ? 1 : 0) - (oldLive === null ? 0 : 1);
+    const counted = live && item.cas > this.flushBarrier.barrier;
+    const newLength = counted ? valueLength : 0;
+    const itemsDelta = (counted ? 1 : 0) - (oldLength < 0 ? 0 : 1);
     this.stats.curr_items += itemsDelta;
     vb.numItems += itemsDelta;
-    this.stats.bytes += newLength - oldLength;
-    vb.numBytes += newLength - oldLength;
+    this.stats.bytes += newLength - Math.max(0, oldLength);
+    vb.numBytes += newLength - Math.max(0, oldLength);
     vb.highSeqno = item.seqno;
     // A promoted replica must never issue a CAS at or below one it replicated.
     this.cas.observe(item.cas);
-    this.storage.write(vb, key, rec, item.seqno, false);
+    const length = RECORD_HEADER_LENGTH + valueLength;
+    const chunk = this.storage.reserveRecord(length);
+    if (chunk < 0) {
+      this.storage.write(vb, key, encodeRecord(f, value, 0, valueLength), item.seqno, false, this.probe.entry);
+      return Outcome.Success;
+    }
+    // Straight into the resident table's arena, as a client's SET: no Buffer for the record.
+    const page = this.storage.chunkPage(chunk);
+    encodeRecordAt(page, chunk % PAGE_SIZE, f, value, 0, valueLength, this.storage.chunkData(chunk));
+    this.storage.writeChunk(vb, key, chunk, length, item.seqno, this.probe.entry);
     return Outcome.Success;
+  }
+
+  /** The value length of the key's live, unflushed record (-1: none), with its resident entry
+   * noted in the probe for the write that follows. */
+  private oldLiveLength(key: KeyRef): number {
+    const loc = this.located;
+    const e = this.storage.locateResident(key, false, loc);
+    if (e >= 0) {
+      this.probe.entry = e;
+      const { buf, offset, length } = loc;
+      return recordStateAt(buf, offset) === ItemState.Live && recordCasAt(buf, offset) > this.flushBarrier.barrier ? length - recordHeaderLengthAt(buf, offset) : -1;
+    }
+    const old = this.storage.lookupStored(key, this.probe);
+    return old !== undefined && recordState(old) === ItemState.Live && !this.flushBarrier.hides(old) ? recordValueLength(old) : -1;
   }
 
   /** The active flushed: every item with a CAS at or below `barrier` is gone here too. */

@@ -140,7 +140,7 @@ export class Replicator {
     this.state = 'connecting';
     let consumer: DcpConsumer;
     try {
-      consumer = await DcpConsumer.connect(this.options.host, this.options.port, this.events, { name: this.options.name, bufferSize: BUFFER_BYTES, noopSeconds: NOOP_SECONDS, flush: true, mayAcknowledge: () => this.diskKeepsUp(), auth: this.options.auth, tls: this.options.tls });
+      consumer = await DcpConsumer.connect(this.options.host, this.options.port, this.events, { name: this.options.name, bufferSize: BUFFER_BYTES, noopSeconds: NOOP_SECONDS, flush: true, views: true, mayAcknowledge: () => this.diskKeepsUp(), auth: this.options.auth, tls: this.options.tls });
     } catch (err) {
       return this.retry(`cannot connect to ${this.source}: ${message(err)}`);
     }
