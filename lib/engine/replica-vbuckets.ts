@@ -117,10 +117,11 @@ export class ReplicaVBuckets {
     const counted = live && item.cas > this.flushBarrier.barrier;
     const newLength = counted ? valueLength : 0;
     const itemsDelta = (counted ? 1 : 0) - (oldLength < 0 ? 0 : 1);
+    const bytesDelta = newLength - Math.max(0, oldLength);
     this.stats.curr_items += itemsDelta;
     vb.numItems += itemsDelta;
-    this.stats.bytes += newLength - Math.max(0, oldLength);
-    vb.numBytes += newLength - Math.max(0, oldLength);
+    this.stats.bytes += bytesDelta;
+    vb.numBytes += bytesDelta;
     vb.highSeqno = item.seqno;
     // A promoted replica must never issue a CAS at or below one it replicated.
     this.cas.observe(item.cas);
