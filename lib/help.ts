@@ -46,7 +46,7 @@ A memcached binary-protocol server whose data lives in LMDB.
                                --ack=memory, 0 with --ack=persist)
       --dcp-batch-ms <n>       least time between two socket writes of a DCP connection
                                under load: replicas get what n ms brought in one write (a
-                               write after a pause goes at once; default: 5 with
+                               write after a pause goes at once; default: 10 with
                                --ack=memory, 1 with --ack=persist)
       --purge-age <seconds>    keep tombstones this long for change-stream consumers
                                (default: 259200, three days)
