@@ -4,9 +4,11 @@
  * may have work, not all of them. Pumps of one producer start at least `intervalMs` apart
  * (--dcp-batch-ms): under a steady write load the items of those milliseconds leave in one
  * socket write. Each write wakes the consumer's process, which on loopback the producer's
- * thread pays for in the system call: about 30 µs against 1 µs per item encoded, so at 1 ms
- * a replica cost its active +17–22% CPU per write, at 5 ms +13–17%, at 8 ms +11%. An idle producer pumps on the
- * next turn, so a lone write is not delayed.
+ * thread pays for in the system call: 30–60 µs against about 1 µs per item encoded. At 6,000
+ * writes/s a replica cost its active +17–22% CPU per write at 1 ms, +13–17% at 5 ms and +11% at
+ * 8 ms on one machine (session 31), +22% at 5 ms and +13–14% at 10 ms (the --ack=memory default)
+ * on another (session 33). An idle producer pumps on the next turn, so a lone write is not
+ * delayed.
  */
 import type { Stream } from './stream.js';
 
