@@ -6,7 +6,7 @@
 import t from 'tap';
 import { RawClient } from '../fixtures/client.js';
 import { Op, St, setExtras } from '../fixtures/frames.js';
-import { caughtUp, content, pairPlaces, startNode, VBUCKETS } from '../fixtures/pair.js';
+import { caughtUp, content, startNode, startPair, VBUCKETS } from '../fixtures/pair.js';
 
 async function counts(port: number): Promise<{ items: number; bytes: number }> {
   const c = await RawClient.connect(port);
@@ -30,11 +30,7 @@ async function deletes(c: RawClient, from: number, to: number): Promise<void> {
 }
 
 t.test('curr_items and bytes on a replica equal the active\'s', async (t) => {
-  const { dirA, dirB, pa, pb } = await pairPlaces(t);
-  const a = await startNode(pa, { dataDir: dirA });
-  t.teardown(() => a.stop('SIGKILL'));
-  let b = await startNode(pb, { dataDir: dirB, replicaOf: pa });
-  t.teardown(() => b.stop('SIGKILL'));
+  const { b, pa, pb, dirB } = await startPair(t);
   const c = await RawClient.connect(pa);
   t.teardown(() => c.end());
 
@@ -50,7 +46,8 @@ t.test('curr_items and bytes on a replica equal the active\'s', async (t) => {
   // Restarted, the replica counts its items from disk; later writes replace records it may
   // hold only there.
   await b.stop('SIGTERM');
-  b = await startNode(pb, { dataDir: dirB, replicaOf: pa });
+  const restarted = await startNode(pb, { dataDir: dirB, replicaOf: pa });
+  t.teardown(() => restarted.stop('SIGKILL'));
   await sets(c, 10, 40, (i) => `w${i}`);
   await deletes(c, 0, 5);
   await caughtUp(pa, pb);
