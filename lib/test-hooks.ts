@@ -34,7 +34,7 @@ export interface TestHooks {
    * fallback), to test both paths and compare them. */
   readonly streamReads: boolean;
   /** LMCACHED_RESIDENT_ENTRY_LIMIT: the resident table holds at most this many entries (0: its
-   * real limit, 2^28), so a test can reach the limit. */
+   * real limit, 214,748,364), so a test can reach the limit. */
   readonly residentEntryLimit: number;
 }
 

@@ -13,7 +13,7 @@
  * Keys are item keys (key-codec.ts), given as bytes or as latin1 strings.
  */
 import { hashBytes, hashString } from './key-hash.js';
-import { entryInt32, growEntryArray } from './entry-arrays.js';
+import { ENTRY_WORDS, EntryWords, W_BUCKET } from './entry-arrays.js';
 import { distance, home } from './bucket-home.js';
 import { LongKeys } from './long-keys.js';
 
@@ -39,9 +39,10 @@ export const INLINE_KEY_MAX = STRIDE * 4 - KEY_AT;
 const B_KEY_AT = KEY_AT / 4;
 
 export class BucketTable {
-  /** Bucket each entry sits in (kept exact through shifts, for removal by entry): b >= 0 in
-   * the table, -2 - b in the old one while it drains (see grow), -1 for none. */
-  private readonly bucketOf: Int32Array;
+  /** The entries' words (entry-arrays.ts); W_BUCKET is the bucket each entry sits in (kept
+   * exact through shifts, for removal by entry): b >= 0 in the table, -2 - b in the old one
+   * while it drains (see grow), -1 for none. */
+  private readonly ew: Int32Array;
   private buckets: Int32Array;
   /** The same memory as bytes, for the inline keys. */
   private bucketBytes: Uint8Array;
@@ -51,7 +52,7 @@ export class BucketTable {
   /** The hash of the key `lookup` last probed for. */
   private lastHash = 0;
   /** Where a lookup last found its key (array, int offset), valid until the table changes: a
-   * read marks its entry there without reading `bucketOf` (a cache miss less per GET). */
+   * read marks its entry there without reading its W_BUCKET word (a cache miss less per GET). */
   private foundInts: Int32Array = new Int32Array(STRIDE);
   private foundAt = 0;
   /** The table before the last growth while its entries move over (null: none), its size, and
@@ -62,8 +63,13 @@ export class BucketTable {
   private moved = 0;
 
   /** `longKeys`: where keys too long for their bucket go (the owner checks it has room). */
-  constructor(entries: number, private readonly longKeys = new LongKeys()) {
-    this.bucketOf = entryInt32(entries, -1);
+  /** `words`: shared with the owner's other per-entry data (item-cache.ts), or the table's own. */
+  constructor(
+    entries: number,
+    private readonly longKeys = new LongKeys(),
+    private readonly words = new EntryWords(entries),
+  ) {
+    this.ew = words.w;
     this.buckets = new Int32Array(entries * 2 * STRIDE);
     this.bucketBytes = new Uint8Array(this.buckets.buffer);
     this.size = entries * 2;
@@ -71,12 +77,12 @@ export class BucketTable {
 
   /** Room for entry numbers below `entries`. */
   growEntries(entries: number): void {
-    growEntryArray(this.bucketOf, entries, -1);
+    this.words.grow(entries);
   }
 
   /** Whether entry e is in the table. */
   has(e: number): boolean {
-    return this.bucketOf[e] !== -1;
+    return this.ew[e * ENTRY_WORDS + W_BUCKET] !== -1;
   }
 
   /** The entry holding the key `buf[offset, offset+length)`, or -1. */
@@ -152,7 +158,7 @@ export class BucketTable {
    * have changed hands since a write noted it: FLUSH and DEL_VBUCKET free entries under writes
    * in flight). */
   holdsBytes(e: number, buf: Uint8Array, offset: number, length: number): boolean {
-    const b = this.bucketOf[e];
+    const b = this.ew[e * ENTRY_WORDS + W_BUCKET];
     if (b === -1) return false;
     return b >= 0 ? this.matches(this.buckets, this.bucketBytes, b * STRIDE, buf, offset, length) : this.matches(this.old as Int32Array, this.oldBytes, (-2 - b) * STRIDE, buf, offset, length);
   }
@@ -219,8 +225,8 @@ export class BucketTable {
     const length = this.keyLength(e);
     if (length > INLINE_KEY_MAX) this.longKeys.release(this.longKeyAt(e), length);
     this.count--;
-    let gap = this.bucketOf[e];
-    this.bucketOf[e] = -1;
+    let gap = this.ew[e * ENTRY_WORDS + W_BUCKET];
+    this.ew[e * ENTRY_WORDS + W_BUCKET] = -1;
     if (gap < -1) {
       (this.old as Int32Array)[(-2 - gap) * STRIDE + B_ENTRY] = -1;
       return;
@@ -235,7 +241,7 @@ export class BucketTable {
       // The entry at b may move to the gap unless its home lies cyclically in (gap, b].
       if (distance(h, b, size) >= distance(gap, b, size)) {
         bk.copyWithin(gap * STRIDE, b * STRIDE, b * STRIDE + STRIDE);
-        this.bucketOf[s - 1] = gap;
+        this.ew[(s - 1) * ENTRY_WORDS + W_BUCKET] = gap;
         bk[b * STRIDE + B_ENTRY] = 0;
         gap = b;
       }
@@ -251,7 +257,7 @@ export class BucketTable {
 
   clear(): void {
     this.longKeys.clear();
-    this.bucketOf.fill(-1);
+    this.words.fill(W_BUCKET, -1);
     this.buckets.fill(0);
     this.count = 0;
     this.dropOld();
@@ -271,15 +277,15 @@ export class BucketTable {
 
   /** Entry e's bucket array, and its bucket's int offset there. */
   private intsOf(e: number): Int32Array {
-    return this.bucketOf[e] >= 0 ? this.buckets : (this.old as Int32Array);
+    return this.ew[e * ENTRY_WORDS + W_BUCKET] >= 0 ? this.buckets : (this.old as Int32Array);
   }
 
   private bytesOf(e: number): Uint8Array {
-    return this.bucketOf[e] >= 0 ? this.bucketBytes : this.oldBytes;
+    return this.ew[e * ENTRY_WORDS + W_BUCKET] >= 0 ? this.bucketBytes : this.oldBytes;
   }
 
   private offsetOf(e: number): number {
-    const b = this.bucketOf[e];
+    const b = this.ew[e * ENTRY_WORDS + W_BUCKET];
     return (b >= 0 ? b : -2 - b) * STRIDE;
   }
 
@@ -324,7 +330,7 @@ export class BucketTable {
     const at = b * STRIDE;
     this.buckets[at + B_ENTRY] = e + 1;
     this.buckets[at + B_HASH] = h;
-    this.bucketOf[e] = b;
+    this.ew[e * ENTRY_WORDS + W_BUCKET] = b;
     if (this.old !== null) this.move(MOVE_PER_ADD);
     if (++this.count > this.size * MAX_LOAD) this.grow();
   }
@@ -362,8 +368,8 @@ export class BucketTable {
     this.oldBytes = this.bucketBytes;
     this.oldSize = this.size;
     this.moved = 0;
-    const bucketOf = this.bucketOf;
-    for (let e = 0; e < bucketOf.length; e++) if (bucketOf[e] >= 0) bucketOf[e] = -2 - bucketOf[e];
+    const ew = this.ew;
+    for (let at = W_BUCKET; at < ew.length; at += ENTRY_WORDS) if (ew[at] >= 0) ew[at] = -2 - ew[at];
     this.size = Math.ceil(this.size * GROWTH);
     this.buckets = new Int32Array(this.size * STRIDE);
     this.bucketBytes = new Uint8Array(this.buckets.buffer);
@@ -383,7 +389,7 @@ export class BucketTable {
       while (bk[b * STRIDE + B_ENTRY] !== 0) b = b + 1 === size ? 0 : b + 1;
       const at = b * STRIDE;
       for (let i = 0; i < STRIDE; i++) bk[at + i] = old[from + i];
-      this.bucketOf[entry - 1] = b;
+      this.ew[(entry - 1) * ENTRY_WORDS + W_BUCKET] = b;
     }
     this.moved = to;
     if (to === this.oldSize) this.dropOld();

@@ -7,7 +7,7 @@
  * by the entry's place number, not in an array (8 bytes) or a Map entry for every entry.
  */
 import { ALIGN, PAGE_SIZE, RecordArena } from './record-arena.js';
-import { entryInt32, growEntryArray } from './entry-arrays.js';
+import { ENTRY_WORDS, EntryWords, W_LENGTH, W_PLACE } from './entry-arrays.js';
 
 /** Where a record lies: `length` bytes at `offset` in `buf` (an arena page or the record's own
  * Buffer); filled by `locate` into a caller's reused object, so a read makes no Buffer. */
@@ -28,15 +28,19 @@ export class EntryRecords {
   private slots: Array<Buffer | undefined> = [];
   private freeSlots: number[] = [];
   private readonly arena: RecordArena;
-  /** Where the entry's record is: its arena chunk's address in ALIGN units (>= 0: an int32 up
-   * to MAX_ARENA_BYTES, 4 bytes per entry), NONE, or Buffer slot s as -2 - s. */
-  private readonly place: Int32Array;
-  private readonly lengths: Int32Array;
+  /** The entries' words (entry-arrays.ts). W_PLACE: where the entry's record is, its arena
+   * chunk's address in ALIGN units (>= 0: an int32 up to MAX_ARENA_BYTES), NONE, or Buffer slot
+   * s as -2 - s; W_LENGTH: the record's length. */
+  private readonly ew: Int32Array;
 
-  constructor(entries: number, arena = new RecordArena()) {
+  /** `words`: shared with the owner's other per-entry data (item-cache.ts), or the records' own. */
+  constructor(
+    entries: number,
+    arena = new RecordArena(),
+    private readonly words = new EntryWords(entries),
+  ) {
     this.arena = arena;
-    this.place = entryInt32(entries, NONE);
-    this.lengths = entryInt32(entries);
+    this.ew = words.w;
   }
 
   /** Bytes of arena pages: the memory records in chunks take. */
@@ -46,19 +50,19 @@ export class EntryRecords {
 
   /** Entry e's record: its Buffer, or a view of its arena chunk (RecordArena.view). */
   of(e: number): Buffer {
-    const at = this.place[e];
-    return at >= 0 ? this.arena.view(at * ALIGN, this.lengths[e]) : (this.slots[-2 - at] as Buffer);
+    const at = this.ew[e * ENTRY_WORDS + W_PLACE];
+    return at >= 0 ? this.arena.view(at * ALIGN, this.ew[e * ENTRY_WORDS + W_LENGTH]) : (this.slots[-2 - at] as Buffer);
   }
 
   /** Entry e's record, described in `loc` (the read path's `of`, without a view). */
   locate(e: number, loc: RecordLocation): void {
-    const place = this.place[e];
+    const place = this.ew[e * ENTRY_WORDS + W_PLACE];
     if (place >= 0) {
       const at = place * ALIGN;
       loc.buf = this.arena.page(at);
       loc.data = this.arena.pageData(at);
       loc.offset = at % PAGE_SIZE;
-      loc.length = this.lengths[e];
+      loc.length = this.ew[e * ENTRY_WORDS + W_LENGTH];
     } else {
       const rec = this.slots[-2 - place] as Buffer;
       loc.buf = rec;
@@ -69,15 +73,15 @@ export class EntryRecords {
   }
 
   length(e: number): number {
-    return this.lengths[e];
+    return this.ew[e * ENTRY_WORDS + W_LENGTH];
   }
 
   /** A new record for entry e, whose old one is dropped first: a dirty one as it is, a clean
    * one in the arena when it fits. */
   set(e: number, record: Buffer, dirty: boolean): void {
     // An arena chunk is given back by its old length; a Buffer slot is kept for the new one.
-    if (this.place[e] >= 0) this.drop(e);
-    this.lengths[e] = record.length;
+    if (this.ew[e * ENTRY_WORDS + W_PLACE] >= 0) this.drop(e);
+    this.ew[e * ENTRY_WORDS + W_LENGTH] = record.length;
     if (dirty) this.keepBuffer(e, record);
     else this.keepClean(e, record);
   }
@@ -102,14 +106,14 @@ export class EntryRecords {
    * dropped first (`forget` it before, if something else still owns it). */
   setChunk(e: number, at: number, length: number): void {
     this.drop(e);
-    this.lengths[e] = length;
-    this.place[e] = at / ALIGN;
+    this.ew[e * ENTRY_WORDS + W_LENGTH] = length;
+    this.ew[e * ENTRY_WORDS + W_PLACE] = at / ALIGN;
   }
 
   /** Entry e lets go of its record without giving its chunk back: a write not yet committed
    * still owns it, and gives it back itself (`release`). */
   forget(e: number): void {
-    if (this.place[e] >= 0) this.place[e] = NONE;
+    if (this.ew[e * ENTRY_WORDS + W_PLACE] >= 0) this.ew[e * ENTRY_WORDS + W_PLACE] = NONE;
     else this.drop(e);
   }
 
@@ -121,7 +125,7 @@ export class EntryRecords {
   /** Entry e's record is committed: from its Buffer into the arena, if it fits and is not there
    * yet (no view is made for one already there). */
   commit(e: number): void {
-    const at = this.place[e];
+    const at = this.ew[e * ENTRY_WORDS + W_PLACE];
     if (at <= -2) this.keepClean(e, this.slots[-2 - at] as Buffer);
   }
 
@@ -137,37 +141,36 @@ export class EntryRecords {
       return;
     }
     this.drop(e);
-    this.place[e] = at / ALIGN;
+    this.ew[e * ENTRY_WORDS + W_PLACE] = at / ALIGN;
   }
 
   /** Forgets entry e's record, giving back its arena chunk or Buffer slot. */
   drop(e: number): void {
-    const at = this.place[e];
+    const at = this.ew[e * ENTRY_WORDS + W_PLACE];
     if (at >= 0) {
-      this.arena.release(at * ALIGN, this.lengths[e]);
+      this.arena.release(at * ALIGN, this.ew[e * ENTRY_WORDS + W_LENGTH]);
     } else if (at <= -2) {
       this.slots[-2 - at] = undefined;
       this.freeSlots.push(-2 - at);
     }
-    this.place[e] = NONE;
+    this.ew[e * ENTRY_WORDS + W_PLACE] = NONE;
   }
 
   /** Room for `entries` entries. */
   grow(entries: number): void {
-    growEntryArray(this.place, entries, NONE);
-    growEntryArray(this.lengths, entries);
+    this.words.grow(entries);
   }
 
   clear(): void {
     this.slots = [];
     this.freeSlots = [];
     this.arena.clear();
-    this.place.fill(NONE);
+    this.words.fill(W_PLACE, NONE);
   }
 
   /** Entry e keeps `record` as a Buffer, in the slot it has or a new one. */
   private keepBuffer(e: number, record: Buffer): void {
-    const at = this.place[e];
+    const at = this.ew[e * ENTRY_WORDS + W_PLACE];
     if (at <= -2) {
       this.slots[-2 - at] = record;
       return;
@@ -175,6 +178,6 @@ export class EntryRecords {
     this.drop(e);
     const s = this.freeSlots.length > 0 ? (this.freeSlots.pop() as number) : this.slots.length;
     this.slots[s] = record;
-    this.place[e] = -2 - s;
+    this.ew[e * ENTRY_WORDS + W_PLACE] = -2 - s;
   }
 }

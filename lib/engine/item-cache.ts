@@ -12,7 +12,7 @@
 import { coarseSeconds } from './coarse-clock.js';
 import { BucketTable, INLINE_KEY_MAX } from './bucket-table.js';
 import { EntryRecords, type RecordLocation } from './entry-records.js';
-import { entryUint32, growEntryArray, MAX_ENTRIES } from './entry-arrays.js';
+import { ENTRY_WORDS, EntryWords, MAX_ENTRIES, W_ACCESSED, W_STAMP } from './entry-arrays.js';
 import { LongKeys } from './long-keys.js';
 
 export { hashString } from './key-hash.js';
@@ -52,13 +52,14 @@ export class ItemCache {
 
   private readonly longKeys: LongKeys;
   private readonly table: BucketTable;
-  private readonly records = new EntryRecords(INITIAL_ENTRIES);
-  /** When the entry was last read or written (Unix seconds; mg's l flag). */
-  private readonly accessedAt = entryUint32(INITIAL_ENTRIES);
-  /** Per entry: the stamp of the write it holds (0: a clean record). A write is told from a
-   * newer one of its key, and from a key that took its entry after a FLUSH, by its stamp, so
-   * nothing needs to keep the write's own Buffer to recognise it. */
-  private readonly stamps = entryUint32(INITIAL_ENTRIES);
+  /** Every per-entry word, the table's and the records' too, side by side (entry-arrays.ts).
+   * Ours: W_ACCESSED, when the entry was last read or written (Unix seconds; mg's l flag), and
+   * W_STAMP, the stamp of the write it holds (0: a clean record). A write is told from a newer
+   * one of its key, and from a key that took its entry after a FLUSH, by its stamp, so nothing
+   * needs to keep the write's own Buffer to recognise it. */
+  private readonly words = new EntryWords(INITIAL_ENTRIES);
+  private readonly ew = this.words.w;
+  private readonly records = new EntryRecords(INITIAL_ENTRIES, undefined, this.words);
   /** The last stamp handed out; it wraps after 2^32 writes, far more than are ever in flight. */
   private lastStamp = 0;
   /** Bumped whenever entries leave the table other than by their own write's apply (FLUSH,
@@ -78,10 +79,10 @@ export class ItemCache {
   ) {
     this.entryLimit = Math.min(limits.entries ?? MAX_ENTRIES - ENTRY_MARGIN, MAX_ENTRIES - ENTRY_MARGIN);
     this.longKeys = new LongKeys(limits.longKeyBytes);
-    this.table = new BucketTable(INITIAL_ENTRIES, this.longKeys);
+    this.table = new BucketTable(INITIAL_ENTRIES, this.longKeys, this.words);
   }
 
-  /** Whether a new key certainly fits (at most 2^28 entries: at the limit an insert ejects a
+  /** Whether a new key certainly fits (at most MAX_ENTRIES: at the limit an insert ejects a
    * clean entry; with every entry pinned or the key arena full, writes are refused as memcached's
    * out of memory and LMDB reads are not kept, instead of the process dying). */
   get hasRoom(): boolean {
@@ -126,7 +127,7 @@ export class ItemCache {
     const st = this.table.foundState();
     if (fetch) {
       this.table.setFoundState(st | REFERENCED | FETCHED);
-      this.accessedAt[e] = coarseSeconds();
+      this.ew[e * ENTRY_WORDS + W_ACCESSED] = coarseSeconds();
     } else if ((st & REFERENCED) === 0) {
       this.table.setFoundState(st | REFERENCED);
     }
@@ -184,7 +185,7 @@ export class ItemCache {
     const state = chunk >= 0 ? PINNED | WRITE_CHUNK : PINNED;
     const e = hint >= 0 && hint < this.high && this.table.holdsBytes(hint, buf, offset, length) ? this.replace(hint, length, record, chunk, recordLength, state) : this.insertBytes(buf, offset, length, record, chunk, recordLength, state);
     this.lastStamp = (this.lastStamp + 1) >>> 0 || 1;
-    this.stamps[e] = this.lastStamp;
+    this.ew[e * ENTRY_WORDS + W_STAMP] = this.lastStamp;
     return e;
   }
 
@@ -200,12 +201,12 @@ export class ItemCache {
 
   /** The stamp of the write entry `e` holds (0: none). */
   stampOf(e: number): number {
-    return this.stamps[e];
+    return this.ew[e * ENTRY_WORDS + W_STAMP] >>> 0;
   }
 
   /** Whether entry `e` still holds the write stamped `stamp`. */
   holdsWrite(e: number, stamp: number): boolean {
-    return e >= 0 && e < this.high && this.stamps[e] === stamp && this.table.has(e);
+    return e >= 0 && e < this.high && this.ew[e * ENTRY_WORDS + W_STAMP] >>> 0 === stamp && this.table.has(e);
   }
 
   /** The key (a latin1 item key) of entry `e`, in use. */
@@ -243,7 +244,7 @@ export class ItemCache {
    * newer write stays pinned. */
   settle(e: number, stamp: number, keep: boolean): void {
     if (!this.holdsWrite(e, stamp)) return;
-    this.stamps[e] = 0;
+    this.ew[e * ENTRY_WORDS + W_STAMP] = 0;
     if (!keep || cost(this.table.keyLength(e), this.records.length(e)) > this.quotaBytes) {
       this.remove(e);
       return;
@@ -266,7 +267,7 @@ export class ItemCache {
   access(buf: Uint8Array, offset: number, length: number): number {
     const e = this.table.find(buf, offset, length);
     if (e < 0) return -1;
-    return this.accessedAt[e] * 2 + ((this.table.state(e) & FETCHED) !== 0 ? 1 : 0);
+    return (this.ew[e * ENTRY_WORDS + W_ACCESSED] >>> 0) * 2 + ((this.table.state(e) & FETCHED) !== 0 ? 1 : 0);
   }
 
   /** A purge of the record with `seqno` committed (the key is gone from LMDB): the entry goes
@@ -322,8 +323,8 @@ export class ItemCache {
   /** The rest of an insert, entry e placed in the table. */
   private added(e: number, keyLength: number, record: Buffer | null, chunk: number, recordLength: number, state: number): number {
     this.setRecord(e, record, chunk, recordLength, state);
-    this.stamps[e] = 0;
-    this.accessedAt[e] = coarseSeconds();
+    this.ew[e * ENTRY_WORDS + W_STAMP] = 0;
+    this.ew[e * ENTRY_WORDS + W_ACCESSED] = coarseSeconds();
     this.count++;
     this.bytes += cost(keyLength, recordLength);
     this.afterInsert(e);
@@ -342,8 +343,8 @@ export class ItemCache {
     this.setRecord(e, record, chunk, recordLength, state);
     this.table.setState(e, state);
     this.table.moveSome();
-    this.stamps[e] = 0;
-    this.accessedAt[e] = coarseSeconds();
+    this.ew[e * ENTRY_WORDS + W_STAMP] = 0;
+    this.ew[e * ENTRY_WORDS + W_ACCESSED] = coarseSeconds();
     this.afterInsert(e);
     return e;
   }
@@ -358,10 +359,7 @@ export class ItemCache {
     const e = this.high++;
     if (e >= this.capacity) {
       this.capacity *= 2;
-      this.table.growEntries(this.capacity);
-      growEntryArray(this.accessedAt, this.capacity);
-      growEntryArray(this.stamps, this.capacity);
-      this.records.grow(this.capacity);
+      this.words.grow(this.capacity);
     }
     return e;
   }
@@ -370,7 +368,7 @@ export class ItemCache {
     this.bytes -= cost(this.table.keyLength(e), this.records.length(e));
     if ((this.table.state(e) & WRITE_CHUNK) !== 0) this.records.forget(e);
     else this.records.drop(e);
-    this.stamps[e] = 0;
+    this.ew[e * ENTRY_WORDS + W_STAMP] = 0;
     this.table.remove(e);
     this.free.push(e);
     this.count--;

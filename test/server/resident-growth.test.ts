@@ -1,7 +1,7 @@
 /**
  * The resident table grows while it serves (bucket-table.ts: a larger table takes new keys and
  * the old one drains a few buckets per add, hit and overwrite; entry-arrays.ts: the per-entry
- * arrays grow in place). The table starts with room for 1,024 entries, so 12,000 keys take it
+ * words grow in place). The table starts with room for 1,024 entries, so 12,000 keys take it
  * through several growths and entry-array doublings; deletes, overwrites and reads land while
  * old tables still drain. Every key must read back with its newest value, over the socket and
  * after a restart, and curr_items must count them exactly.

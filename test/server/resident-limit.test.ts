@@ -1,5 +1,5 @@
 /**
- * The resident table's entry limit (2^28; LMCACHED_RESIDENT_ENTRY_LIMIT lowers it so a test
+ * The resident table's entry limit (214,748,364; LMCACHED_RESIDENT_ENTRY_LIMIT lowers it so a test
  * reaches it). At the limit a new key ejects a clean entry, whatever the -m quota; when every
  * entry holds an uncommitted write, new writes are refused as memcached refuses what it cannot
  * store (binary ENOMEM, text "SERVER_ERROR out of memory storing object") instead of the process
