@@ -2,7 +2,9 @@
  * CAS generator: hybrid-logical-clock style, microseconds since the epoch, never repeating and
  * never going backwards (seeded at start-up with the highest CAS ever persisted). Values stay
  * below 2^53 until the year 2255, so they are exact JavaScript numbers.
+ * The clock is the request clock's (request-clock.ts): read once per batch of requests.
  */
+import { requestEpochMs } from './request-clock.js';
 
 export class CasGenerator {
   private last: number;
@@ -12,7 +14,7 @@ export class CasGenerator {
   }
 
   next(): number {
-    const clock = Date.now() * 1000;
+    const clock = requestEpochMs() * 1000;
     this.last = clock > this.last ? clock : this.last + 1;
     return this.last;
   }

@@ -23,6 +23,7 @@ import { TextSession } from './text-session.js';
 import { MAGIC_REQUEST, MAGIC_RESPONSE } from '../../protocol/header.js';
 import { clusterConfig } from './cluster-config.js';
 import { HeldReplies } from './held-replies.js';
+import { tickRequestClock } from '../engine/request-clock.js';
 
 /** Stop framing when this much output is waiting (socket buffer or held replies). */
 const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
@@ -213,6 +214,7 @@ export class Connection implements Flushable, HandlerContext {
     this.flushOutput();
   }
 
+  /** Read from the clock itself, not the request clock: the loss-window bound is README's. */
   private lagging(oldestUnpersistedAt: number): boolean {
     return oldestUnpersistedAt !== 0 && performance.now() - oldestUnpersistedAt > MEMORY_ACK_LAG_MS;
   }
@@ -240,6 +242,7 @@ export class Connection implements Flushable, HandlerContext {
   /** The first `length` bytes of `chunk`, from the socket; a `transient` chunk is reused after. */
   receive(chunk: Buffer, length: number, transient: boolean): void {
     this.active = true;
+    tickRequestClock();
     this.server.counters.bytes_read += length;
     try {
       if (!this.protocolChosen) {
