@@ -25,8 +25,8 @@ export const W_BUCKET = 0;
 /** Entry-records.ts: where the record is (-1: none), and its length. */
 export const W_PLACE = 1;
 export const W_LENGTH = 2;
-/** Item-cache.ts: the stamp of the write the entry holds, and when it was last accessed; both
- * unsigned, read back with `>>> 0`. */
+/** Item-cache.ts: the stamp of the write the entry holds (unsigned, read back with `>>> 0`),
+ * and its access word: when it was last accessed, with the state bits commits change. */
 export const W_STAMP = 3;
 export const W_ACCESSED = 4;
 

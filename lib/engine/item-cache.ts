@@ -28,14 +28,25 @@ export const LONG_KEY_OVERHEAD = 8;
  * inserts (or commits) let the hand eject. */
 const MAX_HAND_STEPS = 256;
 
-// Entry state bits, kept in the entry's bucket.
-const PINNED = 1;
+// Entry state bits. Those a read sets live in the entry's bucket, which the read has found;
+// those commits and applies change live in the entry's access word (W_ACCESSED, above its 30
+// bits of seconds), so a commit or an apply touches the entry's words and not its bucket.
 const REFERENCED = 2;
 /** Read since this version of the item was stored (memcached's ITEM_FETCHED: mg's h flag). */
 const FETCHED = 4;
+const BUCKET_STATE = REFERENCED | FETCHED;
+/** Holds a write not yet in LMDB: never ejected. */
+const PINNED = 1 << 30;
 /** The entry's record is an arena chunk its write, not yet committed, owns: a newer write or a
  * removal must not give the chunk back while the batch may still read it (`committed`). */
-const WRITE_CHUNK = 8;
+const WRITE_CHUNK = 1 << 31;
+const WORD_FLAGS = PINNED | WRITE_CHUNK;
+/** The access word's seconds count from here (2023-11-14), 30 bits of them: until 2057. */
+const ACCESS_EPOCH = 1_700_000_000;
+const ACCESS_SECONDS = (1 << 30) - 1;
+/** The most a key adds to `cost` (binary keys have a 16-bit length): a record whose cost
+ * with it is within the quota is, whatever its key, and its bucket need not be read. */
+const MOST_KEY_COST = 0xffff + LONG_KEY_OVERHEAD;
 
 const INITIAL_ENTRIES = 1024;
 /** Entries kept short of MAX_ENTRIES, so that what one request adds after `hasRoom` said yes
@@ -53,7 +64,8 @@ export class ItemCache {
   private readonly longKeys: LongKeys;
   private readonly table: BucketTable;
   /** Every per-entry word, the table's and the records' too, side by side (entry-arrays.ts).
-   * Ours: W_ACCESSED, when the entry was last read or written (Unix seconds; mg's l flag), and
+   * Ours: W_ACCESSED, when the entry was last read or written (mg's l flag), and PINNED and
+   * WRITE_CHUNK (above), and
    * W_STAMP, the stamp of the write it holds (0: a clean record). A write is told from a newer
    * one of its key, and from a key that took its entry after a FLUSH, by its stamp, so nothing
    * needs to keep the write's own Buffer to recognise it. */
@@ -127,7 +139,8 @@ export class ItemCache {
     const st = this.table.foundState();
     if (fetch) {
       this.table.setFoundState(st | REFERENCED | FETCHED);
-      this.ew[e * ENTRY_WORDS + W_ACCESSED] = coarseSeconds();
+      const a = e * ENTRY_WORDS + W_ACCESSED;
+      this.ew[a] = (this.ew[a] & WORD_FLAGS) | accessNow();
     } else if ((st & REFERENCED) === 0) {
       this.table.setFoundState(st | REFERENCED);
     }
@@ -226,7 +239,7 @@ export class ItemCache {
    * holds any more, is given back. */
   committed(e: number, stamp: number, chunk = -1, recordLength = 0): void {
     if (this.holdsWrite(e, stamp)) {
-      if (chunk >= 0) this.table.setState(e, this.table.state(e) & ~WRITE_CHUNK);
+      if (chunk >= 0) this.ew[e * ENTRY_WORDS + W_ACCESSED] &= ~WRITE_CHUNK;
       else this.records.commit(e);
     } else if (chunk >= 0) {
       this.records.release(chunk, recordLength);
@@ -245,11 +258,12 @@ export class ItemCache {
   settle(e: number, stamp: number, keep: boolean): void {
     if (!this.holdsWrite(e, stamp)) return;
     this.ew[e * ENTRY_WORDS + W_STAMP] = 0;
-    if (!keep || cost(this.table.keyLength(e), this.records.length(e)) > this.quotaBytes) {
+    const recordLength = this.records.length(e);
+    if (!keep || (recordLength + ENTRY_OVERHEAD + MOST_KEY_COST > this.quotaBytes && cost(this.table.keyLength(e), recordLength) > this.quotaBytes)) {
       this.remove(e);
       return;
     }
-    this.table.setState(e, this.table.state(e) & ~PINNED);
+    this.ew[e * ENTRY_WORDS + W_ACCESSED] &= ~PINNED;
     this.records.commit(e);
     // A burst of writes can leave the table over quota while they were pinned; eject now that
     // they may go, not only on a later insert (reads of resident items insert nothing).
@@ -267,7 +281,7 @@ export class ItemCache {
   access(buf: Uint8Array, offset: number, length: number): number {
     const e = this.table.find(buf, offset, length);
     if (e < 0) return -1;
-    return (this.ew[e * ENTRY_WORDS + W_ACCESSED] >>> 0) * 2 + ((this.table.state(e) & FETCHED) !== 0 ? 1 : 0);
+    return (ACCESS_EPOCH + (this.ew[e * ENTRY_WORDS + W_ACCESSED] & ACCESS_SECONDS)) * 2 + ((this.table.state(e) & FETCHED) !== 0 ? 1 : 0);
   }
 
   /** A purge of the record with `seqno` committed (the key is gone from LMDB): the entry goes
@@ -307,7 +321,7 @@ export class ItemCache {
     const found = this.table.lookup(key);
     if (found >= 0) return this.replace(found, key.length, record, -1, record.length, state);
     const e = this.allocEntry();
-    this.table.add(found, e, key, state);
+    this.table.add(found, e, key, state & BUCKET_STATE);
     return this.added(e, key.length, record, -1, record.length, state);
   }
 
@@ -316,7 +330,7 @@ export class ItemCache {
     const found = this.table.lookupBytes(buf, offset, length);
     if (found >= 0) return this.replace(found, length, record, chunk, recordLength, state);
     const e = this.allocEntry();
-    this.table.addBytes(found, e, buf, offset, length, state);
+    this.table.addBytes(found, e, buf, offset, length, state & BUCKET_STATE);
     return this.added(e, length, record, chunk, recordLength, state);
   }
 
@@ -324,7 +338,7 @@ export class ItemCache {
   private added(e: number, keyLength: number, record: Buffer | null, chunk: number, recordLength: number, state: number): number {
     this.setRecord(e, record, chunk, recordLength, state);
     this.ew[e * ENTRY_WORDS + W_STAMP] = 0;
-    this.ew[e * ENTRY_WORDS + W_ACCESSED] = coarseSeconds();
+    this.ew[e * ENTRY_WORDS + W_ACCESSED] = (state & WORD_FLAGS) | accessNow();
     this.count++;
     this.bytes += cost(keyLength, recordLength);
     this.afterInsert(e);
@@ -339,12 +353,12 @@ export class ItemCache {
   /** A new record for entry `e`'s key in place (same bucket and entry); an owned chunk stays its write's. */
   private replace(e: number, keyLength: number, record: Buffer | null, chunk: number, recordLength: number, state: number): number {
     this.bytes += cost(keyLength, recordLength) - cost(keyLength, this.records.length(e));
-    if ((this.table.state(e) & WRITE_CHUNK) !== 0) this.records.forget(e);
+    if ((this.ew[e * ENTRY_WORDS + W_ACCESSED] & WRITE_CHUNK) !== 0) this.records.forget(e);
     this.setRecord(e, record, chunk, recordLength, state);
-    this.table.setState(e, state);
+    this.table.setState(e, state & BUCKET_STATE);
     this.table.moveSome();
     this.ew[e * ENTRY_WORDS + W_STAMP] = 0;
-    this.ew[e * ENTRY_WORDS + W_ACCESSED] = coarseSeconds();
+    this.ew[e * ENTRY_WORDS + W_ACCESSED] = (state & WORD_FLAGS) | accessNow();
     this.afterInsert(e);
     return e;
   }
@@ -366,7 +380,7 @@ export class ItemCache {
 
   private remove(e: number): void {
     this.bytes -= cost(this.table.keyLength(e), this.records.length(e));
-    if ((this.table.state(e) & WRITE_CHUNK) !== 0) this.records.forget(e);
+    if ((this.ew[e * ENTRY_WORDS + W_ACCESSED] & WRITE_CHUNK) !== 0) this.records.forget(e);
     else this.records.drop(e);
     this.ew[e * ENTRY_WORDS + W_STAMP] = 0;
     this.table.remove(e);
@@ -381,8 +395,8 @@ export class ItemCache {
       const e = this.hand;
       this.hand = e + 1 >= this.high ? 0 : e + 1;
       if (e === keep || !this.table.has(e)) continue;
+      if ((this.ew[e * ENTRY_WORDS + W_ACCESSED] & PINNED) !== 0) continue;
       const st = this.table.state(e);
-      if ((st & PINNED) !== 0) continue;
       if ((st & REFERENCED) !== 0) {
         this.table.setState(e, st & ~REFERENCED);
         continue;
@@ -391,6 +405,12 @@ export class ItemCache {
       this.ejections++;
     }
   }
+}
+
+/** The access word's seconds for now. */
+function accessNow(): number {
+  const s = coarseSeconds() - ACCESS_EPOCH;
+  return s < 0 ? 0 : s > ACCESS_SECONDS ? ACCESS_SECONDS : s;
 }
 
 function cost(keyLength: number, recordLength: number): number {
