@@ -222,6 +222,7 @@ export class ItemStorage implements BackfillSource {
     w.entry = record === null ? this.cache.putDirtyChunk(itemKey, 0, itemKey.length, chunk, recordLength, entry) : this.cache.putDirtyKey(itemKey, 0, itemKey.length, record, entry);
     w.stamp = this.cache.stampOf(w.entry);
     w.generation = this.cache.generation;
+    w.live = recordStateAt(page, w.recordAt) === ItemState.Live;
     const batch = this.flusher.enqueue(w);
     if (vb.listeners.size > 0) for (const l of vb.listeners) l(w);
     return batch;
@@ -325,7 +326,7 @@ export class ItemStorage implements BackfillSource {
       if (w.record === null) {
         kept.purges.push(w);
       } else {
-        kept.add(w.entry, w.stamp, w.vb.id, w.seqno, recordStateAt(w.record, w.recordAt) === ItemState.Live);
+        kept.add(w.entry, w.stamp, w.vb.id, w.seqno, w.live);
         this.cache.committed(w.entry, w.stamp, chunk, w.recordLength);
         this.writes.give(w);
       }

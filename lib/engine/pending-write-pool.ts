@@ -20,10 +20,10 @@ export class PendingWritePool {
   private readonly spare: PendingWrite[] = [];
 
   /** A write of `recordLength` bytes at `recordAt` in `record` (a purge: null); its entry,
-   * stamp and generation are the caller's to set. */
+   * stamp, generation and live bit are the caller's to set. */
   take(vb: VBucket, keyString: string | null, keyLength: number, record: Buffer | null, recordAt: number, recordLength: number, chunk: number, seqno: number, warmupExpiry: boolean): PendingWrite {
     const w = this.spare.pop();
-    if (w === undefined) return { vb, keyString, keyLength, record, recordAt, recordLength, chunk, seqno, prevSeqno: -1, entry: -1, stamp: 0, generation: 0, warmupExpiry, streams: 0 };
+    if (w === undefined) return { vb, keyString, keyLength, record, recordAt, recordLength, chunk, seqno, prevSeqno: -1, entry: -1, stamp: 0, generation: 0, live: false, warmupExpiry, streams: 0 };
     w.vb = vb;
     w.keyString = keyString;
     w.keyLength = keyLength;
@@ -35,6 +35,7 @@ export class PendingWritePool {
     w.entry = -1;
     w.stamp = 0;
     w.generation = 0;
+    w.live = false;
     w.warmupExpiry = warmupExpiry;
     w.streams = 0;
     return w;

@@ -53,6 +53,9 @@ export interface PendingWrite extends ItemWrite {
   stamp: number;
   /** The resident table's generation when the write was made (ItemCache.generation). */
   generation: number;
+  /** Whether the record is a live item (not a tombstone), noted at issue while the record is
+   * in the cache: read from the record at commit it was a cache miss per write. */
+  live: boolean;
   /** Written by warmup's expiry of an item it found expired. */
   warmupExpiry: boolean;
   /** How many DCP streams' queues hold it (each counts it out as it sends it): one still held

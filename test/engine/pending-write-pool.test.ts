@@ -25,8 +25,8 @@ t.test('a given-back write is reused with only the new write in it', async (t) =
   t.equal(again, w, 'the same object');
   t.equal(pool.size, 0);
   t.same(
-    { vb: again.vb.id, keyString: again.keyString, keyLength: again.keyLength, recordAt: again.recordAt, recordLength: again.recordLength, chunk: again.chunk, seqno: again.seqno, prevSeqno: again.prevSeqno, entry: again.entry, stamp: again.stamp, generation: again.generation, warmupExpiry: again.warmupExpiry, streams: again.streams },
-    { vb: 1, keyString: null, keyLength: 9, recordAt: 16, recordLength: 40, chunk: 12, seqno: 8, prevSeqno: -1, entry: -1, stamp: 0, generation: 0, warmupExpiry: false, streams: 0 },
+    { vb: again.vb.id, keyString: again.keyString, keyLength: again.keyLength, recordAt: again.recordAt, recordLength: again.recordLength, chunk: again.chunk, seqno: again.seqno, prevSeqno: again.prevSeqno, entry: again.entry, stamp: again.stamp, generation: again.generation, live: again.live, warmupExpiry: again.warmupExpiry, streams: again.streams },
+    { vb: 1, keyString: null, keyLength: 9, recordAt: 16, recordLength: 40, chunk: 12, seqno: 8, prevSeqno: -1, entry: -1, stamp: 0, generation: 0, live: false, warmupExpiry: false, streams: 0 },
   );
   t.equal(again.record, page);
 });
