@@ -39,9 +39,8 @@ export const INLINE_KEY_MAX = STRIDE * 4 - KEY_AT;
 const B_KEY_AT = KEY_AT / 4;
 
 export class BucketTable {
-  /** The entries' words (entry-arrays.ts); W_BUCKET is the bucket each entry sits in (kept
-   * exact through shifts, for removal by entry): b >= 0 in the table, -2 - b in the old one
-   * while it drains (see grow), -1 for none. */
+  /** The entries' words (entry-arrays.ts); W_BUCKET: the bucket each entry sits in, exact through
+   * shifts (removal is by entry): b >= 0 in the table, -2 - b in the old one (grow), -1 none. */
   private readonly ew: Int32Array;
   private buckets: Int32Array;
   /** The same memory as bytes, for the inline keys. */
@@ -64,11 +63,7 @@ export class BucketTable {
 
   /** `longKeys`: where keys too long for their bucket go (the owner checks it has room). */
   /** `words`: shared with the owner's other per-entry data (item-cache.ts), or the table's own. */
-  constructor(
-    entries: number,
-    private readonly longKeys = new LongKeys(),
-    private readonly words = new EntryWords(entries),
-  ) {
+  constructor(entries: number, private readonly longKeys = new LongKeys(), private readonly words = new EntryWords(entries)) {
     this.ew = words.w;
     this.buckets = new Int32Array(entries * 2 * STRIDE);
     this.bucketBytes = new Uint8Array(this.buckets.buffer);

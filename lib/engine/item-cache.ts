@@ -9,7 +9,7 @@
  * Every write lands here at once (tombstones too), its apply to LMDB turns the entry clean or
  * drops it, LMDB reads fill it, DEL_VBUCKET and FLUSH empty it.
  */
-import { coarseSeconds } from './coarse-clock.js';
+import { accessedAt, accessNow, BUCKET_STATE, FETCHED, PINNED, REFERENCED, WORD_FLAGS, WRITE_CHUNK } from './entry-state.js';
 import { BucketTable, INLINE_KEY_MAX } from './bucket-table.js';
 import { EntryRecords, type RecordLocation } from './entry-records.js';
 import { ENTRY_WORDS, EntryWords, MAX_ENTRIES, W_ACCESSED, W_STAMP } from './entry-arrays.js';
@@ -28,22 +28,6 @@ export const LONG_KEY_OVERHEAD = 8;
  * inserts (or commits) let the hand eject. */
 const MAX_HAND_STEPS = 256;
 
-// Entry state bits. Those a read sets live in the entry's bucket, which the read has found;
-// those commits and applies change live in the entry's access word (W_ACCESSED, above its 30
-// bits of seconds), so a commit or an apply touches the entry's words and not its bucket.
-const REFERENCED = 2;
-/** Read since this version of the item was stored (memcached's ITEM_FETCHED: mg's h flag). */
-const FETCHED = 4;
-const BUCKET_STATE = REFERENCED | FETCHED;
-/** Holds a write not yet in LMDB: never ejected. */
-const PINNED = 1 << 30;
-/** The entry's record is an arena chunk its write, not yet committed, owns: a newer write or a
- * removal must not give the chunk back while the batch may still read it (`committed`). */
-const WRITE_CHUNK = 1 << 31;
-const WORD_FLAGS = PINNED | WRITE_CHUNK;
-/** The access word's seconds count from here (2023-11-14), 30 bits of them: until 2057. */
-const ACCESS_EPOCH = 1_700_000_000;
-const ACCESS_SECONDS = (1 << 30) - 1;
 /** The most a key adds to `cost` (binary keys have a 16-bit length): a record whose cost
  * with it is within the quota is, whatever its key, and its bucket need not be read. */
 const MOST_KEY_COST = 0xffff + LONG_KEY_OVERHEAD;
@@ -281,7 +265,7 @@ export class ItemCache {
   access(buf: Uint8Array, offset: number, length: number): number {
     const e = this.table.find(buf, offset, length);
     if (e < 0) return -1;
-    return (ACCESS_EPOCH + (this.ew[e * ENTRY_WORDS + W_ACCESSED] & ACCESS_SECONDS)) * 2 + ((this.table.state(e) & FETCHED) !== 0 ? 1 : 0);
+    return accessedAt(this.ew[e * ENTRY_WORDS + W_ACCESSED]) * 2 + ((this.table.state(e) & FETCHED) !== 0 ? 1 : 0);
   }
 
   /** A purge of the record with `seqno` committed (the key is gone from LMDB): the entry goes
@@ -405,12 +389,6 @@ export class ItemCache {
       this.ejections++;
     }
   }
-}
-
-/** The access word's seconds for now. */
-function accessNow(): number {
-  const s = coarseSeconds() - ACCESS_EPOCH;
-  return s < 0 ? 0 : s > ACCESS_SECONDS ? ACCESS_SECONDS : s;
 }
 
 function cost(keyLength: number, recordLength: number): number {

@@ -23,7 +23,6 @@ import { TextSession } from './text-session.js';
 import { MAGIC_REQUEST, MAGIC_RESPONSE } from '../../protocol/header.js';
 import { clusterConfig } from './cluster-config.js';
 import { HeldReplies } from './held-replies.js';
-import { tickRequestClock } from '../engine/request-clock.js';
 
 /** Stop framing when this much output is waiting (socket buffer or held replies). */
 const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
@@ -214,7 +213,6 @@ export class Connection implements Flushable, HandlerContext {
     this.flushOutput();
   }
 
-  /** Read from the clock itself, not the request clock: the loss-window bound is README's. */
   private lagging(oldestUnpersistedAt: number): boolean {
     return oldestUnpersistedAt !== 0 && performance.now() - oldestUnpersistedAt > MEMORY_ACK_LAG_MS;
   }
@@ -242,7 +240,6 @@ export class Connection implements Flushable, HandlerContext {
   /** The first `length` bytes of `chunk`, from the socket; a `transient` chunk is reused after. */
   receive(chunk: Buffer, length: number, transient: boolean): void {
     this.active = true;
-    tickRequestClock();
     this.server.counters.bytes_read += length;
     try {
       if (!this.protocolChosen) {

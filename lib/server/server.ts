@@ -8,6 +8,7 @@ import { Connection } from './connection.js';
 import { startReading } from './socket-reader.js';
 import type { ServerContext } from './context.js';
 import { coarseSeconds } from '../engine/coarse-clock.js';
+import { tickRequestClock } from '../engine/request-clock.js';
 import { createTlsListener, type ServerTlsConfig, type TlsListener } from '../tls/server-tls.js';
 import { WATCH } from './watch-log.js';
 
@@ -140,6 +141,7 @@ export class Server {
     });
     bind((chunk, length, transient) => {
       peer.lastReadAt = coarseSeconds();
+      tickRequestClock();
       watch.cfd = peer.id;
       conn.receive(chunk, length, transient);
     });
