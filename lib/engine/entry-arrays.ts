@@ -37,6 +37,12 @@ const MAX_BYTES = 2 ** 32;
  * items than fit in memory at a record and 120 bytes of bookkeeping each. */
 export const MAX_ENTRIES = Math.floor(MAX_BYTES / (ENTRY_WORDS * 4));
 
+/** The room for entries after `capacity` is full: twice as much, but never past MAX_ENTRIES
+ * (not a power of two: doubling from 2^27 would pass it). */
+export function nextCapacity(capacity: number): number {
+  return Math.min(capacity * 2, MAX_ENTRIES);
+}
+
 export class EntryWords {
   /** Entry e's words are w[e * ENTRY_WORDS + W_...]; the array object stays the same as it grows. */
   readonly w: Int32Array;

@@ -12,7 +12,7 @@
 import { accessedAt, accessNow, BUCKET_STATE, FETCHED, PINNED, REFERENCED, WORD_FLAGS, WRITE_CHUNK } from './entry-state.js';
 import { BucketTable, INLINE_KEY_MAX } from './bucket-table.js';
 import { EntryRecords, type RecordLocation } from './entry-records.js';
-import { ENTRY_WORDS, EntryWords, MAX_ENTRIES, W_ACCESSED, W_STAMP } from './entry-arrays.js';
+import { ENTRY_WORDS, EntryWords, MAX_ENTRIES, nextCapacity, W_ACCESSED, W_STAMP } from './entry-arrays.js';
 import { LongKeys } from './long-keys.js';
 
 export { hashString } from './key-hash.js';
@@ -356,7 +356,7 @@ export class ItemCache {
     if (reused !== undefined) return reused;
     const e = this.high++;
     if (e >= this.capacity) {
-      this.capacity *= 2;
+      this.capacity = nextCapacity(this.capacity);
       this.words.grow(this.capacity);
     }
     return e;
