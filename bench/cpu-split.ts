@@ -12,13 +12,18 @@
  * bound next to what was measured, so a change to the event loop's cost per request can be
  * read straight off as the throughput it allows.
  *
+ * A third server runs in the same rounds: bench/null-server.ts, a Node process that frames and
+ * answers the same requests with lmcached's read-then-write turns and stores nothing. Its
+ * figures are what Node's socket handling allows on the machine; lmcached's distance from it is
+ * its own work per request.
+ *
  * Environment: BENCH_SECONDS (6), BENCH_ROUNDS (3), BENCH_CLIENTS (20), BENCH_KEYS (1000000),
  * BENCH_LOADS (set16,mix16,mix1: SET only or 90/10, pipeline depth), MEMTIER.
  */
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { readFileSync, readdirSync } from 'node:fs';
-import { BENCH_MEMORY_MB, settle, startLmcached, startMemcached, type RunningServer } from './servers.js';
+import { BENCH_MEMORY_MB, settle, startLmcached, startMemcached, startNullServer, type RunningServer } from './servers.js';
 import { median } from './median.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 6);
@@ -121,6 +126,8 @@ async function main(): Promise<void> {
   console.log(`# CPU per operation: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), memtier ${clients} clients, 100-byte values, ${keys} keys, ${seconds} s runs, ${rounds} rounds alternating\n`);
   const mc = await startMemcached(1);
   const lm = await startLmcached('memory', undefined, ['-m', String(BENCH_MEMORY_MB)]);
+  const nul = await startNullServer();
+  const servers = [mc, nul, lm];
   try {
     for (const s of [mc, lm]) {
       runMemtier(memtierArgs(memtier, s.port, ['--ratio=1:0', '--key-pattern=P:P', `--requests=${Math.ceil(keys / clients)}`, '--pipeline=64']));
@@ -129,9 +136,9 @@ async function main(): Promise<void> {
     console.log('| load | server | ops/s | event loop µs/op | other threads | memtier | idle | 1/(loop+memtier) |');
     console.log('|---|---|---:|---:|---:|---:|---:|---:|');
     for (const load of loads) {
-      const figures = new Map<RunningServer, Split[]>([[mc, []], [lm, []]]);
+      const figures = new Map<RunningServer, Split[]>(servers.map((s) => [s, []]));
       for (let r = 0; r < rounds; r++) {
-        for (const s of [mc, lm]) {
+        for (const s of servers) {
           (figures.get(s) as Split[]).push(measure(memtier, s, load));
           await settle(s);
         }
@@ -144,8 +151,7 @@ async function main(): Promise<void> {
     }
     console.log(`\nCommand: MEMTIER=<path> BENCH_ROUNDS=${rounds} BENCH_SECONDS=${seconds} npm run bench:cpu (medians of ${rounds} rounds)`);
   } finally {
-    await mc.stop();
-    await lm.stop();
+    for (const s of servers) await s.stop();
   }
 }
 

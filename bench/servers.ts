@@ -99,6 +99,14 @@ export async function startMemcached(threads = 1, more: string[] = []): Promise<
   return { name: `memcached -t ${threads}${more.length > 0 ? ` ${more[0]}` : ''}`, port, pid: proc.pid, stop: stopper(proc) };
 }
 
+/** bench/null-server.ts: Node's socket handling with nothing stored (bench:cpu's yardstick). */
+export async function startNullServer(): Promise<RunningServer> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [resolve(import.meta.dirname, 'null-server.js'), String(port)], { stdio: 'ignore' });
+  await waitForPort(port, proc);
+  return { name: 'Node, nothing stored (null-server.ts)', port, pid: proc.pid, stop: stopper(proc) };
+}
+
 /** `cli`: another build's build/lib/cli.js, to compare two builds (BENCH_VERSUS); `args`: more
  * flags (--replica-of for a replica). */
 export async function startLmcached(ack: 'memory' | 'persist' = 'memory', cli = resolve(import.meta.dirname, '../lib/cli.js'), args: string[] = []): Promise<RunningServer> {
