@@ -99,3 +99,20 @@ eachAckMode(t, 'values: empty, binary and at the item limit', async (t, c) => {
   await c.call({ opcode: Op.SET, key: binKey, extras: setExtras(0, 0), value: 'binary key' });
   t.equal((await c.call({ opcode: Op.GET, key: binKey })).value.toString(), 'binary key', 'keys are arbitrary bytes');
 });
+
+// The CAS clock is read once per received chunk (request-clock.ts): writes pipelined into one
+// chunk still get distinct, increasing CAS values, and the values follow the wall clock of
+// that chunk, not of start-up or of an earlier request.
+eachAckMode(t, 'CAS of pipelined writes: unique, increasing, from the time of their chunk', async (t, c) => {
+  await new Promise((r) => setTimeout(r, 1200));
+  const before = BigInt(Date.now()) * 1000n;
+  const n = 200;
+  const res = await c.pipeline(...Array.from({ length: n }, (_, i) => ({ opcode: Op.SET, key: `clock-${i}`, extras: setExtras(0, 0), value: 'v', opaque: i })));
+  const after = BigInt(Date.now()) * 1000n;
+  const cas = res.slice(0, n).map((r) => r.cas);
+  t.equal(res.slice(0, n).filter((r) => r.status === St.SUCCESS).length, n, 'all stored');
+  t.ok(cas.every((v, i) => i === 0 || v > cas[i - 1]), 'each CAS larger than the one before');
+  // The server reads the clock after the client's `before` (a few ms of leeway for clock steps).
+  t.ok(cas[0] >= before - 5_000n, `the first CAS (${cas[0]}) is from after the chunk was sent (${before} µs)`);
+  t.ok(cas[n - 1] <= after + BigInt(n) + 5_000n, `the last CAS (${cas[n - 1]}) is not ahead of the clock (${after} µs)`);
+});
