@@ -147,3 +147,18 @@ t.test('-m 0: stores of items only LMDB holds check and replace them right (CAS,
   const stats = await c.stats();
   t.same([stats.get('curr_items'), stats.get('bytes')], ['1', '5'], 'one item of 5 value bytes: the replaced values were counted out');
 });
+
+t.test('a delete leaves no entry once LMDB has it: tombstones are dropped, live items kept', async (t) => {
+  const server = await serverFor(t, { args: ['-m', '64'] });
+  const c = await clientFor(t, server.port);
+  const n = 300;
+  await c.pipeline(...Array.from({ length: n }, (_, i) => ({ opcode: Op.SETQ, key: `tomb-${i}`, extras: setExtras(0, 0), value: value(i) })), { opcode: Op.NOOP });
+  await until(async () => (await c.stats()).get('unpersisted_bytes') === '0', 'the SETs to commit');
+  // Half of them deleted: their entries hold tombstones until LMDB applies the deletes.
+  await c.pipeline(...Array.from({ length: n / 2 }, (_, i) => ({ opcode: Op.DELETEQ, key: `tomb-${i}` })), { opcode: Op.NOOP });
+  await until(async () => (await c.stats()).get('cache_items') === String(n / 2), `the ${n / 2} tombstones to leave the table once applied`);
+  const gets = await c.pipeline(...Array.from({ length: n }, (_, i) => ({ opcode: Op.GET, key: `tomb-${i}`, opaque: i })));
+  const found = gets.filter((r) => r.opcode === Op.GET && r.status === St.SUCCESS).map((r) => r.opaque);
+  t.same(found, Array.from({ length: n / 2 }, (_, i) => n / 2 + i), 'the deleted keys are gone, the rest are there');
+  t.equal((await c.stats()).get('cache_items'), String(n / 2), 'and reading the deleted keys kept nothing resident');
+});
