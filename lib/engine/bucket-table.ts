@@ -61,8 +61,8 @@ export class BucketTable {
   private oldSize = 0;
   private moved = 0;
 
-  /** `longKeys`: where keys too long for their bucket go (the owner checks it has room). */
-  /** `words`: shared with the owner's other per-entry data (item-cache.ts), or the table's own. */
+  /** `longKeys`: where keys too long for their bucket go (the owner checks it has room); `words`:
+   * shared with the owner's other per-entry data (item-cache.ts), or the table's own. */
   constructor(entries: number, private readonly longKeys = new LongKeys(), private readonly words = new EntryWords(entries)) {
     this.ew = words.w;
     this.buckets = new Int32Array(entries * 2 * STRIDE);

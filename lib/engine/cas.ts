@@ -2,7 +2,7 @@
  * CAS generator: hybrid-logical-clock style, microseconds since the epoch, never repeating and
  * never going backwards (seeded at start-up with the highest CAS ever persisted). Values stay
  * below 2^53 until the year 2255, so they are exact JavaScript numbers.
- * The clock is the request clock's (request-clock.ts): read once per batch of requests.
+ * The clock is the request clock's (request-clock.ts): read once per received chunk.
  */
 import { requestEpochMs } from './request-clock.js';
 

@@ -48,11 +48,10 @@ export class ItemCache {
   private readonly longKeys: LongKeys;
   private readonly table: BucketTable;
   /** Every per-entry word, the table's and the records' too, side by side (entry-arrays.ts).
-   * Ours: W_ACCESSED, when the entry was last read or written (mg's l flag), and PINNED and
-   * WRITE_CHUNK (above), and
-   * W_STAMP, the stamp of the write it holds (0: a clean record). A write is told from a newer
-   * one of its key, and from a key that took its entry after a FLUSH, by its stamp, so nothing
-   * needs to keep the write's own Buffer to recognise it. */
+   * Ours: W_ACCESSED, when the entry was last read or written (mg's l flag) under the PINNED
+   * and WRITE_CHUNK bits (entry-state.ts); W_STAMP, the stamp of the write it holds (0: a clean
+   * record). A write is told from a newer one of its key, and from a key that took its entry
+   * after a FLUSH, by its stamp, so nothing needs to keep the write's own Buffer to recognise it. */
   private readonly words = new EntryWords(INITIAL_ENTRIES);
   private readonly ew = this.words.w;
   private readonly records = new EntryRecords(INITIAL_ENTRIES, undefined, this.words);

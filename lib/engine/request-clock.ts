@@ -1,8 +1,8 @@
 /**
  * The time as of the request batch being served, for CAS values (cas.ts): read once per chunk
- * a connection receives (server.ts ticks it before Connection.receive), so the writes in that chunk (up to a
- * read buffer's worth) share one clock read instead of one each (1.5% of a pipelined SET's
- * event-loop time). Between ticks (no client traffic: the expiry pager) a CAS still grows by
+ * a connection receives (server.ts ticks it before Connection.receive), so the writes in that
+ * chunk (up to a read buffer's worth) share one clock read instead of one each (1.5% of a
+ * pipelined SET's event-loop time). Between ticks (no client traffic: the expiry pager) a CAS still grows by
  * one per write, so it is unique and increasing whatever the clock says. Nothing that bounds
  * time (--ack=memory's lag, timeouts) reads it.
  */
