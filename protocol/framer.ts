@@ -32,6 +32,9 @@ export interface FrameSink {
   oversized(header: Frame): boolean;
   /** The stream cannot be framed any further; the framer stops. */
   fault(reason: FramerFault, header: Frame): void;
+  /** Optional: the unframed bytes `buf[off, off+len)` (starting at a frame), just before they
+   * are framed; called when a push leaves room for more than one frame. */
+  ahead?(buf: Buffer, off: number, len: number): void;
 }
 
 export interface FramerLimits {
@@ -113,7 +116,10 @@ export class Framer {
     } else {
       this.append(chunk, start, length);
     }
-    if (!this.paused) this.drain();
+    if (!this.paused) {
+      if (this.len >= 2 * HEADER_LENGTH && this.skipRemaining === 0) this.sink.ahead?.(this.buf, this.off, this.len);
+      this.drain();
+    }
     if (transient && this.len > 0 && !this.owned) this.own();
   }
 

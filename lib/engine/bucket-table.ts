@@ -16,14 +16,8 @@ import { hashBytes, hashString } from './key-hash.js';
 import { ENTRY_WORDS, EntryWords, W_BUCKET } from './entry-arrays.js';
 import { distance, home } from './bucket-home.js';
 import { LongKeys } from './long-keys.js';
+import { B_ENTRY, B_HASH, B_KEY_AT, B_STATE, INLINE_KEY_MAX, KEY_AT, KEYLEN_SHIFT, STATE_BITS, STRIDE, touchHomes } from './bucket-layout.js';
 
-// Bucket layout: 8 int32 (32 bytes, half a cache line) per bucket.
-const B_ENTRY = 0; // entry number + 1; 0 = empty bucket
-const B_HASH = 1;
-const B_STATE = 2; // low byte: the entry's state bits (item-cache.ts); next byte: the key's length
-const KEYLEN_SHIFT = 8;
-const STATE_BITS = (1 << KEYLEN_SHIFT) - 1;
-const STRIDE = 8;
 /** Most entries per bucket before the table grows, and by how much it grows. */
 const MAX_LOAD = 0.75;
 const GROWTH = 1.5;
@@ -31,12 +25,6 @@ const GROWTH = 1.5;
  * before the new one needs to grow (at 1.5 times, it takes 0.375 of the old size in new
  * entries; moving 8 per add empties it within 0.125). */
 const MOVE_PER_ADD = 8;
-/** Byte offset of the inline key within a bucket, and the longest key kept inline. */
-const KEY_AT = 12;
-export const INLINE_KEY_MAX = STRIDE * 4 - KEY_AT;
-/** A longer key lies in the key arena; its bucket holds the chunk's address (in ALIGN units)
- * where an inline key would start. */
-const B_KEY_AT = KEY_AT / 4;
 
 export class BucketTable {
   /** The entries' words (entry-arrays.ts); W_BUCKET: the bucket each entry sits in, exact through
@@ -119,6 +107,11 @@ export class BucketTable {
       for (let i = 0; i < key.length; i++) kb[base + i] = key.charCodeAt(i);
     }
     this.settle(~slot, e, this.lastHash);
+  }
+
+  /** Touches the home buckets of `hashes[0, n)` (bucket-layout.ts touchHomes). */
+  touchHomes(hashes: Int32Array, n: number, entries: Int32Array): number {
+    return touchHomes(this.buckets, this.size, hashes, n, entries);
   }
 
   /** `lookup` for a key given as bytes (a write's, where it lies in the request). */

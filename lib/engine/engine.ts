@@ -4,6 +4,7 @@
  * store through ItemStorage. Results go into objects the caller passes in (requests.ts).
  */
 import type { Store } from '../store/store.js';
+import type { RequestKeys } from '../../protocol/request-keys.js';
 import { ItemState, RECORD_HEADER_LENGTH, encodeRecord, encodeRecordAt, setLiveFields, type RecordFields, recordCas, recordDatatype, recordExpiry, recordFlags, recordRevSeqno, recordSeqno, recordState, recordValueLength, recordValueOffset, withExpiry } from '../store/record.js';
 import { fillView, setResult, setResultAt } from './results.js';
 import { PAGE_SIZE } from './record-arena.js';
@@ -72,6 +73,11 @@ export class Engine {
     this.reads = new ItemReads(this.storage, this.flushBarrier, this.stats, () => this.vbuckets.trafficEnabled, expire);
     this.replicas = new ReplicaVBuckets(store, this.storage, this.vbuckets, this.cas, this.stats, this.flushBarrier);
     this.dump = new ItemDump(this.storage, this.flushBarrier);
+  }
+
+  /** Touches the memory the requests of `keys` (keys in `buf`) will read, all at once. */
+  prefetch(buf: Uint8Array, keys: RequestKeys): void {
+    this.storage.prefetch(buf, keys);
   }
 
   // ---- reads ----

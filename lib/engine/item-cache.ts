@@ -10,10 +10,12 @@
  * drops it, LMDB reads fill it, DEL_VBUCKET and FLUSH empty it.
  */
 import { accessedAt, accessNow, BUCKET_STATE, FETCHED, PINNED, REFERENCED, WORD_FLAGS, WRITE_CHUNK } from './entry-state.js';
-import { BucketTable, INLINE_KEY_MAX } from './bucket-table.js';
+import { BucketTable } from './bucket-table.js';
+import { INLINE_KEY_MAX } from './bucket-layout.js';
 import { EntryRecords, type RecordLocation } from './entry-records.js';
 import { ENTRY_WORDS, EntryWords, MAX_ENTRIES, nextCapacity, W_ACCESSED, W_STAMP } from './entry-arrays.js';
 import { LongKeys } from './long-keys.js';
+import { KeyPrefetch } from './key-prefetch.js';
 
 export { hashString } from './key-hash.js';
 
@@ -47,6 +49,8 @@ export class ItemCache {
 
   private readonly longKeys: LongKeys;
   private readonly table: BucketTable;
+  /** Touches what a chunk's requests will read (key-prefetch.ts). */
+  readonly prefetcher: KeyPrefetch;
   /** Every per-entry word, the table's and the records' too, side by side (entry-arrays.ts).
    * Ours: W_ACCESSED, when the entry was last read or written (mg's l flag) under the PINNED
    * and WRITE_CHUNK bits (entry-state.ts); W_STAMP, the stamp of the write it holds (0: a clean
@@ -75,6 +79,7 @@ export class ItemCache {
     this.entryLimit = Math.min(limits.entries ?? MAX_ENTRIES - ENTRY_MARGIN, MAX_ENTRIES - ENTRY_MARGIN);
     this.longKeys = new LongKeys(limits.longKeyBytes);
     this.table = new BucketTable(INITIAL_ENTRIES, this.longKeys, this.words);
+    this.prefetcher = new KeyPrefetch(this.table, this.records);
   }
 
   /** Whether a new key certainly fits (at most MAX_ENTRIES: at the limit an insert ejects a

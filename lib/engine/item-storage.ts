@@ -19,6 +19,7 @@ import { storageStats, type StorageStats } from './storage-stats.js';
 
 export type { StorageStats };
 import type { KeyRef } from './requests.js';
+import type { RequestKeys } from '../../protocol/request-keys.js';
 import type { PendingWrite, VBucket } from './vbucket.js';
 
 /** What a lookup learned about the store: the seqno LMDB holds for the key (0 none), or -1 when
@@ -136,6 +137,11 @@ export class ItemStorage implements BackfillSource {
     const view = this.store.getItem(itemKey);
     probe.diskSeqno = view === undefined ? 0 : recordSeqno(view);
     return view;
+  }
+
+  /** Touches what the requests of `keys` will read (key-prefetch.ts). */
+  prefetch(buf: Uint8Array, keys: RequestKeys): void {
+    this.cache.prefetcher.run(buf, keys);
   }
 
   /** Keeps a committed live record (a copy, never modified) resident as the quota allows. */

@@ -13,6 +13,16 @@ export function hashBytes(buf: Uint8Array, offset: number, length: number): numb
   return finish(h);
 }
 
+/** `hashBytes` of the item key of `buf[offset, +length)` in vBucket `vbid` (key-codec.ts: the
+ * vBucket's two bytes, then the key), without building it. */
+export function hashItemKey(vbid: number, buf: Uint8Array, offset: number, length: number): number {
+  let h = Math.imul(0x811c9dc5 ^ ((vbid >>> 8) & 0xff), 0x01000193);
+  h = Math.imul(h ^ (vbid & 0xff), 0x01000193);
+  const end = offset + length;
+  for (let i = offset; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  return finish(h);
+}
+
 export function hashString(key: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);

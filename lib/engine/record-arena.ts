@@ -92,6 +92,12 @@ export class RecordArena {
     return this.classes.classOf[(length + ALIGN - 1) >> 3];
   }
 
+  /** The byte at `at` (page * PAGE_SIZE + offset), 0 past the pages: for touching. */
+  byteAt(at: number): number {
+    const page = this.pages[Math.floor(at / PAGE_SIZE)];
+    return page === undefined ? 0 : page[at % PAGE_SIZE];
+  }
+
   /** A chunk for `length` bytes, as page * PAGE_SIZE + offset, with `src` copied in; -1 when
    * that takes a page past the arena's most bytes. */
   store(src: Uint8Array, srcOffset: number, length: number): number {

@@ -23,12 +23,13 @@ import { TextSession } from './text-session.js';
 import { MAGIC_REQUEST, MAGIC_RESPONSE } from '../../protocol/header.js';
 import { clusterConfig } from './cluster-config.js';
 import { HeldReplies } from './held-replies.js';
+import { prefetchRequests } from './request-prefetch.js';
 
 /** Stop framing when this much output is waiting (socket buffer or held replies). */
 const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
-/** --ack=memory acknowledges before the commit only while less than this is uncommitted. */
+/** --ack=memory acknowledges before the commit only while less than this is uncommitted, and
+ * while the oldest uncommitted write is younger than MEMORY_ACK_LAG_MS. */
 export const MEMORY_ACK_BACKLOG_BYTES = 8 * 1024 * 1024;
-/** ... and while the oldest uncommitted write is younger than this (ms). */
 export const MEMORY_ACK_LAG_MS = 20;
 /** Largest body accepted at all (memcached's ITEM_SIZE_MAX_UPPER_LIMIT is about 1 GiB). */
 const HARD_BODY_CAP = 1024 * 1024 * 1024 + 65535 + 255;
@@ -71,6 +72,7 @@ export class Connection implements Flushable, HandlerContext {
         frame: (f) => this.dispatch(f),
         oversized: (f) => this.oversized(f),
         fault: (reason, f) => this.fault(reason, f),
+        ahead: (buf, off, len) => prefetchRequests(this.engine, buf, off, len),
       },
       { maxValueLength: server.settings.maxItemSize, hardBodyCap: HARD_BODY_CAP },
     );
@@ -143,8 +145,8 @@ export class Connection implements Flushable, HandlerContext {
     return producer;
   }
 
-  /** Runs an asynchronous command (vBucket state changes): nothing after it on this
-   * connection is processed until it has written its reply, so replies keep request order. */
+  /** Runs an asynchronous command (vBucket state changes): nothing after it here runs until its
+   * reply is written, so replies keep request order. */
   runAsync(work: Promise<void>): void {
     this.framer.pause();
     this.text?.framer.pause();
@@ -199,8 +201,7 @@ export class Connection implements Flushable, HandlerContext {
     this.held.open(batch);
   }
 
-  /** Each second with -o idle_timeout: closes after `limit` sweeps with nothing read or
-   * outstanding (memcached's idle kick); never a DCP producer's, whose stream may be busy. */
+  /** Each second with -o idle_timeout: closes after `limit` sweeps with nothing read or outstanding (memcached's idle kick); never a DCP producer's, whose stream may be busy. */
   sweepIdle(limit: number): void {
     if (this.active || this.producer !== null || !this.held.empty || this.asyncPending) {
       this.active = false;
@@ -217,9 +218,8 @@ export class Connection implements Flushable, HandlerContext {
     return oldestUnpersistedAt !== 0 && performance.now() - oldestUnpersistedAt > MEMORY_ACK_LAG_MS;
   }
 
-  /** After a half-close: once no request is left to run (none waiting behind an asynchronous
-   * one or behind backpressure), answer what is queued and close. An incomplete request left in
-   * the framer can never complete, so it does not hold the close back. */
+  /** After a half-close, once no request is left to run (none behind an asynchronous one or
+   * backpressure), answer what is queued and close; an incomplete request never completes. */
   private endIfDone(): void {
     if (!this.peerEnded || this.closing || this.asyncPending) return;
     if (this.framer.isPaused && this.framer.pendingBytes > 0) return;

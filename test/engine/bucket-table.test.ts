@@ -6,7 +6,8 @@
  * repeatable.
  */
 import t from 'tap';
-import { BucketTable, INLINE_KEY_MAX } from '../../lib/engine/bucket-table.js';
+import { BucketTable } from '../../lib/engine/bucket-table.js';
+import { INLINE_KEY_MAX } from '../../lib/engine/bucket-layout.js';
 
 /** xorshift32: the same sequence on every run. */
 function rng(seed: number): () => number {

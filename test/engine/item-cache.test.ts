@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { ENTRY_OVERHEAD, ItemCache, LONG_KEY_OVERHEAD, hashString } from '../../lib/engine/item-cache.js';
-import { INLINE_KEY_MAX } from '../../lib/engine/bucket-table.js';
+import { INLINE_KEY_MAX } from '../../lib/engine/bucket-layout.js';
 import type { RecordLocation } from '../../lib/engine/entry-records.js';
 
 const key = (vbid: number, k: string): string => String.fromCharCode(vbid >> 8, vbid & 0xff) + k;
