@@ -11,7 +11,13 @@
  * header or a body over the hard cap stops the framer; a value over the item limit is reported
  * and then skipped as its bytes arrive, so it is never held in memory.
  */
-import { HEADER_LENGTH, MAGIC_REQUEST, MAGIC_RESPONSE, decodeHeader, newHeader, type Header } from './header.js';
+import { u32be } from './bytes.js';
+import * as header from './header.js';
+import { decodeHeader, newHeader, type Header } from './header.js';
+
+// Module constants, not imported bindings: V8 reads an import through its module cell at every
+// use (lib/engine/bucket-table.ts).
+const { HEADER_LENGTH, MAGIC_REQUEST, MAGIC_RESPONSE, OFFSET } = header;
 
 export interface Frame extends Header {
   /** Buffer holding the whole request; valid only during the callback. */
@@ -33,7 +39,7 @@ export interface FrameSink {
   /** The stream cannot be framed any further; the framer stops. */
   fault(reason: FramerFault, header: Frame): void;
   /** Optional: the unframed bytes `buf[off, off+len)` (starting at a frame), just before they
-   * are framed; called when a push leaves room for more than one frame. */
+   * are framed; called when a push leaves more than one frame's bytes. */
   ahead?(buf: Buffer, off: number, len: number): void;
 }
 
@@ -117,10 +123,15 @@ export class Framer {
       this.append(chunk, start, length);
     }
     if (!this.paused) {
-      if (this.len >= 2 * HEADER_LENGTH && this.skipRemaining === 0) this.sink.ahead?.(this.buf, this.off, this.len);
+      if (this.sink.ahead !== undefined && this.moreThanOneFrame()) this.sink.ahead(this.buf, this.off, this.len);
       this.drain();
     }
     if (transient && this.len > 0 && !this.owned) this.own();
+  }
+
+  /** Whether the unframed bytes go past the first frame (a lone request is not looked ahead at). */
+  private moreThanOneFrame(): boolean {
+    return this.len >= 2 * HEADER_LENGTH && this.skipRemaining === 0 && this.len - HEADER_LENGTH > u32be(this.buf, this.off + OFFSET.bodyLength);
   }
 
   /** Stop delivering frames after the current one until `resume()`. */

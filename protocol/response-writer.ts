@@ -6,10 +6,16 @@
  * socket write and no per-response allocation, and a connection keeps one slab while its
  * socket keeps up.
  */
-import { HEADER_LENGTH, MAGIC_REQUEST, MAGIC_RESPONSE, encodeHeader } from './header.js';
+import * as header from './header.js';
+import { encodeHeader } from './header.js';
 import { STATUS } from './status.js';
-import { WORD_COPY_MAX, copyBytes, copyWords, dataViewOf, putU16be, putU32be } from './bytes.js';
+import * as bytes from './bytes.js';
+import { copyBytes, copyWords, dataViewOf, putU16be, putU32be } from './bytes.js';
 
+// Module constants, not imported bindings: V8 reads an import through its module cell at every
+// use (lib/engine/bucket-table.ts).
+const { HEADER_LENGTH, MAGIC_REQUEST, MAGIC_RESPONSE } = header;
+const { WORD_COPY_MAX } = bytes;
 const SLAB_SIZE = 64 * 1024;
 /** Values above this go out as their own piece instead of being copied into a slab. */
 const INLINE_LIMIT = 16 * 1024;

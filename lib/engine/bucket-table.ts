@@ -13,10 +13,16 @@
  * Keys are item keys (key-codec.ts), given as bytes or as latin1 strings.
  */
 import { hashBytes, hashString } from './key-hash.js';
-import { ENTRY_WORDS, EntryWords, W_BUCKET } from './entry-arrays.js';
+import * as words from './entry-arrays.js';
+import { EntryWords } from './entry-arrays.js';
 import { distance, home } from './bucket-home.js';
 import { LongKeys } from './long-keys.js';
-import { B_ENTRY, B_HASH, B_KEY_AT, B_STATE, INLINE_KEY_MAX, KEY_AT, KEYLEN_SHIFT, STATE_BITS, STRIDE, touchHomes } from './bucket-layout.js';
+import * as layout from './bucket-layout.js';
+
+// Module constants, not the imported bindings: V8 reads an import through its module cell at
+// every use, where it folds a const of this module (a probe loop: 6.3 against 4.1 ns).
+const { B_ENTRY, B_HASH, B_KEY_AT, B_STATE, INLINE_KEY_MAX, KEY_AT, KEYLEN_SHIFT, STATE_BITS, STRIDE } = layout;
+const { ENTRY_WORDS, W_BUCKET } = words;
 
 /** Most entries per bucket before the table grows, and by how much it grows. */
 const MAX_LOAD = 0.75;
@@ -111,7 +117,7 @@ export class BucketTable {
 
   /** Touches the home buckets of `hashes[0, n)` (bucket-layout.ts touchHomes). */
   touchHomes(hashes: Int32Array, n: number, entries: Int32Array): number {
-    return touchHomes(this.buckets, this.size, hashes, n, entries);
+    return layout.touchHomes(this.buckets, this.size, hashes, n, entries);
   }
 
   /** `lookup` for a key given as bytes (a write's, where it lies in the request). */

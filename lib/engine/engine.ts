@@ -5,9 +5,10 @@
  */
 import type { Store } from '../store/store.js';
 import type { RequestKeys } from '../../protocol/request-keys.js';
-import { ItemState, RECORD_HEADER_LENGTH, encodeRecord, encodeRecordAt, setLiveFields, type RecordFields, recordCas, recordDatatype, recordExpiry, recordFlags, recordRevSeqno, recordSeqno, recordState, recordValueLength, recordValueOffset, withExpiry } from '../store/record.js';
+import * as recordFormat from '../store/record.js';
+import { ItemState, encodeRecord, encodeRecordAt, setLiveFields, type RecordFields, recordCas, recordDatatype, recordExpiry, recordFlags, recordRevSeqno, recordSeqno, recordState, recordValueLength, recordValueOffset, withExpiry } from '../store/record.js';
 import { fillView, setResult, setResultAt } from './results.js';
-import { PAGE_SIZE } from './record-arena.js';
+import * as arena from './record-arena.js';
 import { itemKeyVbid } from '../store/key-codec.js';
 import { NO_TEST_HOOKS, type TestHooks } from '../test-hooks.js';
 import { CasGenerator } from './cas.js';
@@ -24,6 +25,9 @@ import { VBucketState, type VBucket } from './vbucket.js';
 import { ReplicaVBuckets } from './replica-vbuckets.js';
 import { ItemReads, type LiveItem } from './item-reads.js';
 import { ItemDump } from './item-dump.js';
+
+// Module constants, not imported bindings (why: bucket-table.ts).
+const { RECORD_HEADER_LENGTH } = recordFormat, { PAGE_SIZE } = arena;
 
 export interface EngineOptions {
   vbuckets: number;
@@ -287,8 +291,7 @@ export class Engine {
     return true;
   }
 
-  /** Whether the purger may remove this record: a tombstone older than `maxAge` seconds, or
-   * an item a FLUSH made invisible. */
+  /** Whether the purger may remove this record: a tombstone older than `maxAge` s, or hidden by FLUSH. */
   isPurgeable(record: Buffer, now: number, maxAge: number): boolean {
     if (recordState(record) === ItemState.Live) return this.flushBarrier.hides(record);
     return recordExpiry(record) + maxAge <= now;

@@ -6,8 +6,14 @@
  * object for its record (bench:memory). The few Buffers sit in a short array of slots, named
  * by the entry's place number, not in an array (8 bytes) or a Map entry for every entry.
  */
-import { ALIGN, PAGE_SIZE, RecordArena } from './record-arena.js';
-import { ENTRY_WORDS, EntryWords, W_LENGTH, W_PLACE } from './entry-arrays.js';
+import * as arena from './record-arena.js';
+import { RecordArena } from './record-arena.js';
+import * as words from './entry-arrays.js';
+import { EntryWords } from './entry-arrays.js';
+
+// Module constants, not imported bindings (why: bucket-table.ts).
+const { ALIGN, PAGE_SIZE } = arena;
+const { ENTRY_WORDS, W_LENGTH, W_PLACE } = words;
 
 /** Where a record lies: `length` bytes at `offset` in `buf` (an arena page or the record's own
  * Buffer); filled by `locate` into a caller's reused object, so a read makes no Buffer. */

@@ -9,15 +9,20 @@
  * Every write lands here at once (tombstones too), its apply to LMDB turns the entry clean or
  * drops it, LMDB reads fill it, DEL_VBUCKET and FLUSH empty it.
  */
-import { accessedAt, accessNow, BUCKET_STATE, FETCHED, PINNED, REFERENCED, WORD_FLAGS, WRITE_CHUNK } from './entry-state.js';
+import * as entryState from './entry-state.js';
+import { accessedAt, accessNow } from './entry-state.js';
 import { BucketTable } from './bucket-table.js';
 import { INLINE_KEY_MAX } from './bucket-layout.js';
 import { EntryRecords, type RecordLocation } from './entry-records.js';
-import { ENTRY_WORDS, EntryWords, MAX_ENTRIES, nextCapacity, W_ACCESSED, W_STAMP } from './entry-arrays.js';
+import * as entryArrays from './entry-arrays.js';
+import { EntryWords, MAX_ENTRIES, nextCapacity } from './entry-arrays.js';
 import { LongKeys } from './long-keys.js';
 import { KeyPrefetch } from './key-prefetch.js';
 
 export { hashString } from './key-hash.js';
+
+// Module constants, not imported bindings (why: bucket-table.ts).
+const { BUCKET_STATE, FETCHED, PINNED, REFERENCED, WORD_FLAGS, WRITE_CHUNK } = entryState, { ENTRY_WORDS, W_ACCESSED, W_STAMP } = entryArrays;
 
 /** Rough per-entry cost beyond key and record bytes: the entry's per-entry arrays, its share
  * of the buckets (32 bytes each, between 2 and 4 per entry), and the record's chunk rounding. */
@@ -25,9 +30,8 @@ export const ENTRY_OVERHEAD = 120;
 /** What a key too long for its bucket costs beyond its bytes: its key-arena chunk's rounding
  * (long-keys.ts: up to 7 bytes below 160, 12 for memcached's longest key). */
 export const LONG_KEY_OVERHEAD = 8;
-/** Entries the hand may pass per insert while over quota: a table full of pinned or recently
- * read entries must not make one insert walk all of them. It stays over quota until later
- * inserts (or commits) let the hand eject. */
+/** Entries the hand may pass per insert while over quota (a table full of pinned or recently
+ * read entries must not make one insert walk all): later inserts or commits let it eject. */
 const MAX_HAND_STEPS = 256;
 
 /** The most a key adds to `cost` (binary keys have a 16-bit length): a record whose cost
@@ -35,8 +39,8 @@ const MAX_HAND_STEPS = 256;
 const MOST_KEY_COST = 0xffff + LONG_KEY_OVERHEAD;
 
 const INITIAL_ENTRIES = 1024;
-/** Entries kept short of MAX_ENTRIES, so that what one request adds after `hasRoom` said yes
- * (one entry; a batch of warmup expiries a few hundred) never reaches the limit. */
+/** Entries kept short of MAX_ENTRIES: what one request adds after `hasRoom` (one entry; warmup
+ * expiries a few hundred) never reaches the limit. */
 const ENTRY_MARGIN = 4096;
 
 export class ItemCache {
@@ -51,11 +55,10 @@ export class ItemCache {
   private readonly table: BucketTable;
   /** Touches what a chunk's requests will read (key-prefetch.ts). */
   readonly prefetcher: KeyPrefetch;
-  /** Every per-entry word, the table's and the records' too, side by side (entry-arrays.ts).
-   * Ours: W_ACCESSED, when the entry was last read or written (mg's l flag) under the PINNED
-   * and WRITE_CHUNK bits (entry-state.ts); W_STAMP, the stamp of the write it holds (0: a clean
-   * record). A write is told from a newer one of its key, and from a key that took its entry
-   * after a FLUSH, by its stamp, so nothing needs to keep the write's own Buffer to recognise it. */
+  /** Every per-entry word side by side (entry-arrays.ts). Ours: W_ACCESSED, the last read or
+   * write (mg's l flag) under the PINNED and WRITE_CHUNK bits (entry-state.ts); W_STAMP, the
+   * stamp of the write it holds (0: clean), which tells a write from a newer one of its key and
+   * from a key that took its entry after a FLUSH, without keeping the write's Buffer. */
   private readonly words = new EntryWords(INITIAL_ENTRIES);
   private readonly ew = this.words.w;
   private readonly records = new EntryRecords(INITIAL_ENTRIES, undefined, this.words);
@@ -234,8 +237,7 @@ export class ItemCache {
     }
   }
 
-  /** The write stamped `stamp` copied its record and lets go of its `chunk` (FLUSH, DEL_VBUCKET
-   * take entries from under uncommitted writes): kept as `committed` keeps it. */
+  /** The write stamped `stamp` copied its record and lets go of its `chunk` (FLUSH, DEL_VBUCKET). */
   detachChunk(e: number, stamp: number, chunk: number, recordLength: number): void {
     this.committed(e, stamp, chunk, recordLength);
   }
@@ -253,8 +255,7 @@ export class ItemCache {
     }
     this.ew[e * ENTRY_WORDS + W_ACCESSED] &= ~PINNED;
     this.records.commit(e);
-    // A burst of writes can leave the table over quota while they were pinned; eject now that
-    // they may go, not only on a later insert (reads of resident items insert nothing).
+    // Pinned writes may have left the table over quota: eject now, not on a later insert.
     this.afterInsert(e);
   }
 
@@ -272,8 +273,7 @@ export class ItemCache {
     return accessedAt(this.ew[e * ENTRY_WORDS + W_ACCESSED]) * 2 + ((this.table.state(e) & FETCHED) !== 0 ? 1 : 0);
   }
 
-  /** A purge of the record with `seqno` committed (the key is gone from LMDB): the entry goes
-   * unless it holds a newer write. */
+  /** A purge of the record with `seqno` is committed: the entry goes unless it holds a newer write. */
   purged(key: string, seqno: number, recordSeqno: (record: Buffer) => number): void {
     const e = this.table.findKey(key);
     if (e < 0) return;

@@ -12,15 +12,17 @@ import type { ReadSnapshot, ScannedItem, Store } from '../store/store.js';
 import type { CommitWatch } from './commit-watch.js';
 import { Flusher, type FlusherPacing } from './flusher.js';
 import type { RecordLocation } from './entry-records.js';
-import { PAGE_SIZE } from './record-arena.js';
+import * as arena from './record-arena.js';
 import { ItemCache } from './item-cache.js';
 import { PendingWritePool } from './pending-write-pool.js';
 import { storageStats, type StorageStats } from './storage-stats.js';
-
-export type { StorageStats };
 import type { KeyRef } from './requests.js';
 import type { RequestKeys } from '../../protocol/request-keys.js';
 import type { PendingWrite, VBucket } from './vbucket.js';
+
+export type { StorageStats };
+// A module constant, not the imported binding (why: bucket-table.ts).
+const { PAGE_SIZE } = arena;
 
 /** What a lookup learned about the store: the seqno LMDB holds for the key (0 none), or -1 when
  * the lookup did not read LMDB (the record, if any, is resident; one from LMDB is a view that a
@@ -51,7 +53,6 @@ export interface ItemStorageOptions {
   /** Called after a commit that made warmup expiries durable, with the running total. */
   warmupExpiriesPersisted(total: number): void;
 }
-
 
 /** A committed write not yet in LMDB, as the resident table holds it. */
 export interface UnappliedRecord {

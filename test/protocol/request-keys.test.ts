@@ -83,6 +83,18 @@ t.test("the framer's ahead hook starts at a frame, whatever the split", async (t
   }
 });
 
+t.test('no ahead call for a lone request, however long', async (t) => {
+  let calls = 0;
+  const framer = new Framer({ frame: () => true, oversized: () => true, fault: () => t.fail('no fault'), ahead: () => void calls++ }, { maxValueLength: 4096, hardBodyCap: 1 << 20 });
+  const set = req({ opcode: Op.SET, key: 'lone', extras: setExtras(0, 0), value: 'v'.repeat(300) });
+  framer.push(set);
+  framer.push(set.subarray(0, 200));
+  framer.push(set.subarray(200));
+  t.equal(calls, 0);
+  framer.push(Buffer.concat([set, set.subarray(0, 1)]));
+  t.equal(calls, 1, 'one more byte than the request: looked at');
+});
+
 t.test('no ahead call for less than two headers, while paused, or while skipping a value', async (t) => {
   let calls = 0;
   let framed = 0;
