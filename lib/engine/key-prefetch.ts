@@ -1,7 +1,7 @@
 /**
  * Touching the memory a chunk's requests are about to read, all of their keys at once. A read
  * or write of a random key of a large table misses the cache three times in a row (its bucket,
- * its entry's words, its record), each waiting for the one before: about half of a pipelined
+ * its entry's words, its record), each waiting for the one before: about a quarter of a pipelined
  * SET's own work on the event loop (bench/RESULTS.md, session 35). Touched a step at a time for
  * every key of the chunk, the misses of different keys overlap, and the requests then find
  * their lines in cache. Only reads: nothing here changes the table.
