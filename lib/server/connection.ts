@@ -24,13 +24,10 @@ import { MAGIC_REQUEST, MAGIC_RESPONSE } from '../../protocol/header.js';
 import { clusterConfig } from './cluster-config.js';
 import { HeldReplies } from './held-replies.js';
 import { prefetchRequests } from './request-prefetch.js';
+import { memoryAckMustWait } from './memory-ack.js';
 
 /** Stop framing when this much output is waiting (socket buffer or held replies). */
 const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
-/** --ack=memory acknowledges before the commit only while less than this is uncommitted, and
- * while the oldest uncommitted write is younger than MEMORY_ACK_LAG_MS. */
-export const MEMORY_ACK_BACKLOG_BYTES = 8 * 1024 * 1024;
-export const MEMORY_ACK_LAG_MS = 20;
 /** Largest body accepted at all (memcached's ITEM_SIZE_MAX_UPPER_LIMIT is about 1 GiB). */
 const HARD_BODY_CAP = 1024 * 1024 * 1024 + 65535 + 255;
 
@@ -189,11 +186,11 @@ export class Connection implements Flushable, HandlerContext {
   }
 
   /** Everything answered from here on waits for `batch`: with --ack=persist, and with
-   * --ack=memory while commits lag (MEMORY_ACK_*: back pressure bounds the loss window). */
+   * --ack=memory while commits lag (memory-ack.ts: back pressure bounds the loss window). */
   holdUntil(batch: number): void {
     const commits = this.engine.commits;
     if (batch <= commits.committedBatch) return;
-    if (this.server.settings.ack !== 'persist' && commits.unpersistedBytes <= MEMORY_ACK_BACKLOG_BYTES && !this.lagging(commits.oldestUnpersistedAt)) return;
+    if (this.server.settings.ack !== 'persist' && !memoryAckMustWait(commits)) return;
     if (this.held.lastBatch >= batch) return;
     if (this.server.settings.ack !== 'persist') this.server.counters.ack_memory_holds++;
     this.moveOutputToHeld();
@@ -201,7 +198,8 @@ export class Connection implements Flushable, HandlerContext {
     this.held.open(batch);
   }
 
-  /** Each second with -o idle_timeout: closes after `limit` sweeps with nothing read or outstanding (memcached's idle kick); never a DCP producer's, whose stream may be busy. */
+  /** Each second with -o idle_timeout: closes after `limit` sweeps with nothing read or
+   * outstanding (memcached's idle kick); never a DCP producer's, whose stream may be busy. */
   sweepIdle(limit: number): void {
     if (this.active || this.producer !== null || !this.held.empty || this.asyncPending) {
       this.active = false;
@@ -212,10 +210,6 @@ export class Connection implements Flushable, HandlerContext {
     log.debug(`connection idle for ${limit} s: closing`);
     this.closeAfterWrite();
     this.flushOutput();
-  }
-
-  private lagging(oldestUnpersistedAt: number): boolean {
-    return oldestUnpersistedAt !== 0 && performance.now() - oldestUnpersistedAt > MEMORY_ACK_LAG_MS;
   }
 
   /** After a half-close, once no request is left to run (none behind an asynchronous one or

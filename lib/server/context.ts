@@ -28,7 +28,7 @@ export interface ServerCounters {
   /** Full collections run while idle after a burst (idle-compaction.ts). */
   heap_compactions: number;
   /** Times --ack=memory's back pressure made a connection's replies wait for a commit (the
-   * oldest uncommitted write over MEMORY_ACK_LAG_MS old, or over MEMORY_ACK_BACKLOG_BYTES
+   * oldest uncommitted write over MEMORY_ACK_LAG_MS old, or over MEMORY_ACK_BACKLOG_BYTES (memory-ack.ts)
    * uncommitted): how often the disk could not keep up. */
   ack_memory_holds: number;
 }
