@@ -11,12 +11,14 @@
  * BENCH_KEYS (100000), BENCH_PIPELINE (runs a pipelined pass too, default 16; 0 to skip),
  * BENCH_ACK (memory), BENCH_RATIO (memtier's sets:gets, default 1:9; 1:0 is SET only), BENCH_PROTOCOL (memtier's: memcache_binary, or memcache_text), BENCH_LMCACHED_ARGS (more lmcached flags, e.g. "--helper-nice 19"),
  * BENCH_VERSUS (another build's build/lib/cli.js: it replaces memcached as the yardstick, to
- * find a regression between two builds).
+ * find a regression between two builds), BENCH_NULL=1 (a third server in every round:
+ * bench/null-server.ts, Node's socket handling with nothing stored, to show how near
+ * memcached a Node process can come under the same load at all).
  */
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { runLoad } from './load.js';
-import { BENCH_MEMORY_MB, settle, startLmcached, startMemcached, type RunningServer } from './servers.js';
+import { BENCH_MEMORY_MB, settle, startLmcached, startMemcached, startNullServer, type RunningServer } from './servers.js';
 import { median } from './median.js';
 
 interface Figures {
@@ -33,6 +35,7 @@ const pipeline = Number(process.env.BENCH_PIPELINE ?? 16);
 const ack = process.env.BENCH_ACK === 'persist' ? 'persist' : 'memory';
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 8));
 const versus = process.env.BENCH_VERSUS;
+const withNull = process.env.BENCH_NULL === '1';
 /** memtier's protocol: memcache_binary (default) or memcache_text (BENCH_PROTOCOL); `meta`
  * runs our own load generator with meta commands (mg v / ms), memtier having none. */
 const protocol = process.env.BENCH_PROTOCOL === 'memcache_text' ? 'memcache_text' : 'memcache_binary';
@@ -126,8 +129,12 @@ async function main(): Promise<void> {
     console.log('| round | server | ops/s | p50 ms | p99 ms | p99.9 ms | ratio |');
     console.log('|---:|---|---:|---:|---:|---:|---:|');
     const ratios: number[] = [];
+    const nullRatios: number[] = [];
+    const tails: number[] = [];
+    const nullTails: number[] = [];
     const yardstick = await prepared(startYardstick, s);
     const lm = await prepared(() => startLmcached(ack, undefined, sameMemory), s);
+    const nul = withNull ? await startNullServer() : null;
     try {
       for (let round = 1; round <= rounds; round++) {
         // Each run starts with both servers quiet (settle: servers.ts).
@@ -135,18 +142,34 @@ async function main(): Promise<void> {
         await settle(yardstick);
         const l = await s.run(lm.port);
         await settle(lm);
+        const n = nul === null ? null : await s.run(nul.port);
         const ratio = l.opsPerSec / y.opsPerSec;
         ratios.push(ratio);
-        for (const [server, f] of [[yardstick, y], [lm, l]] as const) {
-          const shown = server === lm ? ratio.toFixed(2) : '';
+        if (y.p999Ms !== undefined && l.p999Ms !== undefined) tails.push(l.p999Ms / y.p999Ms);
+        const rows: Array<[RunningServer, Figures, string]> = [
+          [yardstick, y, ''],
+          [lm, l, ratio.toFixed(2)],
+        ];
+        if (nul !== null && n !== null) {
+          nullRatios.push(n.opsPerSec / y.opsPerSec);
+          if (y.p999Ms !== undefined && n.p999Ms !== undefined) nullTails.push(n.p999Ms / y.p999Ms);
+          rows.push([nul, n, (n.opsPerSec / y.opsPerSec).toFixed(2)]);
+        }
+        for (const [server, f, shown] of rows) {
           console.log(`| ${round} | ${server.name} | ${Math.round(f.opsPerSec)} | ${fmt(f.p50Ms)} | ${fmt(f.p99Ms)} | ${fmt(f.p999Ms)} | ${shown} |`);
         }
       }
     } finally {
       await yardstick.stop();
       await lm.stop();
+      await nul?.stop();
     }
-    console.log(`\nratio lmcached / ${versus === undefined ? 'memcached' : 'the other build'}: **${median(ratios).toFixed(2)}** (median of ${rounds}; each: ${ratios.map((r) => r.toFixed(2)).join(', ')})`);
+    const other = versus === undefined ? 'memcached' : 'the other build';
+    const each = (list: number[]): string => list.map((r) => r.toFixed(2)).join(', ');
+    console.log(`\nratio lmcached / ${other}: **${median(ratios).toFixed(2)}** (median of ${rounds}; each: ${each(ratios)})`);
+    if (tails.length > 0) console.log(`p99.9 lmcached / ${other}: ${median(tails).toFixed(2)} (median; each: ${each(tails)})`);
+    if (nullRatios.length > 0) console.log(`ratio Node with nothing stored / ${other}: **${median(nullRatios).toFixed(2)}** (each: ${each(nullRatios)})`);
+    if (nullTails.length > 0) console.log(`p99.9 Node with nothing stored / ${other}: ${median(nullTails).toFixed(2)} (median; each: ${each(nullTails)})`);
     console.log(`\ncommand: \`${s.command(lm.port).replace(/-p \d+|:\d+ /, (m) => m.replace(/\d+/, 'PORT'))}\``);
   }
 }
