@@ -1,7 +1,6 @@
 /**
  * One client connection: framing, validation, dispatch, the single home of reply suppression,
- * output batching (one corked write per input chunk), backpressure, and, in --ack=persist mode,
- * holding replies in request order until the commit that holds their write.
+ * output batching, backpressure, and replies held in order until their writes commit.
  */
 import type { Socket } from 'node:net';
 import { Framer, type Frame, type FramerFault } from '../../protocol/framer.js';
@@ -24,7 +23,7 @@ import { MAGIC_REQUEST, MAGIC_RESPONSE } from '../../protocol/header.js';
 import { clusterConfig } from './cluster-config.js';
 import { HeldReplies } from './held-replies.js';
 import { prefetchRequests } from './request-prefetch.js';
-import { memoryAckMustWait } from './memory-ack.js';
+import { UnackedWrites } from './memory-ack.js';
 
 /** Stop framing when this much output is waiting (socket buffer or held replies). */
 const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
@@ -47,6 +46,7 @@ export class Connection implements Flushable, HandlerContext {
   private active = false;
   private idleSweeps = 0;
   private readonly held = new HeldReplies();
+  private readonly unacked = new UnackedWrites();
   private closing = false;
   private endWhenFlushed = false;
   private waitingForDrain = false;
@@ -185,15 +185,19 @@ export class Connection implements Flushable, HandlerContext {
     });
   }
 
-  /** Everything answered from here on waits for `batch`: with --ack=persist, and with
-   * --ack=memory while commits lag (memory-ack.ts: back pressure bounds the loss window). */
+  /** Everything answered from here on waits for `batch` with --ack=persist. With --ack=memory
+   * the replies wait only while commits lag, judged when they are written (flushOutput). */
   holdUntil(batch: number): void {
-    const commits = this.engine.commits;
-    if (batch <= commits.committedBatch) return;
-    if (this.server.settings.ack !== 'persist' && !memoryAckMustWait(commits)) return;
+    if (batch <= this.engine.commits.committedBatch) return;
+    if (this.server.settings.ack !== 'persist') return this.unacked.note(batch);
     if (this.held.lastBatch >= batch) return;
-    if (this.server.settings.ack !== 'persist') this.server.counters.ack_memory_holds++;
     this.moveOutputToHeld();
+    this.openHold(batch);
+  }
+
+  /** Replies from here on wait for `batch`; `pressure`: --ack=memory's back pressure (counted). */
+  private openHold(batch: number, pressure = false): void {
+    if (pressure) this.server.counters.ack_memory_holds++;
     if (this.held.empty) this.engine.commits.onCommit(this.onCommit);
     this.held.open(batch);
   }
@@ -324,6 +328,8 @@ export class Connection implements Flushable, HandlerContext {
 
   flushOutput(): void {
     if (this.socket.destroyed) return;
+    const wait = this.unacked.mustWaitFor(this.engine.commits); // --ack=memory: commits lag?
+    if (wait > this.held.lastBatch) this.openHold(wait, true);
     this.moveOutputToHeld();
     // No reply taken is queued (a Writable counts a write until its handle is done) or held.
     if (this.socket.writableLength === 0 && this.held.empty) this.out.reuse();

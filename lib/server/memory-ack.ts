@@ -16,3 +16,29 @@ export function memoryAckMustWait(commits: CommitWatch): boolean {
   const oldest = commits.oldestUnpersistedAt;
   return oldest !== 0 && performance.now() - oldest > MEMORY_ACK_LAG_MS;
 }
+
+/**
+ * A connection's --ack=memory writes whose replies are not written yet. Whether those replies
+ * wait for a commit is decided once, when they are written (Connection.flushOutput): that is
+ * when they acknowledge, so the lag is judged at the right moment, and one clock read serves
+ * every write of a pipelined chunk (a clock read per write was 6% of a pipelined SET's event
+ * loop time on this VM, bench/RESULTS.md session 36).
+ */
+export class UnackedWrites {
+  /** The newest batch among them; 0 for none. */
+  private batch = 0;
+
+  /** A write in `batch` (not committed yet) is answered. */
+  note(batch: number): void {
+    if (batch > this.batch) this.batch = batch;
+  }
+
+  /** As the replies are written: the batch they must wait for, or 0 when they may go now
+   * (committed meanwhile, or commits keep up). Forgets them either way. */
+  mustWaitFor(commits: CommitWatch): number {
+    const batch = this.batch;
+    if (batch === 0) return 0;
+    this.batch = 0;
+    return batch > commits.committedBatch && memoryAckMustWait(commits) ? batch : 0;
+  }
+}

@@ -10,7 +10,7 @@
  */
 import t from 'tap';
 import { RawClient } from '../fixtures/client.js';
-import { Op, St, setExtras } from '../fixtures/frames.js';
+import { Op, St, req, setExtras } from '../fixtures/frames.js';
 import { serverFor } from '../fixtures/harness.js';
 import { until } from '../fixtures/wait.js';
 
@@ -60,6 +60,41 @@ t.test('--ack=memory: a write while a commit lags is answered after its commit, 
   t.equal(await holds(watcher), 0, 'stats reset zeroes the counter');
   const reset = await watcher.stats();
   t.same([reset.get('ep_commit_num'), reset.get('ep_commit_time_total'), reset.get('commit_time_max_ms')], ['0', '0', '0'], 'and the commit counts and times');
+});
+
+t.test('--ack=memory: while commits lag, a pipelined chunk is answered whole after its commit, in order', async (t) => {
+  // The lag is judged when the chunk's replies are written: a read answered before the first
+  // write of the chunk waits with it, and nothing of the chunk goes out early.
+  const server = await serverFor(t, { args: ['--ack', 'memory'], env: DELAY });
+  const writer = await RawClient.connect(server.port);
+  const watcher = await RawClient.connect(server.port);
+  t.teardown(() => {
+    writer.end();
+    watcher.end();
+  });
+  t.equal((await writer.call(set('first'))).status, St.SUCCESS, 'the first write is acknowledged from memory');
+  await until(async () => {
+    const s = await watcher.stats();
+    return s.get('flusher_backlog') === '0' && Number(s.get('unpersisted_bytes')) > 0;
+  }, 'the first batch to be in flight');
+  await new Promise((r) => setTimeout(r, 100));
+  let answered = false;
+  // One write, so one read: GET, SET, SET, GET, NOOP.
+  const chunk = [{ opcode: Op.GET, key: 'first' }, set('a'), set('b'), { opcode: Op.GET, key: 'a' }, { opcode: Op.NOOP }];
+  writer.send(Buffer.concat(chunk.map(req)));
+  // Its first reply alone: none may come before the commit, not even the GET's before the writes.
+  const replies = writer.read(1).then(async (first) => {
+    answered = true;
+    return [...first, ...(await writer.read(chunk.length - 1))];
+  });
+  await until(async () => (await holds(watcher)) >= 1, 'the chunk to be held');
+  await new Promise((r) => setTimeout(r, 100));
+  t.notOk(answered, 'no reply of the chunk is written before its commit');
+  const r = await replies;
+  t.same(r.map((x) => x.opcode), chunk.map((x) => x.opcode), 'all answered after it, in request order');
+  t.same(r.map((x) => x.status), chunk.map(() => St.SUCCESS));
+  t.same([r[0].value.toString(), r[3].value.toString()], ['first-value', 'a-value'], 'the reads as read then');
+  t.equal((await watcher.stats()).get('unpersisted_bytes'), '0', 'by then nothing acknowledged is uncommitted');
 });
 
 t.test('--ack=persist: every reply waits for its commit, none is counted as back pressure', async (t) => {
