@@ -8,7 +8,7 @@
  * seconds, so the second write meets the back pressure every time; the commit times
  * (ep_commit_time and the others) then show it.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { RawClient } from '../fixtures/client.js';
 import { Op, St, req, setExtras } from '../fixtures/frames.js';
 import { serverFor } from '../fixtures/harness.js';
@@ -21,7 +21,9 @@ async function holds(c: RawClient): Promise<number> {
   return Number((await c.stats()).get('ack_memory_holds'));
 }
 
-t.test('--ack=memory: a write while a commit lags is answered after its commit, and counted', async (t) => {
+/** A server whose first write ('first') is acknowledged and whose commit is in flight for
+ * seconds, more than the 20 ms lag bound ago (a condition to create, not a timing asserted). */
+async function lagging(t: Test): Promise<{ writer: RawClient; watcher: RawClient }> {
   const server = await serverFor(t, { args: ['--ack', 'memory'], env: DELAY });
   const writer = await RawClient.connect(server.port);
   const watcher = await RawClient.connect(server.port);
@@ -36,8 +38,12 @@ t.test('--ack=memory: a write while a commit lags is answered after its commit, 
     const s = await watcher.stats();
     return s.get('flusher_backlog') === '0' && Number(s.get('unpersisted_bytes')) > 0;
   }, 'the first batch to be in flight');
-  // Past the 20 ms lag bound (a condition to create, not a timing asserted).
   await new Promise((r) => setTimeout(r, 100));
+  return { writer, watcher };
+}
+
+t.test('--ack=memory: a write while a commit lags is answered after its commit, and counted', async (t) => {
+  const { writer, watcher } = await lagging(t);
   let answered = false;
   const second = writer.call(set('second')).then((r) => {
     answered = true;
@@ -65,19 +71,7 @@ t.test('--ack=memory: a write while a commit lags is answered after its commit, 
 t.test('--ack=memory: while commits lag, a pipelined chunk is answered whole after its commit, in order', async (t) => {
   // The lag is judged when the chunk's replies are written: a read answered before the first
   // write of the chunk waits with it, and nothing of the chunk goes out early.
-  const server = await serverFor(t, { args: ['--ack', 'memory'], env: DELAY });
-  const writer = await RawClient.connect(server.port);
-  const watcher = await RawClient.connect(server.port);
-  t.teardown(() => {
-    writer.end();
-    watcher.end();
-  });
-  t.equal((await writer.call(set('first'))).status, St.SUCCESS, 'the first write is acknowledged from memory');
-  await until(async () => {
-    const s = await watcher.stats();
-    return s.get('flusher_backlog') === '0' && Number(s.get('unpersisted_bytes')) > 0;
-  }, 'the first batch to be in flight');
-  await new Promise((r) => setTimeout(r, 100));
+  const { writer, watcher } = await lagging(t);
   let answered = false;
   // One write, so one read: GET, SET, SET, GET, NOOP.
   const chunk = [{ opcode: Op.GET, key: 'first' }, set('a'), set('b'), { opcode: Op.GET, key: 'a' }, { opcode: Op.NOOP }];
