@@ -41,6 +41,9 @@ export interface FrameSink {
   /** Optional: the unframed bytes `buf[off, off+len)` (starting at a frame), just before they
    * are framed; called when a push leaves more than one frame's bytes. */
   ahead?(buf: Buffer, off: number, len: number): void;
+  /** Optional: the bytes `ahead` was given are framed as far as they go now (also when a sink
+   * call threw): what the sink noted of them no longer holds (the buffer may be reused). */
+  behind?(): void;
 }
 
 export interface FramerLimits {
@@ -123,8 +126,8 @@ export class Framer {
       this.append(chunk, start, length);
     }
     if (!this.paused) {
-      if (this.sink.ahead !== undefined && this.moreThanOneFrame()) this.sink.ahead(this.buf, this.off, this.len);
-      this.drain();
+      if (this.sink.ahead !== undefined && this.moreThanOneFrame()) this.drainAhead(this.sink.ahead);
+      else this.drain();
     }
     if (transient && this.len > 0 && !this.owned) this.own();
   }
@@ -132,6 +135,16 @@ export class Framer {
   /** Whether the unframed bytes go past the first frame (a lone request is not looked ahead at). */
   private moreThanOneFrame(): boolean {
     return this.len >= 2 * HEADER_LENGTH && this.skipRemaining === 0 && this.len - HEADER_LENGTH > u32be(this.buf, this.off + OFFSET.bodyLength);
+  }
+
+  /** `ahead`, then the drain, then `behind`. */
+  private drainAhead(ahead: (buf: Buffer, off: number, len: number) => void): void {
+    ahead(this.buf, this.off, this.len);
+    try {
+      this.drain();
+    } finally {
+      this.sink.behind?.();
+    }
   }
 
   /** Stop delivering frames after the current one until `resume()`. */

@@ -18,10 +18,13 @@ import { EntryWords } from './entry-arrays.js';
 import { distance, home } from './bucket-home.js';
 import { LongKeys } from './long-keys.js';
 import * as layout from './bucket-layout.js';
+import { holdsBytes, holdsItemKey, holdsString } from './bucket-keys.js';
 
 // Module constants, not the imported bindings: V8 reads an import through its module cell at
 // every use, where it folds a const of this module (a probe loop: 6.3 against 4.1 ns).
 const { B_ENTRY, B_HASH, B_KEY_AT, B_STATE, INLINE_KEY_MAX, KEY_AT, KEYLEN_SHIFT, STATE_BITS, STRIDE } = layout;
+/** lookupOld's `vbid` when the key is not given as a vBucket and a client key. */
+const NO_VBID = -1;
 const { ENTRY_WORDS, W_BUCKET } = words;
 
 /** Most entries per bucket before the table grows, and by how much it grows. */
@@ -96,8 +99,8 @@ export class BucketTable {
     for (let b = home(h, size); ; b = b + 1 === size ? 0 : b + 1) {
       const at = b * STRIDE;
       const s = bk[at + B_ENTRY];
-      if (s === 0) return this.old === null ? ~b : this.lookupOld(h, null, 0, 0, key, ~b);
-      if (bk[at + B_HASH] === h && this.matchesString(bk, this.bucketBytes, at, key)) return this.found(bk, at, s - 1);
+      if (s === 0) return this.old === null ? ~b : this.lookupOld(h, NO_VBID, null, 0, 0, key, ~b);
+      if (bk[at + B_HASH] === h && holdsString(bk, this.bucketBytes, at, this.longKeys, key)) return this.found(bk, at, s - 1);
     }
   }
 
@@ -129,8 +132,21 @@ export class BucketTable {
     for (let b = home(h, size); ; b = b + 1 === size ? 0 : b + 1) {
       const at = b * STRIDE;
       const s = bk[at + B_ENTRY];
-      if (s === 0) return this.old === null ? ~b : this.lookupOld(h, buf, offset, length, null, ~b);
-      if (bk[at + B_HASH] === h && this.matches(bk, this.bucketBytes, at, buf, offset, length)) return this.found(bk, at, s - 1);
+      if (s === 0) return this.old === null ? ~b : this.lookupOld(h, NO_VBID, buf, offset, length, null, ~b);
+      if (bk[at + B_HASH] === h && holdsBytes(bk, this.bucketBytes, at, this.longKeys, buf, offset, length)) return this.found(bk, at, s - 1);
+    }
+  }
+
+  /** The entry holding the item key of vBucket `vbid` and the client key `buf[offset, +length)`,
+   * whose hash `h` the caller has (hashItemKey), or -1: a read's lookup, no item key built. */
+  findItem(vbid: number, buf: Uint8Array, offset: number, length: number, h: number): number {
+    const bk = this.buckets;
+    const size = this.size;
+    for (let b = home(h, size); ; b = b + 1 === size ? 0 : b + 1) {
+      const at = b * STRIDE;
+      const s = bk[at + B_ENTRY];
+      if (s === 0) return this.old === null ? -1 : this.lookupOld(h, vbid, buf, offset, length, null, -1);
+      if (bk[at + B_HASH] === h && holdsItemKey(bk, this.bucketBytes, at, this.longKeys, vbid, buf, offset, length)) return this.found(bk, at, s - 1);
     }
   }
 
@@ -154,7 +170,7 @@ export class BucketTable {
   holdsBytes(e: number, buf: Uint8Array, offset: number, length: number): boolean {
     const b = this.ew[e * ENTRY_WORDS + W_BUCKET];
     if (b === -1) return false;
-    return b >= 0 ? this.matches(this.buckets, this.bucketBytes, b * STRIDE, buf, offset, length) : this.matches(this.old as Int32Array, this.oldBytes, (-2 - b) * STRIDE, buf, offset, length);
+    return b >= 0 ? holdsBytes(this.buckets, this.bucketBytes, b * STRIDE, this.longKeys, buf, offset, length) : holdsBytes(this.old as Int32Array, this.oldBytes, (-2 - b) * STRIDE, this.longKeys, buf, offset, length);
   }
 
   /** Copies entry e's key into `dst` at `at`; returns its length. */
@@ -284,13 +300,13 @@ export class BucketTable {
   }
 
   /**
-   * A key's entry in the old table (as bytes, or as `key`), else `missed` (the new table's
+   * A key's entry in the old table (as bytes, as `key`, or as `vbid` and client key bytes), else `missed` (the new table's
    * slot for it). Its buckets below `moved` have moved and count as occupied: the run from a
    * key's home to its bucket was full when growth began, and since then buckets there only
    * moved (below `moved`) or became tombstones, so the probe skips to `moved` and goes on to
    * an empty bucket, or round to where it started.
    */
-  private lookupOld(h: number, buf: Uint8Array | null, offset: number, length: number, key: string | null, missed: number): number {
+  private lookupOld(h: number, vbid: number, buf: Uint8Array | null, offset: number, length: number, key: string | null, missed: number): number {
     const bk = this.old as Int32Array;
     const kb = this.oldBytes;
     const size = this.oldSize;
@@ -308,7 +324,8 @@ export class BucketTable {
       const s = bk[at + B_ENTRY];
       if (s === 0) return missed;
       if (s > 0 && bk[at + B_HASH] === h) {
-        if (key !== null ? this.matchesString(bk, kb, at, key) : this.matches(bk, kb, at, buf as Uint8Array, offset, length)) return this.found(bk, at, s - 1);
+        const holds = key !== null ? holdsString(bk, kb, at, this.longKeys, key) : vbid === NO_VBID ? holdsBytes(bk, kb, at, this.longKeys, buf as Uint8Array, offset, length) : holdsItemKey(bk, kb, at, this.longKeys, vbid, buf as Uint8Array, offset, length);
+        if (holds) return this.found(bk, at, s - 1);
       }
     }
   }
@@ -327,25 +344,6 @@ export class BucketTable {
     this.ew[e * ENTRY_WORDS + W_BUCKET] = b;
     if (this.old !== null) this.move(MOVE_PER_ADD);
     if (++this.count > this.size * MAX_LOAD) this.grow();
-  }
-
-  /** Whether the bucket at int offset `at` holds the key `buf[offset, +length)`. */
-  private matches(bk: Int32Array, kb: Uint8Array, at: number, buf: Uint8Array, offset: number, length: number): boolean {
-    if (bk[at + B_STATE] >>> KEYLEN_SHIFT !== length) return false;
-    if (length > INLINE_KEY_MAX) return this.longKeys.equals(bk[at + B_KEY_AT], buf, offset, length);
-    const base = at * 4 + KEY_AT;
-    for (let i = 0; i < length; i++) if (kb[base + i] !== buf[offset + i]) return false;
-    return true;
-  }
-
-  /** `matches` for a key given as a latin1 string. */
-  private matchesString(bk: Int32Array, kb: Uint8Array, at: number, key: string): boolean {
-    const length = key.length;
-    if (bk[at + B_STATE] >>> KEYLEN_SHIFT !== length) return false;
-    if (length > INLINE_KEY_MAX) return this.longKeys.startsWith(bk[at + B_KEY_AT], key);
-    const base = at * 4 + KEY_AT;
-    for (let i = 0; i < length; i++) if (kb[base + i] !== key.charCodeAt(i)) return false;
-    return true;
   }
 
   /**

@@ -79,7 +79,7 @@ export class Engine {
     this.dump = new ItemDump(this.storage, this.flushBarrier);
   }
 
-  /** Touches the memory the requests of `keys` (keys in `buf`) will read, all at once. */
+  /** Touches the memory the requests of `keys` (keys in `buf`) will read, all at once (none: `buf` is framed). */
   prefetch(buf: Uint8Array, keys: RequestKeys): void {
     this.storage.prefetch(buf, keys);
   }

@@ -106,21 +106,21 @@ export class ItemCache {
    * miss; a hit is spared by the next ejection sweep, and a `fetch` (a client's read, not a
    * write's lookup) marks the entry fetched and accessed now. */
   get(buf: Uint8Array, offset: number, length: number, fetch = false): Buffer | undefined {
-    const e = this.hit(buf, offset, length, fetch);
+    const e = this.counted(this.table.find(buf, offset, length), fetch);
     return e < 0 ? undefined : this.records.of(e);
   }
 
-  /** `get`, the record described in `loc`, no Buffer made (a GET's reply copies the value from
+  /** `get` for the item key of vBucket `vbid` and the client key `buf[offset, +length)` (not
+   * built), the record described in `loc`, no Buffer made (a GET's reply copies the value from
    * where it lies). Returns the entry, or -1 when not resident. */
-  locate(buf: Uint8Array, offset: number, length: number, fetch: boolean, loc: RecordLocation): number {
-    const e = this.hit(buf, offset, length, fetch);
+  locate(vbid: number, buf: Uint8Array, offset: number, length: number, fetch: boolean, loc: RecordLocation): number {
+    const e = this.counted(this.table.findItem(vbid, buf, offset, length, this.prefetcher.hashOf(vbid, buf, offset, length)), fetch);
     if (e >= 0) this.records.locate(e, loc);
     return e;
   }
 
-  /** The entry of a key, counted as a hit (marked as `get` says) or a miss (-1). */
-  private hit(buf: Uint8Array, offset: number, length: number, fetch: boolean): number {
-    const e = this.table.find(buf, offset, length);
+  /** Entry `e` (-1: none) as a lookup found it, counted as a hit (marked as `get` says) or a miss. */
+  private counted(e: number, fetch: boolean): number {
     if (e < 0) {
       this.misses++;
       return -1;

@@ -115,8 +115,7 @@ export class ItemStorage implements BackfillSource {
   /** A read of a key: its entry when resident (counted as a hit), the record described in
    * `loc` (no Buffer made for it); else -1, a miss counted, and `lookupStored` follows. */
   locateResident(key: KeyRef, fetch: boolean, loc: RecordLocation): number {
-    const itemKey = this.scratch.view(key.vbid, key.buf, key.offset, key.length);
-    return this.cache.locate(itemKey, 0, itemKey.length, fetch, loc);
+    return this.cache.locate(key.vbid, key.buf, key.offset, key.length, fetch, loc);
   }
 
   /** `lookup`'s second half, for a key not resident: LMDB's committed record (a view valid

@@ -53,6 +53,17 @@ export class LongKeys {
     return true;
   }
 
+  /** `equals` for the item key of vBucket `vbid` and the client key `buf[offset, +length)`
+   * (key-codec.ts), not built. */
+  equalsItemKey(addr: number, vbid: number, buf: Uint8Array, offset: number, length: number): boolean {
+    const chunk = addr * ALIGN;
+    const page = this.arena.page(chunk);
+    const base = chunk % PAGE_SIZE;
+    if (page[base] !== vbid >>> 8 || page[base + 1] !== (vbid & 0xff)) return false;
+    for (let i = 0; i < length; i++) if (page[base + 2 + i] !== buf[offset + i]) return false;
+    return true;
+  }
+
   /** Whether the key at `addr` starts with the latin1 string `s` (or is it, at its length). */
   startsWith(addr: number, s: string): boolean {
     const chunk = addr * ALIGN;

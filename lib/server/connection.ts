@@ -22,7 +22,7 @@ import { TextSession } from './text-session.js';
 import { MAGIC_REQUEST, MAGIC_RESPONSE } from '../../protocol/header.js';
 import { clusterConfig } from './cluster-config.js';
 import { HeldReplies } from './held-replies.js';
-import { prefetchRequests } from './request-prefetch.js';
+import { prefetchHooks } from './request-prefetch.js';
 import { UnackedWrites } from './memory-ack.js';
 
 /** Stop framing when this much output is waiting (socket buffer or held replies). */
@@ -69,7 +69,7 @@ export class Connection implements Flushable, HandlerContext {
         frame: (f) => this.dispatch(f),
         oversized: (f) => this.oversized(f),
         fault: (reason, f) => this.fault(reason, f),
-        ahead: (buf, off, len) => prefetchRequests(this.engine, buf, off, len),
+        ...prefetchHooks(this.engine),
       },
       { maxValueLength: server.settings.maxItemSize, hardBodyCap: HARD_BODY_CAP },
     );

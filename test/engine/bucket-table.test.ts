@@ -1,13 +1,23 @@
 /**
  * The resident table's index (bucket-table.ts) against a Map, through several growths: while
  * the old table drains into the new one, every key is found once, by bytes and as a string,
- * with its state and key intact, and removals and re-adds in either table stay exact. Keys are
- * short (inline in a bucket) and long (in the key arena); a seeded generator makes a failure
- * repeatable.
+ * with its state and key intact (and as a vBucket and client key, the item key not built), and
+ * removals and re-adds in either table stay exact. Keys are short (inline in a bucket) and long
+ * (in the key arena); a seeded generator makes a failure repeatable.
  */
 import t from 'tap';
 import { BucketTable } from '../../lib/engine/bucket-table.js';
 import { INLINE_KEY_MAX } from '../../lib/engine/bucket-layout.js';
+import { hashItemKey } from '../../lib/engine/key-hash.js';
+
+/** findItem of a key taken as an item key: its first two bytes the vBucket, the rest the client
+ * key, given where it lies in a larger buffer. */
+function findAsItem(table: BucketTable, key: string): number {
+  if (key.length < 2) return table.findKey(key);
+  const b = Buffer.from(`..${key}`, 'latin1');
+  const vbid = b.readUInt16BE(2);
+  return table.findItem(vbid, b, 4, key.length - 2, hashItemKey(vbid, b, 4, key.length - 2));
+}
 
 /** xorshift32: the same sequence on every run. */
 function rng(seed: number): () => number {
@@ -78,6 +88,7 @@ function check(m: Model, absent: string[]): number {
     // The string lookup first: the bucket a lookup found must be its own, not the last key's.
     if (m.table.findKey(key) !== e || m.table.foundState() !== state) wrong++;
     if (m.table.find(b, 0, b.length) !== e || m.table.foundState() !== state) wrong++;
+    if (findAsItem(m.table, key) !== e || m.table.foundState() !== state) wrong++;
     if (!m.table.has(e) || !m.table.holdsBytes(e, b, 0, b.length)) wrong++;
     if (m.table.state(e) !== state || m.table.keyLength(e) !== key.length || m.table.keyOf(e) !== key) wrong++;
     const n = m.table.copyKey(e, out, 0);
@@ -86,7 +97,7 @@ function check(m: Model, absent: string[]): number {
   for (const key of [...absent, ...m.removed]) {
     if (m.byKey.has(key)) continue;
     const b = Buffer.from(key, 'latin1');
-    if (m.table.find(b, 0, b.length) !== -1 || m.table.findKey(key) !== -1) wrong++;
+    if (m.table.find(b, 0, b.length) !== -1 || m.table.findKey(key) !== -1 || findAsItem(m.table, key) !== -1) wrong++;
   }
   return wrong;
 }

@@ -382,8 +382,9 @@ t.test('locate describes the record get returns, where it lies (arena page or ow
   c.putClean(key(0, 'large'), bytes(20_000, 0x64));
   const loc: RecordLocation = { buf: Buffer.alloc(0), offset: 0, length: 0, data: null };
   for (const k of ['clean', 'dirty', 'large']) {
+    // locate takes the vBucket and the client key where it lies; get, the item key.
+    t.ok(c.locate(0, Buffer.from(`xyz${k}`, 'latin1'), 3, k.length, true, loc) >= 0, `${k} found`);
     const probe = Buffer.from(`xyz${key(0, k)}`, 'latin1');
-    t.ok(c.locate(probe, 3, probe.length - 3, true, loc) >= 0, `${k} found`);
     const whole = c.get(probe, 3, probe.length - 3);
     t.same(loc.buf.subarray(loc.offset, loc.offset + loc.length), whole, `${k}: the same bytes`);
     if (k === 'clean') {
@@ -398,12 +399,12 @@ t.test('locate describes the record get returns, where it lies (arena page or ow
   t.equal(loc.buf.length, 20_000, 'a record too large for the arena is its own Buffer');
   const probe = Buffer.from(key(0, 'clean'), 'latin1');
   t.equal(c.access(probe, 0, probe.length) & 1, 1, 'a located fetch marks the entry fetched');
-  t.equal(c.locate(Buffer.from('nope'), 0, 4, true, loc), -1, 'a missing key');
+  t.equal(c.locate(0, Buffer.from('nope'), 0, 4, true, loc), -1, 'a missing key');
+  t.equal(c.locate(1, Buffer.from('clean'), 0, 5, true, loc), -1, 'the key in another vBucket');
   t.equal(c.hits, 6);
-  t.equal(c.misses, 1);
+  t.equal(c.misses, 2);
   const page = (() => {
-    const p = Buffer.from(key(0, 'dirty'), 'latin1');
-    c.locate(p, 0, p.length, false, loc);
+    c.locate(0, Buffer.from('dirty'), 0, 5, false, loc);
     return loc.buf;
   })();
   t.equal(page, dirty, 'an uncommitted write is located in its own Buffer, at 0');

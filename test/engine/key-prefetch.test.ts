@@ -73,3 +73,32 @@ t.test('a prefetch changes nothing the resident table reports', async (t) => {
     t.ok(cache.get(itemKey, 0, itemKey.length)?.equals(record), `k${i * 31}`);
   }
 });
+
+t.test("a lookup takes a prefetched key's hash only while its chunk is framed, and only for that key", async (t) => {
+  const cache = new ItemCache(64 * 1024 * 1024);
+  const record = Buffer.alloc(136, 7);
+  const long = 'L'.repeat(40);
+  for (const [vbid, k] of [[3, 'alpha'], [3, long], [4, 'beta'], [3, 'gamma']] as const) cache.putClean(itemKeyOf(vbid, Buffer.from(k, 'latin1')).toString('latin1'), record);
+  const loc = { buf: Buffer.alloc(0), offset: 0, length: 0, data: null };
+  const chunk = Buffer.from(`alpha${long}beta`, 'latin1');
+  const keys = new RequestKeys();
+  [[3, 0, 5], [3, 5, long.length], [4, 5 + long.length, 4]].forEach(([vbid, offset, length], i) => {
+    keys.vbid[i] = vbid;
+    keys.offset[i] = offset;
+    keys.length[i] = length;
+  });
+  keys.count = 3;
+  cache.prefetcher.run(chunk, keys);
+  t.equal(cache.prefetcher.hashOf(3, chunk, 0, 5), hashItemKey(3, chunk, 0, 5), "the chunk's first key");
+  t.ok(cache.locate(3, chunk, 0, 5, true, loc) >= 0, 'found by its prefetched hash');
+  t.ok(cache.locate(3, chunk, 5, long.length, true, loc) >= 0, 'a long key too');
+  t.equal(cache.locate(5, chunk, 5 + long.length, 4, true, loc), -1, 'not in a vBucket it was not asked in');
+  t.ok(cache.locate(4, chunk, 5 + long.length, 4, true, loc) >= 0, 'the last key');
+  t.equal(cache.prefetcher.hashOf(3, chunk, 0, 4), hashItemKey(3, chunk, 0, 4), 'a length the chunk did not have: hashed');
+  // The same buffer rewritten in place (a reused read buffer) once its chunk is framed: another
+  // key of the same length where 'alpha' was, in the same vBucket.
+  cache.prefetcher.run(new Uint8Array(0), new RequestKeys());
+  chunk.write('gamma', 0, 'latin1');
+  t.ok(cache.locate(3, chunk, 0, 5, true, loc) >= 0, "the new bytes are hashed, not 'alpha's hash taken");
+  t.equal(cache.prefetcher.hashOf(3, chunk, 0, 5), hashItemKey(3, chunk, 0, 5));
+});

@@ -119,3 +119,41 @@ t.test('no ahead call for less than two headers, while paused, or while skipping
   framer.push(big.subarray(100, 2000));
   t.equal(calls, before, 'skipping an oversized value: no call');
 });
+
+t.test('behind follows every ahead once its frames are handled, also when the sink throws or pauses', async (t) => {
+  const events: string[] = [];
+  let throwAt = '';
+  let pauseAt = '';
+  const framer = new Framer(
+    {
+      frame: (f) => {
+        const key = f.buf.toString('latin1', f.keyOffset, f.keyOffset + f.keyLength);
+        events.push(key);
+        if (key === throwAt) throw new Error('handler failed');
+        return key !== pauseAt;
+      },
+      oversized: () => true,
+      fault: () => t.fail('no fault'),
+      ahead: () => void events.push('ahead'),
+      behind: () => void events.push('behind'),
+    },
+    { maxValueLength: 1024, hardBodyCap: 1 << 20 },
+  );
+  const get = (key: string): Buffer => req({ opcode: Op.GET, key });
+  framer.push(Buffer.concat([get('a'), get('b')]));
+  t.same(events, ['ahead', 'a', 'b', 'behind']);
+  events.length = 0;
+  framer.push(get('c'));
+  t.same(events, ['c'], 'a lone request: neither');
+  events.length = 0;
+  pauseAt = 'd';
+  framer.push(Buffer.concat([get('d'), get('e')]));
+  t.same(events, ['ahead', 'd', 'behind'], 'paused: behind at once');
+  events.length = 0;
+  framer.resume();
+  t.same(events, ['e'], 'the rest framed later, not looked ahead at');
+  events.length = 0;
+  throwAt = 'f';
+  t.throws(() => framer.push(Buffer.concat([get('f'), get('g')])), /handler failed/);
+  t.same(events, ['ahead', 'f', 'behind'], 'a throwing sink: behind all the same');
+});
