@@ -77,10 +77,12 @@ export const WORD_COPY_MAX = 128;
 /** Copies `length` bytes between two DataViews four at a time: no typed array is made per
  * call, where `copyBytes` makes one for anything over 32 bytes (a GET's value: about half of
  * the heap a pipelined GET allocated, bench:alloc). Faster than that view and `set` up to
- * WORD_COPY_MAX bytes, slower beyond (a Node microbenchmark: 49 against 90 ns for 100 bytes). */
+ * WORD_COPY_MAX bytes, slower beyond (a Node microbenchmark: 49 against 90 ns for 100 bytes).
+ * Words are read and written little-endian, the machine's order: no byte swap either side (136
+ * bytes: 80 against 96 ns). */
 export function copyWords(src: DataView, srcOffset: number, dst: DataView, dstOffset: number, length: number): void {
   let i = 0;
-  for (; i + 4 <= length; i += 4) dst.setUint32(dstOffset + i, src.getUint32(srcOffset + i));
+  for (; i + 4 <= length; i += 4) dst.setUint32(dstOffset + i, src.getUint32(srcOffset + i, true), true);
   for (; i < length; i++) dst.setUint8(dstOffset + i, src.getUint8(srcOffset + i));
 }
 

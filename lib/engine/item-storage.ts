@@ -224,6 +224,7 @@ export class ItemStorage implements BackfillSource {
     const keyString = vb.listeners.size > 0 ? itemKey.toString('latin1') : null;
     const page = record === null ? this.cache.chunkPage(chunk) : record;
     const w = this.writes.take(vb, keyString, itemKey.length, page, record === null ? chunk % PAGE_SIZE : 0, recordLength, chunk, seqno, warmupExpiry);
+    if (record === null) w.recordData = this.cache.chunkData(chunk);
     vb.pending.push(w);
     w.entry = record === null ? this.cache.putDirtyChunk(itemKey, 0, itemKey.length, chunk, recordLength, entry) : this.cache.putDirtyKey(itemKey, 0, itemKey.length, record, entry);
     w.stamp = this.cache.stampOf(w.entry);
@@ -348,6 +349,7 @@ export class ItemStorage implements BackfillSource {
   private copyRecordOut(w: PendingWrite): void {
     w.record = Buffer.from((w.record as Buffer).subarray(w.recordAt, w.recordAt + w.recordLength));
     w.recordAt = 0;
+    w.recordData = null;
     w.chunk = -1;
   }
 

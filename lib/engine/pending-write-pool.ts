@@ -23,13 +23,14 @@ export class PendingWritePool {
    * stamp, generation and live bit are the caller's to set. */
   take(vb: VBucket, keyString: string | null, keyLength: number, record: Buffer | null, recordAt: number, recordLength: number, chunk: number, seqno: number, warmupExpiry: boolean): PendingWrite {
     const w = this.spare.pop();
-    if (w === undefined) return { vb, keyString, keyLength, record, recordAt, recordLength, chunk, seqno, prevSeqno: -1, entry: -1, stamp: 0, generation: 0, live: false, warmupExpiry, streams: 0 };
+    if (w === undefined) return { vb, keyString, keyLength, record, recordAt, recordLength, recordData: null, chunk, seqno, prevSeqno: -1, entry: -1, stamp: 0, generation: 0, live: false, warmupExpiry, streams: 0 };
     w.vb = vb;
     w.keyString = keyString;
     w.keyLength = keyLength;
     w.record = record;
     w.recordAt = recordAt;
     w.recordLength = recordLength;
+    w.recordData = null;
     w.chunk = chunk;
     w.seqno = seqno;
     w.entry = -1;

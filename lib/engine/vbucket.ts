@@ -43,6 +43,7 @@ export interface PendingWrite extends ItemWrite {
   record: Buffer | null;
   recordAt: number;
   recordLength: number;
+  recordData: DataView | null;
   chunk: number;
   seqno: number;
   /** Always -1 (ItemWrite.prevSeqno: not known): the apply thread reads what LMDB holds. */

@@ -74,6 +74,9 @@ export interface ItemWrite {
   record: Buffer | null;
   recordAt?: number;
   recordLength?: number;
+  /** A DataView over `record` when it is an arena page (one per page, kept): the batch copies a
+   * short record word by word from it, no view made per record. */
+  recordData?: DataView | null;
   seqno: number;
   prevSeqno: number;
 }

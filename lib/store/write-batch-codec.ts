@@ -9,12 +9,15 @@
  * f64 record length (-1: a removal)), then the item keys and records, each key followed by its
  * record. A table of doubles, not a byte stream: each field is one typed-array store.
  */
-import { copyBytes } from '../../protocol/bytes.js';
+import { copyBytes, copyWords, dataViewOf } from '../../protocol/bytes.js';
 import { putItemKeyString } from './key-codec.js';
 import type { ItemKeySource, ItemWrite } from './store.js';
 
 const ROW = 4;
 const NO_RECORD = -1;
+/** Up to this many bytes a record with a DataView (an arena page's) is copied word by word:
+ * `copyBytes` makes a view per record over WORD_COPY_MAX, and a 100-byte value's record is 136. */
+const RECORD_WORD_COPY_MAX = 256;
 
 /** Bytes `encodeWriteBatch` needs for `writes`. */
 export function writeBatchBytes<W extends ItemWrite>(writes: readonly W[], keys?: ItemKeySource<W>): number {
@@ -33,6 +36,7 @@ export function encodeWriteBatch<W extends ItemWrite>(writes: readonly W[], buff
   const n = writes.length;
   const table = new Float64Array(buffer, 0, n * ROW);
   const bytes = new Uint8Array(buffer);
+  let data: DataView | null = null;
   let p = n * ROW * 8;
   for (let i = 0; i < n; i++) {
     const w = writes[i];
@@ -50,7 +54,9 @@ export function encodeWriteBatch<W extends ItemWrite>(writes: readonly W[], buff
     } else {
       const length = w.recordLength ?? rec.length;
       table[row + 3] = length;
+      const from = w.recordData;
       if (length === rec.length) bytes.set(rec, p); // a whole typed array: no view to make
+      else if (from !== undefined && from !== null && length <= RECORD_WORD_COPY_MAX) copyWords(from, w.recordAt ?? 0, (data ??= dataViewOf(bytes)), p, length);
       else copyBytes(rec, w.recordAt ?? 0, bytes, p, length);
       p += length;
     }

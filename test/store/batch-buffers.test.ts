@@ -95,3 +95,30 @@ t.test('writes without a key string take their keys from the key source, mixed w
   );
   t.throws(() => writeBatchBytes(writes), /no key source/, 'a write without its key and no source: an error, never a wrong key');
 });
+
+t.test('records inside a larger page, with or without its DataView, encode exactly their bytes at every length', async (t) => {
+  const page = Buffer.alloc(4096);
+  for (let i = 0; i < page.length; i++) page[i] = (i * 151 + 7) & 0xff;
+  const pageData = new DataView(page.buffer, page.byteOffset, page.length);
+  // Lengths around the word copy's steps and its limit (256), at offsets of every alignment.
+  const writes: ItemWrite[] = [];
+  for (const length of [1, 3, 4, 5, 31, 33, 127, 129, 136, 255, 256, 257, 300]) {
+    for (const at of [0, 1, 2, 3, 8, 1001]) {
+      for (const withData of [true, false]) {
+        writes.push({ keyString: `k${length}:${at}:${withData ? 'v' : '-'}`, record: page, recordAt: at, recordLength: length, recordData: withData ? pageData : null, seqno: writes.length + 1, prevSeqno: -1 });
+      }
+    }
+  }
+  const buffer = new ArrayBuffer(writeBatchBytes(writes) + 64);
+  new Uint8Array(buffer).fill(0xee);
+  encodeWriteBatch(writes, buffer);
+  const decoded = [...decodeWriteBatch(buffer, writes.length)];
+  let wrong = 0;
+  decoded.forEach((d, i) => {
+    const w = writes[i];
+    const at = w.recordAt as number;
+    if (d.itemKey.toString('latin1') !== w.keyString || d.record === null || !d.record.equals(page.subarray(at, at + (w.recordLength as number)))) wrong++;
+  });
+  t.equal(decoded.length, writes.length);
+  t.equal(wrong, 0, 'every record its own bytes, the page around it not copied');
+});
