@@ -22,6 +22,7 @@ import { Purger } from './engine/purger.js';
 import { IdleHeapCompaction } from './idle-compaction.js';
 import { youngGenerationCap as youngCap } from './young-generation-cap.js';
 import { HelperThreadPriority } from './helper-threads.js';
+import { batchWriters } from './writer-thread-policy.js';
 
 /** How long startup waits for the store's threads to start (tens of milliseconds). */
 const HELPER_START_WAIT_MS = 10_000;
@@ -127,6 +128,7 @@ export async function startApp(settings: Settings): Promise<App> {
   const warmupDone = warmup.run().then(() => {
     purger.start();
     helpers.start();
+    if (settings.helperPolicy === 'batch') void batchWriters(store.writeThreadIds());
     compaction.start();
     logRoles(engine, replicator);
     replicator?.start();

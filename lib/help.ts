@@ -54,6 +54,11 @@ A memcached binary-protocol server whose data lives in LMDB.
       --helper-nice <0-19>     nice value of the helper threads (GC helpers, libuv's pool);
                                the event loop and the log and apply threads that write keep
                                nice 0 (default: 0)
+      --helper-policy <batch|normal>
+                               scheduling policy of the log and apply threads: batch
+                               (SCHED_BATCH, set with chrt: woken, they do not preempt the
+                               event loop; slower commits when other processes load the
+                               CPUs) or the normal one (default: normal)
       --replica-of <host:port> keep this node's vBuckets as replicas of the active node at
                                host:port, fed over DCP (a fresh data directory starts
                                with replica vBuckets; vBuckets stored as active stay active)

@@ -6,6 +6,9 @@
 
 export type AckMode = 'memory' | 'persist';
 
+/** The log and apply threads' scheduling policy: SCHED_BATCH or the normal one (writer-thread-policy.ts). */
+export type HelperPolicy = 'batch' | 'normal';
+
 export interface Settings {
   port: number;
   listen: string;
@@ -29,6 +32,8 @@ export interface Settings {
   purgeInterval: number;
   /** Nice value given to every thread but the event loop's; default depends on --ack. */
   helperNice: number;
+  /** The log and apply threads' scheduling policy (writer-thread-policy.ts). */
+  helperPolicy: HelperPolicy;
   /** Seconds a client connection may stay idle before it is closed (0: never); memcached's
    * `-o idle_timeout`. */
   idleTimeout: number;
@@ -121,6 +126,7 @@ export const DEFAULTS: Settings = {
   purgeAge: 3 * 24 * 3600,
   purgeInterval: 600,
   helperNice: -1,
+  helperPolicy: 'normal',
   idleTimeout: 0,
   replicaOf: null,
   replicaForce: false,
@@ -281,6 +287,12 @@ export function parseArgs(argv: readonly string[]): { settings: Settings; action
       case '--helper-nice':
         s.helperNice = parseInteger(value(), 'helper-nice', 0, 19);
         break;
+      case '--helper-policy': {
+        const v = value();
+        if (v !== 'batch' && v !== 'normal') throw new UsageError(`--helper-policy must be batch or normal: ${v}`);
+        s.helperPolicy = v;
+        break;
+      }
       case '--vbuckets':
         s.vbuckets = parseInteger(value(), 'vbuckets', 1, 65536);
         break;

@@ -169,6 +169,7 @@ function settingsStats(ctx: ServerContext): StatPairs {
     ['purge_age', st.purgeAge],
     ['purge_interval', st.purgeInterval],
     ['helper_nice', st.helperNice],
+    ['helper_policy', st.helperPolicy],
     ['vbuckets', st.vbuckets],
     ['idle_timeout', st.idleTimeout],
     // memcached's names and its words for unset files.

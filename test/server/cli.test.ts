@@ -17,7 +17,7 @@ const run = (...args: string[]): { status: number | null; stdout: string; stderr
 t.test('--help and --version', async (t) => {
   const help = run('--help');
   t.equal(help.status, 0);
-  for (const flag of ['-p, --port', '-l, --listen', '-c, --max-connections', '-I, --max-item-size', '-m, --memory-limit', '-v, --verbose', '-o, --extended', '--data-dir', '--ack', '--vbuckets', '--flush-interval-ms', '--dcp-batch-ms', '--purge-age', '--purge-interval', '--helper-nice', '--replica-of', '--replica-force', '-S, --enable-sasl', '--sasl-pwdb', '-Y, --auth-file', '-Z, --enable-ssl', 'ssl_chain_cert', 'ssl_verify_mode', '--replica-tls', 'lmcached tail', 'lmcached passwd']) {
+  for (const flag of ['-p, --port', '-l, --listen', '-c, --max-connections', '-I, --max-item-size', '-m, --memory-limit', '-v, --verbose', '-o, --extended', '--data-dir', '--ack', '--vbuckets', '--flush-interval-ms', '--dcp-batch-ms', '--purge-age', '--purge-interval', '--helper-nice', '--helper-policy', '--replica-of', '--replica-force', '-S, --enable-sasl', '--sasl-pwdb', '-Y, --auth-file', '-Z, --enable-ssl', 'ssl_chain_cert', 'ssl_verify_mode', '--replica-tls', 'lmcached tail', 'lmcached passwd']) {
     t.match(help.stdout, flag, `lists ${flag}`);
   }
   t.match(run('-V').stdout, /^lmcached \d+\.\d+\.\d+\n$/);
@@ -30,7 +30,7 @@ t.test('--help and --version', async (t) => {
 });
 
 t.test('bad flags are usage errors', async (t) => {
-  for (const args of [['--bogus'], ['--ack', 'sometimes'], ['-p', 'x'], ['-p', '70000'], ['-I', '5q'], ['-I', '10'], ['-m', 'lots'], ['-m', '-1'], ['--helper-nice', '20'], ['--dcp-batch-ms', 'x'], ['--dcp-batch-ms', '1001'], ['--port'], ['-o', 'bogus=1'], ['-o', 'idle_timeout'], ['-o', 'idle_timeout=x'], ['-o'], ['--replica-of', 'nohost'], ['--replica-of', 'h:0'], ['--replica-of', 'h:x'], ['--replica-force'], ['--replica-user', 'u'], ['--replica-password-file', 'f'], ['-Z'], ['-o', 'ssl_verify_mode=9'], ['-o', 'ssl_min_version=tlsv2'], ['-o', 'ssl_key='], ['--replica-tls-cert', 'c'], ['-Y']]) {
+  for (const args of [['--bogus'], ['--ack', 'sometimes'], ['-p', 'x'], ['-p', '70000'], ['-I', '5q'], ['-I', '10'], ['-m', 'lots'], ['-m', '-1'], ['--helper-nice', '20'], ['--helper-policy', 'fast'], ['--dcp-batch-ms', 'x'], ['--dcp-batch-ms', '1001'], ['--port'], ['-o', 'bogus=1'], ['-o', 'idle_timeout'], ['-o', 'idle_timeout=x'], ['-o'], ['--replica-of', 'nohost'], ['--replica-of', 'h:0'], ['--replica-of', 'h:x'], ['--replica-force'], ['--replica-user', 'u'], ['--replica-password-file', 'f'], ['-Z'], ['-o', 'ssl_verify_mode=9'], ['-o', 'ssl_min_version=tlsv2'], ['-o', 'ssl_key='], ['--replica-tls-cert', 'c'], ['-Y']]) {
     const r = run(...args);
     t.equal(r.status, 64, `${args.join(' ')}: exit 64`);
     t.match(r.stderr, /^lmcached: .+\n\nUsage: lmcached/, `${args.join(' ')}: says why, then the usage`);

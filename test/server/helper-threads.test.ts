@@ -47,3 +47,42 @@ for (const [args, helper] of [[[], 0], [['--ack=persist'], 0], [['--helper-nice'
     t.ok(threads.size > 4, `${threads.size - 1} helper threads`);
   });
 }
+
+/** tid → scheduling policy (field 41 of /proc/PID/task/TID/stat: 0 normal, 3 SCHED_BATCH). */
+function policyByThread(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+const chrt = ['/usr/bin/chrt', '/bin/chrt'].some((p) => existsSync(p));
+
+for (const [args, writers] of [[[], 0], [['--helper-policy', 'batch'], 2], [['--helper-policy', 'batch', '--helper-nice', '5'], 2], [['--helper-policy', 'normal'], 0]] as const) {
+  t.test(`${args.join(' ') || 'default'}: ${writers} threads in SCHED_BATCH (the log and apply threads), the event loop normal`, { skip: (!linux || !chrt) && 'needs /proc and chrt' }, async (t) => {
+    const server = await serverFor(t, { args: [...args] });
+    const c = await clientFor(t, server.port);
+    for (let i = 0; i < 20; i++) await c.call({ opcode: Op.SET, key: `k${i}`, extras: setExtras(0, 0), value: 'v' });
+    t.equal((await c.stats('settings')).get('helper_policy'), writers > 0 ? 'batch' : 'normal');
+    const pid = server.proc.pid as number;
+    const batch = (m: Map<number, number>): number[] => [...m].filter(([, p]) => p === 3).map(([tid]) => tid);
+    if (writers > 0) await until(() => batch(policyByThread(pid)).length === writers, `${writers} threads in SCHED_BATCH`, 20_000);
+    const policies = policyByThread(pid);
+    t.equal(policies.get(pid), 0, 'the event loop keeps the normal policy');
+    t.equal(batch(policies).length, writers, `${writers} threads in SCHED_BATCH`);
+    if ((args as readonly string[]).includes('--helper-nice')) {
+      // The writers are the two helpers the nice value leaves at 0.
+      const nice = niceByThread(pid);
+      t.same(batch(policies).map((tid) => nice.get(tid)), [0, 0], 'the SCHED_BATCH threads are the writers at nice 0');
+    }
+    // And they still write: a value written now reads back after the batch commits.
+    await c.call({ opcode: Op.SET, key: 'after', extras: setExtras(0, 0), value: 'v2' });
+    t.equal((await c.call({ opcode: Op.GET, key: 'after' })).value.toString(), 'v2');
+  });
+}
