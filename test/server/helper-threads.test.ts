@@ -11,19 +11,24 @@ import { clientFor, serverFor } from '../fixtures/harness.js';
 import { Op, setExtras } from '../fixtures/frames.js';
 import { until } from '../fixtures/wait.js';
 
-/** tid → nice value (field 19 of /proc/PID/task/TID/stat, counted after the command name). */
-function niceByThread(pid: number): Map<number, number> {
+/** tid → one numeric field of /proc/PID/task/TID/stat, counted from the state (field 3) after the
+ * command name: 16 is the nice value (field 19), 38 the scheduling policy (field 41: 0 normal, 3
+ * SCHED_BATCH). */
+function statFieldByThread(pid: number, index: number): Map<number, number> {
   const out = new Map<number, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+      out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[index]));
     } catch {
       // exited meanwhile
     }
   }
   return out;
 }
+
+const niceByThread = (pid: number): Map<number, number> => statFieldByThread(pid, 16);
+const policyByThread = (pid: number): Map<number, number> => statFieldByThread(pid, 38);
 
 const linux = existsSync('/proc/self/task');
 
@@ -46,20 +51,6 @@ for (const [args, helper] of [[[], 0], [['--ack=persist'], 0], [['--helper-nice'
     if (helper > 0) t.equal(atZero(threads), 2, 'two helper threads (log and apply) keep nice 0');
     t.ok(threads.size > 4, `${threads.size - 1} helper threads`);
   });
-}
-
-/** tid → scheduling policy (field 41 of /proc/PID/task/TID/stat: 0 normal, 3 SCHED_BATCH). */
-function policyByThread(pid: number): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return out;
 }
 
 const chrt = ['/usr/bin/chrt', '/bin/chrt'].some((p) => existsSync(p));
