@@ -7,10 +7,10 @@
  * policy the woken thread preempts the event loop on its core, and the event loop waits inside
  * its postMessage (80–128 µs a batch under an unpipelined 90/10 load against 24–35 in
  * SCHED_BATCH, which never preempts at wakeup and keeps its full share of the CPU: 90/10
- * unpipelined +20–24% with --ack=persist, bench/RESULTS.md session 37). SCHED_IDLE would take that share away (the
- * commits lag), and a nice value does not stop wakeup preemption. Node has no call for a
- * thread's policy, so util-linux's `chrt` sets it; where it or the thread is missing, nothing
- * changes but a debug line.
+ * unpipelined +20–24% with --ack=persist, bench/RESULTS.md session 37). SCHED_IDLE would take
+ * that share away (the commits lag), and a nice value does not stop wakeup preemption. Node
+ * has no call for a thread's policy, so util-linux's `chrt` sets it; where it or the thread is
+ * missing, nothing changes but a debug line.
  */
 import { execFile } from 'node:child_process';
 import { log } from './log.js';

@@ -16,8 +16,10 @@ import type { ItemKeySource, ItemWrite } from './store.js';
 const ROW = 4;
 const NO_RECORD = -1;
 /** Up to this many bytes a record with a DataView (an arena page's) is copied word by word:
- * `copyBytes` makes a view per record over WORD_COPY_MAX, and a 100-byte value's record is 136. */
-const RECORD_WORD_COPY_MAX = 256;
+ * `copyBytes` makes a view per record over WORD_COPY_MAX, and a 100-byte value's record is 136.
+ * Word by word costs what a view and `set` cost up to about 200 bytes (110 ns, Node
+ * microbenchmark), more beyond (256 bytes: 130-142 against 111-115 ns). */
+const RECORD_WORD_COPY_MAX = 200;
 
 /** Bytes `encodeWriteBatch` needs for `writes`. */
 export function writeBatchBytes<W extends ItemWrite>(writes: readonly W[], keys?: ItemKeySource<W>): number {

@@ -100,9 +100,9 @@ t.test('records inside a larger page, with or without its DataView, encode exact
   const page = Buffer.alloc(4096);
   for (let i = 0; i < page.length; i++) page[i] = (i * 151 + 7) & 0xff;
   const pageData = new DataView(page.buffer, page.byteOffset, page.length);
-  // Lengths around the word copy's steps and its limit (256), at offsets of every alignment.
+  // Lengths around the word copy's steps and its limit (200), at offsets of every alignment.
   const writes: ItemWrite[] = [];
-  for (const length of [1, 3, 4, 5, 31, 33, 127, 129, 136, 255, 256, 257, 300]) {
+  for (const length of [1, 3, 4, 5, 31, 33, 127, 129, 136, 199, 200, 201, 255, 256, 257, 300]) {
     for (const at of [0, 1, 2, 3, 8, 1001]) {
       for (const withData of [true, false]) {
         writes.push({ keyString: `k${length}:${at}:${withData ? 'v' : '-'}`, record: page, recordAt: at, recordLength: length, recordData: withData ? pageData : null, seqno: writes.length + 1, prevSeqno: -1 });
