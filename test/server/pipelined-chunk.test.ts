@@ -4,7 +4,8 @@
  * sees the ones before it (a GET after a SET of the same key, a GET after a DELETE), keys in
  * several vBuckets and more keys than are looked at ahead are all answered right, and a bad
  * frame at the chunk's end closes the connection after the good ones, as memcached does, with
- * nothing lost and other connections unaffected.
+ * nothing lost and other connections unaffected. The hashes a chunk's look-ahead made are not
+ * used once it is framed: another connection's request read into the same buffer is found.
  */
 import t from 'tap';
 import { Op, St, req, setExtras } from '../fixtures/frames.js';
@@ -48,4 +49,24 @@ t.test('one chunk of 80 pipelined requests', async (t) => {
   );
   t.equal((await c.call({ opcode: Op.GET, key: 'last' })).value.toString(), 'kept', 'the other connection reads the write');
   t.equal((await c.call({ opcode: Op.GET, key: 'old-7', vbucket: 3 })).value.toString(), 'now-1');
+});
+
+t.test("a lone request read into the same buffer after another connection's chunk is hashed anew", async (t) => {
+  // The writes stay uncommitted (held back 3 s), so a lookup that missed the resident table
+  // would find nothing on disk either: a hash kept from the earlier chunk would answer NOT FOUND.
+  const server = await serverFor(t, { env: { LMCACHED_FLUSH_DELAY_MS: '3000' } });
+  const a = await clientFor(t, server.port);
+  const b = await clientFor(t, server.port);
+  await a.pipeline(...['alpha', 'beta', 'gamma', 'delta'].map((key) => ({ opcode: Op.SETQ, key, extras: setExtras(0, 0), value: `v-${key}` })));
+  for (let round = 0; round < 5; round++) {
+    // A chunk of two STATs of groups that do not exist (answered with no item lookup): looked
+    // at ahead, their keys' hashes kept while the chunk is framed, and none of them used.
+    a.send(Buffer.concat([req({ opcode: Op.STAT, key: 'alpha', opaque: 1 }), req({ opcode: Op.STAT, key: 'beta', opaque: 2 })]));
+    const [first, second] = await a.read(2);
+    t.same([first.opaque, first.status, second.opaque, second.status], [1, St.KEY_ENOENT, 2, St.KEY_ENOENT]);
+    // Then, on another connection, lone GETs of keys as long as 'alpha', read into the shared
+    // read buffer where 'alpha' lay (a lone request is not looked at ahead).
+    t.same(await b.call({ opcode: Op.GET, key: 'gamma' }).then((r) => [r.status, r.value.toString()]), [St.SUCCESS, 'v-gamma'], `round ${round}: gamma`);
+    t.same(await b.call({ opcode: Op.GET, key: 'delta' }).then((r) => [r.status, r.value.toString()]), [St.SUCCESS, 'v-delta'], `round ${round}: delta`);
+  }
 });
