@@ -22,7 +22,8 @@ import { Purger } from './engine/purger.js';
 import { IdleHeapCompaction } from './idle-compaction.js';
 import { youngGenerationCap as youngCap } from './young-generation-cap.js';
 import { HelperThreadPriority } from './helper-threads.js';
-import { batchWriters } from './writer-thread-policy.js';
+import { WriterPolicy } from './writer-thread-policy.js';
+import { memoryAckMustWait } from './server/memory-ack.js';
 
 /** How long startup waits for the store's threads to start (tens of milliseconds). */
 const HELPER_START_WAIT_MS = 10_000;
@@ -115,6 +116,8 @@ export async function startApp(settings: Settings): Promise<App> {
   };
   const purger = new Purger(store, engine, { maxAge: settings.purgeAge, interval: settings.purgeInterval });
   const helpers = new HelperThreadPriority(settings.helperNice, () => store.writeThreadIds());
+  // Lagging as --ack=memory judges it (its replies start to wait for commits), in either ack mode.
+  const writerPolicy = settings.helperPolicy === 'batch' ? new WriterPolicy(() => store.writeThreadIds(), () => memoryAckMustWait(engine.commits), () => ctx.counters.writer_policy_switches++) : null;
   const compaction = new IdleHeapCompaction({
     activity: () => ctx.counters.bytes_read + ctx.counters.bytes_written,
     // Not LMDB's progress: a batch's writes leave the V8 heap when it commits (rows of numbers
@@ -128,7 +131,7 @@ export async function startApp(settings: Settings): Promise<App> {
   const warmupDone = warmup.run().then(() => {
     purger.start();
     helpers.start();
-    if (settings.helperPolicy === 'batch') void batchWriters(store.writeThreadIds());
+    writerPolicy?.start();
     compaction.start();
     logRoles(engine, replicator);
     replicator?.start();
@@ -154,6 +157,8 @@ export async function startApp(settings: Settings): Promise<App> {
         compaction.stop();
         youngCap.stop();
         await purger.stop();
+        // The last commits must not wait for a CPU behind other processes (writer-thread-policy.ts).
+        await writerPolicy?.stop();
         // Commit everything first: --ack=persist replies are held until their commit.
         const committed = await settleWithin(engine, SHUTDOWN_COMMIT_WAIT_MS);
         await server.close();

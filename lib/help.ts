@@ -56,9 +56,10 @@ A memcached binary-protocol server whose data lives in LMDB.
                                nice 0 (default: 0)
       --helper-policy <batch|normal>
                                scheduling policy of the log and apply threads: batch
-                               (SCHED_BATCH, set with chrt: woken, they do not preempt the
-                               event loop; slower commits when other processes load the
-                               CPUs) or the normal one (default: normal)
+                               (SCHED_BATCH, set with chrt, while commits keep up: woken,
+                               they do not preempt the event loop; normal while commits
+                               lag and at shutdown) or always the normal one
+                               (default: batch)
       --replica-of <host:port> keep this node's vBuckets as replicas of the active node at
                                host:port, fed over DCP (a fresh data directory starts
                                with replica vBuckets; vBuckets stored as active stay active)

@@ -126,7 +126,7 @@ export const DEFAULTS: Settings = {
   purgeAge: 3 * 24 * 3600,
   purgeInterval: 600,
   helperNice: -1,
-  helperPolicy: 'normal',
+  helperPolicy: 'batch',
   idleTimeout: 0,
   replicaOf: null,
   replicaForce: false,

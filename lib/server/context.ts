@@ -31,6 +31,9 @@ export interface ServerCounters {
    * oldest uncommitted write over MEMORY_ACK_LAG_MS old, or over MEMORY_ACK_BACKLOG_BYTES (memory-ack.ts)
    * uncommitted): how often the disk could not keep up. */
   ack_memory_holds: number;
+  /** Times the log and apply threads changed scheduling policy as commits began or stopped
+   * lagging (writer-thread-policy.ts). */
+  writer_policy_switches: number;
 }
 
 export interface ServerContext {
@@ -82,7 +85,7 @@ export function newServerContext(parts: Pick<ServerContext, 'engine' | 'warmup' 
     takeoverDone: () => undefined,
     selfAddress: '',
     clusterMap: new ClusterMap(),
-    counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0, auth_cmds: 0, auth_errors: 0, ssl_handshake_errors: 0, cmd_meta: 0, store_too_large: 0, heap_compactions: 0, ack_memory_holds: 0 },
+    counters: { curr_connections: 0, total_connections: 0, rejected_connections: 0, bytes_read: 0, bytes_written: 0, auth_cmds: 0, auth_errors: 0, ssl_handshake_errors: 0, cmd_meta: 0, store_too_large: 0, heap_compactions: 0, ack_memory_holds: 0, writer_policy_switches: 0 },
     startedAt: Date.now(),
     verbosity: parts.settings.verbosity,
   };

@@ -112,6 +112,7 @@ export function generalStats(ctx: ServerContext): StatPairs {
     ['flusher_backlog', storage.backlog],
     ['unpersisted_bytes', storage.unpersistedBytes],
     ['ack_memory_holds', ctx.counters.ack_memory_holds],
+    ['writer_policy_switches', ctx.counters.writer_policy_switches],
     // Commits that failed (disk full, I/O errors); while one is retried, writes are refused.
     ['disk_errors', storage.diskErrors],
     // Commits timed from batch to answer (ms), kv_engine's names; the longest is what a reply
@@ -337,5 +338,6 @@ export function resetStats(ctx: ServerContext): void {
   ctx.counters.bytes_read = 0;
   ctx.counters.bytes_written = 0;
   ctx.counters.ack_memory_holds = 0;
+  ctx.counters.writer_policy_switches = 0;
   ctx.engine.storageStats().commits.reset();
 }

@@ -55,7 +55,7 @@ for (const [args, helper] of [[[], 0], [['--ack=persist'], 0], [['--helper-nice'
 
 const chrt = ['/usr/bin/chrt', '/bin/chrt'].some((p) => existsSync(p));
 
-for (const [args, writers] of [[[], 0], [['--helper-policy', 'batch'], 2], [['--helper-policy', 'batch', '--helper-nice', '5'], 2], [['--helper-policy', 'normal'], 0]] as const) {
+for (const [args, writers] of [[[], 2], [['--ack=persist'], 2], [['--helper-policy', 'batch'], 2], [['--helper-policy', 'batch', '--helper-nice', '5'], 2], [['--helper-policy', 'normal'], 0]] as const) {
   t.test(`${args.join(' ') || 'default'}: ${writers} threads in SCHED_BATCH (the log and apply threads), the event loop normal`, { skip: (!linux || !chrt) && 'needs /proc and chrt' }, async (t) => {
     const server = await serverFor(t, { args: [...args] });
     const c = await clientFor(t, server.port);
