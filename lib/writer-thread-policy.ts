@@ -14,37 +14,19 @@
  * --ack=memory's lag bound (when replies start to wait for commits), keep it until commits have
  * kept up for a while, and get it for good at shutdown. SCHED_IDLE would take the writers' share
  * away, and a nice value does not stop wakeup preemption. Node has no call for a thread's
- * policy, so util-linux's `chrt` sets it; where it or the thread is missing, nothing changes but
- * a debug line.
+ * policy, so util-linux's `chrt` sets it, run by one shell started before warmup
+ * (policy-shell.ts: a child process per call would fork this process on the event loop); where
+ * `chrt` or the thread is missing, nothing changes but a debug line.
  */
-import { execFile } from 'node:child_process';
 import { log } from './log.js';
+import { PolicyShell } from './policy-shell.js';
 import type { HelperPolicy } from './settings.js';
 
 /** How often the lag is looked at. */
 const CHECK_MS = 100;
-/** How long commits must keep up before the writers go back to SCHED_BATCH (each switch runs
- * `chrt` twice; a few a minute at most). */
+/** How long commits must keep up before the writers go back to SCHED_BATCH: a load that
+ * lags now and then stays in the normal policy rather than switching at every lag. */
 const CALM_MS = 5_000;
-
-/** Sets `policy` on the kernel thread ids `tids` (0: not started, skipped). Resolves once
- * every `chrt` has ended, however it ended. */
-export function setWriterPolicy(tids: readonly number[], policy: HelperPolicy): Promise<void> {
-  if (process.platform !== 'linux') return Promise.resolve();
-  const flag = policy === 'batch' ? '--batch' : '--other';
-  const runs = tids
-    .filter((tid) => tid > 0)
-    .map(
-      (tid) =>
-        new Promise<void>((resolve) => {
-          execFile('chrt', [flag, '--pid', '0', String(tid)], { timeout: 5000 }, (err) => {
-            if (err) log.debug(`writer thread ${tid}: ${policy} policy not set (${err.message})`);
-            resolve();
-          });
-        }),
-    );
-  return Promise.all(runs).then(() => undefined);
-}
 
 /** Switches the writers between SCHED_BATCH (commits keep up) and normal (they lag). */
 export class WriterPolicy {
@@ -55,13 +37,16 @@ export class WriterPolicy {
   private stopped = false;
   /** The switch under way; the next waits for it (two `chrt` on one thread race). */
   private switching: Promise<void> = Promise.resolve();
+  private readonly shell = new PolicyShell();
   /** `tids`: the writers' kernel thread ids; `lagging`: whether commits lag now; `switched`:
    * told of each switch after start (stats). */
   constructor(
     private readonly tids: () => readonly number[],
     private readonly lagging: () => boolean,
     private readonly switched: () => void = () => undefined,
-  ) {}
+  ) {
+    if (process.platform === 'linux') this.shell.start();
+  }
 
   get policy(): HelperPolicy {
     return this.current;
@@ -79,7 +64,7 @@ export class WriterPolicy {
     this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    return this.set('normal');
+    return this.set('normal').then(() => this.shell.close());
   }
 
   private check(): void {
@@ -101,7 +86,9 @@ export class WriterPolicy {
   private set(policy: HelperPolicy): Promise<void> {
     if (policy === this.current) return this.switching;
     this.current = policy;
-    this.switching = this.switching.then(() => setWriterPolicy(this.tids(), policy));
+    if (process.platform !== 'linux') return this.switching;
+    const tids = this.tids().filter((tid) => tid > 0);
+    this.switching = this.switching.then(() => this.shell.chrt(policy === 'batch' ? '--batch' : '--other', tids));
     return this.switching;
   }
 }

@@ -9,6 +9,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import t from 'tap';
 import { WriterPolicy } from '../../lib/writer-thread-policy.js';
 import { clientFor, serverFor } from '../fixtures/harness.js';
+import { removeDataDir, startServer } from '../fixtures/server.js';
 import { Op, setExtras } from '../fixtures/frames.js';
 import { until } from '../fixtures/wait.js';
 
@@ -80,4 +81,24 @@ t.test('a server whose commits lag puts its writers in the normal policy, and ba
   await until(() => batchThreads(pid) === 2, 'the writers in SCHED_BATCH again once commits kept up', 30_000);
   t.equal((await c.stats()).get('writer_policy_switches'), '2', 'stats count both switches');
   t.equal((await c.call({ opcode: Op.GET, key: 'lagging' })).value.toString(), 'v');
+});
+
+t.test('SIGTERM to an idle server (no client, writes committed): the writers switch back, then the shutdown completes, marked clean', { skip }, async (t) => {
+  const server = await startServer();
+  t.teardown(() => removeDataDir(server.dataDir));
+  const pid = server.proc.pid as number;
+  const c = await clientFor(t, server.port);
+  await c.call({ opcode: Op.SET, key: 'k', extras: setExtras(0, 0), value: 'v' });
+  await until(() => batchThreads(pid) === 2, 'the log and apply threads in SCHED_BATCH', 20_000);
+  c.end();
+  // Nothing in flight: the worker threads no longer keep the event loop; only the policy
+  // switch the shutdown awaits does (a loop that ended there left the store unclosed).
+  await new Promise((r) => setTimeout(r, 300));
+  const exit = await server.stop('SIGTERM');
+  t.same(exit, { code: 0, signal: null }, 'exit 0');
+  t.match(server.log(), /shutdown complete/);
+  const again = await startServer({ dataDir: server.dataDir });
+  t.teardown(() => again.stop('SIGKILL'));
+  t.match(again.log(), /warmup: complete/);
+  t.notMatch(again.log(), /unclean shutdown/, 'the restart finds a clean shutdown');
 });
