@@ -62,6 +62,9 @@ export async function startApp(settings: Settings): Promise<App> {
   if (testHooks.active) log.warn(`test hooks set: ${testHooks.description}`);
   // Before the store: a startup failure after it must first close it (below).
   const security = loadSecurity(settings);
+  // Before the store: the shell it starts for `chrt` must not inherit the store's files. Lagging
+  // is as --ack=memory judges it (its replies start to wait for commits), in either ack mode.
+  const writerPolicy = settings.helperPolicy === 'batch' ? new WriterPolicy(() => store.writeThreadIds(), () => memoryAckMustWait(engine.commits), () => ctx.counters.writer_policy_switches++) : null;
   const store = openStore(settings.dataDir, testHooks);
   // The store's threads reset the cap's growth factor as they start (their isolates): set it
   // again once they have, before warmup allocates. Only memory is at stake, so not forever.
@@ -116,8 +119,6 @@ export async function startApp(settings: Settings): Promise<App> {
   };
   const purger = new Purger(store, engine, { maxAge: settings.purgeAge, interval: settings.purgeInterval });
   const helpers = new HelperThreadPriority(settings.helperNice, () => store.writeThreadIds());
-  // Lagging as --ack=memory judges it (its replies start to wait for commits), in either ack mode.
-  const writerPolicy = settings.helperPolicy === 'batch' ? new WriterPolicy(() => store.writeThreadIds(), () => memoryAckMustWait(engine.commits), () => ctx.counters.writer_policy_switches++) : null;
   const compaction = new IdleHeapCompaction({
     activity: () => ctx.counters.bytes_read + ctx.counters.bytes_written,
     // Not LMDB's progress: a batch's writes leave the V8 heap when it commits (rows of numbers
