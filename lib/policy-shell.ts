@@ -15,6 +15,9 @@ import { log } from './log.js';
 
 /** What a command's end looks like on the shell's output: the marker, its number, its status. */
 const DONE = '@@done';
+/** How long a command may take before it counts as ended anyway (a shell that stopped
+ * answering must not hold a shutdown). */
+const COMMAND_WAIT_MS = 5_000;
 
 export class PolicyShell {
   private shell: ChildProcessByStdio<Writable, Readable, null> | null = null;
@@ -22,6 +25,8 @@ export class PolicyShell {
   /** Commands written and not ended yet, by number. */
   private readonly waiting = new Map<number, () => void>();
   private output = '';
+  /** The shell could not start, or ended: no command runs any more. */
+  private gone = false;
 
   /** Runs `chrt <flag> --pid 0 <tid>` for each tid; resolves once every one has ended, however
    * it ended (a failure is a debug line: the thread may be gone, or chrt missing). */
@@ -32,7 +37,11 @@ export class PolicyShell {
     // Numbers only go into the line: nothing a client sends reaches it.
     const commands = tids.map((tid) => `chrt ${flag} --pid 0 ${Math.trunc(tid)} 2>&1`).join('; ');
     return new Promise<void>((resolve) => {
-      this.waiting.set(n, resolve);
+      const timer = setTimeout(() => this.end(n, `no answer to a command in ${COMMAND_WAIT_MS} ms`), COMMAND_WAIT_MS);
+      this.waiting.set(n, () => {
+        clearTimeout(timer);
+        resolve();
+      });
       this.hold(shell, true);
       shell.stdin.write(`${commands}; echo ${DONE} ${n}\n`);
     });
@@ -49,14 +58,15 @@ export class PolicyShell {
   }
 
   private started(): ChildProcessByStdio<Writable, Readable, null> | null {
-    if (this.shell !== null) return this.shell.exitCode === null ? this.shell : null;
+    if (this.shell !== null) return this.gone || this.shell.exitCode !== null ? null : this.shell;
     const shell = spawn('sh', [], { stdio: ['pipe', 'pipe', 'ignore'] });
     this.shell = shell;
     shell.stdout.setEncoding('utf8');
     shell.stdout.on('data', (text: string) => this.read(text));
     // A shell that cannot start or dies: every waiting command has ended, and later ones run none.
     const ended = (why: string): void => {
-      if (this.waiting.size > 0) log.debug(`writer policy shell: ${why}`);
+      if (!this.gone) log.debug(`writer policy shell: ${why}`);
+      this.gone = true;
       for (const resolve of this.waiting.values()) resolve();
       this.waiting.clear();
       this.hold(shell, false);
@@ -80,6 +90,14 @@ export class PolicyShell {
     if (!on) unrefStream(shell.stdin);
   }
 
+  /** Command `n` has ended (`why`: not by its marker). */
+  private end(n: number, why: string | null): void {
+    if (why !== null) log.debug(`writer policy shell: ${why}`);
+    this.waiting.get(n)?.();
+    this.waiting.delete(n);
+    if (this.waiting.size === 0 && this.shell !== null) this.hold(this.shell, false);
+  }
+
   private read(text: string): void {
     this.output += text;
     let nl: number;
@@ -87,10 +105,7 @@ export class PolicyShell {
       const line = this.output.slice(0, nl);
       this.output = this.output.slice(nl + 1);
       if (line.startsWith(`${DONE} `)) {
-        const n = Number(line.slice(DONE.length + 1));
-        this.waiting.get(n)?.();
-        this.waiting.delete(n);
-        if (this.waiting.size === 0 && this.shell !== null) this.hold(this.shell, false);
+        this.end(Number(line.slice(DONE.length + 1)), null);
       } else if (line.length > 0) {
         log.debug(`writer policy: ${line}`);
       }

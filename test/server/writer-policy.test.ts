@@ -102,3 +102,18 @@ t.test('SIGTERM to an idle server (no client, writes committed): the writers swi
   t.match(again.log(), /warmup: complete/);
   t.notMatch(again.log(), /unclean shutdown/, 'the restart finds a clean shutdown');
 });
+
+t.test('no shell on the PATH: the writers stay in the normal policy, writes work, and a SIGTERM still completes clean', { skip }, async (t) => {
+  const server = await startServer({ env: { PATH: '/nonexistent' } });
+  t.teardown(() => removeDataDir(server.dataDir));
+  const pid = server.proc.pid as number;
+  const c = await clientFor(t, server.port);
+  for (let i = 0; i < 20; i++) await c.call({ opcode: Op.SET, key: `k${i}`, extras: setExtras(0, 0), value: 'v' });
+  t.equal((await c.call({ opcode: Op.GET, key: 'k19' })).value.toString(), 'v');
+  t.equal(batchThreads(pid), 0, 'no thread in SCHED_BATCH');
+  c.end();
+  const exit = await server.stop('SIGTERM');
+  t.same(exit, { code: 0, signal: null }, 'exit 0');
+  t.match(server.log(), /shutdown complete/);
+  t.notMatch(server.log(), /not marked clean/);
+});
