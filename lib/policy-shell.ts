@@ -3,7 +3,7 @@
  * of a child process per call.
  *
  * Why: starting a child from Node forks this process, and the fork copies its page tables on
- * the event loop: 15–20 ms with 300 MB resident, 20–30 ms with 1 GB (measured on the 2-core VM,
+ * the event loop: 7–21 ms with 300 MB resident, 20–33 ms with 1 GB (measured on the 2-core VM,
  * bench/RESULTS.md session 38), a stall every request in flight waits behind, twice per policy
  * switch. The shell is forked once, at start-up while the process is small; each command after
  * that is a line written to its stdin, and the shell (a few hundred KB) forks `chrt` itself.
@@ -13,7 +13,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { log } from './log.js';
 
-/** What a command's end looks like on the shell's output: the marker, its number, its status. */
+/** What a command's end looks like on the shell's output: the marker and the command's number. */
 const DONE = '@@done';
 /** How long a command may take before it counts as ended anyway (a shell that stopped
  * answering must not hold a shutdown). */
@@ -25,8 +25,6 @@ export class PolicyShell {
   /** Commands written and not ended yet, by number. */
   private readonly waiting = new Map<number, () => void>();
   private output = '';
-  /** The shell could not start, or ended: no command runs any more. */
-  private gone = false;
 
   /** Runs `chrt <flag> --pid 0 <tid>` for each tid; resolves once every one has ended, however
    * it ended (a failure is a debug line: the thread may be gone, or chrt missing). */
@@ -37,12 +35,14 @@ export class PolicyShell {
     // Numbers only go into the line: nothing a client sends reaches it.
     const commands = tids.map((tid) => `chrt ${flag} --pid 0 ${Math.trunc(tid)} 2>&1`).join('; ');
     return new Promise<void>((resolve) => {
+      // Referenced, unlike the shell and its pipes: while a command waits, the event loop stays
+      // alive. A shutdown awaiting the writers' switch with nothing else referenced (an idle
+      // server) would otherwise see its loop end there, before the store closed.
       const timer = setTimeout(() => this.end(n, `no answer to a command in ${COMMAND_WAIT_MS} ms`), COMMAND_WAIT_MS);
       this.waiting.set(n, () => {
         clearTimeout(timer);
         resolve();
       });
-      this.hold(shell, true);
       shell.stdin.write(`${commands}; echo ${DONE} ${n}\n`);
     });
   }
@@ -58,36 +58,27 @@ export class PolicyShell {
   }
 
   private started(): ChildProcessByStdio<Writable, Readable, null> | null {
-    if (this.shell !== null) return this.gone || this.shell.exitCode !== null ? null : this.shell;
+    // A shell that could not start (exitCode is then the negative errno), ended or was killed
+    // runs nothing more.
+    if (this.shell !== null) return this.shell.exitCode === null && this.shell.signalCode === null ? this.shell : null;
     const shell = spawn('sh', [], { stdio: ['pipe', 'pipe', 'ignore'] });
     this.shell = shell;
     shell.stdout.setEncoding('utf8');
     shell.stdout.on('data', (text: string) => this.read(text));
     // A shell that cannot start or dies: every waiting command has ended, and later ones run none.
     const ended = (why: string): void => {
-      if (!this.gone) log.debug(`writer policy shell: ${why}`);
-      this.gone = true;
+      log.debug(`writer policy shell: ${why}`);
       for (const resolve of this.waiting.values()) resolve();
       this.waiting.clear();
-      this.hold(shell, false);
     };
     shell.on('error', (err) => ended(err.message));
     shell.on('exit', (code, signal) => ended(`exited (${signal ?? code ?? ''})`));
     shell.stdin.on('error', (err) => ended(err.message));
-    this.hold(shell, false);
+    // Neither the shell nor its pipes keep this process running (a waiting command's timer does).
+    shell.unref();
+    unrefStream(shell.stdin);
+    unrefStream(shell.stdout);
     return shell;
-  }
-
-  /** Idle, neither the shell nor its pipes keep this process running; while a command waits,
-   * its output does: a shutdown awaiting the writers' switch (writer-thread-policy.ts) with
-   * nothing else referenced would otherwise see its event loop end there, before the store
-   * closed (a SIGTERM to an idle server ended without marking the shutdown clean). */
-  private hold(shell: ChildProcessByStdio<Writable, Readable, null>, on: boolean): void {
-    for (const target of [shell, shell.stdout]) {
-      const method: unknown = Reflect.get(target, on ? 'ref' : 'unref');
-      if (typeof method === 'function') method.call(target);
-    }
-    if (!on) unrefStream(shell.stdin);
   }
 
   /** Command `n` has ended (`why`: not by its marker). */
@@ -95,7 +86,6 @@ export class PolicyShell {
     if (why !== null) log.debug(`writer policy shell: ${why}`);
     this.waiting.get(n)?.();
     this.waiting.delete(n);
-    if (this.waiting.size === 0 && this.shell !== null) this.hold(this.shell, false);
   }
 
   private read(text: string): void {

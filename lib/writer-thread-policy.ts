@@ -10,11 +10,11 @@
  * unpipelined +20–24% with --ack=persist, bench/RESULTS.md session 37). But a woken writer
  * that does not preempt waits for a CPU: with other processes busy on every core, commits
  * fell behind and a SIGTERM under load could not finish them in time (session 37). So the
- * writers get wakeup preemption back whenever the oldest uncommitted write is older than
- * --ack=memory's lag bound (when replies start to wait for commits), keep it until commits have
+ * writers get wakeup preemption back whenever commits lag as --ack=memory judges it (the oldest
+ * uncommitted write past its 20 ms bound, or 8 MB uncommitted: replies start to wait), keep it until commits have
  * kept up for a while, and get it for good at shutdown. SCHED_IDLE would take the writers' share
  * away, and a nice value does not stop wakeup preemption. Node has no call for a thread's
- * policy, so util-linux's `chrt` sets it, run by one shell started before warmup
+ * policy, so util-linux's `chrt` sets it, run by one shell started before the store opens
  * (policy-shell.ts: a child process per call would fork this process on the event loop); where
  * `chrt` or the thread is missing, nothing changes but a debug line.
  */
