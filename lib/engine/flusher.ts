@@ -44,8 +44,11 @@ interface UnappliedBatch<Unapplied> {
 }
 
 /** Committed batches not yet applied, beyond which no new batch starts until LMDB catches up
- * (their writes are held in memory meanwhile; --ack=memory's back pressure follows). */
-const MAX_UNAPPLIED_BYTES = 16 * 1024 * 1024;
+ * (their writes are held in memory meanwhile; --ack=memory's back pressure follows). 64 MB (was
+ * 16): under SETs over a million resident keys one LMDB transaction takes up to ~150 ms, and 16 MB
+ * stopped the flusher for 15% of the time, held replies and set p99.9 at 33-110 ms
+ * (bench/RESULTS.md, session 39). */
+export const MAX_UNAPPLIED_BYTES = 64 * 1024 * 1024;
 
 export class Flusher<Unapplied> implements CommitWatch {
   /** The open batch: `queued` writes at the front of `queue`, whose array is kept and refilled
@@ -178,10 +181,12 @@ export class Flusher<Unapplied> implements CommitWatch {
     return wait;
   }
 
-  /** Someone waits for idle and only applying is left: ask the store to apply now, whatever
-   * its pace (a test hook may hold applies back; a failing disk keeps its own retries). */
+  /** Someone waits for idle and only applying is left, or the flusher waits for LMDB to catch
+   * up: ask the store to apply now, whatever its pace (a test hook may hold applies back; a
+   * failing disk keeps its own retries). */
   private hurryApply(): void {
-    if (this.hurrying || (this.idleWaiters.length === 0 && this.appliedWaiters.length === 0) || this.unapplied.length === 0 || this.running || this.queued > 0) return;
+    if (this.hurrying || (this.idleWaiters.length === 0 && this.appliedWaiters.length === 0) || this.unapplied.length === 0 || this.running) return;
+    if (this.queued > 0 && this.unappliedBytes <= MAX_UNAPPLIED_BYTES) return;
     this.hurrying = true;
     this.store.flushed().then(
       () => (this.hurrying = false),
