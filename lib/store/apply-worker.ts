@@ -13,7 +13,8 @@
 import { renameSync, unlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { replayCommitLog, segmentPath } from './commit-log.js';
-import { FrameCommitter, type CommitFrame } from './frame-commit.js';
+import { FrameCommitter } from './frame-commit.js';
+import { FrameReader, type CommitFrame } from './frame-reader.js';
 import { vbucketKeyRange } from './key-codec.js';
 import { openDatabases } from './lmdb-databases.js';
 import { decodeFrame } from './log-frame.js';
@@ -51,22 +52,16 @@ const STALE_IDLE_MS = 1000;
 const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 2000;
 
-/** `recycle`: its buffer came from the log thread's pool (frame-buffers.ts) and goes back once
- * LMDB has it. */
-type Frame = CommitFrame & { recycle: boolean };
-
 const setup = workerData as ApplyThreadSetup;
 Atomics.store(setup.threadIds, 1, ownThreadId());
 Atomics.add(setup.started, 0, 1);
 const db = openDatabases(setup.path, setup.mapSize);
 const port = parentPort;
 
-let pending: Frame[] = [];
+let pending: CommitFrame[] = [];
 let pendingBytes = 0;
 let applied = 0;
 let applyError: ApplyNotice['applyError'] = null;
-/** Buffers of applied frames, for the next notice to give back. */
-let recycled: ArrayBuffer[] = [];
 let retryDelay = RETRY_FIRST_MS;
 let retryTimer: NodeJS.Timeout | null = null;
 let applyTimer: NodeJS.Timeout | null = null;
@@ -80,7 +75,8 @@ let queue: Promise<void> = Promise.resolve();
 const knownStates = new KnownVBStates((vbid) => db.vbstates.get(vbid));
 const stale = new StaleSeqnos(db, setup.path);
 const sweep = new SeqnoIndexSweep(db, setup.path);
-const committer = new FrameCommitter(db, knownStates, setup.path, stale);
+const frameReader = new FrameReader(setup.path);
+const committer = new FrameCommitter(db, knownStates, setup.path, stale, frameReader);
 let staleTimer: NodeJS.Timeout | null = null;
 /** A removal (or sweep) chunk is queued: it queues the next itself. */
 let staleChunkQueued = false;
@@ -99,7 +95,7 @@ port?.on('message', (m: ApplyMessage) => {
     case 'frame':
       // Taken in turn with the requests around it: a persist sent after a batch applies it
       // first, and never one sent after the persist.
-      queue = queue.then(() => take(m.payload, m.length, false, true));
+      queue = queue.then(() => take({ batch: m.batch, count: m.count, bytes: m.length, mayBeIn: false, payload: null, segment: m.segment, at: m.at }));
       break;
     case 'closed':
       closed.push({ segment: m.segment, lastBatch: m.lastBatch });
@@ -110,10 +106,9 @@ port?.on('message', (m: ApplyMessage) => {
   }
 });
 
-function take(payload: ArrayBuffer, length: number, mayBeIn: boolean, recycle: boolean): void {
-  const { head, writesAt } = decodeFrame(new Uint8Array(payload, 0, length));
-  pending.push({ head, buffer: payload, writesAt, bytes: length, mayBeIn, recycle });
-  pendingBytes += length;
+function take(f: CommitFrame): void {
+  pending.push(f);
+  pendingBytes += f.bytes;
   if (!replaying) scheduleApply();
 }
 
@@ -165,6 +160,7 @@ async function run(req: Exclude<ApplyMessage, { op: 'frame' | 'closed' }>): Prom
         if (retryTimer !== null) clearTimeout(retryTimer);
         if (staleTimer !== null) clearTimeout(staleTimer);
         removeStaleBeforeClose();
+        frameReader.close();
         await db.env.close();
         // Nothing more to do: the thread ends once this reply is out.
         setImmediate(() => port?.close());
@@ -212,13 +208,13 @@ function applyNow(): void {
     }
     pending = [];
     pendingBytes = 0;
-    for (const f of frames) if (f.recycle) recycled.push(f.buffer as ArrayBuffer);
-    applied = frames[frames.length - 1].head.batch;
+    applied = frames[frames.length - 1].batch;
     applyError = null;
     retryDelay = RETRY_FIRST_MS;
     if (!replaying) scheduleStaleRemoval();
   }
   while (closed.length > 0 && closed[0].lastBatch <= applied) {
+    frameReader.forget(closed[0].segment);
     unlinkSync(segmentPath(setup.path, closed[0].segment));
     closed.shift();
   }
@@ -227,9 +223,7 @@ function applyNow(): void {
 
 function notice(): void {
   if (replaying) return;
-  const buffers = recycled;
-  recycled = [];
-  port?.postMessage({ applied, applyError, recycled: buffers } satisfies ApplyNotice, buffers);
+  port?.postMessage({ applied, applyError } satisfies ApplyNotice);
 }
 
 /** Removes stale seqno entries a chunk per turn of the queue (frames and requests go between
@@ -308,11 +302,13 @@ function replayAtStart(): Omit<ReplayReport, 'error'> {
   for (let i = 0; i < setup.segments.length && damagedFrom < 0; i++) {
     const path = segmentPath(setup.path, setup.segments[i]);
     const r = replayCommitLog(path, (payload) => {
+      // Held in memory: a damaged segment is renamed before they are applied.
       const copy = new ArrayBuffer(payload.length);
       new Uint8Array(copy).set(payload);
-      take(copy, copy.byteLength, true, false);
+      const { head } = decodeFrame(new Uint8Array(copy));
+      take({ batch: head.batch, count: head.count, bytes: copy.byteLength, mayBeIn: true, payload: copy, segment: 0, at: 0 });
       out.frames++;
-      out.writes += pending[pending.length - 1].head.count;
+      out.writes += head.count;
       if (pendingBytes >= REPLAY_COMMIT_BYTES) applyOrKeep();
     });
     // Only the last segment was being appended to: a bad end anywhere else is damage.
@@ -328,12 +324,12 @@ function replayAtStart(): Omit<ReplayReport, 'error'> {
       out.damaged.push(`${path}.damaged`);
     }
   }
-  const last = pending.length > 0 ? pending[pending.length - 1].head.batch : 0;
+  const last = pending.length > 0 ? pending[pending.length - 1].batch : 0;
   for (const n of setup.segments.slice(0, damagedFrom >= 0 ? damagedFrom : undefined)) closed.push({ segment: n, lastBatch: last });
   applyOrKeep();
   // Batch numbers start again at 1 in this process: what was replayed is all applied or pending.
   for (const c of closed) c.lastBatch = 0;
-  for (const f of pending) f.head.batch = 0;
+  for (const f of pending) f.batch = 0;
   applied = 0;
   return out;
 }

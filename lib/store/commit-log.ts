@@ -85,20 +85,33 @@ export class CommitLog {
    * through a kill of the process), on the disk after `sync`. A failed or short write (a full
    * disk) is cut off again, so the file never keeps a torn frame that later appends follow. */
   append(payload: Uint8Array, length = payload.length): void {
+    this.appendParts([length === payload.length ? payload : payload.subarray(0, length)]);
+  }
+
+  /** `append` of a payload given in parts, written as they lie (no copy into one buffer);
+   * returns where in the file the payload starts. */
+  appendParts(parts: readonly Uint8Array[]): number {
     const h = this.frameHeader;
-    const body = length === payload.length ? payload : payload.subarray(0, length);
+    let length = 0;
+    let crc = 0;
+    for (const p of parts) {
+      length += p.length;
+      crc = crc32(p, crc);
+    }
     h.writeUInt32BE(length, 0);
-    h.writeUInt32BE(crc32(body), 4);
+    h.writeUInt32BE(crc, 4);
     const want = FRAME_HEADER + length;
     let written = 0;
     try {
-      written = writevSync(this.fd, [h, body], this.end);
+      written = writevSync(this.fd, [h, ...parts], this.end);
       if (written !== want) throw Object.assign(new Error(`commit log: short write (${written} of ${want} bytes)`), { code: 'ENOSPC' });
     } catch (err) {
       if (written > 0) ftruncateSync(this.fd, this.end);
       throw err;
     }
+    const at = this.end + FRAME_HEADER;
     this.end += want;
+    return at;
   }
 
   sync(): void {
@@ -161,7 +174,8 @@ function checkHeader(fd: number): void {
   if (format !== COMMIT_LOG_FORMAT) throw new DataFormatError(`commit log: format ${format}, this build reads ${COMMIT_LOG_FORMAT}`);
 }
 
-function readAll(fd: number, into: Buffer, position: number): void {
+/** Fills `into` from the file at `position`. */
+export function readAll(fd: number, into: Uint8Array, position: number): void {
   for (let done = 0; done < into.length; ) {
     const n = readSync(fd, into, done, into.length - done, position + done);
     if (n === 0) throw new DataFormatError('commit log: file ended inside a read');

@@ -14,12 +14,14 @@ import { checkRoom, freeBytes } from './disk-room.js';
 import { encodeSeqnoKey, itemKeyVbid, seqnoKeySeqno, userKeyOf, VBID_LENGTH } from './key-codec.js';
 import type { LmdbDatabases } from './lmdb-databases.js';
 import { NewestWrites } from './newest-writes.js';
-import type { FrameHead } from './log-frame.js';
+import type { CommitFrame, FrameReader } from './frame-reader.js';
 import { recordSeqno } from './record.js';
 import type { StaleSeqnos } from './stale-seqnos.js';
 import type { KnownVBStates } from './known-vbstates.js';
 import type { VBStateRecord } from './store.js';
 import { decodeWriteBatch, WriteBatchReader, type DecodedWrite } from './write-batch-codec.js';
+
+export type { CommitFrame } from './frame-reader.js';
 
 /** What one write may dirty in LMDB beyond its own bytes: a leaf page of the items and one of
  * the seqno index. */
@@ -31,17 +33,6 @@ const COMMIT_BYTES = 64 * 1024 * 1024;
  * what a busy apply gap collects (up to ~26k writes over 1M keys), where 64 MB cut it into three
  * that rewrote the same pages and synced three times (bench/RESULTS.md, session 29). */
 const ROOMY_COMMIT_BYTES = 256 * 1024 * 1024;
-
-export interface CommitFrame {
-  head: FrameHead;
-  buffer: ArrayBufferLike;
-  writesAt: number;
-  bytes: number;
-  /** LMDB may hold some of its writes already: read back at start (a crash after the apply),
-   * or its commit failed after some pieces went in. Its writes are compared with LMDB's first,
-   * so one already in costs no room on a full disk. */
-  mayBeIn: boolean;
-}
 
 export class FrameCommitter {
   private readonly seqnoScratch = encodeSeqnoKey(0, 0);
@@ -57,6 +48,7 @@ export class FrameCommitter {
     private readonly knownStates: KnownVBStates,
     private readonly path: string,
     private readonly stale: StaleSeqnos,
+    private readonly frames: FrameReader,
   ) {}
 
   /** The frames' writes, then the newest state of each vBucket and metadata value they carry,
@@ -65,9 +57,10 @@ export class FrameCommitter {
     const vbstates = new Map<number, VBStateRecord>();
     const meta = new Map<string, unknown>();
     for (const f of frames) {
-      for (const [vbid, state] of f.head.vbstates) vbstates.set(vbid, state);
-      if (f.head.progress) this.knownStates.complete(vbstates, f.head.progress);
-      for (const [name, value] of f.head.meta) meta.set(name, value);
+      const head = this.frames.head(f);
+      for (const [vbid, state] of head.vbstates) vbstates.set(vbid, state);
+      if (head.progress) this.knownStates.complete(vbstates, head.progress);
+      for (const [name, value] of head.meta) meta.set(name, value);
     }
     if (frames.some((f) => f.mayBeIn)) this.commitCarefully(frames, vbstates, meta);
     else this.commitInOrder(frames, vbstates, meta);
@@ -76,12 +69,13 @@ export class FrameCommitter {
   /** For each write of frames [from, to), in order, 1 if it is its key's newest there. */
   private markNewest(frames: readonly CommitFrame[], from: number, to: number): Uint8Array {
     let writes = 0;
-    for (let i = from; i < to; i++) writes += frames[i].head.count;
+    for (let i = from; i < to; i++) writes += frames[i].count;
     const marks = this.newestWrites;
     marks.begin(writes);
     for (let i = from; i < to; i++) {
       const f = frames[i];
-      const r = new WriteBatchReader(f.buffer, f.head.count, f.writesAt);
+      const { buffer, writesAt } = this.frames.read(f);
+      const r = new WriteBatchReader(buffer, f.count, writesAt);
       marks.frame(r.bytes);
       while (r.next()) marks.add(r.keyAt, r.keyLength);
     }
@@ -105,7 +99,7 @@ export class FrameCommitter {
       let bytes = 0;
       let to = from;
       while (to < frames.length && bytes < limit) {
-        bytes += frames[to].bytes + frames[to].head.count * PAGES_PER_WRITE_BYTES;
+        bytes += frames[to].bytes + frames[to].count * PAGES_PER_WRITE_BYTES;
         to++;
       }
       const last = to >= frames.length;
@@ -115,7 +109,8 @@ export class FrameCommitter {
         let w = 0;
         for (let i = from; i < to; i++) {
           const f = frames[i];
-          const r = new WriteBatchReader(f.buffer, f.head.count, f.writesAt);
+          const { buffer, writesAt } = this.frames.read(f);
+          const r = new WriteBatchReader(buffer, f.count, writesAt);
           while (r.next()) if (newest[w++] === 1) this.writeFrom(r);
         }
         if (last) this.putStates([...vbstates], [...meta]);
@@ -130,7 +125,9 @@ export class FrameCommitter {
     const newest: DecodedWrite[] = [];
     for (let i = frames.length - 1; i >= 0; i--) {
       const f = frames[i];
-      const writes = [...decodeWriteBatch(f.buffer, f.head.count, f.writesAt)];
+      // Each in a buffer of its own: the newest writes stay views into them.
+      const { buffer, writesAt } = this.frames.read(f, true);
+      const writes = [...decodeWriteBatch(buffer, f.count, writesAt)];
       for (let j = writes.length - 1; j >= 0; j--) {
         const key = writes[j].itemKey.toString('latin1');
         if (seen.has(key)) continue;

@@ -28,16 +28,32 @@ function writesOffset(headLength: number): number {
   return (LENGTH + headLength + 7) & ~7;
 }
 
-/** A payload holding `head` and the first `bytes` bytes of the encoded writes in `writes`, at
- * the start of a buffer from `alloc` (which may be longer: the view says how long). */
-export function encodeFrame(head: FrameHead, writes: ArrayBufferLike, bytes: number, alloc: (bytes: number) => ArrayBuffer = (n) => new ArrayBuffer(n)): Uint8Array {
+/** The payload's start: the head's length, the head, and zeros up to where the writes start.
+ * The log thread appends it and the writes as they are (CommitLog.appendParts), no copy. */
+export function encodeFrameHead(head: FrameHead): Uint8Array {
   const h = serialize(head);
-  const at = writesOffset(h.length);
-  const view = new Uint8Array(alloc(at + bytes), 0, at + bytes);
-  new DataView(view.buffer).setUint32(0, h.length);
-  view.set(h, LENGTH);
-  view.set(new Uint8Array(writes, 0, bytes), at);
+  const part = new Uint8Array(writesOffset(h.length));
+  new DataView(part.buffer).setUint32(0, h.length);
+  part.set(h, LENGTH);
+  return part;
+}
+
+/** A payload holding `head` and the first `bytes` bytes of the encoded writes in `writes`, in
+ * one buffer of its own. */
+export function encodeFrame(head: FrameHead, writes: ArrayBufferLike, bytes: number): Uint8Array {
+  const part = encodeFrameHead(head);
+  const view = new Uint8Array(part.length + bytes);
+  view.set(part, 0);
+  view.set(new Uint8Array(writes, 0, bytes), part.length);
   return view;
+}
+
+/** The head alone, from the payload's first bytes: `read(position, length)` returns that many
+ * bytes from the payload's start. */
+export function decodeFrameHead(read: (position: number, length: number) => Uint8Array): FrameHead {
+  const length = read(0, LENGTH);
+  const headLength = new DataView(length.buffer, length.byteOffset, LENGTH).getUint32(0);
+  return deserialize(read(LENGTH, headLength)) as FrameHead;
 }
 
 export interface DecodedFrame {

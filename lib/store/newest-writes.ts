@@ -7,17 +7,28 @@
  * each key once at its newest seqno either way.
  *
  * An open-addressing table of write numbers keyed by a hash of the key bytes, compared byte
- * for byte on a hash match: no object and no string per write.
+ * for byte on a hash match: no object and no string per write. The keys are copied into a
+ * buffer of the table's own: the apply thread reads each frame into one reused buffer
+ * (frame-reader.ts), so an earlier frame's bytes are gone by the time later keys are compared
+ * with its keys (compared there, a key could match the bytes that replaced another, and that
+ * other key's newest write would be skipped).
  */
+
+/** The key buffer's first size, and the largest kept from one transaction to the next. */
+const KEY_BYTES_START = 1 << 20;
+const KEY_BYTES_KEPT = 4 << 20;
 
 export class NewestWrites {
   private slots = new Int32Array(1 << 16);
-  private frameOf = new Int32Array(1 << 15);
+  /** Each write's key: where its copy starts in `keys`, and its length. */
   private keyAt = new Int32Array(1 << 15);
   private keyLength = new Int32Array(1 << 15);
   /** 1 where a write is the newest of its key, per write number. */
   newest = new Uint8Array(1 << 15);
-  private frames: Uint8Array[] = [];
+  private keys = new Uint8Array(KEY_BYTES_START);
+  private keyBytes = 0;
+  /** The current frame's bytes. */
+  private bytes: Uint8Array = new Uint8Array(0);
   private count = 0;
   private mask = 0;
 
@@ -31,28 +42,35 @@ export class NewestWrites {
     if (this.newest.length < writes) {
       let n = this.newest.length;
       while (n < writes) n *= 2;
-      this.frameOf = new Int32Array(n);
       this.keyAt = new Int32Array(n);
       this.keyLength = new Int32Array(n);
       this.newest = new Uint8Array(n);
     }
-    this.frames.length = 0;
+    if (this.keys.length > KEY_BYTES_KEPT) this.keys = new Uint8Array(KEY_BYTES_START);
+    this.keyBytes = 0;
     this.count = 0;
   }
 
-  /** The next frame's bytes; its writes follow. */
+  /** The next frame's bytes; its writes follow. Read only until the next frame. */
   frame(bytes: Uint8Array): void {
-    this.frames.push(bytes);
+    this.bytes = bytes;
   }
 
   /** The next write (in transaction order), its key at `at` in the current frame: it is the
    * newest of its key until a later one of the same key comes. */
   add(at: number, length: number): void {
     const i = this.count++;
-    const f = this.frames.length - 1;
-    const bytes = this.frames[f];
-    this.frameOf[i] = f;
-    this.keyAt[i] = at;
+    const bytes = this.bytes;
+    if (this.keyBytes + length > this.keys.length) {
+      let size = this.keys.length * 2;
+      while (size < this.keyBytes + length) size *= 2;
+      const grown = new Uint8Array(size);
+      grown.set(this.keys.subarray(0, this.keyBytes));
+      this.keys = grown;
+    }
+    this.keys.set(bytes.subarray(at, at + length), this.keyBytes);
+    this.keyAt[i] = this.keyBytes;
+    this.keyBytes += length;
     this.keyLength[i] = length;
     this.newest[i] = 1;
     let h = 0x811c9dc5;
@@ -73,9 +91,9 @@ export class NewestWrites {
 
   private sameKey(j: number, bytes: Uint8Array, at: number, length: number): boolean {
     if (this.keyLength[j] !== length) return false;
-    const other = this.frames[this.frameOf[j]];
+    const keys = this.keys;
     const from = this.keyAt[j];
-    for (let k = 0; k < length; k++) if (other[from + k] !== bytes[at + k]) return false;
+    for (let k = 0; k < length; k++) if (keys[from + k] !== bytes[at + k]) return false;
     return true;
   }
 }

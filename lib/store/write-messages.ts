@@ -57,16 +57,14 @@ export interface WriteReply {
 export interface ApplyNotice {
   applied: number;
   applyError: { message: string; code?: string | number } | null;
-  /** The buffers of frames now in LMDB, transferred back for the log thread's next frames
-   * (frame-buffers.ts); the log thread keeps them, the main thread never sees them. */
-  recycled?: ArrayBuffer[];
 }
 
 /** From the log thread to the apply thread. */
 export type ApplyMessage =
-  /** A logged batch: a commit-log frame's payload (log-frame.ts), the first `length` bytes of
-   * a buffer of its own (transferred; given back in a notice once applied). */
-  | { op: 'frame'; payload: ArrayBuffer; length: number }
+  /** A logged batch, synced: its frame's payload (log-frame.ts), `length` bytes at byte `at` of
+   * segment `segment`, where the apply thread reads it back (frame-reader.ts); the batch's
+   * number and write count. */
+  | { op: 'frame'; segment: number; at: number; length: number; batch: number; count: number }
   /** Segment `segment` takes no more frames; its last batch is `lastBatch` (0: none). */
   | { op: 'closed'; segment: number; lastBatch: number }
   | Exclude<WriteRequest, { op: 'batch' }>;

@@ -1,8 +1,8 @@
 /**
  * The log thread: the main thread's write thread. It appends each batch to the commit log
  * (commit-log.ts) as one frame, syncs it and answers: the batch is then on disk, for a power
- * loss too. It hands the frame to the apply thread (apply-worker.ts, started here), which
- * writes it to LMDB later, and passes that thread's notices on. Appending costs a write of the
+ * loss too. It tells the apply thread (apply-worker.ts, started here) where the frame is, which
+ * reads it back and writes it to LMDB later, and passes that thread's notices on. Appending costs a write of the
  * batch's own bytes; an LMDB commit of the same batch rewrites a page per random key, so this
  * way acknowledgements no longer wait for LMDB (bench:commit).
  *
@@ -14,9 +14,7 @@
 import { unlinkSync } from 'node:fs';
 import { parentPort, workerData, Worker } from 'node:worker_threads';
 import { CommitLog, listSegments, segmentPath } from './commit-log.js';
-import { FrameBuffers } from './frame-buffers.js';
-import { exposedGc } from './exposed-gc.js';
-import { encodeFrame } from './log-frame.js';
+import { encodeFrameHead } from './log-frame.js';
 import { isNotice, type ApplyMessage, type ApplyNotice, type ApplyThreadSetup, type WriteReply, type WriteRequest, type WriteThreadSetup } from './write-messages.js';
 import { HELPER_RESOURCE_LIMITS } from './worker-limits.js';
 import { ownThreadId } from './thread-id.js';
@@ -43,8 +41,6 @@ let segmentLastBatch = 0;
 const unapplied = new Map<number, number>();
 let unappliedBytes = 0;
 let applyError: ApplyNotice['applyError'] = null;
-// Dead frames past the pool are collected as they pile up (frame-buffers.ts).
-const frameBuffers = new FrameBuffers(exposedGc('minor'));
 
 // Built as .js next to this file; under the tests' TypeScript loader this file is .ts.
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -70,25 +66,21 @@ port?.on('message', (req: WriteRequest) => {
 
 function logBatch(req: Extract<WriteRequest, { op: 'batch' }>): void {
   const reply: WriteReply = { id: req.id, error: null };
-  /** Until sent: a refused append (a full disk) gives its buffer back to the pool. */
-  let frame: Uint8Array | null = null;
   try {
     if (applyError !== null) throw Object.assign(new Error(`LMDB refuses the logged batches: ${applyError.message}`), { code: applyError.code });
     if (unappliedBytes > MAX_UNAPPLIED_BYTES) throw Object.assign(new Error('commit log: LMDB is behind by more than 256 MB'), { code: 'EAGAIN' });
-    frame = encodeFrame({ batch: req.batch, count: req.count, vbstates: req.vbstates, progress: req.progress, meta: req.meta }, req.buffer, req.bytes, (n) => frameBuffers.take(n));
+    const head = encodeFrameHead({ batch: req.batch, count: req.count, vbstates: req.vbstates, progress: req.progress, meta: req.meta });
     log ??= CommitLog.open(segmentPath(setup.path, segment));
-    log.append(frame);
+    // The writes straight from the main thread's shared buffer, which it reuses once answered.
+    const at = log.appendParts([head, new Uint8Array(req.buffer, 0, req.bytes)]);
     log.sync();
+    const length = head.length + req.bytes;
     segmentLastBatch = req.batch;
-    unapplied.set(req.batch, frame.length);
-    unappliedBytes += frame.length;
-    const payload = frame.buffer as ArrayBuffer;
-    send({ op: 'frame', payload, length: frame.length }, [payload]);
-    frame = null;
+    unapplied.set(req.batch, length);
+    unappliedBytes += length;
+    send({ op: 'frame', segment, at, length, batch: req.batch, count: req.count });
     if (log.bytes >= SEGMENT_BYTES) closeSegment();
   } catch (err) {
-    // One already transferred (send threw after it) is detached, which give() refuses.
-    if (frame !== null) frameBuffers.give(frame.buffer as ArrayBuffer);
     reply.error = err instanceof Error ? err.message : String(err);
     const code: unknown = err instanceof Error ? Reflect.get(err, 'code') : undefined;
     if (typeof code === 'string' || typeof code === 'number') reply.code = code;
@@ -108,7 +100,6 @@ function closeSegment(): void {
 }
 
 function noticed(n: ApplyNotice): void {
-  if (n.recycled !== undefined) for (const b of n.recycled) frameBuffers.give(b);
   applyError = n.applyError;
   for (const [batch, bytes] of unapplied) {
     if (batch > n.applied) break;
@@ -139,8 +130,8 @@ function finishClose(): void {
   applier.once('exit', () => port?.close());
 }
 
-function send(m: ApplyMessage, transfer: ArrayBuffer[] = []): void {
-  applier.postMessage(m, transfer);
+function send(m: ApplyMessage): void {
+  applier.postMessage(m);
 }
 
 function died(err: Error): void {
