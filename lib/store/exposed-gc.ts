@@ -1,5 +1,5 @@
 /**
- * V8's `gc` function, for the log thread's frame pool and the event loop's idle collection.
+ * V8's `gc` function, for the event loop's idle collection.
  * V8 exposes it only behind --expose-gc: the flag is set (process-wide, so from any thread) and
  * the function taken from a fresh context, since contexts made before the flag lack it. Null if
  * this V8 refuses.

@@ -3,8 +3,8 @@
  * batches back from LMDB, so that what a test checks is certain to be only in the log (and in
  * memory): reads and a DCP stream see it there; a SIGKILL leaves it to warmup's replay, which
  * writes it to LMDB before anything reads there; a torn last frame is dropped; a damaged
- * segment is kept aside and the writes before the damage are kept; frames in reused buffers
- * keep only their own writes; a clean shutdown leaves no segment behind; and data directories of the previous formats open: 2 (no commit log), and 3
+ * segment is kept aside and the writes before the damage are kept; frames read into reused
+ * buffers keep only their own writes; a clean shutdown leaves no segment behind; and data directories of the previous formats open: 2 (no commit log), and 3
  * with a segment a crash left (frames that carry every vBucket state in full).
  */
 import t, { type Test } from 'tap';
@@ -176,10 +176,10 @@ t.test('a stream whose end falls before newer writes of committed, unapplied key
   });
 });
 
-t.test('frames written into buffers that held longer frames, and applied, keep exactly their writes after a SIGKILL and a restart', async (t) => {
-  // The log thread writes each frame into a buffer the apply thread gave back once LMDB had the
-  // frame before (frame-buffers.ts); a frame shorter than the buffer's last one must be logged,
-  // applied and replayed as its own bytes only.
+t.test('frames read back into a buffer that held longer frames, and applied, keep exactly their writes after a SIGKILL and a restart', async (t) => {
+  // The apply thread reads each frame back from the log into one reused buffer
+  // (frame-reader.ts), and the main thread reuses its batch buffers; a frame shorter than the
+  // buffer's last one must be logged, applied and replayed as its own bytes only.
   const dir = tempDataDir();
   t.teardown(() => removeDataDir(dir));
   const long = (i: number): string => `${i}:`.padEnd(3000, 'L');
@@ -187,7 +187,7 @@ t.test('frames written into buffers that held longer frames, and applied, keep e
   const a = await startServer({ dataDir: dir, args: ARGS });
   await withClient(a.port, async (c) => {
     for (let round = 0; round < 10; round++) await setMany(c, `long${round}-`, 15, long);
-    // LMDB has every frame: their buffers are back in the log thread's pool.
+    // LMDB has every frame: the buffers now hold long frames' bytes.
     await until(async () => (await c.stats()).get('commit_log_unapplied_batches') === '0', 'LMDB to take every frame');
     for (let round = 0; round < 10; round++) await setMany(c, `long${round}-`, 5, short);
     for (let round = 0; round < 10; round++) await setMany(c, `short${round}-`, 15, short);
