@@ -181,9 +181,9 @@ export class Flusher<Unapplied> implements CommitWatch {
     return wait;
   }
 
-  /** Someone waits for idle and only applying is left, or the flusher waits for LMDB to catch
-   * up: ask the store to apply now, whatever its pace (a test hook may hold applies back; a
-   * failing disk keeps its own retries). */
+  /** Someone waits for idle (or for an apply) and only applying is left, or what is left waits
+   * behind MAX_UNAPPLIED_BYTES for LMDB: ask the store to apply now, whatever its pace (a test
+   * hook may hold applies back; a failing disk keeps its own retries). */
   private hurryApply(): void {
     if (this.hurrying || (this.idleWaiters.length === 0 && this.appliedWaiters.length === 0) || this.unapplied.length === 0 || this.running) return;
     if (this.queued > 0 && this.unappliedBytes <= MAX_UNAPPLIED_BYTES) return;

@@ -1,5 +1,5 @@
 /**
- * V8's `gc` function, for the event loop's idle collection.
+ * V8's `gc` function, for the event loop's idle collection (a full one).
  * V8 exposes it only behind --expose-gc: the flag is set (process-wide, so from any thread) and
  * the function taken from a fresh context, since contexts made before the flag lack it. Null if
  * this V8 refuses.
@@ -7,17 +7,13 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-/** A full collection (`major`) or only the young generation's (`minor`, a scavenge). */
-export type CollectionType = 'major' | 'minor';
-
-export function exposedGc(type: CollectionType = 'major'): (() => void) | null {
+export function exposedGc(): (() => void) | null {
   try {
     setFlagsFromString('--expose-gc');
     const gc: unknown = runInNewContext('typeof gc === "function" ? gc : null');
     if (typeof gc !== 'function') return null;
-    const collect = gc as (options?: { type: CollectionType }) => void;
-    // A major one as `gc()` with no options, as the idle collection always called it.
-    return type === 'major' ? () => collect() : () => collect({ type });
+    const collect = gc as () => void;
+    return () => collect();
   } catch {
     return null;
   }

@@ -39,7 +39,8 @@ export function encodeFrameHead(head: FrameHead): Uint8Array {
 }
 
 /** A payload holding `head` and the first `bytes` bytes of the encoded writes in `writes`, in
- * one buffer of its own. */
+ * one buffer of its own: the same bytes the log thread appends in two parts (tests build frames
+ * and old-format segments with it). */
 export function encodeFrame(head: FrameHead, writes: ArrayBufferLike, bytes: number): Uint8Array {
   const part = encodeFrameHead(head);
   const view = new Uint8Array(part.length + bytes);
