@@ -10,13 +10,14 @@ import * as header from './header.js';
 import { encodeHeader } from './header.js';
 import { STATUS } from './status.js';
 import * as bytes from './bytes.js';
-import { copyBytes, copyWords, dataViewOf, putU16be, putU32be } from './bytes.js';
+import { copyBytes, copyWords, dataViewOf } from './bytes.js';
 
 // Module constants, not imported bindings: V8 reads an import through its module cell at every
 // use (lib/engine/bucket-table.ts).
 const { HEADER_LENGTH, MAGIC_REQUEST, MAGIC_RESPONSE } = header;
 const { WORD_COPY_MAX } = bytes;
 const SLAB_SIZE = 64 * 1024;
+const TWO_32 = 0x1_0000_0000;
 /** Values above this go out as their own piece instead of being copied into a slab. */
 const INLINE_LIMIT = 16 * 1024;
 
@@ -40,10 +41,20 @@ export class ResponseWriter {
   /** Bytes encoded but not yet taken by `take()`. */
   pending = 0;
 
-  /** Writes a response header; the caller then writes exactly `bodyLength` bytes. */
+  /** Writes a response header; the caller then writes exactly `bodyLength` bytes. Six word
+   * stores through the slab's DataView (header.ts encodeHeader's layout, data type 0), not 24
+   * byte stores: every reply has one. */
   header(opcode: number, status: number, opaque: number, cas: number, extrasLength: number, keyLength: number, bodyLength: number): void {
     this.reserve(HEADER_LENGTH);
-    encodeHeader(this.slab, this.pos, MAGIC_RESPONSE, opcode, status, extrasLength, keyLength, bodyLength, opaque, cas);
+    const d = this.slabData;
+    const p = this.pos;
+    d.setUint32(p, (MAGIC_RESPONSE << 24) | (opcode << 16) | keyLength);
+    d.setUint32(p + 4, (extrasLength << 24) | status);
+    d.setUint32(p + 8, bodyLength);
+    d.setUint32(p + 12, opaque);
+    const hi = cas < TWO_32 ? 0 : Math.floor(cas / TWO_32);
+    d.setUint32(p + 16, hi);
+    d.setUint32(p + 20, cas - hi * TWO_32);
     this.pos += HEADER_LENGTH;
     this.pending += HEADER_LENGTH;
   }
@@ -58,14 +69,14 @@ export class ResponseWriter {
 
   u16(value: number): void {
     this.reserve(2);
-    putU16be(this.slab, this.pos, value);
+    this.slabData.setUint16(this.pos, value);
     this.pos += 2;
     this.pending += 2;
   }
 
   u32(value: number): void {
     this.reserve(4);
-    putU32be(this.slab, this.pos, value);
+    this.slabData.setUint32(this.pos, value);
     this.pos += 4;
     this.pending += 4;
   }
@@ -80,8 +91,8 @@ export class ResponseWriter {
   /** A 64-bit field holding a number below 2^53 (a seqno), without a BigInt per call. */
   u53(value: number): void {
     this.reserve(8);
-    putU32be(this.slab, this.pos, Math.floor(value / 0x1_0000_0000));
-    putU32be(this.slab, this.pos + 4, value >>> 0);
+    this.slabData.setUint32(this.pos, Math.floor(value / TWO_32));
+    this.slabData.setUint32(this.pos + 4, value >>> 0);
     this.pos += 8;
     this.pending += 8;
   }

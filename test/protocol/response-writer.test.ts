@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { ResponseWriter } from '../../protocol/response-writer.js';
-import { decodeHeader, newHeader } from '../../protocol/header.js';
+import { decodeHeader, encodeHeader, HEADER_LENGTH, MAGIC_RESPONSE, newHeader } from '../../protocol/header.js';
 
 const opaqueAt = (b: Buffer, offset: number): number => decodeHeader(b, offset, newHeader()).opaque;
 
@@ -13,6 +13,25 @@ function drain(w: ResponseWriter): Buffer {
   const one = w.takeOne();
   return one !== null ? Buffer.from(one) : Buffer.concat(w.take());
 }
+
+t.test('a response header is byte for byte what encodeHeader writes, at any field size', async (t) => {
+  const cases: Array<[number, number, number, number, number, number, number]> = [
+    // opcode, status, opaque, cas, extras, key, body
+    [0x00, 0, 0, 0, 0, 0, 0],
+    [0x0c, 0x0001, 0xffffffff, 2 ** 32 - 1, 4, 65535, 2 ** 32 - 1],
+    [0xff, 0xffff, 0x80000000, 2 ** 32, 255, 250, 0x80000001],
+    [0x01, 0x0086, 12345, 2 ** 53 - 1, 8, 17, 1 << 20],
+    [0x05, 0x0082, 7, 1234567890123, 24, 0, 24],
+  ];
+  for (const [opcode, status, opaque, cas, extras, key, body] of cases) {
+    const w = new ResponseWriter();
+    w.header(opcode, status, opaque, cas, extras, key, body);
+    const got = drain(w);
+    const want = Buffer.alloc(HEADER_LENGTH);
+    encodeHeader(want, 0, MAGIC_RESPONSE, opcode, status, extras, key, body, opaque, cas);
+    t.same(got, want, `opcode ${opcode} cas ${cas}`);
+  }
+});
 
 t.test('a batch of small replies comes out as one region, then nothing is left', async (t) => {
   const w = new ResponseWriter();
