@@ -13,7 +13,7 @@
  */
 import { u32be } from './bytes.js';
 import * as header from './header.js';
-import { decodeHeader, newHeader, type Header } from './header.js';
+import { decodeHeaderView, newHeader, type Header } from './header.js';
 
 // Module constants, not imported bindings: V8 reads an import through its module cell at every
 // use (lib/engine/bucket-table.ts).
@@ -73,6 +73,10 @@ export class Framer {
   private off = 0;
   private len = 0;
   private owned = false;
+  /** A DataView over `buf`, made again only when `buf` is another buffer (it is mostly the
+   * socket's shared read buffer). */
+  private view: DataView = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
+  private viewOf: Buffer = EMPTY;
   private skipRemaining = 0;
   private stopped = false;
   private paused = false;
@@ -193,7 +197,11 @@ export class Framer {
     const f = this.frameView;
     while (this.len >= HEADER_LENGTH && !this.paused && !this.stopped) {
       const at = this.off;
-      decodeHeader(this.buf, at, f);
+      if (this.viewOf !== this.buf) {
+        this.viewOf = this.buf;
+        this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+      }
+      decodeHeaderView(this.view, at, f);
       f.buf = this.buf;
       // Responses (0x81) are framed too: a DCP consumer answers the producer's NOOPs, and a
       // client of a server reads them. Whether one is acceptable is the receiver's call.
@@ -238,6 +246,11 @@ export class Framer {
     if (!this.owned || this.buf.length > RETAIN_LIMIT || this.stopped) {
       this.buf = EMPTY;
       this.owned = false;
+      // Nor through the view: a large buffer let go must not stay alive by it.
+      if (this.viewOf.length > RETAIN_LIMIT) {
+        this.viewOf = EMPTY;
+        this.view = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
+      }
     }
   }
 }

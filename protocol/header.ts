@@ -13,7 +13,7 @@
  *      +---------------+---------------+---------------+---------------+
  */
 
-import { putU16be, putU32be, u16be, u32be } from './bytes.js';
+import { putU16be, putU32be, u32be } from './bytes.js';
 
 export const HEADER_LENGTH = 24;
 export const MAGIC_REQUEST = 0x80;
@@ -52,17 +52,26 @@ export function newHeader(): Header {
   return { magic: 0, opcode: 0, keyLength: 0, extrasLength: 0, datatype: 0, vbucket: 0, bodyLength: 0, opaque: 0, cas: 0 };
 }
 
-/** Decodes the header at `offset` into `into` (reused by the framer to avoid allocation). */
+/** Decodes the header at `offset` into `into` (reused by the caller to avoid allocation). */
 export function decodeHeader(buf: Buffer, offset: number, into: Header): Header {
-  into.magic = buf[offset];
-  into.opcode = buf[offset + OFFSET.opcode];
-  into.keyLength = u16be(buf, offset + OFFSET.keyLength);
-  into.extrasLength = buf[offset + OFFSET.extrasLength];
-  into.datatype = buf[offset + OFFSET.datatype];
-  into.vbucket = u16be(buf, offset + OFFSET.vbucketOrStatus);
-  into.bodyLength = u32be(buf, offset + OFFSET.bodyLength);
-  into.opaque = u32be(buf, offset + OFFSET.opaque);
-  into.cas = readU64(buf, offset + OFFSET.cas);
+  return decodeHeaderView(new DataView(buf.buffer, buf.byteOffset, buf.length), offset, into);
+}
+
+/** `decodeHeader` through a DataView over the buffer (`view`): words, not bytes. The framer
+ * decodes every request's header this way, with one view kept per buffer (90/10 pipelined
+ * +2 to +6% against 24 byte reads, bench/RESULTS.md session 40). */
+export function decodeHeaderView(view: DataView, offset: number, into: Header): Header {
+  const w0 = view.getUint32(offset);
+  into.magic = w0 >>> 24;
+  into.opcode = (w0 >>> 16) & 0xff;
+  into.keyLength = w0 & 0xffff;
+  const w1 = view.getUint32(offset + 4);
+  into.extrasLength = w1 >>> 24;
+  into.datatype = (w1 >>> 16) & 0xff;
+  into.vbucket = w1 & 0xffff;
+  into.bodyLength = view.getUint32(offset + 8);
+  into.opaque = view.getUint32(offset + 12);
+  into.cas = view.getUint32(offset + 16) * TWO_32 + view.getUint32(offset + 20);
   return into;
 }
 

@@ -246,3 +246,22 @@ t.test('seeded random bytes never throw and always end in frames or a fault', as
   }
   t.pass('500 random inputs handled');
 });
+
+t.test('header fields at their extremes decode exactly (words read through a DataView)', async (t) => {
+  const frames = [
+    req({ opcode: 0xff, key: 'k', extras: Buffer.alloc(255, 1), value: 'v', opaque: 0xffffffff, cas: 2n ** 53n - 1n, vbucket: 0xffff }),
+    req({ opcode: 0x00, key: 'x'.repeat(250), opaque: 0x80000000, cas: 2n ** 32n, vbucket: 0x8000 }),
+    req({ opcode: 0x01, key: 'y', extras: setExtras(1, 2), value: 'z', opaque: 0, cas: 2n ** 32n - 1n, vbucket: 1 }),
+  ];
+  // After a 29-byte frame, so the headers lie at odd offsets; fed as one byte and the rest.
+  const stream = Buffer.concat([req({ opcode: 0x0a, key: '', value: 'abcde', opaque: 9 }), ...frames]);
+  const { seen } = decode([stream.subarray(0, 1), stream.subarray(1)]);
+  t.same(
+    seen.slice(1).map((s) => [s.opcode, s.opaque, s.cas, s.vbucket, s.extras.length / 2, s.key.length / 2]),
+    [
+      [0xff, 0xffffffff, 2 ** 53 - 1, 0xffff, 255, 1],
+      [0x00, 0x80000000, 2 ** 32, 0x8000, 0, 250],
+      [0x01, 0, 2 ** 32 - 1, 1, 8, 1],
+    ],
+  );
+});
