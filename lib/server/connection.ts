@@ -24,6 +24,7 @@ import { clusterConfig } from './cluster-config.js';
 import { HeldReplies } from './held-replies.js';
 import { prefetchHooks } from './request-prefetch.js';
 import { UnackedWrites } from './memory-ack.js';
+import { answerOversized } from './oversized.js';
 
 /** Stop framing when this much output is waiting (socket buffer or held replies). */
 const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
@@ -48,6 +49,8 @@ export class Connection implements Flushable, HandlerContext {
   private readonly held = new HeldReplies();
   private readonly unacked = new UnackedWrites();
   private closing = false;
+  /** The server is shutting down (quiesce): nothing more is read, whatever resumes output. */
+  private quiesced = false;
   private endWhenFlushed = false;
   private waitingForDrain = false;
   private asyncPending = false;
@@ -67,7 +70,7 @@ export class Connection implements Flushable, HandlerContext {
     this.framer = new Framer(
       {
         frame: (f) => this.dispatch(f),
-        oversized: (f) => this.oversized(f),
+        oversized: (f) => answerOversized(this, f),
         fault: (reason, f) => this.fault(reason, f),
         ...prefetchHooks(this.engine),
       },
@@ -289,25 +292,6 @@ export class Connection implements Flushable, HandlerContext {
     return !this.closing && !this.asyncPending && this.out.pending < OUTPUT_HIGH_WATER;
   }
 
-  private oversized(f: Frame): boolean {
-    const info = OPCODES[f.opcode];
-    if (info === undefined) {
-      this.fail(f, STATUS_CODE.UNKNOWN_COMMAND);
-      return true;
-    }
-    if (info.carriesItem) {
-      this.server.counters.store_too_large++; // memcached: E2BIG, value swallowed, a SET drops the old item
-      if (f.keyLength > 0 && info.shape.extras.includes(f.extrasLength) && info.loud === OP.SET) {
-        this.engine.dropForOversizedSet(this.keyOf(f));
-      }
-      this.fail(f, STATUS_CODE.E2BIG);
-      return true;
-    }
-    this.fail(f, STATUS_CODE.EINVAL);
-    this.closeAfterWrite();
-    return false;
-  }
-
   private fault(reason: FramerFault, f: Frame): void {
     log.debug(`framing fault ${reason} (opcode ${opcodeName(f.opcode)}); closing connection`);
     if (reason === 'inconsistent-lengths') this.fail(f, STATUS_CODE.UNKNOWN_COMMAND);
@@ -355,10 +339,18 @@ export class Connection implements Flushable, HandlerContext {
     }
   }
 
+  /** Stops reading for good (shutdown): what was read is answered, but a reply that a commit
+   * releases no longer resumes reading, or writers waiting on their replies would keep the
+   * shutdown's last commit from ever coming (test/server/shutdown-under-load.test.ts). */
+  quiesce(): void {
+    this.quiesced = true;
+    this.socket.pause();
+  }
+
   private maybeResume(): void {
     if (this.closing || this.waitingForDrain || this.asyncPending) return;
     if (this.socket.writableLength + this.held.bytes >= OUTPUT_HIGH_WATER) return;
-    this.socket.resume();
+    if (!this.quiesced) this.socket.resume();
     this.framer.resume();
     this.text?.framer.resume();
     this.flushOutput();

@@ -73,6 +73,7 @@ export class Server {
     if (this.idleTimer) clearInterval(this.idleTimer);
     this.server.close();
     for (const s of this.sockets) s.pause();
+    for (const c of this.connections) c.quiesce();
   }
 
   /** Ends every connection once its replies are written, then resolves. */
