@@ -65,6 +65,7 @@ export function responseStatus(f: Frame): number {
 const INITIAL_CAPACITY = 16 * 1024;
 /** What an empty framer points at: shared, never written (an empty framer owns nothing). */
 const EMPTY = Buffer.alloc(0);
+const EMPTY_VIEW = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
 /** Above this an owned buffer is dropped once empty, so one large frame does not pin memory. */
 const RETAIN_LIMIT = 256 * 1024;
 
@@ -75,7 +76,7 @@ export class Framer {
   private owned = false;
   /** A DataView over `buf`, made again only when `buf` is another buffer (it is mostly the
    * socket's shared read buffer). */
-  private view: DataView = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
+  private view: DataView = EMPTY_VIEW;
   private viewOf: Buffer = EMPTY;
   private skipRemaining = 0;
   private stopped = false;
@@ -249,7 +250,7 @@ export class Framer {
       // Nor through the view: a large buffer let go must not stay alive by it.
       if (this.viewOf.length > RETAIN_LIMIT) {
         this.viewOf = EMPTY;
-        this.view = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
+        this.view = EMPTY_VIEW;
       }
     }
   }
