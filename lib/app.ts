@@ -63,8 +63,9 @@ export async function startApp(settings: Settings): Promise<App> {
   // Before the store: a startup failure after it must first close it (below).
   const security = loadSecurity(settings);
   // Before the store: the shell it starts for `chrt` must not inherit the store's files. Lagging
-  // is as --ack=memory judges it (its replies start to wait for commits), in either ack mode.
-  const writerPolicy = settings.helperPolicy === 'batch' ? new WriterPolicy(() => store.writeThreadIds(), () => memoryAckMustWait(engine.commits), () => ctx.counters.writer_policy_switches++) : null;
+  // is as --ack=memory judges it (its replies start to wait for commits); the log thread is eased
+  // under --ack=persist only (writer-thread-policy.ts).
+  const writerPolicy = settings.helperPolicy === 'batch' ? new WriterPolicy(() => store.writeThreadIds(), () => memoryAckMustWait(engine.commits), () => engine.commits.applyWanted, () => ctx.counters.writer_policy_switches++, settings.ack === 'persist') : null;
   const store = openStore(settings.dataDir, testHooks);
   // The store's threads reset the cap's growth factor as they start (their isolates): set it
   // again once they have, before warmup allocates. Only memory is at stake, so not forever.

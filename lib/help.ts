@@ -55,10 +55,11 @@ A memcached binary-protocol server whose data lives in LMDB.
                                the event loop and the log and apply threads that write keep
                                nice 0 (default: 0)
       --helper-policy <batch|normal>
-                               scheduling policy of the log and apply threads: batch
-                               (SCHED_BATCH, set with chrt, while commits keep up: woken,
-                               they do not preempt the event loop; normal while commits
-                               lag and at shutdown) or always the normal one
+                               scheduling policy of the threads that write, set with
+                               chrt: batch puts the apply thread in SCHED_IDLE while
+                               nothing waits for its applies, and with --ack=persist the
+                               log thread in SCHED_BATCH while commits keep up (normal
+                               otherwise and at shutdown); normal leaves both normal
                                (default: batch)
       --replica-of <host:port> keep this node's vBuckets as replicas of the active node at
                                host:port, fed over DCP (a fresh data directory starts

@@ -19,6 +19,9 @@ const DONE = '@@done';
  * answering must not hold a shutdown). */
 const COMMAND_WAIT_MS = 5_000;
 
+/** The policies chrt sets here: SCHED_BATCH, SCHED_IDLE, the normal one. */
+export type ChrtFlag = '--batch' | '--idle' | '--other';
+
 export class PolicyShell {
   private shell: ChildProcessByStdio<Writable, Readable, null> | null = null;
   private next = 1;
@@ -26,14 +29,14 @@ export class PolicyShell {
   private readonly waiting = new Map<number, () => void>();
   private output = '';
 
-  /** Runs `chrt <flag> --pid 0 <tid>` for each tid; resolves once every one has ended, however
+  /** Runs `chrt <flag> --pid 0 <tid>` for each pair; resolves once every one has ended, however
    * it ended (a failure is a debug line: the thread may be gone, or chrt missing). */
-  chrt(flag: '--batch' | '--other', tids: readonly number[]): Promise<void> {
+  chrt(policies: ReadonlyArray<readonly [ChrtFlag, number]>): Promise<void> {
     const shell = this.started();
-    if (shell === null || tids.length === 0) return Promise.resolve();
+    if (shell === null || policies.length === 0) return Promise.resolve();
     const n = this.next++;
-    // Numbers only go into the line: nothing a client sends reaches it.
-    const commands = tids.map((tid) => `chrt ${flag} --pid 0 ${Math.trunc(tid)} 2>&1`).join('; ');
+    // Numbers and our own flags only go into the line: nothing a client sends reaches it.
+    const commands = policies.map(([flag, tid]) => `chrt ${flag} --pid 0 ${Math.trunc(tid)} 2>&1`).join('; ');
     return new Promise<void>((resolve) => {
       // Referenced, unlike the shell and its pipes: while a command waits, the event loop stays
       // alive. A shutdown awaiting the writers' switch with nothing else referenced (an idle

@@ -14,6 +14,8 @@ export interface CommitWatch {
   readonly blocked: boolean;
   /** When (performance.now()) the oldest write not yet committed was issued; 0 for none. */
   readonly oldestUnpersistedAt: number;
+  /** Whether something waits for the applies to LMDB, or they fall behind. */
+  readonly applyWanted: boolean;
   onCommit(listener: CommitListener): void;
   offCommit(listener: CommitListener): void;
 }

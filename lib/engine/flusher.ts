@@ -49,6 +49,8 @@ interface UnappliedBatch<Unapplied> {
  * stopped the flusher for 15% of the time, held replies and set p99.9 at 33-110 ms
  * (bench/RESULTS.md, session 39). */
 export const MAX_UNAPPLIED_BYTES = 64 * 1024 * 1024;
+/** Unapplied bytes from which the apply thread gets the normal policy back: nearly the bound. */
+const APPLY_WANTED_BYTES = MAX_UNAPPLIED_BYTES - 4 * 1024 * 1024;
 
 export class Flusher<Unapplied> implements CommitWatch {
   /** The open batch: `queued` writes at the front of `queue`, whose array is kept and refilled
@@ -137,6 +139,14 @@ export class Flusher<Unapplied> implements CommitWatch {
 
   get unappliedBytesNow(): number {
     return this.unappliedBytes;
+  }
+
+  /** Whether something waits for the applies (idle(), appliedSoFar(), a store request), they
+   * near MAX_UNAPPLIED_BYTES, where commits would stop, or commits fail (a full disk: applied
+   * segments of the commit log are what gives room back): the apply thread must not wait for
+   * an idle CPU then (writer-thread-policy.ts). */
+  get applyWanted(): boolean {
+    return this.failedBatch !== null || this.idleWaiters.length > 0 || this.appliedWaiters.length > 0 || this.unappliedBytes > APPLY_WANTED_BYTES || this.store.requestsWaiting();
   }
 
   /** What the hooks kept of each committed batch not yet applied, oldest first. */

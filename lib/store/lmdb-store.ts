@@ -187,6 +187,10 @@ export class LmdbStore implements Store {
     return this.writer.threadIds;
   }
 
+  requestsWaiting(): boolean {
+    return this.writer.othersWaiting > 0;
+  }
+
   threadsStarted(timeoutMs: number): Promise<boolean> {
     return this.writer.started(timeoutMs);
   }

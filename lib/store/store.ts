@@ -141,6 +141,9 @@ export interface Store {
   flushed(): Promise<unknown>;
   /** The kernel ids of the threads that write (the log's, the apply's; 0: not known). */
   writeThreadIds(): number[];
+  /** Whether a request other than a batch of writes waits on them (a state persisted at once,
+   * a vBucket's deletion, a wait for the applies). */
+  requestsWaiting(): boolean;
   /** Resolves once the threads that write have started (their V8 isolates exist), or after
    * `timeoutMs` if they have not: true if they have. */
   threadsStarted(timeoutMs: number): Promise<boolean>;

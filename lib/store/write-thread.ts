@@ -26,6 +26,8 @@ export class WriteError extends Error {
 }
 
 interface Waiter {
+  /** A request other than a batch of writes. */
+  other: boolean;
   resolve(reply: WriteReply): void;
   reject(err: Error): void;
 }
@@ -34,6 +36,8 @@ export class WriteThread {
   private readonly worker: Worker;
   private readonly waiting = new Map<number, Waiter>();
   private nextId = 1;
+  /** Requests outstanding other than batches of writes. */
+  othersWaiting = 0;
   private dead: Error | null = null;
   /** The newest committed batch, and the newest the apply thread reported in LMDB. */
   private expectedThrough = 0;
@@ -78,8 +82,10 @@ export class WriteThread {
   send(req: Request): Promise<WriteReply> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
+    const other = req.op !== 'batch';
+    if (other) this.othersWaiting++;
     return new Promise<WriteReply>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
+      this.waiting.set(id, { other, resolve, reject });
       this.updateRef();
       this.worker.postMessage({ ...req, id });
     });
@@ -120,6 +126,7 @@ export class WriteThread {
     const w = this.waiting.get(reply.id);
     if (w === undefined) return;
     this.waiting.delete(reply.id);
+    if (w.other) this.othersWaiting--;
     this.updateRef();
     if (reply.error === null) w.resolve(reply);
     else w.reject(new WriteError(reply.error, reply.code));
@@ -133,5 +140,6 @@ export class WriteThread {
     this.dead = new WriteError(`LMDB write thread: ${err.message}`, undefined);
     for (const w of this.waiting.values()) w.reject(this.dead);
     this.waiting.clear();
+    this.othersWaiting = 0;
   }
 }

@@ -13,7 +13,7 @@ import { until } from '../fixtures/wait.js';
 
 /** tid → one numeric field of /proc/PID/task/TID/stat, counted from the state (field 3) after the
  * command name: 16 is the nice value (field 19), 38 the scheduling policy (field 41: 0 normal, 3
- * SCHED_BATCH). */
+ * SCHED_BATCH, 5 SCHED_IDLE). */
 function statFieldByThread(pid: number, index: number): Map<number, number> {
   const out = new Map<number, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
@@ -55,22 +55,26 @@ for (const [args, helper] of [[[], 0], [['--ack=persist'], 0], [['--helper-nice'
 
 const chrt = ['/usr/bin/chrt', '/bin/chrt'].some((p) => existsSync(p));
 
-for (const [args, writers] of [[[], 2], [['--ack=persist'], 2], [['--helper-policy', 'batch'], 2], [['--helper-policy', 'batch', '--helper-nice', '5'], 2], [['--helper-policy', 'normal'], 0]] as const) {
-  t.test(`${args.join(' ') || 'default'}: ${writers} threads in SCHED_BATCH (the log and apply threads), the event loop normal`, { skip: (!linux || !chrt) && 'needs /proc and chrt' }, async (t) => {
+// [args, threads in SCHED_BATCH (the log thread, under --ack=persist), in SCHED_IDLE (the apply thread)]
+for (const [args, batch, idle] of [[[], 0, 1], [['--ack=persist'], 1, 1], [['--helper-policy', 'batch'], 0, 1], [['--helper-policy', 'batch', '--helper-nice', '5', '--ack=persist'], 1, 1], [['--helper-policy', 'batch', '--helper-nice', '5'], 0, 1], [['--helper-policy', 'normal', '--ack=persist'], 0, 0]] as const) {
+  const eased = idle > 0;
+  t.test(`${args.join(' ') || 'default'}: ${batch} thread in SCHED_BATCH, ${idle} in SCHED_IDLE, the event loop normal`, { skip: (!linux || !chrt) && 'needs /proc and chrt' }, async (t) => {
     const server = await serverFor(t, { args: [...args] });
     const c = await clientFor(t, server.port);
     for (let i = 0; i < 20; i++) await c.call({ opcode: Op.SET, key: `k${i}`, extras: setExtras(0, 0), value: 'v' });
-    t.equal((await c.stats('settings')).get('helper_policy'), writers > 0 ? 'batch' : 'normal');
+    t.equal((await c.stats('settings')).get('helper_policy'), eased ? 'batch' : 'normal');
     const pid = server.proc.pid as number;
-    const batch = (m: Map<number, number>): number[] => [...m].filter(([, p]) => p === 3).map(([tid]) => tid);
-    if (writers > 0) await until(() => batch(policyByThread(pid)).length === writers, `${writers} threads in SCHED_BATCH`, 20_000);
+    const inPolicy = (m: Map<number, number>, policy: number): number[] => [...m].filter(([, p]) => p === policy).map(([tid]) => tid);
+    if (eased) await until(() => inPolicy(policyByThread(pid), 3).length === batch && inPolicy(policyByThread(pid), 5).length === idle, `${batch} thread in SCHED_BATCH and ${idle} in SCHED_IDLE`, 20_000);
     const policies = policyByThread(pid);
     t.equal(policies.get(pid), 0, 'the event loop keeps the normal policy');
-    t.equal(batch(policies).length, writers, `${writers} threads in SCHED_BATCH`);
+    t.equal(inPolicy(policies, 3).length, batch, `${batch} thread in SCHED_BATCH`);
+    t.equal(inPolicy(policies, 5).length, idle, `${idle} thread in SCHED_IDLE`);
     if ((args as readonly string[]).includes('--helper-nice')) {
-      // The writers are the two helpers the nice value leaves at 0.
+      // The writers are among the helpers the nice value leaves at 0.
       const nice = niceByThread(pid);
-      t.same(batch(policies).map((tid) => nice.get(tid)), [0, 0], 'the SCHED_BATCH threads are the writers at nice 0');
+      const writers = [...inPolicy(policies, 3), ...inPolicy(policies, 5)];
+      t.same(writers.map((tid) => nice.get(tid)), writers.map(() => 0), 'the SCHED_BATCH and SCHED_IDLE threads are writers at nice 0');
     }
     // And they still write: a value written now reads back after the batch commits.
     await c.call({ opcode: Op.SET, key: 'after', extras: setExtras(0, 0), value: 'v2' });
