@@ -37,7 +37,7 @@ export class WriteThread {
   private readonly waiting = new Map<number, Waiter>();
   private nextId = 1;
   /** Requests outstanding other than batches of writes. */
-  othersWaiting = 0;
+  private others = 0;
   private dead: Error | null = null;
   /** The newest committed batch, and the newest the apply thread reported in LMDB. */
   private expectedThrough = 0;
@@ -83,12 +83,18 @@ export class WriteThread {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     const other = req.op !== 'batch';
-    if (other) this.othersWaiting++;
+    if (other) this.others++;
     return new Promise<WriteReply>((resolve, reject) => {
       this.waiting.set(id, { other, resolve, reject });
       this.updateRef();
       this.worker.postMessage({ ...req, id });
     });
+  }
+
+  /** Requests outstanding other than batches of writes (a state persisted at once, a vBucket's
+   * deletion, a wait for the applies). */
+  get othersWaiting(): number {
+    return this.others;
   }
 
   /** Batch `batch` is committed: the worker stays referenced until it is reported applied. */
@@ -126,7 +132,7 @@ export class WriteThread {
     const w = this.waiting.get(reply.id);
     if (w === undefined) return;
     this.waiting.delete(reply.id);
-    if (w.other) this.othersWaiting--;
+    if (w.other) this.others--;
     this.updateRef();
     if (reply.error === null) w.resolve(reply);
     else w.reject(new WriteError(reply.error, reply.code));
@@ -140,6 +146,6 @@ export class WriteThread {
     this.dead = new WriteError(`LMDB write thread: ${err.message}`, undefined);
     for (const w of this.waiting.values()) w.reject(this.dead);
     this.waiting.clear();
-    this.othersWaiting = 0;
+    this.others = 0;
   }
 }
