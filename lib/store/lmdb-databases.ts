@@ -23,7 +23,8 @@ export interface LmdbDatabases {
 }
 
 export function openDatabases(path: string, mapSize: number): LmdbDatabases {
-  const env = open({ path, mapSize });
+  // noSubdir stated: lmdb-js otherwise takes a path with an extension ("lmcached.data") for a file.
+  const env = open({ path, mapSize, noSubdir: false });
   return {
     env,
     items: env.openDB<Buffer, Buffer>({ name: 'items', keyEncoding: 'binary', encoding: 'binary' }),

@@ -2,6 +2,8 @@
  * Data survives restarts: a clean SIGTERM in either ack mode, and SIGKILL right after the
  * acknowledgement in --ack=persist mode.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { Op, St, setExtras, arithExtras } from '../fixtures/frames.js';
 import { RawClient, withClient } from '../fixtures/client.js';
@@ -91,4 +93,17 @@ t.test('a batch larger than the write buffers kept for reuse, then smaller ones,
     const smalls = await c.pipeline(...Array.from({ length: 150 }, (_, k) => ({ opcode: Op.GET, key: `small-${Math.floor(k / 50)}-${k % 50}` })));
     t.equal(smalls.slice(0, 150).filter((r, k) => r.value.toString() !== `v${Math.floor(k / 50)}.${k % 50}`).length, 0, 'every small one too');
   });
+});
+
+t.test('a data directory whose name has a dot in it (lmdb-js reads such a path as a file by default)', async (t) => {
+  const parent = tempDataDir();
+  t.teardown(() => removeDataDir(parent));
+  const dataDir = join(parent, 'lmcached.data');
+  const a = await startServer({ dataDir, args: ['--ack', 'persist'] });
+  await withClient(a.port, async (c) => t.equal((await c.call({ opcode: Op.SET, key: 'k', extras: setExtras(0, 0), value: 'v' })).status, St.SUCCESS));
+  await a.stop('SIGKILL');
+  t.ok(existsSync(join(dataDir, 'data.mdb')), 'LMDB files inside the directory');
+  const b = await startServer({ dataDir });
+  t.teardown(() => b.stop('SIGKILL'));
+  await withClient(b.port, async (c) => t.equal((await c.call({ opcode: Op.GET, key: 'k' })).value.toString(), 'v', 'read back after the restart'));
 });
