@@ -11,7 +11,8 @@
  * BENCH_KEYS (100000), BENCH_PIPELINE (runs a pipelined pass too, default 16; 0 to skip),
  * BENCH_ACK (memory), BENCH_RATIO (memtier's sets:gets, default 1:9; 1:0 is SET only), BENCH_PROTOCOL (memtier's: memcache_binary, or memcache_text), BENCH_LMCACHED_ARGS (more lmcached flags, e.g. "--helper-nice 19"),
  * BENCH_VERSUS (another build's build/lib/cli.js: it replaces memcached as the yardstick, to
- * find a regression between two builds), BENCH_NULL=1 (a third server in every round:
+ * find a regression between two builds; BENCH_VERSUS=. is this build, BENCH_VERSUS_ARGS and
+ * BENCH_VERSUS_NODE_ARGS its flags and Node flags), BENCH_NULL=1 (a third server in every round:
  * bench/null-server.ts, Node's socket handling with nothing stored, to show how near
  * memcached a Node process can come under the same load at all).
  */
@@ -122,7 +123,9 @@ async function main(): Promise<void> {
   // Both servers get memcached's item memory (BENCH_MEMORY_MB); flags given after it win.
   const sameMemory = ['-m', String(BENCH_MEMORY_MB)];
   const versusArgs = [...sameMemory, ...(process.env.BENCH_VERSUS_ARGS ?? '').split(' ').filter((a) => a.length > 0)];
-  const startYardstick = (): Promise<RunningServer> => (versus === undefined ? startMemcached(1) : startLmcached(ack, versus === '.' ? undefined : versus, versusArgs));
+  // BENCH_VERSUS_NODE_ARGS, when set (even empty): the yardstick lmcached's Node flags instead
+  // of BENCH_NODE_ARGS, to compare Node flags on one build.
+  const startYardstick = (): Promise<RunningServer> => (versus === undefined ? startMemcached(1) : startLmcached(ack, versus === '.' ? undefined : versus, versusArgs, process.env.BENCH_VERSUS_NODE_ARGS));
   console.log(`# lmcached vs ${versus ?? 'memcached'} — ${tool}${tool === 'memtier_benchmark' ? ` --protocol=${protocol}` : ''}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${new Date().toISOString()}`);
   for (const s of list) {
     console.log(`\n## ${s.name}, ${rounds} alternating rounds of ${seconds} s\n`);

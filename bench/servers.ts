@@ -108,14 +108,14 @@ export async function startNullServer(): Promise<RunningServer> {
 }
 
 /** `cli`: another build's build/lib/cli.js, to compare two builds (BENCH_VERSUS); `args`: more
- * flags (--replica-of for a replica). */
-export async function startLmcached(ack: 'memory' | 'persist' = 'memory', cli = resolve(import.meta.dirname, '../lib/cli.js'), args: string[] = []): Promise<RunningServer> {
+ * flags (--replica-of for a replica); `nodeFlags`: Node's flags, BENCH_NODE_ARGS's when not given. */
+export async function startLmcached(ack: 'memory' | 'persist' = 'memory', cli = resolve(import.meta.dirname, '../lib/cli.js'), args: string[] = [], nodeFlags?: string): Promise<RunningServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'lmcached-bench-'));
   // BENCH_LMCACHED_ARGS: more flags for lmcached, e.g. "--helper-nice 19"; after `args`, so they win.
   const extra = [...args, ...(process.env.BENCH_LMCACHED_ARGS ?? '').split(' ').filter((a) => a.length > 0)];
   // BENCH_NODE_ARGS: Node flags for the lmcached processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
+  const nodeArgs = (nodeFlags ?? process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
   const proc = spawn(process.execPath, [...nodeArgs, cli, '-p', String(port), '--data-dir', dataDir, '--ack', ack, ...extra], { stdio: 'ignore' });
   await waitForPort(port, proc);
   const build = cli === resolve(import.meta.dirname, '../lib/cli.js') ? '' : ` (${cli})`;
