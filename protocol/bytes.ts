@@ -63,6 +63,21 @@ function sourceView(b: Uint8Array): DataView {
   return lastSourceView;
 }
 
+// A third slot for the request buffers keys are compared from (`keyView`): sharing the source
+// slot, a SET's record copied from elsewhere would evict it.
+let lastKeys: Uint8Array | null = null;
+let lastKeysView: DataView = lastSourceView;
+
+/** A DataView over `b`, kept for the next call with the same buffer (most requests' keys lie
+ * in the one shared read buffer). */
+export function keyView(b: Uint8Array): DataView {
+  if (b !== lastKeys) {
+    lastKeys = b;
+    lastKeysView = dataViewOf(b);
+  }
+  return lastKeysView;
+}
+
 function targetView(b: Uint8Array): DataView {
   if (b !== lastTarget) {
     lastTarget = b;
@@ -84,6 +99,15 @@ export function copyWords(src: DataView, srcOffset: number, dst: DataView, dstOf
   let i = 0;
   for (; i + 4 <= length; i += 4) dst.setUint32(dstOffset + i, src.getUint32(srcOffset + i, true), true);
   for (; i < length; i++) dst.setUint8(dstOffset + i, src.getUint8(srcOffset + i));
+}
+
+/** Whether `length` bytes at `aAt` of `a` equal those at `bAt` of `b`, compared four at a time
+ * (a 64-byte key byte by byte was half of a long-key GET's lookup after its cache misses). */
+export function equalWords(a: DataView, aAt: number, b: DataView, bAt: number, length: number): boolean {
+  let i = 0;
+  for (; i + 4 <= length; i += 4) if (a.getInt32(aAt + i, true) !== b.getInt32(bAt + i, true)) return false;
+  for (; i < length; i++) if (a.getUint8(aAt + i) !== b.getUint8(bAt + i)) return false;
+  return true;
 }
 
 /** A DataView over exactly a Buffer's bytes. */

@@ -5,8 +5,7 @@
  * bytes each cost 64 more bytes per item) holding entry number, hash, state, key length and, for
  * keys up to 20 bytes (the vBucket's 2 and a client key of up to 18), the key itself, compared in
  * the line already loaded. Longer keys lie in a key arena (record-arena.ts), the bucket holding
- * their address: no string object per key for the GC to mark. Deletion shifts later entries
- * back (no tombstones).
+ * their address: no string object per key for the GC to mark. Deletion shifts later ones back.
  * The table grows by half when three quarters full, not doubling at half: buckets cost 43 to 64
  * bytes per item instead of 64 to 128 (a bucket from the hash scaled to the size, not a mask).
  *
@@ -30,9 +29,8 @@ const { ENTRY_WORDS, W_BUCKET } = words;
 /** Most entries per bucket before the table grows, and by how much it grows. */
 const MAX_LOAD = 0.75;
 const GROWTH = 1.5;
-/** Old buckets moved per entry added while the table grows (grow): the old table empties
- * before the new one needs to grow (at 1.5 times, it takes 0.375 of the old size in new
- * entries; moving 8 per add empties it within 0.125). */
+/** Old buckets moved per entry added while the table grows (grow): at 1.5 times, the new table
+ * grows again after 0.375 of the old size in new entries; 8 per add empty the old within 0.125. */
 const MOVE_PER_ADD = 8;
 
 export class BucketTable {
@@ -40,21 +38,22 @@ export class BucketTable {
    * shifts (removal is by entry): b >= 0 in the table, -2 - b in the old one (grow), -1 none. */
   private readonly ew: Int32Array;
   private buckets: Int32Array;
-  /** The same memory as bytes, for the inline keys. */
+  /** The same memory as bytes, for the inline keys, and as a view (compared a word at a time). */
   private bucketBytes: Uint8Array;
-  /** Number of buckets. */
-  private size: number;
+  private bucketData: DataView;
+  private size: number; // buckets
   private count = 0;
   /** The hash of the key `lookup` last probed for. */
   private lastHash = 0;
-  /** Where a lookup last found its key (array, int offset), valid until the table changes: a
-   * read marks its entry there without reading its W_BUCKET word (a cache miss less per GET). */
+  /** Where a lookup last found its key (array, int offset) until the table changes: a read marks
+   * its entry there, not reading its W_BUCKET word (a cache miss less per GET). */
   private foundInts: Int32Array = new Int32Array(STRIDE);
   private foundAt = 0;
   /** The table before the last growth while its entries move over (null: none), its size, and
    * how many of its buckets moved (below `moved`); a removal there leaves a tombstone (-1). */
   private old: Int32Array | null = null;
   private oldBytes: Uint8Array = new Uint8Array(0);
+  private oldData: DataView = new DataView(new ArrayBuffer(0));
   private oldSize = 0;
   private moved = 0;
 
@@ -64,6 +63,7 @@ export class BucketTable {
     this.ew = words.w;
     this.buckets = new Int32Array(entries * 2 * STRIDE);
     this.bucketBytes = new Uint8Array(this.buckets.buffer);
+    this.bucketData = new DataView(this.buckets.buffer);
     this.size = entries * 2;
   }
 
@@ -100,7 +100,7 @@ export class BucketTable {
       const at = b * STRIDE;
       const s = bk[at + B_ENTRY];
       if (s === 0) return this.old === null ? ~b : this.lookupOld(h, NO_VBID, null, 0, 0, key, ~b);
-      if (bk[at + B_HASH] === h && holdsString(bk, this.bucketBytes, at, this.longKeys, key)) return this.found(bk, at, s - 1);
+      if (bk[at + B_HASH] === h && holdsString(bk, this.bucketData, at, this.longKeys, key)) return this.found(bk, at, s - 1);
     }
   }
 
@@ -133,7 +133,7 @@ export class BucketTable {
       const at = b * STRIDE;
       const s = bk[at + B_ENTRY];
       if (s === 0) return this.old === null ? ~b : this.lookupOld(h, NO_VBID, buf, offset, length, null, ~b);
-      if (bk[at + B_HASH] === h && holdsBytes(bk, this.bucketBytes, at, this.longKeys, buf, offset, length)) return this.found(bk, at, s - 1);
+      if (bk[at + B_HASH] === h && holdsBytes(bk, this.bucketData, at, this.longKeys, buf, offset, length)) return this.found(bk, at, s - 1);
     }
   }
 
@@ -146,7 +146,7 @@ export class BucketTable {
       const at = b * STRIDE;
       const s = bk[at + B_ENTRY];
       if (s === 0) return this.old === null ? -1 : this.lookupOld(h, vbid, buf, offset, length, null, -1);
-      if (bk[at + B_HASH] === h && holdsItemKey(bk, this.bucketBytes, at, this.longKeys, vbid, buf, offset, length)) return this.found(bk, at, s - 1);
+      if (bk[at + B_HASH] === h && holdsItemKey(bk, this.bucketData, at, this.longKeys, vbid, buf, offset, length)) return this.found(bk, at, s - 1);
     }
   }
 
@@ -170,7 +170,7 @@ export class BucketTable {
   holdsBytes(e: number, buf: Uint8Array, offset: number, length: number): boolean {
     const b = this.ew[e * ENTRY_WORDS + W_BUCKET];
     if (b === -1) return false;
-    return b >= 0 ? holdsBytes(this.buckets, this.bucketBytes, b * STRIDE, this.longKeys, buf, offset, length) : holdsBytes(this.old as Int32Array, this.oldBytes, (-2 - b) * STRIDE, this.longKeys, buf, offset, length);
+    return b >= 0 ? holdsBytes(this.buckets, this.bucketData, b * STRIDE, this.longKeys, buf, offset, length) : holdsBytes(this.old as Int32Array, this.oldData, (-2 - b) * STRIDE, this.longKeys, buf, offset, length);
   }
 
   /** Copies entry e's key into `dst` at `at`; returns its length. */
@@ -308,7 +308,7 @@ export class BucketTable {
    */
   private lookupOld(h: number, vbid: number, buf: Uint8Array | null, offset: number, length: number, key: string | null, missed: number): number {
     const bk = this.old as Int32Array;
-    const kb = this.oldBytes;
+    const kd = this.oldData;
     const size = this.oldSize;
     const moved = this.moved;
     const start = Math.max(home(h, size), moved);
@@ -324,7 +324,7 @@ export class BucketTable {
       const s = bk[at + B_ENTRY];
       if (s === 0) return missed;
       if (s > 0 && bk[at + B_HASH] === h) {
-        const holds = key !== null ? holdsString(bk, kb, at, this.longKeys, key) : vbid === NO_VBID ? holdsBytes(bk, kb, at, this.longKeys, buf as Uint8Array, offset, length) : holdsItemKey(bk, kb, at, this.longKeys, vbid, buf as Uint8Array, offset, length);
+        const holds = key !== null ? holdsString(bk, kd, at, this.longKeys, key) : vbid === NO_VBID ? holdsBytes(bk, kd, at, this.longKeys, buf as Uint8Array, offset, length) : holdsItemKey(bk, kd, at, this.longKeys, vbid, buf as Uint8Array, offset, length);
         if (holds) return this.found(bk, at, s - 1);
       }
     }
@@ -358,6 +358,7 @@ export class BucketTable {
     if (this.old !== null) this.move(this.oldSize);
     this.old = this.buckets;
     this.oldBytes = this.bucketBytes;
+    this.oldData = this.bucketData;
     this.oldSize = this.size;
     this.moved = 0;
     const ew = this.ew;
@@ -365,6 +366,7 @@ export class BucketTable {
     this.size = Math.ceil(this.size * GROWTH);
     this.buckets = new Int32Array(this.size * STRIDE);
     this.bucketBytes = new Uint8Array(this.buckets.buffer);
+    this.bucketData = new DataView(this.buckets.buffer);
   }
 
   /** Moves up to `n` more of the old table's buckets into the table. */
@@ -391,6 +393,7 @@ export class BucketTable {
     if (this.foundInts === this.old) this.foundInts = new Int32Array(STRIDE); // not kept alive by it
     this.old = null;
     this.oldBytes = new Uint8Array(0);
+    this.oldData = new DataView(new ArrayBuffer(0));
     this.oldSize = 0;
     this.moved = 0;
   }

@@ -4,6 +4,7 @@
  * units, an int32 its bucket holds. As strings in a Map they cost about 110 bytes each beyond
  * their length, a string built per new key, and every full GC marked a million of them.
  */
+import { equalWords, keyView } from '../../protocol/bytes.js';
 import { ALIGN, KEY_CLASSES, MAX_ARENA_BYTES, PAGE_SIZE, RecordArena } from './record-arena.js';
 
 export class LongKeys {
@@ -47,21 +48,17 @@ export class LongKeys {
   /** Whether the key at `addr` (of the same length) is `buf[offset, +length)`. */
   equals(addr: number, buf: Uint8Array, offset: number, length: number): boolean {
     const chunk = addr * ALIGN;
-    const page = this.arena.page(chunk);
-    const base = chunk % PAGE_SIZE;
-    for (let i = 0; i < length; i++) if (page[base + i] !== buf[offset + i]) return false;
-    return true;
+    return equalWords(this.arena.pageData(chunk), chunk % PAGE_SIZE, keyView(buf), offset, length);
   }
 
   /** `equals` for the item key of vBucket `vbid` and the client key `buf[offset, +length)`
    * (key-codec.ts), not built. */
   equalsItemKey(addr: number, vbid: number, buf: Uint8Array, offset: number, length: number): boolean {
     const chunk = addr * ALIGN;
-    const page = this.arena.page(chunk);
+    const kd = this.arena.pageData(chunk);
     const base = chunk % PAGE_SIZE;
-    if (page[base] !== vbid >>> 8 || page[base + 1] !== (vbid & 0xff)) return false;
-    for (let i = 0; i < length; i++) if (page[base + 2 + i] !== buf[offset + i]) return false;
-    return true;
+    if (kd.getUint16(base) !== vbid) return false;
+    return equalWords(kd, base + 2, keyView(buf), offset, length);
   }
 
   /** Whether the key at `addr` starts with the latin1 string `s` (or is it, at its length). */

@@ -4,7 +4,7 @@
  * (a non-zero byteOffset, as pooled Buffers have).
  */
 import t from 'tap';
-import { WORD_COPY_MAX, copyBytes, copyWords, dataViewOf, putU16be, putU32be, u16be, u32be } from '../../protocol/bytes.js';
+import { WORD_COPY_MAX, copyBytes, copyWords, dataViewOf, equalWords, putU16be, putU32be, u16be, u32be } from '../../protocol/bytes.js';
 import { rng } from '../fixtures/random.js';
 
 t.test('u16be/u32be and their writers match Buffer at every offset', async (t) => {
@@ -98,4 +98,27 @@ t.test('ResponseWriter.u53 writes the same 8 bytes as a BigInt u64 for every seq
     b.u64(BigInt(v));
   }
   t.same(Buffer.concat(a.take()), Buffer.concat(b.take()));
+});
+
+t.test('equalWords finds a difference at any byte of any length, between views at any offset', async (t) => {
+  const a = Buffer.alloc(300);
+  const b = Buffer.alloc(300);
+  for (let i = 0; i < a.length; i++) a[i] = b[i] = (i * 7) & 0xff;
+  const av = dataViewOf(a.subarray(3));
+  const bv = dataViewOf(b.subarray(5));
+  let wrong = 0;
+  for (let length = 0; length <= 70; length++) {
+    // The same bytes at different offsets of the two views: a run of `length` from a at 10 is b's at 8.
+    if (!equalWords(av, 10, bv, 8, length)) wrong++;
+    for (let at = 0; at < length; at++) {
+      b[5 + 8 + at] ^= 0x80;
+      if (equalWords(av, 10, bv, 8, length)) wrong++;
+      b[5 + 8 + at] ^= 0x80;
+    }
+    // A difference just past the run is not looked at.
+    b[5 + 8 + length] ^= 1;
+    if (!equalWords(av, 10, bv, 8, length)) wrong++;
+    b[5 + 8 + length] ^= 1;
+  }
+  t.equal(wrong, 0);
 });
