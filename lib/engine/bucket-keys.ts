@@ -14,7 +14,7 @@ const { B_KEY_AT, B_STATE, INLINE_KEY_MAX, KEY_AT, KEYLEN_SHIFT } = layout;
 export function holdsBytes(bk: Int32Array, kd: DataView, at: number, longKeys: LongKeys, buf: Uint8Array, offset: number, length: number): boolean {
   if (bk[at + B_STATE] >>> KEYLEN_SHIFT !== length) return false;
   if (length > INLINE_KEY_MAX) return longKeys.equals(bk[at + B_KEY_AT], buf, offset, length);
-  return equalWords(kd, at * 4 + KEY_AT, keyView(buf), offset, length);
+  return equalWords(kd, at * 4 + KEY_AT, keyView(buf), buf.byteOffset + offset, length);
 }
 
 /** `holdsBytes` for a key given as a latin1 string. */
@@ -33,5 +33,5 @@ export function holdsItemKey(bk: Int32Array, kd: DataView, at: number, longKeys:
   if (length + 2 > INLINE_KEY_MAX) return longKeys.equalsItemKey(bk[at + B_KEY_AT], vbid, buf, offset, length);
   const base = at * 4 + KEY_AT;
   if (kd.getUint16(base) !== vbid) return false;
-  return equalWords(kd, base + 2, keyView(buf), offset, length);
+  return equalWords(kd, base + 2, keyView(buf), buf.byteOffset + offset, length);
 }

@@ -48,7 +48,7 @@ export class LongKeys {
   /** Whether the key at `addr` (of the same length) is `buf[offset, +length)`. */
   equals(addr: number, buf: Uint8Array, offset: number, length: number): boolean {
     const chunk = addr * ALIGN;
-    return equalWords(this.arena.pageData(chunk), chunk % PAGE_SIZE, keyView(buf), offset, length);
+    return equalWords(this.arena.pageData(chunk), chunk % PAGE_SIZE, keyView(buf), buf.byteOffset + offset, length);
   }
 
   /** `equals` for the item key of vBucket `vbid` and the client key `buf[offset, +length)`
@@ -58,7 +58,7 @@ export class LongKeys {
     const kd = this.arena.pageData(chunk);
     const base = chunk % PAGE_SIZE;
     if (kd.getUint16(base) !== vbid) return false;
-    return equalWords(kd, base + 2, keyView(buf), offset, length);
+    return equalWords(kd, base + 2, keyView(buf), buf.byteOffset + offset, length);
   }
 
   /** Whether the key at `addr` starts with the latin1 string `s` (or is it, at its length). */

@@ -4,7 +4,7 @@
  * (a non-zero byteOffset, as pooled Buffers have).
  */
 import t from 'tap';
-import { WORD_COPY_MAX, copyBytes, copyWords, dataViewOf, equalWords, putU16be, putU32be, u16be, u32be } from '../../protocol/bytes.js';
+import { WORD_COPY_MAX, copyBytes, copyWords, dataViewOf, equalWords, keyView, putU16be, putU32be, u16be, u32be } from '../../protocol/bytes.js';
 import { rng } from '../fixtures/random.js';
 
 t.test('u16be/u32be and their writers match Buffer at every offset', async (t) => {
@@ -119,6 +119,28 @@ t.test('equalWords finds a difference at any byte of any length, between views a
     b[5 + 8 + length] ^= 1;
     if (!equalWords(av, 10, bv, 8, length)) wrong++;
     b[5 + 8 + length] ^= 1;
+  }
+  t.equal(wrong, 0);
+});
+
+t.test('keyView gives the whole memory under a buffer: views of one memory and of several, in turn', async (t) => {
+  const memory = Buffer.alloc(4096);
+  memory.write('0123456789abcdef0123456789', 100, 'latin1');
+  const at100 = memory.subarray(100, 140); // "0123456789abcdef..."
+  const at110 = memory.subarray(110, 140); // "abcdef0123456789"
+  const own = Buffer.from('89abcdef0123', 'latin1');
+  const other = Buffer.alloc(64, 0x55).subarray(8);
+  const wanted = dataViewOf(Buffer.from('89abcdef0123', 'latin1'));
+  const cases: Array<[Buffer, number, boolean]> = [
+    [at100, 8, true],
+    [at110, 0, false],
+    [own, 0, true],
+    [other, 4, false],
+    [memory.subarray(104, 140), 4, true], // memory[108..]: the same bytes through another view
+  ];
+  let wrong = 0;
+  for (let round = 0; round < 3; round++) {
+    for (const [buf, offset, equal] of cases) if (equalWords(wanted, 0, keyView(buf), buf.byteOffset + offset, 12) !== equal) wrong++;
   }
   t.equal(wrong, 0);
 });
